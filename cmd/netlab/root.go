@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitError       = 1   // the lab ran and failed, or could not start
+	exitUsage       = 2   // bad flags or arguments
+	exitInterrupted = 130 // stopped by Ctrl-C (128 + SIGINT)
+)
+
+// app carries what every command needs: where to read and write, so tests
+// can drive commands in-process and capture their output.
+type app struct {
+	in     io.Reader
+	out    io.Writer
+	errOut io.Writer
+	// errIsTerminal reports whether errOut is a terminal; progress lines are
+	// printed only then.
+	errIsTerminal bool
+}
+
+// commandGroups holds the constructors of the top-level commands; each
+// command file adds its own in init, so files for new labs touch nothing else.
+var commandGroups []func(*app) *cobra.Command
+
+func register(f func(*app) *cobra.Command) { commandGroups = append(commandGroups, f) }
+
+// Main runs netlab with args and returns the process exit code. Ctrl-C
+// (SIGINT) or SIGTERM cancels the running lab, which stops cleanly and
+// prints what it measured so far.
+func Main(args []string, in io.Reader, out, errOut io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, &app{in: in, out: out, errOut: errOut, errIsTerminal: isTerminal(errOut)})
+}
+
+// usageError marks errors in how netlab was called (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func run(ctx context.Context, args []string, a *app) int {
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		return exitOK
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		fmt.Fprintln(a.errOut, "netlab: interrupted")
+		return exitInterrupted
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(a.errOut, "netlab: %v (see '%s --help')\n", err, cmd.CommandPath())
+		return exitUsage
+	}
+	fmt.Fprintf(a.errOut, "netlab: %v\n", err)
+	return exitError
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "netlab",
+		Short: "A networking sandbox: real servers and clients over TCP, UDP, HTTP polling and WebSocket",
+		Long: `netlab starts real servers and real clients on your machine over raw TCP, UDP,
+HTTP short polling, HTTP long polling and WebSocket, runs the same scenario
+over each, and prints what happened side by side: latency, bytes on the wire,
+requests made, messages lost, reordered or missed.
+
+Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
+'netlab docs' lists them.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(a.in)
+	root.SetOut(a.out)
+	root.SetErr(a.errOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.CompletionOptions.HiddenDefaultCmd = true
+	for _, f := range commandGroups {
+		root.AddCommand(f(a))
+	}
+	return root
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,228 @@
+// Package report is the one place netlab formats output: aligned tables,
+// text histograms, durations and byte counts for people, and JSON for
+// scripts. Labs build results; report turns them into text.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/netlab/netlab/labs/stats"
+)
+
+// A Table is a grid of text cells printed with aligned columns: the first
+// column left-aligned (row labels), the others right-aligned (numbers).
+type Table struct {
+	Title  string
+	Header []string
+	Rows   [][]string
+	// Notes are printed under the table, one per line.
+	Notes []string
+}
+
+// Row appends a row.
+func (t *Table) Row(cells ...string) { t.Rows = append(t.Rows, cells) }
+
+// Section appends a row that labels the rows after it (a line of its own).
+func (t *Table) Section(label string) { t.Rows = append(t.Rows, []string{sectionMark + label}) }
+
+const sectionMark = "\x00"
+
+// Write prints the table to w.
+func (t *Table) Write(w io.Writer) error {
+	var b strings.Builder
+	ncol := len(t.Header)
+	for _, r := range t.Rows {
+		if !isSection(r) {
+			ncol = max(ncol, len(r))
+		}
+	}
+	width := make([]int, ncol)
+	measure := func(r []string) {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	measure(t.Header)
+	for _, r := range t.Rows {
+		if !isSection(r) {
+			measure(r)
+		}
+	}
+	line := func(r []string) {
+		var l strings.Builder
+		for i := 0; i < ncol; i++ {
+			c := ""
+			if i < len(r) {
+				c = r[i]
+			}
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				l.WriteString("  ")
+			}
+			if i == 0 {
+				l.WriteString(c + pad)
+			} else {
+				l.WriteString(pad + c)
+			}
+		}
+		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
+	}
+	if t.Title != "" {
+		b.WriteString(t.Title + "\n")
+	}
+	if len(t.Header) > 0 {
+		line(t.Header)
+		total := 2 * (ncol - 1)
+		for _, x := range width {
+			total += x
+		}
+		b.WriteString(strings.Repeat("─", total) + "\n")
+	}
+	for _, r := range t.Rows {
+		if isSection(r) {
+			b.WriteString(strings.TrimPrefix(r[0], sectionMark) + "\n")
+			continue
+		}
+		line(r)
+	}
+	for _, n := range t.Notes {
+		b.WriteString(n + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func isSection(r []string) bool { return len(r) == 1 && strings.HasPrefix(r[0], sectionMark) }
+
+// Duration formats d for people with three significant digits and a unit
+// chosen for readability: "812 ns", "63.4 µs", "1.25 ms", "2.50 s".
+func Duration(d time.Duration) string {
+	neg := ""
+	if d < 0 {
+		neg, d = "-", -d
+	}
+	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%s%d ns", neg, d.Nanoseconds())
+	case d < time.Millisecond:
+		return neg + sig3(float64(d)/1e3) + " µs"
+	case d < time.Second:
+		return neg + sig3(float64(d)/1e6) + " ms"
+	default:
+		return neg + sig3(float64(d)/1e9) + " s"
+	}
+}
+
+// sig3 formats v (>= 1) with three significant digits.
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+// Bytes formats a byte count: "512 B", "1.50 KiB", "3.20 MiB".
+func Bytes(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1024*1024:
+		return sig3(float64(n)/1024) + " KiB"
+	default:
+		return sig3(float64(n)/(1024*1024)) + " MiB"
+	}
+}
+
+// Percent formats a fraction (0.05) as "5.0%".
+func Percent(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", f*100)
+}
+
+// Histogram prints buckets as horizontal bars, the longest width runes long.
+//
+//	  51.2 µs –   58.9 µs  ████████████████████ 812
+func Histogram(w io.Writer, buckets []stats.Bucket, width int) error {
+	most := 0
+	for _, b := range buckets {
+		most = max(most, b.Count)
+	}
+	var lines [][]string
+	for _, b := range buckets {
+		n := 0
+		if most > 0 {
+			n = int(math.Round(float64(b.Count) / float64(most) * float64(width)))
+		}
+		if n == 0 && b.Count > 0 {
+			n = 1
+		}
+		bar := strings.Repeat("█", n)
+		lines = append(lines, []string{Duration(b.Lo), "–", Duration(b.Hi), bar, fmt.Sprint(b.Count)})
+	}
+	t := Table{Rows: lines}
+	// Bars read best left-aligned: print by hand rather than as a table.
+	w0, w2, w3 := 0, 0, 0
+	for _, l := range t.Rows {
+		w0 = max(w0, utf8.RuneCountInString(l[0]))
+		w2 = max(w2, utf8.RuneCountInString(l[2]))
+		w3 = max(w3, utf8.RuneCountInString(l[3]))
+	}
+	var b strings.Builder
+	for _, l := range t.Rows {
+		fmt.Fprintf(&b, "  %s%s – %s%s  %s%s %s\n",
+			strings.Repeat(" ", w0-utf8.RuneCountInString(l[0])), l[0],
+			strings.Repeat(" ", w2-utf8.RuneCountInString(l[2])), l[2],
+			l[3], strings.Repeat(" ", w3-utf8.RuneCountInString(l[3])), l[4])
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// JSON writes v as one indented JSON document.
+func JSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// LatencyJSON is the JSON form of a latency summary; every field is in
+// microseconds, as its name says.
+type LatencyJSON struct {
+	Count  int     `json:"count"`
+	MinUs  float64 `json:"min_us"`
+	MeanUs float64 `json:"mean_us"`
+	P50Us  float64 `json:"p50_us"`
+	P90Us  float64 `json:"p90_us"`
+	P99Us  float64 `json:"p99_us"`
+	MaxUs  float64 `json:"max_us"`
+}
+
+// Latency converts a summary to its JSON form.
+func Latency(s stats.Summary) LatencyJSON {
+	return LatencyJSON{Count: s.Count, MinUs: Micros(s.Min), MeanUs: Micros(s.Mean),
+		P50Us: Micros(s.P50), P90Us: Micros(s.P90), P99Us: Micros(s.P99), MaxUs: Micros(s.Max)}
+}
+
+// Micros converts d to microseconds, rounded to 0.1 µs.
+func Micros(d time.Duration) float64 { return math.Round(float64(d)/100) / 10 }
+
+// MicrosAll converts samples to microseconds.
+func MicrosAll(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = Micros(d)
+	}
+	return out
+}
