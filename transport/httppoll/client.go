@@ -342,4 +342,3 @@ func (c *Conn) post(body []byte, timeout time.Duration) error {
 	io.Copy(io.Discard, resp.Body)
 	return nil
 }
-
