@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
@@ -210,6 +211,10 @@ type ServerConn struct {
 	closing  bool          // Close was called: deliver the rest, then 410
 	told     bool          // a GET was answered 410 Gone
 	idle     *time.Timer
+
+	// plainPeer reports whether the client's last POST was plain text
+	// (curl): messages that are only text go back to it as plain lines.
+	plainPeer atomic.Bool
 
 	in      chan transport.Message
 	gone    chan struct{} // closed when the session ends
@@ -425,6 +430,9 @@ func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) {
 		httpError(w, status, "%v", err)
 		return
 	}
+	if len(msgs) > 0 {
+		c.plainPeer.Store(!bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")))
+	}
 	for _, m := range msgs {
 		select {
 		case c.in <- m:
@@ -464,13 +472,27 @@ func decodeLines(body []byte, o Options) ([]transport.Message, int, error) {
 	return msgs, 0, nil
 }
 
+// isPlain reports whether m can go to a plain-text client as a bare line
+// without losing anything: only Data, one line of valid UTF-8, not read back
+// as JSON.
+func isPlain(m transport.Message) bool {
+	return m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() && utf8.Valid(m.Data) &&
+		!bytes.ContainsAny(m.Data, "\r\n") && len(bytes.TrimSpace(m.Data)) > 0 &&
+		!bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{"))
+}
+
 // Send queues m for the client's next poll. It blocks while Queue messages
 // wait unacknowledged.
 func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
 	if len(m.Data) > c.srv.opts.MaxMessage {
 		return fmt.Errorf("httppoll: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.srv.opts.MaxMessage)
 	}
-	b := transport.Encode(m)
+	var b []byte
+	if c.plainPeer.Load() && isPlain(m) {
+		b = bytes.Clone(m.Data)
+	} else {
+		b = transport.Encode(m)
+	}
 	if len(b) > c.srv.opts.wireLimit() {
 		return fmt.Errorf("httppoll: send: %d-byte wire form: %w (limit %d)", len(b), transport.ErrTooLarge, c.srv.opts.wireLimit())
 	}
