@@ -18,6 +18,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/wirefast"
 )
 
 // A Server is the polling endpoint: an http.Handler serving Prefix and
@@ -460,7 +461,7 @@ func decodeLines(body []byte, o Options) ([]transport.Message, int, error) {
 		if len(line) > o.wireLimit() {
 			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("line %d: %d bytes is over the %d-byte message limit", i, len(line), o.wireLimit())
 		}
-		m, err := transport.Decode(line)
+		m, err := wirefast.Decode(line)
 		if err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("line %d: %w", i, err)
 		}
@@ -491,7 +492,7 @@ func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
 	if c.plainPeer.Load() && isPlain(m) {
 		b = bytes.Clone(m.Data)
 	} else {
-		b = transport.Encode(m)
+		b = wirefast.Encode(m)
 	}
 	if len(b) > c.srv.opts.wireLimit() {
 		return fmt.Errorf("httppoll: send: %d-byte wire form: %w (limit %d)", len(b), transport.ErrTooLarge, c.srv.opts.wireLimit())

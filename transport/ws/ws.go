@@ -19,6 +19,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/wirefast"
 )
 
 // Defaults for Options fields left zero.
@@ -84,6 +85,10 @@ type Options struct {
 	// CaptureHandshake makes Dial record the bytes of the HTTP handshake,
 	// returned by Conn.Handshake.
 	CaptureHandshake bool
+
+	// noCork turns off writing queued frames together (for the benchmark
+	// that measures what it gains).
+	noCork bool
 }
 
 func (o Options) withDefaults() Options {
@@ -342,10 +347,15 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	if c.plainPeer.Load() && isPlain(m) {
 		b = bytes.Clone(m.Data)
 	} else {
-		b = transport.Encode(m)
+		b = wirefast.Encode(m)
 	}
 	if int64(len(b)) > c.opts.ReadLimit {
 		return fmt.Errorf("ws: send: %d-byte frame: %w (read limit %d)", len(b), transport.ErrTooLarge, c.opts.ReadLimit)
+	}
+	select {
+	case c.send <- b: // the common case, without a many-way select
+		return nil
+	default:
 	}
 	select {
 	case c.send <- b:
@@ -426,6 +436,17 @@ func (c *Conn) deadline() time.Time {
 	return time.Now().Add(c.opts.PingInterval + c.opts.PongTimeout)
 }
 
+// extendDeadline pushes the read deadline out again, at most once a second:
+// setting a deadline costs a timer update, too much to pay on every frame.
+func (c *Conn) extendDeadline(last *time.Time) {
+	now := time.Now()
+	if now.Sub(*last) < time.Second {
+		return
+	}
+	*last = now
+	c.ws.SetReadDeadline(now.Add(c.opts.PingInterval + c.opts.PongTimeout))
+}
+
 // readPump is the connection's only reader: it applies the read limit, the
 // heartbeat deadline and the UTF-8 check, and queues messages for Recv.
 func (c *Conn) readPump() {
@@ -444,20 +465,21 @@ func (c *Conn) readPump() {
 		}
 		return err
 	})
+	var extended time.Time
 	for {
 		typ, p, err := c.ws.ReadMessage()
 		if err != nil {
 			c.readErr = c.readError(err)
 			return
 		}
-		c.ws.SetReadDeadline(c.deadline())
+		c.extendDeadline(&extended)
 		var r received
 		if typ == websocket.TextMessage {
 			if !utf8.Valid(p) {
 				c.refuse(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
 				return
 			}
-			r.m, err = transport.Decode(p)
+			r.m, err = wirefast.Decode(p)
 			if err != nil {
 				r.err = fmt.Errorf("ws: recv: %w", err) // the connection stays usable
 			}
@@ -469,6 +491,11 @@ func (c *Conn) readPump() {
 			c.refuse(websocket.CloseMessageTooBig, fmt.Sprintf("message of %d bytes is over the %d-byte limit", len(r.m.Data), c.opts.MaxMessage))
 			c.readErr = fmt.Errorf("ws: recv %d bytes: %w (limit %d)", len(r.m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
 			return
+		}
+		select {
+		case c.recv <- r: // the common case, without a two-way select
+			continue
+		default:
 		}
 		select {
 		case c.recv <- r:
@@ -579,7 +606,8 @@ func (c *Conn) finish() {
 // writeBatch writes first and every frame queued behind it (up to
 // batchBytes), corking the socket so they leave in one write.
 func (c *Conn) writeBatch(first []byte, deadline time.Time) error {
-	if c.cc != nil {
+	corked := c.cc != nil && !c.opts.noCork && len(c.send) > 0 // a lone frame goes straight out
+	if corked {
 		c.cc.Cork()
 	}
 	c.ws.SetWriteDeadline(deadline)
@@ -590,7 +618,7 @@ func (c *Conn) writeBatch(first []byte, deadline time.Time) error {
 		size += len(b)
 		err = c.ws.WriteMessage(websocket.TextMessage, b)
 	}
-	if c.cc != nil {
+	if corked {
 		if uerr := c.cc.Uncork(); err == nil {
 			err = uerr
 		}
