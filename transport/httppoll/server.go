@@ -269,8 +269,8 @@ func (c *ServerConn) end(err error) {
 	c.endOnce.Do(func() {
 		c.idle.Stop()
 		c.goneErr = err
+		c.srv.remove(c) // first, so that no request finds an ended session
 		close(c.gone)
-		c.srv.remove(c)
 		c.mu.Lock()
 		c.notify()
 		c.mu.Unlock()
@@ -367,6 +367,14 @@ func (c *ServerConn) poll(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 		select {
 		case <-c.gone:
+			if !errors.Is(c.goneErr, transport.ErrClosed) { // expired or deleted
+				reason := "closed by the client"
+				if !errors.Is(c.goneErr, io.EOF) {
+					reason = c.goneErr.Error()
+				}
+				httpError(w, http.StatusNotFound, "session %s ended: %s", c.id, reason)
+				return
+			}
 			closing = true
 		default:
 		}
