@@ -46,11 +46,15 @@ plainly enough for curl: 'netlab docs http-polling' shows how.`,
 		defaultListen: "127.0.0.1:8080",
 		build: func(o *transportOptions, serve bool) transport.Transport {
 			f := flags[o]
-			return httppoll.New(httppoll.Options{
+			tr := httppoll.New(httppoll.Options{
 				Mode:         httppoll.Mode(f.mode),
 				PollInterval: time.Duration(f.pollInterval),
 				Hold:         time.Duration(f.hold),
 			})
+			if serve {
+				return httpServeTransport{tr} // one server for both modes
+			}
+			return tr
 		},
 		hint: func(addr string) string {
 			return fmt.Sprintf(`Try it with curl:
@@ -107,4 +111,14 @@ func (d *positiveDuration) Set(s string) error {
 	}
 	*d = positiveDuration(v)
 	return nil
+}
+
+// httpServeTransport names the polling server "http": it serves short and
+// long polling alike, the client chooses.
+type httpServeTransport struct{ *httppoll.Transport }
+
+func (t httpServeTransport) Info() transport.Info {
+	info := t.Transport.Info()
+	info.Name = "http"
+	return info
 }
