@@ -213,8 +213,8 @@ type ServerConn struct {
 	told     bool          // a GET was answered 410 Gone
 	idle     *time.Timer
 
-	// plainPeer reports whether the client's last POST was plain text
-	// (curl): messages that are only text go back to it as plain lines.
+	// plainPeer reports whether the client has POSTed plain text (curl):
+	// messages that are only text go back to it as plain lines.
 	plainPeer atomic.Bool
 
 	in      chan transport.Message
@@ -439,8 +439,8 @@ func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) {
 		httpError(w, status, "%v", err)
 		return
 	}
-	if len(msgs) > 0 {
-		c.plainPeer.Store(!bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")))
+	if len(msgs) > 0 && !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
+		c.plainPeer.Store(true) // sticky: someone typing, as curl users do
 	}
 	for _, m := range msgs {
 		select {

@@ -32,7 +32,7 @@
 //
 // A text frame that starts with '{' but is not a wire message makes Recv
 // return an error matching transport.ErrMalformed; the connection stays up.
-// A peer whose last frame was plain text (wscat, a browser) gets messages
+// A peer that has sent a plain text frame (wscat, a browser) gets messages
 // that are only text back as plain text frames, as netlab's TCP server
 // answers nc in plain lines.
 //

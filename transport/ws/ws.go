@@ -293,8 +293,8 @@ type Conn struct {
 
 	send chan []byte
 	recv chan received
-	// plainPeer reports whether the peer's last text frame was plain text
-	// (wscat, a browser): messages that are only text go back to it plain.
+	// plainPeer reports whether the peer has sent a plain text frame (wscat,
+	// a browser): messages that are only text go back to it plain.
 	plainPeer atomic.Bool
 
 	closing   chan struct{} // closed by Close: stop accepting sends, flush, close
@@ -483,7 +483,12 @@ func (c *Conn) readPump() {
 			if err != nil {
 				r.err = fmt.Errorf("ws: recv: %w", err) // the connection stays usable
 			}
-			c.plainPeer.Store(err != nil || !bytes.HasPrefix(bytes.TrimLeft(p, " \t"), []byte("{")))
+			if err != nil || !bytes.HasPrefix(bytes.TrimLeft(p, " \t"), []byte("{")) {
+				// Someone typing (wscat, a browser): from now on, messages
+				// that are only text go back as plain text. Sticky, so the
+				// answer does not depend on what the peer sent last.
+				c.plainPeer.Store(true)
+			}
 		} else {
 			r.m = transport.Message{Data: p}
 		}
