@@ -1,0 +1,103 @@
+package main
+
+import (
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/impair"
+)
+
+// linkFlags are the impairment flags every lab shares, spelled the same
+// everywhere: --delay --jitter --loss --burst --dup --reorder --rate --cut
+// --seed --rto.
+type linkFlags struct {
+	cmd                                                  *cobra.Command
+	delay, jitter, loss, burst, dup, reorder, rate, cut string
+	seed                                                 uint64
+	rto                                                  time.Duration
+}
+
+// addLinkFlags adds the impairment flags to cmd, all off by default.
+func addLinkFlags(cmd *cobra.Command) *linkFlags {
+	return addLinkFlagsDefault(cmd, impair.Config{Seed: 1})
+}
+
+// addLinkFlagsDefault adds the impairment flags to cmd with def as the
+// defaults (a lab about loss starts lossy).
+func addLinkFlagsDefault(cmd *cobra.Command, def impair.Config) *linkFlags {
+	f := &linkFlags{cmd: cmd}
+	str := func(on bool, s impair.Stage) string {
+		if !on {
+			return ""
+		}
+		return s.String()
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.delay, "delay", str(def.Delay > 0, def.Delay), "impaired link: one-way delay added in each direction (e.g. 20ms)")
+	fs.StringVar(&f.jitter, "jitter", str(def.Jitter > 0, def.Jitter), "impaired link: random ± variation of the delay (e.g. 5ms); never reorders")
+	fs.StringVar(&f.loss, "loss", str(def.Loss > 0, def.Loss), "impaired link: lose each packet with this probability (5% or 0.05); TCP retransmits after --rto")
+	fs.StringVar(&f.burst, "burst", str(def.Burst != impair.Burst{}, def.Burst), "impaired link: bursty loss, Gilbert–Elliott: p=1%,r=30% (good→bad p, bad→good r; mean burst 1/r packets)")
+	fs.StringVar(&f.dup, "dup", str(def.Dup > 0, def.Dup), "impaired link: send a datagram twice with this probability (UDP only)")
+	fs.StringVar(&f.reorder, "reorder", str(def.Reorder > 0, def.Reorder), "impaired link: hold a datagram back behind the next with this probability (UDP only)")
+	fs.StringVar(&f.rate, "rate", str(def.Rate > 0, def.Rate), "impaired link: bandwidth limit (e.g. 1Mbit, 512kbit)")
+	fs.StringVar(&f.cut, "cut", str(def.Cut != impair.Cut{}, def.Cut), "impaired link: go dark both ways at AT for FOR (e.g. 2s+1s)")
+	fs.Uint64Var(&f.seed, "seed", def.Seed, "impaired link: random seed; the same seed drops the same packets")
+	rto := def.RTO
+	if rto == 0 {
+		rto = impair.DefaultRTO
+	}
+	fs.DurationVar(&f.rto, "rto", rto, "impaired link: how long a lost TCP segment waits for retransmission (a model of TCP)")
+	return f
+}
+
+// config parses the flags into an impair.Config, or returns a usage error.
+func (f *linkFlags) config() (impair.Config, error) {
+	c := impair.Config{Seed: f.seed, RTO: f.rto}
+	var err error
+	set := func(s string, parse func(string) error) {
+		if err == nil && s != "" {
+			err = parse(s)
+		}
+	}
+	set(f.delay, func(s string) (e error) { c.Delay, e = impair.ParseDelay(s); return })
+	set(f.jitter, func(s string) (e error) { c.Jitter, e = impair.ParseJitter(s); return })
+	set(f.loss, func(s string) (e error) { c.Loss, e = impair.ParseLoss(s); return })
+	set(f.burst, func(s string) (e error) { c.Burst, e = impair.ParseBurst(s); return })
+	set(f.dup, func(s string) (e error) { c.Dup, e = impair.ParseDup(s); return })
+	set(f.reorder, func(s string) (e error) { c.Reorder, e = impair.ParseReorder(s); return })
+	set(f.rate, func(s string) (e error) { c.Rate, e = impair.ParseRate(s); return })
+	set(f.cut, func(s string) (e error) { c.Cut, e = impair.ParseCut(s); return })
+	if err == nil && f.rto <= 0 {
+		return c, usagef("--rto must be > 0, got %v", f.rto)
+	}
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		return c, usagef("%s", strings.TrimPrefix(err.Error(), "impair: "))
+	}
+	return c, nil
+}
+
+// link returns the impaired link the flags describe (nil for a perfect
+// link), or a usage error.
+func (f *linkFlags) link() (*impair.Link, error) {
+	c, err := f.config()
+	if err != nil || c.Perfect() {
+		return nil, err
+	}
+	return impair.New(c)
+}
+
+// via returns a transport.Via that puts the impaired link between a lab's
+// client and server, or nil when no impairment is set.
+func (f *linkFlags) via() (transport.Via, error) {
+	l, err := f.link()
+	if l == nil || err != nil {
+		return nil, err
+	}
+	return l.Via(), nil
+}
