@@ -14,10 +14,10 @@ import (
 // everywhere: --delay --jitter --loss --burst --dup --reorder --rate --cut
 // --seed --rto.
 type linkFlags struct {
-	cmd                                                  *cobra.Command
+	cmd                                                 *cobra.Command
 	delay, jitter, loss, burst, dup, reorder, rate, cut string
-	seed                                                 uint64
-	rto                                                  time.Duration
+	seed                                                uint64
+	rto                                                 time.Duration
 }
 
 // addLinkFlags adds the impairment flags to cmd, all off by default.
