@@ -29,8 +29,8 @@ import (
 
 // Defaults.
 const (
-	DefaultCount    = 100
-	DefaultInterval = 20 * time.Millisecond
+	DefaultCount    = 200
+	DefaultInterval = 10 * time.Millisecond
 	DefaultSize     = 32
 	// lateMargin is added to the link's own delay and jitter to get the
 	// default lateness threshold.

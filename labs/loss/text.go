@@ -103,14 +103,14 @@ func (res Result) Explain() []string {
 		if s.Sent == 0 {
 			continue
 		}
-		lat := fmt.Sprintf("p50 %s, max %s", report.Duration(s.Latency.P50), report.Duration(s.Latency.Max))
+		lat := fmt.Sprintf("p50 %s, p99 %s", report.Duration(s.Latency.P50), report.Duration(s.Latency.P99))
 		if !s.Info.Reliable {
 			line := fmt.Sprintf("%s: %d of %d messages never arrived (%s)", s.Transport, s.Lost, s.Sent, seqList(s.Timeline, MarkNever, 8))
 			if s.OutOfOrder > 0 {
-				line += fmt.Sprintf(", %d arrived out of order", s.OutOfOrder)
+				line += fmt.Sprintf(", %s arrived after a later one", plural(int64(s.OutOfOrder), "message"))
 			}
 			if s.Duplicated > 0 {
-				line += fmt.Sprintf(", %d arrived twice", s.Duplicated)
+				line += fmt.Sprintf(", %s arrived twice", plural(int64(s.Duplicated), "message"))
 			}
 			line += fmt.Sprintf("; the %d that came, came at once (%s): nothing waits for a lost datagram, and nobody tells the application it is gone — only the sequence numbers show it.", s.Delivered, lat)
 			out = append(out, line)
@@ -124,8 +124,8 @@ func (res Result) Explain() []string {
 			out = append(out, line+fmt.Sprintf(" (%s): the link lost none of its segments this time.", lat))
 			continue
 		}
-		line += fmt.Sprintf(", but the link lost %d segments, each resent after the %s retransmission timeout, and %d messages waited behind them (head-of-line blocking)",
-			s.Up.Retransmits, report.Duration(rto(res.Link)), s.LateCount)
+		line += fmt.Sprintf(", but the link lost %s, each resent after the %s retransmission timeout, and %s waited behind (head-of-line blocking)",
+			plural(s.Up.Retransmits, "segment"), report.Duration(rto(res.Link)), plural(int64(s.LateCount), "message"))
 		if len(s.Stalls) > 0 {
 			worst := s.Stalls[0]
 			for _, st := range s.Stalls {
@@ -221,3 +221,11 @@ func (res Result) JSON() JSON {
 }
 
 func ms(d time.Duration) float64 { return report.Micros(d) / 1000 }
+
+// plural writes "1 segment", "2 segments".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
