@@ -2,7 +2,6 @@ package main
 
 import "github.com/spf13/cobra"
 
-
 // allCommands returns c and every command below it.
 func allCommands(c *cobra.Command) []*cobra.Command {
 	out := []*cobra.Command{c}
