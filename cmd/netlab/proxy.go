@@ -130,8 +130,8 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 
 func liveLine(p *impair.Proxy, l *impair.Link) string {
 	c := l.Up().Add(l.Down())
-	return fmt.Sprintf("%s  %d clients  %d pkts  %d delayed  %d dropped  %d retransmitted  %d duplicated  %d reordered  %d cut",
-		report.Duration(time.Since(p.Start()).Round(time.Second)), p.Conns(), c.Packets, c.Delayed, c.Dropped,
+	return fmt.Sprintf("%s  %s  %d pkts  %d delayed  %d dropped  %d retransmitted  %d duplicated  %d reordered  %d cut",
+		report.Duration(time.Since(p.Start()).Round(time.Second)), clients(p.Conns()), c.Packets, c.Delayed, c.Dropped,
 		c.Retransmits, c.Duplicated, c.Reordered, c.Cut)
 }
 
@@ -147,7 +147,7 @@ func printProxyTotals(a *app, o *proxyOptions, network string, p *impair.Proxy, 
 		unit = "datagrams"
 	}
 	t := report.Table{
-		Title:  fmt.Sprintf("totals after %s, %d clients (%s through %s)", report.Duration(time.Since(p.Start())), p.Conns(), network, cfg),
+		Title:  fmt.Sprintf("totals after %s, %s (%s through %s)", report.Duration(time.Since(p.Start())), clients(p.Conns()), network, cfg),
 		Header: []string{unit, "client→server", "server→client"},
 	}
 	row := func(name string, f func(impair.Counts) int64) {
@@ -166,4 +166,11 @@ func printProxyTotals(a *app, o *proxyOptions, network string, p *impair.Proxy, 
 	row("met the cut", func(c impair.Counts) int64 { return c.Cut })
 	t.Row("bytes in", report.Bytes(up.Bytes), report.Bytes(down.Bytes))
 	return t.Write(a.out)
+}
+
+func clients(n uint64) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
 }
