@@ -106,6 +106,9 @@ func (res Result) Explain() []string {
 		lat := fmt.Sprintf("p50 %s, p99 %s", report.Duration(s.Latency.P50), report.Duration(s.Latency.P99))
 		if !s.Info.Reliable {
 			line := fmt.Sprintf("%s: %d of %d messages never arrived (%s)", s.Transport, s.Lost, s.Sent, seqList(s.Timeline, MarkNever, 8))
+			if s.Up.Cut > 0 {
+				line += fmt.Sprintf(", %d of them sent into the %s outage", s.Up.Cut, res.Link.Cut.For)
+			}
 			if s.OutOfOrder > 0 {
 				line += fmt.Sprintf(", %s arrived after a later one", plural(int64(s.OutOfOrder), "message"))
 			}
@@ -124,8 +127,19 @@ func (res Result) Explain() []string {
 			out = append(out, line+fmt.Sprintf(" (%s): the link lost none of its segments this time.", lat))
 			continue
 		}
-		line += fmt.Sprintf(", but the link lost %s, each resent after the %s retransmission timeout, and %s waited behind (head-of-line blocking)",
-			plural(s.Up.Retransmits, "segment"), report.Duration(rto(res.Link)), plural(int64(s.LateCount), "message"))
+		var why []string
+		if s.Up.Retransmits > 0 {
+			why = append(why, fmt.Sprintf("the link lost %s, resent after the %s retransmission timeout (doubled when a resend was lost too)",
+				plural(s.Up.Retransmits, "segment"), report.Duration(rto(res.Link))))
+		}
+		if s.Up.Cut > 0 {
+			why = append(why, fmt.Sprintf("%s met the %s outage and passed only at the first retransmission after it (the timer doubles: %s, %s, …), so TCP came back after the link did",
+				plural(s.Up.Cut, "segment"), res.Link.Cut.For, report.Duration(rto(res.Link)), report.Duration(2*rto(res.Link))))
+		}
+		if len(why) > 0 {
+			line += ", but " + strings.Join(why, "; ")
+		}
+		line += fmt.Sprintf(": %s waited (head-of-line blocking)", plural(int64(s.LateCount), "message"))
 		if len(s.Stalls) > 0 {
 			worst := s.Stalls[0]
 			for _, st := range s.Stalls {
@@ -143,27 +157,38 @@ func (res Result) Explain() []string {
 		out = append(out, line)
 	}
 	if firstUDPLoss > 0 && firstUDPLoss == firstTCPStall {
-		out = append(out, fmt.Sprintf("Same seed, same link: message %d is the first UDP lost, and the first TCP had to resend — one lost packet, two outcomes.", firstUDPLoss))
+		out = append(out, fmt.Sprintf("Same seed, same link: message %d is the first UDP lost and where TCP's first stall begins — the same lost packet, two outcomes.", firstUDPLoss))
 	}
 	return out
 }
 
-// seqList names the sequence numbers marked m in a timeline, at most n.
+// seqList names the sequence numbers marked m in a timeline, runs as
+// ranges ("seq 3, 31–60"), at most n items.
 func seqList(timeline string, m byte, n int) string {
-	var seqs []string
+	var items []string
 	for i := 0; i < len(timeline); i++ {
-		if timeline[i] == m {
-			if len(seqs) == n {
-				seqs = append(seqs, "…")
-				break
-			}
-			seqs = append(seqs, fmt.Sprint(i+1))
+		if timeline[i] != m {
+			continue
 		}
+		j := i
+		for j+1 < len(timeline) && timeline[j+1] == m {
+			j++
+		}
+		if len(items) == n {
+			items = append(items, "…")
+			break
+		}
+		if j > i {
+			items = append(items, fmt.Sprintf("%d–%d", i+1, j+1))
+		} else {
+			items = append(items, fmt.Sprint(i+1))
+		}
+		i = j
 	}
-	if len(seqs) == 0 {
+	if len(items) == 0 {
 		return "none"
 	}
-	return "seq " + strings.Join(seqs, ", ")
+	return "seq " + strings.Join(items, ", ")
 }
 
 // JSON is the --json form of a Result; durations are in the unit their
