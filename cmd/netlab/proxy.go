@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,6 +108,7 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 	}
 	defer live.Stop()
 	var last impair.Counts
+	var dialErrs int64
 	for {
 		select {
 		case <-ctx.Done():
@@ -116,6 +118,13 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 			}
 			return printProxyTotals(a, o, network, p, link, cfg)
 		case <-live.C:
+			if n, err := p.DialErrors(); n > dialErrs {
+				dialErrs = n
+				if a.errIsTerminal {
+					fmt.Fprint(a.errOut, "\r\033[K")
+				}
+				fmt.Fprintf(a.errOut, "netlab: proxy: %s — a client was turned away; is the server at %s running?\n", strings.TrimPrefix(err.Error(), "impair: "), o.upstream)
+			}
 			now := link.Up().Add(link.Down())
 			switch {
 			case a.errIsTerminal:

@@ -72,6 +72,8 @@ type Proxy struct {
 	once     sync.Once
 	wg       sync.WaitGroup
 	conns    atomic.Uint64
+	dialErrs atomic.Int64
+	dialErr  atomic.Pointer[error]
 
 	mu      sync.Mutex
 	open    map[io.Closer]struct{}
@@ -141,6 +143,16 @@ func (p *Proxy) Start() time.Time { return p.start }
 // Conns is how many clients (TCP connections, UDP client addresses) the
 // proxy has served.
 func (p *Proxy) Conns() uint64 { return p.conns.Load() }
+
+// DialErrors reports how many times dialing the upstream for a new TCP
+// client failed, and the last error.
+func (p *Proxy) DialErrors() (int64, error) {
+	n := p.dialErrs.Load()
+	if e := p.dialErr.Load(); e != nil {
+		return n, *e
+	}
+	return n, nil
+}
 
 // Close stops the proxy: it stops accepting, forwards what it holds (for at
 // most a second), closes every connection and waits for its goroutines. It
@@ -221,6 +233,9 @@ func (p *Proxy) serveTCP(client *net.TCPConn, n uint64) {
 	uc, err := new(net.Dialer).DialContext(ctx, "tcp", p.upstream)
 	cancel()
 	if err != nil {
+		err = fmt.Errorf("impair: upstream %w", err)
+		p.dialErr.Store(&err)
+		p.dialErrs.Add(1)
 		return // the client sees its connection closed
 	}
 	server := uc.(*net.TCPConn)
