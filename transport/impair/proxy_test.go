@@ -391,6 +391,7 @@ func TestUDPLossThroughProxy(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pc.Close()
+		pc.SetReadBuffer(4 << 20)
 		_, p := startProxy(t, Config{Loss: 0.1, Seed: 11}, "udp", pc.LocalAddr().String())
 		defer p.Close()
 		c, err := net.Dial("udp", p.Addr().String())
@@ -418,7 +419,7 @@ func TestUDPLossThroughProxy(t *testing.T) {
 		for i := uint64(0); i < n; i++ {
 			binary.BigEndian.PutUint64(b[:], i)
 			c.Write(b[:])
-			if i%50 == 0 {
+			if i%10 == 0 {
 				time.Sleep(time.Millisecond) // stay well inside socket buffers
 			}
 		}

@@ -15,6 +15,12 @@ const (
 	udpIdle        = 2 * time.Minute
 	maxUDPSessions = 1024
 	maxDatagram    = 64 << 10
+	// sessionQueue is how many datagrams wait for a session's pipeline;
+	// beyond that they are dropped, as a full router queue drops them.
+	sessionQueue = 1024
+	// socketBuffer is the kernel receive buffer asked for, so a burst of
+	// datagrams is not lost before the proxy reads it.
+	socketBuffer = 4 << 20
 )
 
 // A udpSession carries one client address: datagrams from the client go
@@ -38,6 +44,7 @@ func (s *udpSession) close() {
 
 func (p *Proxy) serveUDP(upstream *net.UDPAddr) {
 	defer p.wg.Done()
+	_ = p.pc.SetReadBuffer(socketBuffer) // best effort: the kernel may cap it
 	sessions := map[string]*udpSession{}
 	var mu sync.Mutex
 	sweep := time.NewTicker(udpIdle / 4)
@@ -109,10 +116,11 @@ func (p *Proxy) newUDPSession(client, upstream *net.UDPAddr) *udpSession {
 	if err != nil {
 		return nil
 	}
+	_ = up.SetReadBuffer(socketBuffer)
 	n := p.conns.Add(1) - 1
-	s := &udpSession{client: client, up: up, in: make(chan chunk, 256), stop: make(chan struct{})}
+	s := &udpSession{client: client, up: up, in: make(chan chunk, sessionQueue), stop: make(chan struct{})}
 	s.last.Store(time.Now().UnixNano())
-	back := make(chan chunk, 256)
+	back := make(chan chunk, sessionQueue)
 	c2s := &direction{
 		pipe: NewPipeline(p.link.cfg, Datagrams, p.start, n, 0, &p.link.up), mode: Datagrams,
 		counts: &p.link.up, in: s.in,
