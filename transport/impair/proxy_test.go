@@ -142,23 +142,37 @@ func TestStreamIntegrityUnderEveryImpairment(t *testing.T) {
 	}
 }
 
-// tickServer accepts one connection; it sends a tick every gap and records
-// when each tick from the peer arrived. ticks (both ways) are 8-byte
-// sequence numbers.
+// A tickLog records ticks: 8-byte sequence numbers, with the time each was
+// sent (by the writer) or arrived (by the reader).
 type tickLog struct {
 	mu    sync.Mutex
-	times []time.Time
+	times map[uint64]time.Time
 }
 
-func (l *tickLog) add(t time.Time) { l.mu.Lock(); l.times = append(l.times, t); l.mu.Unlock() }
-func (l *tickLog) get() []time.Time {
+func (l *tickLog) add(seq uint64, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]time.Time(nil), l.times...)
+	if l.times == nil {
+		l.times = map[uint64]time.Time{}
+	}
+	if _, ok := l.times[seq]; !ok {
+		l.times[seq] = t
+	}
 }
 
-// tick sends a tick on c every gap until stop, and logs arrivals from c.
-func tick(c net.Conn, gap time.Duration, log *tickLog, stop <-chan struct{}, wg *sync.WaitGroup) {
+func (l *tickLog) get() map[uint64]time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[uint64]time.Time{}
+	for k, v := range l.times {
+		out[k] = v
+	}
+	return out
+}
+
+// tick sends a tick on c every gap until stop, logging it in sent, and logs
+// the ticks that arrive from c in got.
+func tick(c net.Conn, gap time.Duration, sent, got *tickLog, stop <-chan struct{}, wg *sync.WaitGroup) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -170,6 +184,7 @@ func tick(c net.Conn, gap time.Duration, log *tickLog, stop <-chan struct{}, wg 
 			case <-time.After(gap):
 			}
 			binary.BigEndian.PutUint64(b[:], seq)
+			sent.add(seq, time.Now())
 			if _, err := c.Write(b[:]); err != nil {
 				return
 			}
@@ -182,7 +197,7 @@ func tick(c net.Conn, gap time.Duration, log *tickLog, stop <-chan struct{}, wg 
 			if _, err := io.ReadFull(c, b); err != nil {
 				return
 			}
-			log.add(time.Now())
+			got.add(binary.BigEndian.Uint64(b), time.Now())
 		}
 	}()
 }
@@ -228,22 +243,29 @@ func TestCutSilencesBothWays(t *testing.T) {
 				cli.Write(make([]byte, 8)) // let the server learn the client's address
 				srv.(*udpPeer).waitPeer(t)
 			}
-			var atServer, atClient tickLog
+			var sentByClient, atServer, sentByServer, atClient tickLog
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
-			tick(cli, 10*time.Millisecond, &atServer, stop, &wg) // logs arrivals at the client
-			tick(srv, 10*time.Millisecond, &atClient, stop, &wg)
+			tick(cli, 10*time.Millisecond, &sentByClient, &atClient, stop, &wg)
+			tick(srv, 10*time.Millisecond, &sentByServer, &atServer, stop, &wg)
 			time.Sleep(cut.At + cut.For + 500*time.Millisecond)
 			close(stop)
 			cli.Close()
 			srv.Close()
 			wg.Wait()
-			// Inside the window (less a generous margin for a busy machine at
-			// its start) nothing arrived either way; after it, ticks flow again.
+			dark := func(t time.Time) bool { return cut.Dark(p.Start(), t) }
+			// 1. Inside the window (less a generous margin at its start, for
+			// a busy machine writing late what was due before it) nothing
+			// arrived either way; before and after it, ticks flowed.
+			// 2. Nothing sent into the dark arrived before the light came
+			// back (UDP: never; TCP: after it).
 			from, to := p.Start().Add(cut.At+150*time.Millisecond), p.Start().Add(cut.At+cut.For)
-			for name, log := range map[string][]time.Time{"server→client": atServer.get(), "client→server": atClient.get()} {
-				before, during, after := 0, 0, 0
-				for _, at := range log {
+			for _, d := range []struct {
+				name      string
+				sent, got map[uint64]time.Time
+			}{{"client→server", sentByClient.get(), atServer.get()}, {"server→client", sentByServer.get(), atClient.get()}} {
+				before, during, after, sentDark, lostDark := 0, 0, 0, 0, 0
+				for _, at := range d.got {
 					switch {
 					case at.Before(from):
 						before++
@@ -253,9 +275,31 @@ func TestCutSilencesBothWays(t *testing.T) {
 						after++
 					}
 				}
-				t.Logf("%s: %d ticks before the cut, %d during, %d after", name, before, during, after)
-				if during != 0 || before == 0 || after == 0 {
-					t.Errorf("%s: %d ticks arrived during the cut (want 0), %d before, %d after (want some)", name, during, before, after)
+				for seq, at := range d.sent {
+					// Sent in the dark, with room for the proxy to read it
+					// before the light comes back.
+					if !dark(at) || !dark(at.Add(100*time.Millisecond)) {
+						continue
+					}
+					sentDark++
+					arrived, ok := d.got[seq]
+					if !ok {
+						lostDark++
+					} else if arrived.Before(to) {
+						t.Errorf("%s: tick %d sent into the dark arrived at %v, before the cut ended at %v",
+							d.name, seq, arrived.Sub(p.Start()), to.Sub(p.Start()))
+					}
+				}
+				t.Logf("%s: %d ticks arrived before the cut, %d during, %d after; %d sent into the dark, %d of them never arrived",
+					d.name, before, during, after, sentDark, lostDark)
+				if during != 0 || before == 0 || after == 0 || sentDark == 0 {
+					t.Errorf("%s: %d ticks arrived during the cut (want 0), %d before, %d after, %d sent during (want some)", d.name, during, before, after, sentDark)
+				}
+				if network == "udp" && lostDark != sentDark {
+					t.Errorf("%s: %d of %d datagrams sent into the dark arrived", d.name, sentDark-lostDark, sentDark)
+				}
+				if network == "tcp" && lostDark != 0 {
+					t.Errorf("%s: %d bytes-worth of ticks sent into the dark never arrived on a stream", d.name, lostDark)
 				}
 			}
 			if c := l.Up().Add(l.Down()); c.Cut == 0 {
