@@ -1,10 +1,12 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/impair"
@@ -18,9 +20,15 @@ type linkFlags struct {
 	delay, jitter, loss, burst, dup, reorder, rate, cut string
 	seed                                                uint64
 	rto                                                 time.Duration
+	// labSeed is the lab's own --seed flag when it has one: the link then
+	// uses the same seed rather than a second flag of the same name.
+	labSeed *pflag.Flag
 }
 
-// addLinkFlags adds the impairment flags to cmd, all off by default.
+// addLinkFlags adds the impairment flags to cmd, all off by default. Call
+// it after the command's own flags: a lab that already has --seed shares
+// it with the link, and one that already has --rate (push's events per
+// second) gets the bandwidth limit as --link-rate.
 func addLinkFlags(cmd *cobra.Command) *linkFlags {
 	return addLinkFlagsDefault(cmd, impair.Config{Seed: 1})
 }
@@ -28,7 +36,11 @@ func addLinkFlags(cmd *cobra.Command) *linkFlags {
 // addLinkFlagsDefault adds the impairment flags to cmd with def as the
 // defaults (a lab about loss starts lossy).
 func addLinkFlagsDefault(cmd *cobra.Command, def impair.Config) *linkFlags {
-	f := &linkFlags{cmd: cmd}
+	f := &linkFlags{cmd: cmd, labSeed: cmd.Flags().Lookup("seed")}
+	rateFlag := "rate"
+	if cmd.Flags().Lookup("rate") != nil {
+		rateFlag = "link-rate"
+	}
 	str := func(on bool, s impair.Stage) string {
 		if !on {
 			return ""
@@ -42,9 +54,11 @@ func addLinkFlagsDefault(cmd *cobra.Command, def impair.Config) *linkFlags {
 	fs.StringVar(&f.burst, "burst", str(def.Burst != impair.Burst{}, def.Burst), "impaired link: bursty loss, Gilbert–Elliott: p=1%,r=30% (good→bad p, bad→good r; mean burst 1/r packets)")
 	fs.StringVar(&f.dup, "dup", str(def.Dup > 0, def.Dup), "impaired link: send a datagram twice with this probability (UDP only)")
 	fs.StringVar(&f.reorder, "reorder", str(def.Reorder > 0, def.Reorder), "impaired link: hold a datagram back behind the next with this probability (UDP only)")
-	fs.StringVar(&f.rate, "rate", str(def.Rate > 0, def.Rate), "impaired link: bandwidth limit (e.g. 1Mbit, 512kbit)")
+	fs.StringVar(&f.rate, rateFlag, str(def.Rate > 0, def.Rate), "impaired link: bandwidth limit (e.g. 1Mbit, 512kbit)")
 	fs.StringVar(&f.cut, "cut", str(def.Cut != impair.Cut{}, def.Cut), "impaired link: go dark both ways at AT for FOR (e.g. 2s+1s)")
-	fs.Uint64Var(&f.seed, "seed", def.Seed, "impaired link: random seed; the same seed drops the same packets")
+	if f.labSeed == nil {
+		fs.Uint64Var(&f.seed, "seed", def.Seed, "impaired link: random seed; the same seed drops the same packets")
+	}
 	rto := def.RTO
 	if rto == 0 {
 		rto = impair.DefaultRTO
@@ -56,6 +70,13 @@ func addLinkFlagsDefault(cmd *cobra.Command, def impair.Config) *linkFlags {
 // config parses the flags into an impair.Config, or returns a usage error.
 func (f *linkFlags) config() (impair.Config, error) {
 	c := impair.Config{Seed: f.seed, RTO: f.rto}
+	if f.labSeed != nil {
+		n, perr := strconv.ParseInt(f.labSeed.Value.String(), 10, 64)
+		if perr != nil {
+			return c, usagef("--seed %q: want a whole number", f.labSeed.Value.String())
+		}
+		c.Seed = uint64(n)
+	}
 	var err error
 	set := func(s string, parse func(string) error) {
 		if err == nil && s != "" {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // The same impairment flags, validated the same way, on every lab.
@@ -126,5 +128,33 @@ func TestProxyCommand(t *testing.T) {
 		if !regexp.MustCompile(want).MatchString(text) {
 			t.Errorf("totals lack %q:\n%s", want, text)
 		}
+	}
+}
+
+// A lab with its own --rate and --seed (push: events per second, the
+// schedule's seed) still gets every impairment: the bandwidth limit as
+// --link-rate, the seed shared.
+func TestLinkFlagsBesideLabFlags(t *testing.T) {
+	cmd := &cobra.Command{Use: "lab"}
+	cmd.Flags().Float64("rate", 10, "events per second")
+	cmd.Flags().Int64("seed", 1, "schedule seed")
+	lf := addLinkFlags(cmd)
+	if err := cmd.Flags().Parse([]string{"--rate", "50", "--seed", "9", "--link-rate", "2Mbit", "--loss", "1%"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := lf.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Rate != 2_000_000 || c.Seed != 9 || c.Loss != 0.01 {
+		t.Errorf("got %v, want --loss 1%% --rate 2Mbit --seed 9", c)
+	}
+	if v, err := lf.via(); err != nil || v == nil {
+		t.Errorf("via() = %v, %v; want a Via", v, err)
+	}
+	perfect := &cobra.Command{Use: "lab"}
+	lf = addLinkFlags(perfect)
+	if v, err := lf.via(); err != nil || v != nil {
+		t.Errorf("no impairment: via() = %v, %v; want nil, nil", v, err)
 	}
 }
