@@ -48,14 +48,14 @@ func addLinkFlagsDefault(cmd *cobra.Command, def impair.Config) *linkFlags {
 		return s.String()
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.delay, "delay", str(def.Delay > 0, def.Delay), "impaired link: one-way delay added in each direction (e.g. 20ms)")
-	fs.StringVar(&f.jitter, "jitter", str(def.Jitter > 0, def.Jitter), "impaired link: random ± variation of the delay (e.g. 5ms); never reorders")
-	fs.StringVar(&f.loss, "loss", str(def.Loss > 0, def.Loss), "impaired link: lose each packet with this probability (5% or 0.05); TCP retransmits after --rto")
-	fs.StringVar(&f.burst, "burst", str(def.Burst != impair.Burst{}, def.Burst), "impaired link: bursty loss, Gilbert–Elliott: p=1%,r=30% (good→bad p, bad→good r; mean burst 1/r packets)")
-	fs.StringVar(&f.dup, "dup", str(def.Dup > 0, def.Dup), "impaired link: send a datagram twice with this probability (UDP only)")
-	fs.StringVar(&f.reorder, "reorder", str(def.Reorder > 0, def.Reorder), "impaired link: hold a datagram back behind the next with this probability (UDP only)")
-	fs.StringVar(&f.rate, rateFlag, str(def.Rate > 0, def.Rate), "impaired link: bandwidth limit (e.g. 1Mbit, 512kbit)")
-	fs.StringVar(&f.cut, "cut", str(def.Cut != impair.Cut{}, def.Cut), "impaired link: go dark both ways at AT for FOR (e.g. 2s+1s)")
+	fs.StringVar(&f.delay, "delay", str(def.Delay > 0, def.Delay), "impaired link: one-way `DELAY` added in each direction (e.g. 20ms)")
+	fs.StringVar(&f.jitter, "jitter", str(def.Jitter > 0, def.Jitter), "impaired link: random ± variation of the delay, up to `JITTER` (e.g. 5ms); never reorders")
+	fs.StringVar(&f.loss, "loss", str(def.Loss > 0, def.Loss), "impaired link: lose each packet with probability `P` (5% or 0.05); TCP resends after --rto")
+	fs.StringVar(&f.burst, "burst", str(def.Burst != impair.Burst{}, def.Burst), "impaired link: bursty loss, Gilbert–Elliott `p=P,r=R`: good→bad p, bad→good r, e.g. p=1%,r=30% (mean burst 1/r packets)")
+	fs.StringVar(&f.dup, "dup", str(def.Dup > 0, def.Dup), "impaired link: send a datagram twice with probability `P` (UDP only)")
+	fs.StringVar(&f.reorder, "reorder", str(def.Reorder > 0, def.Reorder), "impaired link: hold a datagram back behind the next with probability `P` (UDP only)")
+	fs.StringVar(&f.rate, rateFlag, str(def.Rate > 0, def.Rate), "impaired link: bandwidth limit `BITS` per second (e.g. 1Mbit, 512kbit)")
+	fs.StringVar(&f.cut, "cut", str(def.Cut != impair.Cut{}, def.Cut), "impaired link: go dark both ways `AT+FOR` after the link starts (e.g. 2s+1s)")
 	if f.labSeed == nil {
 		fs.Uint64Var(&f.seed, "seed", def.Seed, "impaired link: random seed; the same seed drops the same packets")
 	}

@@ -296,9 +296,14 @@ func (p *Proxy) serveTCP(client *net.TCPConn, n uint64) {
 			return
 		default:
 		}
-		// run returned nil without stop: in is closed, the reader is done.
-		if err != nil || readErr != nil {
-			kill() // a side vanished: tear the connection down
+		if err != nil {
+			kill() // the destination vanished: tear the connection down
+			return
+		}
+		// run returned nil without stop: in is closed, the reader is done
+		// and readErr is set.
+		if readErr != nil {
+			kill() // the source vanished (reset): tear the connection down
 			return
 		}
 		dst.CloseWrite() // pass the end of stream on
