@@ -272,11 +272,12 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 		r.Sent++
 	}
 
-	// Wait for stragglers: a reliable transport delivers everything
-	// (bounded); for an unreliable one, wait until the link has had time to
-	// deliver what it still holds.
+	// Wait for stragglers. A reliable transport delivers everything
+	// (bounded by maxWait). For an unreliable one, stop as soon as every
+	// message is accounted for (arrived, or dropped by the link), or when
+	// the link has had ample time to deliver what it still holds.
 	lastSend := time.Now()
-	linger := 2*(time.Duration(cfg.Link.Delay)+time.Duration(cfg.Link.Jitter)) + impair.HoldLimit + 300*time.Millisecond
+	linger := 2*(time.Duration(cfg.Link.Delay)+time.Duration(cfg.Link.Jitter)) + impair.HoldLimit + 2*time.Second
 	if info.Reliable {
 		linger = maxWait
 	}
@@ -285,12 +286,33 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 			linger += end.Sub(lastSend)
 		}
 	}
-	if r.Sent > 0 && r.Err == nil {
-		select {
-		case <-all:
-		case <-time.After(linger):
-		case <-ctx.Done():
+	accounted := func() bool {
+		if info.Reliable || link == nil {
+			return false
 		}
+		mu.Lock()
+		n := int64(len(got))
+		mu.Unlock()
+		u := link.Up()
+		return n+u.Dropped+u.Cut >= int64(r.Sent)
+	}
+	if r.Sent > 0 && r.Err == nil {
+		giveUp := time.NewTimer(linger)
+		poll := time.NewTicker(5 * time.Millisecond)
+	wait:
+		for !accounted() {
+			select {
+			case <-all:
+				break wait
+			case <-giveUp.C:
+				break wait
+			case <-ctx.Done():
+				break wait
+			case <-poll.C:
+			}
+		}
+		giveUp.Stop()
+		poll.Stop()
 	}
 	cancel()
 	client.Close()

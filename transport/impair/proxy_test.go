@@ -436,7 +436,7 @@ func TestUDPLossThroughProxy(t *testing.T) {
 		}
 		defer pc.Close()
 		pc.SetReadBuffer(4 << 20)
-		_, p := startProxy(t, Config{Loss: 0.1, Seed: 11}, "udp", pc.LocalAddr().String())
+		l, p := startProxy(t, Config{Loss: 0.1, Seed: 11}, "udp", pc.LocalAddr().String())
 		defer p.Close()
 		c, err := net.Dial("udp", p.Addr().String())
 		if err != nil {
@@ -444,18 +444,25 @@ func TestUDPLossThroughProxy(t *testing.T) {
 		}
 		defer c.Close()
 		got := make([]bool, n)
+		received := 0
 		done := make(chan struct{})
 		go func() {
+			// Read until every datagram is accounted for (arrived here or
+			// dropped by the link), however slow a busy machine makes it.
 			defer close(done)
 			b := make([]byte, 64)
-			for {
-				pc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-				k, _, err := pc.ReadFromUDP(b)
-				if err != nil {
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+				if int64(received)+l.Up().Dropped >= n {
 					return
 				}
-				if k == 8 {
+				pc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				k, _, err := pc.ReadFromUDP(b)
+				if err != nil {
+					continue
+				}
+				if k == 8 && !got[binary.BigEndian.Uint64(b)] {
 					got[binary.BigEndian.Uint64(b)] = true
+					received++
 				}
 			}
 		}()
@@ -468,6 +475,9 @@ func TestUDPLossThroughProxy(t *testing.T) {
 			}
 		}
 		<-done
+		if int64(received)+l.Up().Dropped != n {
+			t.Fatalf("%d datagrams arrived and the link dropped %d: %d of %d lost outside the link", received, l.Up().Dropped, n-received-int(l.Up().Dropped), n)
+		}
 		return got
 	}
 	a, b := run(), run()
