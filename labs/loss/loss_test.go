@@ -120,7 +120,7 @@ func TestPerfectLink(t *testing.T) {
 }
 
 func TestStopsOnCancel(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	res, err := loss.Run(ctx, loss.Config{Count: 10_000, Interval: 10 * time.Millisecond, Link: loss.DefaultLink}, transports())
 	if !errors.Is(err, context.DeadlineExceeded) {
