@@ -292,7 +292,9 @@ func (p *Proxy) serveTCP(client *net.TCPConn, n uint64) {
 		err := d.run(stop)
 		select {
 		case <-stop:
-			kill()
+			// Shutting down: run has forwarded what it held. The other
+			// direction may still be doing so; serveTCP closes both
+			// connections once both are done.
 			return
 		default:
 		}

@@ -407,14 +407,18 @@ func TestCloseForwardsHeld(t *testing.T) {
 		b, _ := io.ReadAll(c)
 		got <- string(b)
 	}()
-	_, p := startProxy(t, Config{Delay: Delay(time.Hour)}, "tcp", ln.Addr().String())
+	l, p := startProxy(t, Config{Delay: Delay(time.Hour)}, "tcp", ln.Addr().String())
 	c, err := net.Dial("tcp", p.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	c.Write([]byte("held for an hour"))
-	time.Sleep(100 * time.Millisecond) // let the proxy read it
+	for deadline := time.Now().Add(20 * time.Second); l.Up().Packets == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy never read the bytes")
+		}
+	}
 	start := time.Now()
 	p.Close()
 	if d := time.Since(start); d > 5*time.Second {
