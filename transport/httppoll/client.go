@@ -111,6 +111,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	return c, nil
 }
 
+// pollAnswerTimeout is how long a GET may go unanswered beyond the hold.
+const pollAnswerTimeout = 15 * time.Second
+
 // Session returns the session id.
 func (c *Conn) Session() string { return c.sid }
 
@@ -230,7 +233,15 @@ func (c *Conn) pollPump() {
 // pollOnce makes one GET and queues what it brings; it returns the new
 // after.
 func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
-	req, err := http.NewRequestWithContext(c.pollCtx, http.MethodGet, u, nil)
+	// A server that vanished without closing the connection must not hang
+	// the poller: give up on an answer well after the server's hold.
+	limit := pollAnswerTimeout
+	if c.opts.Mode == Long {
+		limit += c.opts.Hold
+	}
+	ctx, cancel := context.WithTimeout(c.pollCtx, limit)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return after, fmt.Errorf("httppoll: poll: %w", err)
 	}
