@@ -137,7 +137,9 @@ var writeBufferPool = &sync.Pool{}
 // mounted on upgrades). It is safe for concurrent use.
 //
 // To count bytes on the wire for the connections a Server accepts, serve it
-// from an http.Server whose listener is wrapped with CountingListener.
+// from an http.Server whose listener is wrapped with CountingListener; set
+// that server's ReadHeaderTimeout against slowloris clients. net/http's
+// Shutdown does not touch upgraded connections: Close the Server too.
 type Server struct {
 	opts     Options
 	upgrader websocket.Upgrader
