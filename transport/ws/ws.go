@@ -127,10 +127,15 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// writeBufferPool lends write buffers big enough for one whole frame, so a
+// writeBufferPools lend write buffers big enough for one whole frame, so a
 // client sends every message as a single frame without keeping a large
-// buffer per idle connection.
-var writeBufferPool = &sync.Pool{}
+// buffer per idle connection. gorilla wants one pool per buffer size.
+var writeBufferPools sync.Map // buffer size → *sync.Pool
+
+func writeBufferPool(size int) *sync.Pool {
+	p, _ := writeBufferPools.LoadOrStore(size, &sync.Pool{})
+	return p.(*sync.Pool)
+}
 
 // A Server upgrades HTTP requests to WebSocket connections and hands them out
 // through Accept. It is an http.Handler: mount it on any mux (every path it is
@@ -480,11 +485,12 @@ func (c *Conn) deadline() time.Time {
 	return time.Now().Add(c.opts.PingInterval + c.opts.PongTimeout)
 }
 
-// extendDeadline pushes the read deadline out again, at most once a second:
-// setting a deadline costs a timer update, too much to pay on every frame.
+// extendDeadline pushes the read deadline out again, at most once a second
+// (or a quarter of the heartbeat window, if that is shorter): setting a
+// deadline costs a timer update, too much to pay on every frame.
 func (c *Conn) extendDeadline(last *time.Time) {
 	now := time.Now()
-	if now.Sub(*last) < time.Second {
+	if now.Sub(*last) < min(time.Second, (c.opts.PingInterval+c.opts.PongTimeout)/4) {
 		return
 	}
 	*last = now
@@ -706,7 +712,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  int(opts.ReadLimit) + maxFrameHeader,
-		WriteBufferPool:  writeBufferPool,
+		WriteBufferPool:  writeBufferPool(int(opts.ReadLimit) + maxFrameHeader),
 	}
 	wc, resp, err := d.DialContext(ctx, u, nil)
 	if err != nil {
