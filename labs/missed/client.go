@@ -208,19 +208,24 @@ func (c *client) deliver(it item) {
 	}
 }
 
-// pull asks the server for the first hole up to the highest event seen, at
-// most a queue's worth, and at most once per ack timeout (what was asked
-// for may still be on its way).
+// pull asks the server for the events from the client's offset on, up to
+// the highest event seen and at most a queue's worth of missing ones (what
+// it already has in that range comes again and is dropped as a duplicate).
+// The answer comes after the replayed events, so when it is back they have
+// been handled; a short pause keeps an empty-handed client from spinning.
 func (c *client) pull(ctx context.Context) {
 	c.mu.Lock()
 	sock := c.sock
-	if sock == nil || c.next > c.maxArrived || time.Since(c.lastPull) < c.cfg.AckTimeout {
+	if sock == nil || c.next > c.maxArrived || time.Since(c.lastPull) < c.cfg.AckTimeout/4 {
 		c.mu.Unlock()
 		return
 	}
-	from, to := c.next, c.next
-	for to+1 <= c.maxArrived && !c.accepted[to+1] && to+1-from < cap(c.queue) {
+	from, to, missing := c.next, c.next, 1
+	for to+1 <= c.maxArrived && missing < cap(c.queue) {
 		to++
+		if !c.accepted[to] && !c.gone[to] {
+			missing++
+		}
 	}
 	c.lastPull = time.Now()
 	c.mu.Unlock()

@@ -232,15 +232,17 @@ func (s *session) onHello(ctx context.Context, e event.Event) {
 		}
 	}
 	reply := s.rangeLocked()
+	s.mu.Unlock()
+	s.sendReplay(ctx, e.Socket, replay)
+	s.mu.Lock()
 	var resend []int
 	for n, u := range s.unacked {
 		if !u.inFlight {
 			resend = append(resend, n)
 		}
 	}
-	slices.Sort(resend)
 	s.mu.Unlock()
-	s.sendReplay(ctx, e.Socket, replay)
+	slices.Sort(resend)
 	for _, n := range resend {
 		s.resend(ctx, n)
 	}
@@ -276,7 +278,27 @@ func (s *session) onReplay(ctx context.Context, e event.Event) {
 
 func (s *session) sendReplay(ctx context.Context, sock *event.Socket, ns []int) {
 	for _, n := range ns {
-		if sock.Emit(ctx, "tick", tickData(n, "replay")) != nil {
+		// With All, a replayed event still waiting for its ack asks for one,
+		// so the ack clears it and no resend follows.
+		s.mu.Lock()
+		u := s.unacked[n]
+		if u != nil && !u.inFlight {
+			u.inFlight = true
+			u.attempts++
+		} else {
+			u = nil
+		}
+		s.mu.Unlock()
+		var err error
+		if u != nil {
+			_, err = sock.EmitWithAckFunc(ctx, "tick", tickData(n, "replay"), 0, s.ackDone(n))
+			if err != nil {
+				s.sendFailed(n, u, sock)
+			}
+		} else {
+			err = sock.Emit(ctx, "tick", tickData(n, "replay"))
+		}
+		if err != nil {
 			return
 		}
 		s.mu.Lock()
