@@ -73,3 +73,17 @@ func TestMissedUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestEventsCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"events", "--transports", "tcp", "--round-trips", "10"},
+		&app{in: strings.NewReader(""), out: &out, errOut: &errOut})
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+	for _, want := range []string{"who receives an emit", `client 1 emits "chat"`, "1 unhandled, dropped", "ack round trips over tcp"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
