@@ -21,6 +21,7 @@ type eventsOptions struct {
 	roundTrips int
 	ackTimeout time.Duration
 	json       bool
+	tr         transportOptions
 }
 
 func newEventsCmd(a *app) *cobra.Command {
@@ -51,7 +52,7 @@ Socket.IO), and shows:
 			case o.ackTimeout < time.Millisecond:
 				return usagef("--ack-timeout must be >= 1ms, got %v", o.ackTimeout)
 			}
-			trs, err := missedTransports(o.transports)
+			trs, err := parseTransports(o.transports, &o.tr)
 			if err != nil {
 				return err
 			}
@@ -59,7 +60,8 @@ Socket.IO), and shows:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.transports, "transports", missedDefaultTransports, "comma-separated transports to run over")
+	f.StringVarP(&o.transports, "transports", "t", defaultEventTransports(), transportFlagHelp())
+	addTransportFlags(f, &o.tr)
 	f.IntVar(&o.clients, "clients", events.DefaultClients, "clients connected to the server")
 	f.IntVar(&o.roundTrips, "round-trips", events.DefaultRoundTrips, "ack round trips measured each way")
 	f.DurationVar(&o.ackTimeout, "ack-timeout", events.DefaultAckTimeout, "how long the EmitWithAck to an unhandled event waits")

@@ -27,6 +27,7 @@ type missedOptions struct {
 	window      int
 	ackTimeout  time.Duration
 	json        bool
+	tr          transportOptions
 }
 
 func newMissedCmd(a *app) *cobra.Command {
@@ -74,7 +75,8 @@ it.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.transports, "transports", missedDefaultTransports, "comma-separated transports to run over")
+	f.StringVarP(&o.transports, "transports", "t", defaultEventTransports(), transportFlagHelp())
+	addTransportFlags(f, &o.tr)
 	f.StringVar(&o.scenarios, "scenario", "offline,late-handler,slow-consumer", "comma-separated scenarios: offline, late-handler (late), slow-consumer (slow)")
 	f.StringVar(&o.strategies, "strategy", "none,ack,replay,all", "comma-separated mitigations: none, ack, replay, all")
 	f.Float64Var(&o.rate, "rate", missed.DefaultRate, "events per second the server emits")
@@ -124,12 +126,28 @@ func (o *missedOptions) config() (missed.Config, error) {
 	if len(cfg.Scenarios) == 0 || len(cfg.Strategies) == 0 {
 		return missed.Config{}, usagef("--scenario and --strategy need at least one name each")
 	}
-	trs, err := missedTransports(o.transports)
+	trs, err := parseTransports(o.transports, &o.tr)
 	if err != nil {
 		return missed.Config{}, err
 	}
 	cfg.Transports = trs
 	return cfg, nil
+}
+
+// defaultEventTransports is the issue's default, poll,longpoll,ws: the
+// transports a Socket.IO client uses. Those not registered in this build are
+// left out, and tcp stands in when none is.
+func defaultEventTransports() string {
+	var names []string
+	for _, n := range []string{"poll", "longpoll", "ws"} {
+		if transportBuilders[n] != nil {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return "tcp"
+	}
+	return strings.Join(names, ",")
 }
 
 func splitList(s string) []string {
