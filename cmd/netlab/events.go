@@ -75,6 +75,7 @@ type eventsJSON struct {
 }
 
 func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Transport) error {
+	var results []events.Result
 	doc := eventsJSON{Lab: "events", Results: []events.ResultJSON{}}
 	var firstErr error
 	for i, tr := range trs {
@@ -82,35 +83,36 @@ func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Tr
 			fmt.Fprintf(a.errOut, "\revents: %s (%d/%d)…\033[K", tr.Info().Name, i+1, len(trs))
 		}
 		r, err := events.Run(ctx, events.Config{Transport: tr, Clients: o.clients, RoundTrips: o.roundTrips, AckTimeout: o.ackTimeout})
-		if a.errIsTerminal {
-			fmt.Fprint(a.errOut, "\r\033[K")
-		}
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		if o.json {
-			j := events.JSON(r)
-			if err != nil {
-				j.Error = err.Error()
-			}
-			doc.Results = append(doc.Results, j)
-			continue
-		}
 		if err != nil {
-			continue
-		}
-		for _, t := range events.Tables(r) {
-			if werr := t.Write(a.out); werr != nil {
-				return werr
+			if firstErr == nil {
+				firstErr = err
 			}
-			fmt.Fprintln(a.out)
+		} else {
+			results = append(results, r)
 		}
+		j := events.JSON(r)
+		if err != nil {
+			j.Error = err.Error()
+		}
+		doc.Results = append(doc.Results, j)
 		if ctx.Err() != nil {
 			break
 		}
 	}
+	if a.errIsTerminal {
+		fmt.Fprint(a.errOut, "\r\033[K")
+	}
 	if o.json {
 		if err := report.JSON(a.out, doc); err != nil {
+			return err
+		}
+		return firstErr
+	}
+	for i, t := range events.Tables(results) {
+		if i > 0 {
+			fmt.Fprintln(a.out)
+		}
+		if err := t.Write(a.out); err != nil {
 			return err
 		}
 	}

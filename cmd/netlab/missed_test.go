@@ -81,7 +81,7 @@ func TestEventsCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
-	for _, want := range []string{"who receives an emit", `client 1 emits "chat"`, "1 unhandled, dropped", "ack round trips over tcp"} {
+	for _, want := range []string{"who receives an emit", `client 1 emits "chat"`, "1 unhandled, dropped", "ack round trips", "over tcp"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

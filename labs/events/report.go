@@ -8,42 +8,44 @@ import (
 	"github.com/netlab/netlab/labs/stats"
 )
 
-// Tables lays out a result: who received each emit, and the ack round trips.
-func Tables(r Result) []*report.Table {
+// Tables lays out results (one per transport): who received each emit, and
+// the ack round trips.
+func Tables(results []Result) []*report.Table {
 	who := &report.Table{
-		Title:  fmt.Sprintf("events over %s: who receives an emit (copies each party's handlers got)", r.Transport),
+		Title:  "who receives an emit (copies each party's handlers got)",
 		Header: []string{"what happened", "server"},
 	}
-	if len(r.Steps) > 0 {
-		for i := range r.Steps[0].Clients {
+	if len(results) > 0 && len(results[0].Steps) > 0 {
+		for i := range results[0].Steps[0].Clients {
 			who.Header = append(who.Header, fmt.Sprintf("client %d", i+1))
 		}
 	}
-	for _, s := range r.Steps {
-		server := strconv.Itoa(s.Server)
-		if s.Unhandled > 0 {
-			server += fmt.Sprintf(" (%d unhandled, dropped)", s.Unhandled)
-		}
-		row := []string{s.Action, server}
-		for _, c := range s.Clients {
-			row = append(row, strconv.Itoa(c))
-		}
-		who.Row(row...)
-	}
-	who.Notes = []string{
-		fmt.Sprintf("client 1 EmitWithAck \"nobody\": gave up after %s (timeout %s): %s",
-			report.Duration(r.TimedOutIn), report.Duration(r.AckTimeout), r.TimeoutErr),
-	}
 	rtt := &report.Table{
-		Title:  fmt.Sprintf("ack round trips over %s: EmitWithAck until the peer's ack is back, one at a time", r.Transport),
-		Header: []string{"direction", "count", "min", "p50", "p90", "p99", "max"},
+		Title:  "ack round trips: EmitWithAck until the peer's ack is back, one at a time",
+		Header: []string{"transport", "direction", "count", "min", "p50", "p90", "p99", "max"},
 	}
-	row := func(name string, s stats.Summary) {
-		rtt.Row(name, strconv.Itoa(s.Count), report.Duration(s.Min), report.Duration(s.P50),
-			report.Duration(s.P90), report.Duration(s.P99), report.Duration(s.Max))
+	for _, r := range results {
+		who.Section("over " + r.Transport)
+		for _, s := range r.Steps {
+			server := strconv.Itoa(s.Server)
+			if s.Unhandled > 0 {
+				server += fmt.Sprintf(" (%d unhandled, dropped)", s.Unhandled)
+			}
+			row := []string{s.Action, server}
+			for _, c := range s.Clients {
+				row = append(row, strconv.Itoa(c))
+			}
+			who.Row(row...)
+		}
+		who.Notes = append(who.Notes, fmt.Sprintf("%s: client 1's EmitWithAck(\"nobody\") gave up after %s: %s",
+			r.Transport, report.Duration(r.TimedOutIn), r.TimeoutErr))
+		row := func(name string, s stats.Summary) {
+			rtt.Row(r.Transport, name, strconv.Itoa(s.Count), report.Duration(s.Min), report.Duration(s.P50),
+				report.Duration(s.P90), report.Duration(s.P99), report.Duration(s.Max))
+		}
+		row("client → server → client", r.ClientToSrv)
+		row("server → client → server", r.SrvToClient)
 	}
-	row("client → server → client", r.ClientToSrv)
-	row("server → client → server", r.SrvToClient)
 	return []*report.Table{who, rtt}
 }
 
