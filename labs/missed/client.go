@@ -43,6 +43,7 @@ type client struct {
 	recovered   map[int]bool // the delivered copy was a resend or replay
 	back        time.Time    // when the trouble ended
 	lastPull    time.Time
+	connecting  bool // a hello is on its way: its answer may mark holes as gone
 }
 
 type item struct {
@@ -83,7 +84,13 @@ func (c *client) connect(ctx context.Context) error {
 		opts.Handlers = map[string]event.Handler{"tick": c.onTick}
 	}
 	from := c.next
+	c.connecting = true
 	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.connecting = false
+		c.mu.Unlock()
+	}()
 	sock, err := event.NewSocket(oc, opts)
 	if err != nil {
 		return err
@@ -216,7 +223,7 @@ func (c *client) deliver(it item) {
 func (c *client) pull(ctx context.Context) {
 	c.mu.Lock()
 	sock := c.sock
-	if sock == nil || c.next > c.maxArrived || time.Since(c.lastPull) < c.cfg.AckTimeout/4 {
+	if sock == nil || c.connecting || c.next > c.maxArrived || time.Since(c.lastPull) < c.cfg.AckTimeout/4 {
 		c.mu.Unlock()
 		return
 	}
