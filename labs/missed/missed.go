@@ -220,9 +220,9 @@ type Result struct {
 	// The cost.
 	HeldPeakEvents int   // most events the server held for this client at once
 	HeldPeakBytes  int64 // their size in wire form
-	ExtraMessages  int64 // messages on the wire, both ways, beyond each event's first send
+	ExtraMessages  int64 // messages on the wire, both ways, beyond the events sent live: acks, resends, replays, hellos
 	Acks           int64 // acks the server received for events
-	Resent         int64 // events the server resent after an ack timeout
+	Resent         int64 // events the server sent again after an ack timeout, or late because the client was away
 	Replayed       int64 // events the server sent again from its replay buffer
 	Delay          stats.Summary
 

@@ -49,7 +49,7 @@ func Table(cfg Config, results []Result) *report.Table {
 		"recovered: delivered on a resend or a replay; gone: the server said it no longer had them (older than --window)",
 		"dropped: reached the client and thrown away there: no handler yet (the event layer drops it) or queue full",
 		"recover: from the end of the trouble (back online, handler installed, server done emitting) to the last recovered event",
-		"held: most events the server kept for this client at once (wire size); extra msgs: messages both ways beyond each event's first send",
+		"held: most events the server kept for this client at once (wire size); extra msgs: messages both ways beyond the events sent live (acks, resends, replays, hellos)",
 		"delay: from the server's first emit to the application, same clock (one process)",
 	}
 	return t

@@ -165,6 +165,9 @@ func (s *session) resend(ctx context.Context, n int) {
 	u.inFlight = true
 	u.attempts++
 	how := "resend " + itoa(u.attempts-1)
+	if u.attempts == 1 {
+		how = "kept" // never sent: the client was away when it was emitted
+	}
 	s.mu.Unlock()
 	_, err := sock.EmitWithAckFunc(ctx, "tick", tickData(n, how), 0, s.ackDone(n))
 	if err != nil {
