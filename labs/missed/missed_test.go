@@ -316,3 +316,25 @@ func TestHundredReconnectsLeakNothing(t *testing.T) {
 		t.Errorf("%d client sockets, want 100", got)
 	}
 }
+
+func FuzzParseTick(f *testing.F) {
+	for _, s := range []string{"1", "42 (resend 3)", "7 (replay)", "", "-1", "0", "99999999999999999999", "1x", " 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, again, ok := parseTick([]byte(s))
+		if !ok {
+			return
+		}
+		if n <= 0 {
+			t.Fatalf("parseTick(%q) = %d, ok", s, n)
+		}
+		// What the server writes reads back the same.
+		for _, how := range []string{"", "replay"} {
+			if m, a, ok := parseTick(tickData(n, how)); !ok || m != n || a != (how != "") {
+				t.Fatalf("tickData(%d, %q) reads back as %d, %v, %v", n, how, m, a, ok)
+			}
+		}
+		_ = again
+	})
+}
