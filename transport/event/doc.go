@@ -23,15 +23,21 @@
 //     listens to. If it asked for an acknowledgement, none is sent, and the
 //     sender's EmitWithAck times out.
 //
+// Over a transport that is not reliable (UDP: transport.Info.Reliable is
+// false) events and acks may be lost, duplicated or reordered and the layer
+// adds nothing: a timed-out EmitWithAck is the only sign. Over one that is
+// not connected (Info.Connected false) a server does not see a client leave;
+// its socket stays until it is closed.
+//
 // # Wire encoding
 //
 // Every event layer message is one transport.Message, carried in the wire
 // form of transport/codec.go (one JSON object), so it can be read in nc,
-// curl or wscat:
+// curl or wscat (sent_ns left out here):
 //
-//	{"seq":7,"event":"tick","text":"42"}          event "tick", message id 7
-//	{"seq":8,"event":"join?","room":"r","text":"x"} event "join", id 8, asks for an ack
-//	{"seq":8,"event":"$ack","text":"ok"}          the ack answering message 8
+//	{"seq":7,"event":"tick","text":"42"}             event "tick", message id 7
+//	{"seq":8,"event":"join?","room":"r","text":"x"}  event "join", id 8, asks for an ack
+//	{"seq":8,"event":"$ack","text":"ok"}             the ack answering message 8
 //
 //	Message.Seq    the message id: each Socket numbers the events it sends
 //	               1, 2, 3, ... (Socket.IO only numbers events that want an
@@ -57,5 +63,6 @@
 // behind it. A handler must not call EmitWithAck on its own socket and wait
 // (the reader that would read the answer is the one waiting); call it from
 // another goroutine. All methods of Socket and Server are safe for concurrent
-// use.
+// use. Handlers must return when their ctx is done: Server.Close waits for
+// every reader, and so for the handler it is running.
 package event
