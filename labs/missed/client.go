@@ -23,7 +23,7 @@ type client struct {
 	addr  string
 	total int
 
-	seen     atomic.Int64 // the highest event number read off the wire
+	seen     atomic.Int64 // the highest event number read off the wire and dispatched
 	progress atomic.Int64 // bumps on every arrival and delivery, to see when things stop moving
 	queue    chan item
 	every    time.Duration // how long the application takes per event
@@ -278,23 +278,31 @@ func (c *client) complete() bool {
 	return done >= c.total
 }
 
-// observedConn notes the highest event number the client reads off the
-// wire, handler or not, so the lab can script a cut "right after event k".
+// observedConn notes the highest event number the client has read off the
+// wire and finished dispatching (to a handler or to the unhandled count), so
+// the lab can script a cut or a late handler "right after event k". The
+// socket's reader calls Recv again only after dispatching what the last call
+// returned, so a call's start marks the previous message as done.
 type observedConn struct {
 	transport.Conn
-	seen *atomic.Int64
+	seen *atomic.Int64 // the highest event number dispatched
+	last atomic.Int64  // the event number the previous Recv returned
 }
 
 func (o *observedConn) Recv(ctx context.Context) (transport.Message, error) {
+	if n := o.last.Load(); n > 0 {
+		for {
+			old := o.seen.Load()
+			if n <= old || o.seen.CompareAndSwap(old, n) {
+				break
+			}
+		}
+	}
 	m, err := o.Conn.Recv(ctx)
+	o.last.Store(0)
 	if err == nil && (m.Event == "tick" || m.Event == "tick?") {
 		if n, _, ok := parseTick(m.Data); ok {
-			for {
-				old := o.seen.Load()
-				if int64(n) <= old || o.seen.CompareAndSwap(old, int64(n)) {
-					break
-				}
-			}
+			o.last.Store(int64(n))
 		}
 	}
 	return m, err
