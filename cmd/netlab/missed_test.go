@@ -87,3 +87,31 @@ func TestEventsCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestMissedLateHandlerOverTCP(t *testing.T) {
+	code, out, errOut := runMissed(t, "-t", "tcp", "--scenario", "late", "--strategy", "none,ack",
+		"--rate", "200", "--late", "100ms", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc struct {
+		Results []struct {
+			Strategy                   string
+			Emitted, Delivered, Missed int
+			Recovered                  int
+			DroppedUnhandled           int `json:"dropped_unhandled"`
+			DuplicatesDelivered        int `json:"duplicates_delivered"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Results) != 2 {
+		t.Fatalf("%v, %d results in %s", err, len(doc.Results), out)
+	}
+	// 20 events (100ms at 200/s) reach the client before its handler.
+	none, ack := doc.Results[0], doc.Results[1]
+	if none.DroppedUnhandled != 20 || none.Missed != 20 {
+		t.Errorf("none: %+v, want 20 unhandled and missed", none)
+	}
+	if ack.Missed != 0 || ack.Recovered != 20 || ack.DroppedUnhandled < 20 || ack.DuplicatesDelivered != 0 {
+		t.Errorf("ack: %+v, want 0 missed, 20 recovered, >= 20 unhandled, no duplicate delivered", ack)
+	}
+}

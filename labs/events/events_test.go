@@ -8,13 +8,13 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/netlab/netlab/transport/tcp"
+	"github.com/netlab/netlab/transport/transporttest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestWhoReceivesWhat(t *testing.T) {
-	r, err := Run(context.Background(), Config{Transport: tcp.New(tcp.Options{}), Clients: 3, RoundTrips: 20, AckTimeout: 50 * time.Millisecond})
+	r, err := Run(context.Background(), Config{Transport: &transporttest.Mem{}, Clients: 3, RoundTrips: 20, AckTimeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package missed
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -12,87 +10,15 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/event"
-	"github.com/netlab/netlab/transport/tcp"
 	"github.com/netlab/netlab/transport/transporttest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// memTransport is an in-memory transport made of transporttest.Pipe pairs,
-// for runs that must not depend on the machine's network stack.
-type memTransport struct {
-	mu   sync.Mutex
-	ls   map[string]*memListener
-	next int
-}
-
-func (t *memTransport) Info() transport.Info {
-	return transport.Info{Name: "pipe", Network: "tcp", Reliable: true, Ordered: true, Connected: true, Duplex: true, MaxMessage: 1 << 20}
-}
-
-func (t *memTransport) Listen(ctx context.Context, addr string) (transport.Listener, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.ls == nil {
-		t.ls = make(map[string]*memListener)
-	}
-	t.next++
-	l := &memListener{name: fmt.Sprintf("pipe-%d", t.next), conns: make(chan transport.Conn, 16), closed: make(chan struct{})}
-	t.ls[l.name] = l
-	return l, nil
-}
-
-func (t *memTransport) Dial(ctx context.Context, addr string) (transport.Conn, error) {
-	t.mu.Lock()
-	l := t.ls[addr]
-	t.mu.Unlock()
-	if l == nil {
-		return nil, fmt.Errorf("pipe: no listener %q", addr)
-	}
-	a, b := transporttest.Pipe()
-	select {
-	case l.conns <- b:
-		return a, nil
-	case <-l.closed:
-		return nil, transport.ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-type memListener struct {
-	name   string
-	conns  chan transport.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func (l *memListener) Accept(ctx context.Context) (transport.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, transport.ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (l *memListener) Addr() net.Addr { return memAddr(l.name) }
-func (l *memListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-type memAddr string
-
-func (a memAddr) Network() string { return "pipe" }
-func (a memAddr) String() string  { return string(a) }
-
-// transports are what the lab tests run over: the in-memory pipe and real
-// TCP on 127.0.0.1.
+// transports are what the lab tests run over: the in-memory transport (the
+// command's tests run the lab over real TCP).
 func transports() []transport.Transport {
-	return []transport.Transport{&memTransport{}, tcp.New(tcp.Options{})}
+	return []transport.Transport{&transporttest.Mem{}}
 }
 
 // fast is a small config: 20 events before a cut, 50 during, 20 after.
@@ -149,7 +75,7 @@ func TestOfflineReplayInsideWindowLosesNothing(t *testing.T) {
 func TestOfflineReplayBeyondWindowReportsTheGap(t *testing.T) {
 	cfg := fast()
 	cfg.Window = 20
-	r := RunOne(context.Background(), cfg, Offline, Replay, tcp.New(tcp.Options{}))
+	r := RunOne(context.Background(), cfg, Offline, Replay, &transporttest.Mem{})
 	t.Logf("%+v", r)
 	p := cfg.withDefaults().plan(Offline)
 	cut := p.backAfter - p.cutAfter
@@ -180,7 +106,7 @@ func TestLateHandlerMitigationsRecoverEverything(t *testing.T) {
 	for _, st := range []Strategy{Ack, Replay, All} {
 		t.Run(st.String(), func(t *testing.T) {
 			cfg := fast()
-			r := RunOne(context.Background(), cfg, LateHandler, st, tcp.New(tcp.Options{}))
+			r := RunOne(context.Background(), cfg, LateHandler, st, &transporttest.Mem{})
 			t.Logf("%+v", r)
 			p := cfg.withDefaults().plan(LateHandler)
 			if r.Err != "" || r.Missed != 0 || r.Recovered < p.cutAfter || r.DroppedUnhandled < p.cutAfter {
@@ -193,7 +119,7 @@ func TestLateHandlerMitigationsRecoverEverything(t *testing.T) {
 
 func TestOfflineAckRecoversEverything(t *testing.T) {
 	cfg := fast()
-	r := RunOne(context.Background(), cfg, Offline, Ack, tcp.New(tcp.Options{}))
+	r := RunOne(context.Background(), cfg, Offline, Ack, &transporttest.Mem{})
 	t.Logf("%+v", r)
 	p := cfg.withDefaults().plan(Offline)
 	cut := p.backAfter - p.cutAfter
@@ -208,7 +134,7 @@ func TestSlowConsumer(t *testing.T) {
 		t.Run(st.String(), func(t *testing.T) {
 			cfg := fast()
 			cfg.Rate, cfg.ConsumeRate, cfg.Queue = 400, 100, 5
-			r := RunOne(context.Background(), cfg, SlowConsumer, st, tcp.New(tcp.Options{}))
+			r := RunOne(context.Background(), cfg, SlowConsumer, st, &transporttest.Mem{})
 			t.Logf("%+v", r)
 			if r.Err != "" || r.Delivered+r.Missed != r.Emitted || r.Emitted != 40 {
 				t.Fatalf("emitted %d, delivered %d, missed %d (err %q)", r.Emitted, r.Delivered, r.Missed, r.Err)
@@ -228,43 +154,30 @@ func TestSlowConsumer(t *testing.T) {
 	}
 }
 
-// lossyAcks is a transport whose client side loses every third ack it
+// lossyAcks is an in-memory transport that loses every third ack a client
 // sends, so the server resends and the client sees duplicates.
-type lossyAcks struct{ transport.Transport }
-
-func (l lossyAcks) Dial(ctx context.Context, addr string) (transport.Conn, error) {
-	c, err := l.Transport.Dial(ctx, addr)
-	return &lossyAckConn{Conn: c}, err
-}
-
-type lossyAckConn struct {
-	transport.Conn
-	mu   sync.Mutex
-	acks int
-	lost int
-}
-
-func (c *lossyAckConn) Send(ctx context.Context, m transport.Message) error {
-	if m.Event == "$ack" {
-		c.mu.Lock()
-		c.acks++
-		lose := c.acks%3 == 0
-		if lose {
-			c.lost++
+func lossyAcks() transport.Transport {
+	var mu sync.Mutex
+	acks := 0
+	return &transporttest.Mem{Copies: func(m transport.Message) int {
+		if m.Event != "$ack" {
+			return 1
 		}
-		c.mu.Unlock()
-		if lose {
-			return nil // gone on the way, as far as the server can tell
+		mu.Lock()
+		defer mu.Unlock()
+		acks++
+		if acks%3 == 0 {
+			return 0 // lost on the way, as far as the server can tell
 		}
-	}
-	return c.Conn.Send(ctx, m)
+		return 1
+	}}
 }
 
 func TestAckDuplicatesNeverReachTheApplication(t *testing.T) {
 	for _, st := range []Strategy{Ack, All} {
 		t.Run(st.String(), func(t *testing.T) {
 			cfg := fast()
-			r := RunOne(context.Background(), cfg, Offline, st, lossyAcks{tcp.New(tcp.Options{})})
+			r := RunOne(context.Background(), cfg, Offline, st, lossyAcks())
 			t.Logf("%+v", r)
 			if r.Err != "" || r.Missed != 0 {
 				t.Fatalf("missed %d (err %q), want 0", r.Missed, r.Err)
@@ -283,7 +196,7 @@ func TestHundredReconnectsLeakNothing(t *testing.T) {
 	cfg := fast().withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tr := tcp.New(tcp.Options{})
+	tr := &transporttest.Mem{}
 	l, err := tr.Listen(ctx, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
