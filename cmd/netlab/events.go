@@ -108,6 +108,9 @@ func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Tr
 		}
 		return firstErr
 	}
+	if len(results) == 0 {
+		return firstErr
+	}
 	for i, t := range events.Tables(results) {
 		if i > 0 {
 			fmt.Fprintln(a.out)

@@ -86,6 +86,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		cfg.AckTimeout = DefaultAckTimeout
 	}
 	res := Result{Transport: cfg.Transport.Info().Name, AckTimeout: cfg.AckTimeout}
+	if !cfg.Transport.Info().Connected {
+		return res, fmt.Errorf("events: %s has no connection for a server to push events on; run it over tcp, poll, longpoll or ws", res.Transport)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	l, err := cfg.Transport.Listen(ctx, "127.0.0.1:0")

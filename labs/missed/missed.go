@@ -265,6 +265,10 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 // RunOne runs one scenario with one strategy over one transport.
 func RunOne(ctx context.Context, cfg Config, sc Scenario, st Strategy, tr transport.Transport) Result {
 	cfg = cfg.withDefaults()
+	if info := tr.Info(); !info.Connected {
+		return Result{Scenario: sc, Strategy: st, Transport: info.Name,
+			Err: fmt.Sprintf("missed: %s has no connection to cut and resume (the server cannot see a client leave); run it over tcp, poll, longpoll or ws", info.Name)}
+	}
 	r := &run{cfg: cfg, sc: sc, st: st, tr: tr, plan: cfg.plan(sc)}
 	res := r.do(ctx)
 	res.Scenario, res.Strategy, res.Transport = sc, st, tr.Info().Name

@@ -17,13 +17,15 @@ func Table(cfg Config, results []Result) *report.Table {
 			"gone", "dropped", "recover", "held", "extra msgs", "delay p50", "delay max"},
 	}
 	var last Scenario = -1
+	var failed []string
 	for _, r := range results {
 		if r.Scenario != last {
 			last = r.Scenario
 			t.Section(Describe(cfg, r.Scenario))
 		}
 		if r.Err != "" {
-			t.Row(r.Strategy.String(), r.Transport, "failed: "+r.Err)
+			t.Row(r.Strategy.String(), r.Transport, "failed")
+			failed = append(failed, fmt.Sprintf("failed: %s/%s/%s: %s", r.Scenario, r.Strategy, r.Transport, r.Err))
 			continue
 		}
 		recover := "-"
@@ -52,6 +54,7 @@ func Table(cfg Config, results []Result) *report.Table {
 		"held: most events the server kept for this client at once (wire size); extra msgs: messages both ways beyond the events sent live (acks, resends, replays, hellos)",
 		"delay: from the server's first emit to the application, same clock (one process)",
 	}
+	t.Notes = append(t.Notes, failed...)
 	return t
 }
 
