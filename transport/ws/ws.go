@@ -19,7 +19,6 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
-	"github.com/netlab/netlab/transport/internal/wirefast"
 )
 
 // Defaults for Options fields left zero.
@@ -367,7 +366,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	if c.plainPeer.Load() && isPlain(m) {
 		b = bytes.Clone(m.Data)
 	} else {
-		b = wirefast.Encode(m)
+		b = transport.Encode(m)
 	}
 	if int64(len(b)) > c.opts.ReadLimit {
 		return fmt.Errorf("ws: send: %d-byte frame: %w (read limit %d)", len(b), transport.ErrTooLarge, c.opts.ReadLimit)
@@ -529,7 +528,7 @@ func (c *Conn) readPump() {
 				c.refuse(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
 				return
 			}
-			r.m, err = wirefast.Decode(p)
+			r.m, err = transport.Decode(p)
 			if err != nil {
 				r.err = fmt.Errorf("ws: recv: %w", err) // the connection stays usable
 			}
