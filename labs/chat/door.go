@@ -56,8 +56,8 @@ func (h *Hub) ServeAcceptor(ctx context.Context, a Acceptor, door string) error 
 // {"event":"chat","text":"hi"}, or plain text ("/join r1", "hi").
 func (h *Hub) ServeConn(ctx context.Context, c transport.Conn, door string) error {
 	d := &clientConn{
-		recv: func(ctx context.Context) (transport.Message, error) { return c.Recv(ctx) },
-		send: func(ctx context.Context, m *transport.Message, _ bool) error { return c.Send(ctx, *m) },
+		recv:  func(ctx context.Context) (transport.Message, error) { return c.Recv(ctx) },
+		send:  func(ctx context.Context, m *transport.Message, _ bool) error { return c.Send(ctx, *m) },
 		flush: func() error { return nil },
 		close: c.Close,
 	}
