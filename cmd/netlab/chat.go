@@ -14,6 +14,7 @@ import (
 
 	"github.com/netlab/netlab/labs/chat"
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/httppoll"
 	"github.com/netlab/netlab/transport/ws"
 )
 
@@ -39,17 +40,30 @@ is broadcast to any of its rooms exactly once. Browsers, nc, curl, wscat and
 // short chat lines, so frames are limited far below the transport default.
 var chatWSOptions = ws.Options{MaxMessage: 4 << 10}
 
+// chatPollOptions are the long-polling options of the chat server and of
+// 'netlab chat join --via poll'.
+var chatPollOptions = httppoll.Options{Mode: httppoll.Long, MaxMessage: 4 << 10, MaxBody: 64 << 10}
+
 // chatHTTPDoors builds the server side of the HTTP doors.
 func chatHTTPDoors() []chat.HTTPDoor {
 	wsSrv := ws.NewServer(chatWSOptions)
-	return []chat.HTTPDoor{{Name: "ws", Path: "/ws", Handler: wsSrv, Accept: wsSrv, Close: wsSrv.Close}}
+	pollSrv := httppoll.NewServer(chatPollOptions)
+	return []chat.HTTPDoor{
+		{Name: "ws", Path: "/ws", Handler: wsSrv, Accept: wsSrv, Close: wsSrv.Close},
+		{Name: "poll", Path: httppoll.DefaultPrefix, Handler: pollSrv, Accept: pollSrv, Close: pollSrv.Close},
+	}
 }
 
 // chatDialers builds the client side of the HTTP doors.
 func chatDialers() []chat.Dialer {
-	return []chat.Dialer{{Name: "ws", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
-		return ws.Dial(ctx, "ws://"+s.HTTPAddr.String()+"/ws", chatWSOptions)
-	}}}
+	return []chat.Dialer{
+		{Name: "ws", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
+			return ws.Dial(ctx, "ws://"+s.HTTPAddr.String()+"/ws", chatWSOptions)
+		}},
+		{Name: "poll", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
+			return httppoll.Dial(ctx, s.HTTPAddr.String(), chatPollOptions)
+		}},
+	}
 }
 
 func newChatServeCmd(a *app) *cobra.Command {
@@ -83,6 +97,7 @@ other machines in (a classroom).`,
 			fmt.Fprintf(a.out, "netlab chat serving (Ctrl-C stops)\n")
 			fmt.Fprintf(a.out, "  browser:  http://%s/\n", joinHost(httpAddr))
 			fmt.Fprintf(a.out, "  wscat:    wscat -c ws://%s/ws\n", joinHost(httpAddr))
+			fmt.Fprintf(a.out, "  curl:     SID=$(curl -s -X POST http://%s/poll/session)   (see 'netlab docs rooms')\n", joinHost(httpAddr))
 			fmt.Fprintf(a.out, "  terminal: netlab chat join %s --name NAME --room ROOM\n", joinHost(httpAddr))
 			if srv.LinesAddr != nil {
 				h, p, _ := net.SplitHostPort(joinHost(srv.LinesAddr.String()))
@@ -120,8 +135,9 @@ func newChatJoinCmd(a *app) *cobra.Command {
 		Use:   "join [ADDR]",
 		Short: "Join a chat server from the terminal",
 		Long: `Join a chat server (default 127.0.0.1:8080) and chat from the terminal: each
-line you type goes to your room; /help lists the commands. --via tcp uses the
-TCP line port instead of WebSocket (default address 127.0.0.1:8081).
+line you type goes to your room; /help lists the commands. --via poll uses
+HTTP long polling instead of WebSocket; --via tcp uses the TCP line port
+(default address 127.0.0.1:8081).
 --latency shows how long each message took from the server taking it to your
 terminal (exact when server and client share a clock, e.g. same machine).`,
 		Example: `  netlab chat join --name ada --room math
@@ -129,8 +145,8 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
   echo "hello" | netlab chat join --name bot --room lobby`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if via != "ws" && via != "tcp" {
-				return usagef("--via must be ws or tcp, got %q", via)
+			if via != "ws" && via != "poll" && via != "tcp" {
+				return usagef("--via must be ws, poll or tcp, got %q", via)
 			}
 			if err := chat.CheckNick(name); name != "" && err != nil {
 				return usagef("--name: %v", err)
@@ -148,9 +164,12 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 			ctx := cmd.Context()
 			var c transport.Conn
 			var err error
-			if via == "tcp" {
+			switch via {
+			case "tcp":
 				c, err = chat.DialLines(ctx, addr)
-			} else {
+			case "poll":
+				c, err = httppoll.Dial(ctx, addr, chatPollOptions)
+			default:
 				u := addr
 				if !strings.Contains(u, "://") {
 					u = "ws://" + addr + "/ws"
@@ -166,7 +185,7 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "your name (letters, digits, - _ .)")
 	cmd.Flags().StringVar(&room, "room", chat.DefaultRoom, "room to join")
-	cmd.Flags().StringVar(&via, "via", "ws", "door to use: ws or tcp")
+	cmd.Flags().StringVar(&via, "via", "ws", "door to use: ws, poll (HTTP long polling) or tcp")
 	cmd.Flags().BoolVar(&latency, "latency", false, "show how long each message took to reach you")
 	return cmd
 }
@@ -240,7 +259,7 @@ func newChatDemoCmd(a *app) *cobra.Command {
 		Use:   "demo",
 		Short: "Scripted bots in a few rooms over different doors: who received what, and when",
 		Long: `Start a chat server on 127.0.0.1 and four bots connected through different
-doors (WebSocket, TCP lines), then show step by step who received each
+doors (WebSocket, HTTP long polling, TCP lines), then show step by step who received each
 message and how long after it was sent: room targeting, the default (own id)
 room, a union broadcast to several rooms, a broadcast to everyone, and
 auto-leave when a client disconnects. Takes about three seconds.`,

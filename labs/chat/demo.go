@@ -190,17 +190,17 @@ func Demo(ctx context.Context, cfg DemoConfig) error {
 // receivedTable shows what each bot (but skip) received since the last
 // look, and how long after sent.
 func receivedTable(bots []*bot, skip *bot, sent time.Time) *report.Table {
-	t := &report.Table{Header: []string{"who   via  received", "after"}}
+	t := &report.Table{Header: []string{"who   via   received", "after"}}
 	for _, b := range bots {
 		if b == skip {
 			continue
 		}
 		got := b.take()
 		if len(got) == 0 {
-			t.Row(fmt.Sprintf("%-5s %-4s -", b.name, b.door), "")
+			t.Row(fmt.Sprintf("%-5s %-5s -", b.name, b.door), "")
 		}
 		for _, g := range got {
-			t.Row(fmt.Sprintf("%-5s %-4s %s", b.name, b.door, g.line), report.Duration(g.at.Sub(sent)))
+			t.Row(fmt.Sprintf("%-5s %-5s %s", b.name, b.door, g.line), report.Duration(g.at.Sub(sent)))
 		}
 	}
 	return t

@@ -64,18 +64,20 @@ function connectWS(onOpen, onClose) {
   return { send: (o) => ws.send(JSON.stringify(o)), close: () => ws.close() };
 }
 
-// --- HTTP long polling (the poll door's protocol: see docs/rooms.md) ---
+// --- HTTP long polling (transport/httppoll's protocol) ---
+//   POST /poll/session                   -> 201 "SID"
+//   POST /poll?sid=SID  body: one message per line
+//   GET  /poll?sid=SID&after=N&wait=25s  -> 200 lines (X-Netlab-Last: last number) or 204
+//   DELETE /poll?sid=SID
 function connectPoll(onOpen, onClose) {
-  let sid = "", closed = false;
-  const base = "/poll";
+  let sid = "", closed = false, after = 0, sending = false;
   const outbox = [];
-  let sending = false;
   async function flush() {
     if (sending || !sid || outbox.length === 0) return;
     sending = true;
     const batch = outbox.splice(0);
     try {
-      const r = await fetch(base + "/send?sid=" + encodeURIComponent(sid), {
+      const r = await fetch("/poll?sid=" + encodeURIComponent(sid), {
         method: "POST", headers: { "Content-Type": "application/x-ndjson" },
         body: batch.map((o) => JSON.stringify(o)).join("\n") + "\n",
       });
@@ -86,21 +88,27 @@ function connectPoll(onOpen, onClose) {
   }
   async function loop() {
     try {
-      const r = await fetch(base + "/open", { method: "POST" });
+      const r = await fetch("/poll/session", { method: "POST" });
       if (!r.ok) throw new Error("HTTP " + r.status);
       sid = (await r.text()).trim();
       onOpen("long polling");
       flush();
       while (!closed) {
-        const g = await fetch(base + "/recv?sid=" + encodeURIComponent(sid));
+        const g = await fetch("/poll?sid=" + encodeURIComponent(sid) + "&after=" + after + "&wait=25s");
         if (g.status === 204) continue;
         if (!g.ok) throw new Error("HTTP " + g.status + " " + (await g.text()));
-        for (const line of (await g.text()).split("\n")) {
+        const last = g.headers.get("X-Netlab-Last");
+        const body = await g.text();
+        if (last) after = Number(last);
+        for (const line of body.split("\n")) {
           if (line) onMessage(decode(line));
         }
       }
     } catch (e) { onClose("closed (" + e.message + ")"); }
   }
+  window.addEventListener("pagehide", () => {
+    if (sid) fetch("/poll?sid=" + encodeURIComponent(sid), { method: "DELETE", keepalive: true });
+  });
   loop();
   return { send: (o) => { outbox.push(o); flush(); }, close: () => { closed = true; } };
 }
