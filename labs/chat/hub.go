@@ -26,7 +26,10 @@ var (
 )
 
 // DefaultSendQueue is the default length of each socket's send queue.
-const DefaultSendQueue = 128
+const DefaultSendQueue = 256
+
+// DefaultMaxNoticeRoom is the default Config.MaxNoticeRoom.
+const DefaultMaxNoticeRoom = 100
 
 // Config configures a Hub. The zero value is usable.
 type Config struct {
@@ -36,6 +39,10 @@ type Config struct {
 	Adapter adapter.Adapter
 	// SendQueue is each socket's send queue length (DefaultSendQueue when 0).
 	SendQueue int
+	// MaxNoticeRoom is the largest room told when someone joins or leaves
+	// (DefaultMaxNoticeRoom when 0; negative means no limit): in a room of
+	// 10,000 a join notice per member would be 10,000² messages.
+	MaxNoticeRoom int
 	// Disconnecting is called on the hub's goroutine when a socket is about
 	// to leave, while it is still in its rooms (rooms includes its own id
 	// room). It must not call the hub.
@@ -121,6 +128,7 @@ type Hub struct {
 	ad        adapter.Adapter
 	queueLen  int
 	onLeaving func(Member, []string)
+	maxNotice int
 
 	register   chan *Socket
 	unregister chan leaveReq
@@ -161,6 +169,7 @@ func NewHub(cfg Config) *Hub {
 		ad:         cfg.Adapter,
 		queueLen:   cfg.SendQueue,
 		onLeaving:  cfg.Disconnecting,
+		maxNotice:  cfg.MaxNoticeRoom,
 		register:   make(chan *Socket),
 		unregister: make(chan leaveReq),
 		membership: make(chan memberReq),
@@ -178,6 +187,9 @@ func NewHub(cfg Config) *Hub {
 	}
 	if h.ad == nil {
 		h.ad = &adapter.Local{}
+	}
+	if h.maxNotice == 0 {
+		h.maxNotice = DefaultMaxNoticeRoom
 	}
 	if h.queueLen <= 0 {
 		h.queueLen = DefaultSendQueue
@@ -469,8 +481,12 @@ func (h *Hub) userRooms(s *Socket) []string {
 	return out
 }
 
-// notice tells a room something happened in it.
+// notice tells a room something happened in it, unless the room is over
+// the notice limit.
 func (h *Hub) notice(room, event, text string) {
+	if h.maxNotice > 0 && len(h.rooms[room]) > h.maxNotice {
+		return
+	}
 	h.emitLocal(adapter.Broadcast{Rooms: []string{room}, Msg: transport.Message{Event: event, Room: room, Data: []byte(text)}})
 }
 
