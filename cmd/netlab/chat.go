@@ -89,7 +89,11 @@ other machines in (a classroom).`,
 			}
 			ctx := cmd.Context()
 			srv, err := chat.Start(ctx, chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(),
-				Hub: chat.Config{SendQueue: queue}})
+				Hub: chat.Config{SendQueue: queue, Disconnecting: func(m chat.Member, rooms []string, reason error) {
+					if errors.Is(reason, chat.ErrSlowConsumer) { // the instructor wants to know
+						fmt.Fprintf(a.errOut, "disconnected %s (%s, %s): %v\n", m.Name, m.Door, m.ID, reason)
+					}
+				}}})
 			if err != nil {
 				return err
 			}

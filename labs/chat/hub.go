@@ -45,8 +45,8 @@ type Config struct {
 	MaxNoticeRoom int
 	// Disconnecting is called on the hub's goroutine when a socket is about
 	// to leave, while it is still in its rooms (rooms includes its own id
-	// room). It must not call the hub.
-	Disconnecting func(m Member, rooms []string)
+	// room), with the reason it leaves. It must not call the hub.
+	Disconnecting func(m Member, rooms []string, reason error)
 }
 
 // A Member is one socket as listings show it.
@@ -127,7 +127,7 @@ type Hub struct {
 	id        string
 	ad        adapter.Adapter
 	queueLen  int
-	onLeaving func(Member, []string)
+	onLeaving func(Member, []string, error)
 	maxNotice int
 
 	register   chan *Socket
@@ -577,7 +577,7 @@ func (h *Hub) remove(s *Socket, reason error) {
 	}
 	sort.Strings(all)
 	if h.onLeaving != nil {
-		h.onLeaving(Member{s.id, s.name, s.door}, all)
+		h.onLeaving(Member{s.id, s.name, s.door}, all, reason)
 	}
 	user := h.userRooms(s)
 	for _, r := range all {

@@ -193,7 +193,7 @@ func TestDisconnectLeavesAllRoomsAndTellsThem(t *testing.T) {
 	var mu sync.Mutex
 	var hookRooms []string
 	var hookName string
-	h := startHub(t, Config{Disconnecting: func(m Member, rooms []string) {
+	h := startHub(t, Config{Disconnecting: func(m Member, rooms []string, _ error) {
 		mu.Lock()
 		hookName, hookRooms = m.Name, rooms
 		mu.Unlock()
