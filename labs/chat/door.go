@@ -16,8 +16,9 @@ const (
 	// writeWait is how long one write to a client may take before the
 	// client is dropped.
 	writeWait = 10 * time.Second
-	// byeWait bounds flushing queued messages and the goodbye on disconnect.
-	byeWait = time.Second
+	// byeWait bounds flushing queued messages and the goodbye on disconnect:
+	// a slow client that catches up within it still reads why it was cut off.
+	byeWait = 5 * time.Second
 	// maxBadInputs is how many undecodable messages in a row a client may
 	// send before it is disconnected.
 	maxBadInputs = 20

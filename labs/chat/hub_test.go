@@ -241,7 +241,7 @@ func TestDisconnectLeavesAllRoomsAndTellsThem(t *testing.T) {
 }
 
 func TestSlowConsumerIsDroppedOthersGetEverything(t *testing.T) {
-	const queue, n = 8, 100
+	const queue, n = 16, 200
 	h := startHub(t, Config{SendQueue: queue})
 	slow := connect(t, h, "slow", "r")
 	fast := connect(t, h, "fast", "r")
@@ -260,6 +260,9 @@ func TestSlowConsumerIsDroppedOthersGetEverything(t *testing.T) {
 	}()
 	start := time.Now()
 	for i := range n {
+		if i%4 == 0 {
+			time.Sleep(time.Millisecond) // a busy room, not one instantaneous burst
+		}
 		emit(t, h, Target{Rooms: []string{"r"}}, "m"+string(rune('0'+i%10)))
 	}
 	select {
