@@ -230,6 +230,9 @@ func (se *session) join(ctx context.Context, room string) error {
 		return se.softError(err)
 	}
 	se.room = room
+	if room == DefaultRoom { // the hub does not announce lobby comings and goings
+		se.reply("join", room, "you joined "+room)
+	}
 	return nil
 }
 
