@@ -183,6 +183,9 @@ func (h *Hub) serve(ctx context.Context, d *clientConn, door string) error {
 				if errors.Is(err, io.EOF) {
 					err = errors.New("chat: client closed the connection")
 				}
+				if ctx.Err() != nil {
+					err = ErrShutdown // the read was cut short because the server is stopping
+				}
 				h.Disconnect(s, err)
 				return
 			}

@@ -484,7 +484,13 @@ func (h *Hub) changeMembership(r memberReq) error {
 		}
 		old := s.name
 		s.name = r.arg
-		h.emitLocal(adapter.Broadcast{Rooms: h.userRooms(s), Msg: transport.Message{Event: "nick",
+		var rooms []string
+		for _, r := range h.userRooms(s) {
+			if r != DefaultRoom && (h.maxNotice <= 0 || len(h.rooms[r]) <= h.maxNotice) {
+				rooms = append(rooms, r)
+			}
+		}
+		h.emitLocal(adapter.Broadcast{Rooms: rooms, Except: []string{s.id}, Msg: transport.Message{Event: "nick",
 			Data: []byte(old + " is now known as " + s.name)}})
 	default:
 		return fmt.Errorf("chat: unknown membership op %q", r.op)
@@ -510,7 +516,7 @@ func (h *Hub) notice(room, event, text string) {
 	if h.maxNotice > 0 && len(h.rooms[room]) > h.maxNotice {
 		return
 	}
-	if room == DefaultRoom && event != "nick" {
+	if room == DefaultRoom {
 		return // everyone passes through the lobby on the way to a room: no one wants to hear it
 	}
 	h.emitLocal(adapter.Broadcast{Rooms: []string{room}, Msg: transport.Message{Event: event, Room: room, Data: []byte(text)}})

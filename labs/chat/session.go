@@ -267,6 +267,7 @@ func (se *session) rename(ctx context.Context, name string) error {
 		return se.softError(err)
 	}
 	se.nick = name
+	se.reply("nick", "", "you are now known as "+name)
 	return nil
 }
 
