@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func TestChatPageInHeadlessChromium(t *testing.T) {
 	ctx := pageA
 
 	waitConnected := chromedp.WaitVisible(chromedp.CSS(`body[data-connected="1"]`))
-	if err := chromedp.Do(pageA, chromedp.Navigate(base+"?name=ann&room=red"), waitConnected); err != nil {
+	if err := chromedp.Do(pageA, chromedp.Navigate(base+"?name=ann&room=red&latency=1"), waitConnected); err != nil {
 		t.Fatalf("page A: %v", err)
 	}
 	if err := chromedp.Do(pageB, chromedp.Navigate(base+"?name=ben&room=blue&via=poll"), waitConnected); err != nil {
@@ -122,7 +123,7 @@ func TestChatPageInHeadlessChromium(t *testing.T) {
 	if strings.Contains(b, "red alert") || strings.Contains(b, "hello red") {
 		t.Errorf("page B (blue) shows a red message:\n%s", b)
 	}
-	if !strings.Contains(a, "[red] tom: hello red from nc") {
-		t.Errorf("page A lacks tom's message:\n%s", a)
+	if !regexp.MustCompile(`\[red\] tom: hello red from nc\+\d+ ms`).MatchString(a) {
+		t.Errorf("page A (show delivery time on) lacks tom's message with its delivery time:\n%s", a)
 	}
 }
