@@ -26,9 +26,15 @@
 //
 //	frame payload over ReadLimit            1009 message too big (gorilla)
 //	text frame that is not valid UTF-8      1007 invalid frame payload data
-//	JSON object that is not a wire message  1007
+//	message with Data over MaxMessage       1009
 //	unmasked client frame, reserved bits,   1002 protocol error (gorilla)
 //	bad opcode, fragmented control frame
+//
+// A text frame that starts with '{' but is not a wire message makes Recv
+// return an error matching transport.ErrMalformed; the connection stays up.
+// A peer that has sent a plain text frame (wscat, a browser) gets messages
+// that are only text back as plain text frames, as netlab's TCP server
+// answers nc in plain lines.
 //
 // A handshake whose Origin header names a foreign site is refused with 403
 // Forbidden; pages from the same host and from localhost are accepted, and
