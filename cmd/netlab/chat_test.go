@@ -196,22 +196,48 @@ func TestChatBadInputOnEveryDoor(t *testing.T) {
 		c.expect("own rooms")
 	})
 	t.Run("ws invalid JSON and over-long frame", func(t *testing.T) {
-		for _, frame := range []string{`{"event":`, strings.Repeat("z", 40<<10)} {
+		dial := func() *websocket.Conn {
 			wc, _, err := websocket.DefaultDialer.Dial("ws://"+srv.HTTPAddr.String()+"/ws", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			wc.WriteMessage(websocket.TextMessage, []byte(frame))
 			wc.SetReadDeadline(time.Now().Add(5 * time.Second))
-			var closeErr error
-			for closeErr == nil {
-				_, _, closeErr = wc.ReadMessage()
+			return wc
+		}
+		// Invalid JSON: an error message, and the connection stays up.
+		wc := dial()
+		defer wc.Close()
+		wc.WriteMessage(websocket.TextMessage, []byte(`{"event":`))
+		for {
+			_, b, err := wc.ReadMessage()
+			if err != nil {
+				t.Fatalf("waiting for the error about invalid JSON: %v", err)
 			}
-			wc.Close()
-			var ce *websocket.CloseError
-			if !errorsAs(closeErr, &ce) || (ce.Code != websocket.CloseInvalidFramePayloadData && ce.Code != websocket.CloseMessageTooBig) {
-				t.Errorf("frame of %d bytes: got %v, want close 1007 or 1009 with a reason", len(frame), closeErr)
+			if strings.Contains(string(b), `"event":"error"`) && strings.Contains(string(b), "malformed") {
+				break
 			}
+		}
+		wc.WriteMessage(websocket.TextMessage, []byte("/rooms"))
+		for {
+			_, b, err := wc.ReadMessage()
+			if err != nil {
+				t.Fatalf("after invalid JSON the connection should stay usable: %v", err)
+			}
+			if strings.Contains(string(b), "own rooms") {
+				break
+			}
+		}
+		// Over-long frame: closed with 1009 and a reason.
+		big := dial()
+		defer big.Close()
+		big.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("z", 40<<10)))
+		var closeErr error
+		for closeErr == nil {
+			_, _, closeErr = big.ReadMessage()
+		}
+		var ce *websocket.CloseError
+		if !errorsAs(closeErr, &ce) || ce.Code != websocket.CloseMessageTooBig {
+			t.Errorf("over-long frame: got %v, want close 1009", closeErr)
 		}
 	})
 	t.Run("poll invalid JSON and over-long body", func(t *testing.T) {
