@@ -48,6 +48,8 @@ type BenchResult struct {
 	StackPerConn      float64         `json:"server_stack_per_conn_bytes"`
 	ServerGoroutines  int             `json:"server_goroutines"`
 	Samples           []time.Duration `json:"-"`
+	// SpreadMs is, per broadcast, the time from Send to its last delivery.
+	SpreadMs []float64 `json:"spread_ms"`
 }
 
 func fetchStats(ctx context.Context, addr string) (ServerStats, error) {
@@ -264,7 +266,9 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		res.Delivered += n
 		res.Missing += cfg.RoomSize - n
 		if last := lastAt[k].Load(); n > 0 && last > sendAt[k].UnixNano() {
-			rates = append(rates, float64(n)/time.Duration(last-sendAt[k].UnixNano()).Seconds())
+			spread := time.Duration(last - sendAt[k].UnixNano())
+			rates = append(rates, float64(n)/spread.Seconds())
+			res.SpreadMs = append(res.SpreadMs, float64(spread.Microseconds())/1000)
 		}
 	}
 	if len(rates) > 0 {

@@ -375,3 +375,54 @@ func TestShutdownDisconnectsEveryone(t *testing.T) {
 		t.Errorf("connect after shutdown: got %v, want ErrHubClosed", err)
 	}
 }
+
+// BenchmarkHubFanout1000 measures one broadcast to a room of 1,000 sockets
+// whose queues are drained as fast as they fill: the hub's own cost of
+// fan-out, without any network.
+func BenchmarkHubFanout1000(b *testing.B) {
+	const members = 1000
+	h := NewHub(Config{SendQueue: 1024})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	var wg sync.WaitGroup
+	received := make(chan struct{}, members)
+	for range members {
+		s, err := h.Connect(ctx, "m", "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := h.Join(ctx, s, "room"); err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case m := <-s.Messages():
+					if m.Event == "chat" {
+						received <- struct{}{}
+					}
+				case <-s.Done():
+					return
+				}
+			}
+		}()
+	}
+	msg := transport.Message{Event: "chat", Data: []byte("hello room")}
+	b.ResetTimer()
+	for range b.N {
+		if err := h.Emit(ctx, Target{Rooms: []string{"room"}}, msg); err != nil {
+			b.Fatal(err)
+		}
+		for range members {
+			<-received
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*members)/b.Elapsed().Seconds(), "deliveries/s")
+	cancel()
+	wg.Wait()
+}
