@@ -181,7 +181,7 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 				c, err = ws.Dial(ctx, u, chatWSOptions)
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("chat join: %w (is 'netlab chat serve' running there?)", err)
 			}
 			defer c.Close()
 			return chatJoin(ctx, a, c, name, room, latency)
