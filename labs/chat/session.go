@@ -209,8 +209,7 @@ func (se *session) chat(ctx context.Context, rooms, text string) error {
 	list := strings.Split(rooms, ",")
 	for _, r := range list {
 		if err := CheckRoom(r); err != nil {
-			se.errorf("%v", err)
-			return nil
+			return se.softError(err)
 		}
 	}
 	return se.emit(ctx, list, rooms, text)
