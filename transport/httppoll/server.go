@@ -24,6 +24,8 @@ import (
 // A Server is the polling endpoint: an http.Handler serving Prefix and
 // Prefix+"/session" that hands out each new session as a transport.Conn
 // through Accept. Mount it on any mux (both paths), or use Transport.Listen.
+// On an http.Server of your own, set ReadHeaderTimeout (slowloris) and an
+// IdleTimeout above MaxHold, and see CountingListener for bytes on the wire.
 // It is safe for concurrent use.
 type Server struct {
 	opts   Options

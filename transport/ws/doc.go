@@ -14,10 +14,16 @@
 // and the server answers "101 Switching Protocols"; from then on both sides
 // send frames whenever they like (full duplex).
 //
-// Every connection has exactly one reader goroutine and one writer goroutine
-// (as in gorilla's chat example). The writer drains the send queue and writes
-// every frame that is queued before flushing them to the socket in one write,
-// so a busy connection makes fewer system calls. Both sides send a ping every
+// Every connection has one reader goroutine and one writer goroutine (as in
+// gorilla's chat example). The reader does every read, so pings, pongs and
+// close frames are answered even when nobody calls Recv. The writer drains the
+// send queue and writes every frame that is queued to the socket in one
+// write, so a busy connection makes fewer system calls. When the connection
+// is idle — nothing queued, nothing waiting to be received, and the previous
+// Send more than a few microseconds ago — Send writes its frame itself
+// instead: waking the writer would cost a good part of a loopback round trip
+// for nothing to coalesce. (netlab's TCP transport does the same.) Frames
+// always leave in the order Send was called. Both sides send a ping every
 // PingInterval (default 25 s); a connection from which nothing (no message,
 // no pong) arrives for PingInterval+PongTimeout (default 25 s + 20 s) is
 // closed as dead.

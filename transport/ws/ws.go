@@ -48,6 +48,9 @@ const (
 	// closeTimeout bounds how long Close spends flushing queued messages and
 	// exchanging close frames.
 	closeTimeout = 2 * time.Second
+	// burstGap: a Send that follows the previous one this closely is part
+	// of a burst, and goes to the writer so the burst leaves in few writes.
+	burstGap = 5 * time.Microsecond
 	// closeReplyWait is how long Close waits for the peer's close frame.
 	closeReplyWait = 500 * time.Millisecond
 	// maxFrameHeader is the largest WebSocket frame header (RFC 6455 5.2).
@@ -86,9 +89,11 @@ type Options struct {
 	// returned by Conn.Handshake.
 	CaptureHandshake bool
 
-	// noCork turns off writing queued frames together (for the benchmark
-	// that measures what it gains).
-	noCork bool
+	// noCork turns off writing queued frames together, and noDirect makes
+	// every Send go through the writer goroutine (for the benchmarks that
+	// measure what each gains).
+	noCork   bool
+	noDirect bool
 }
 
 func (o Options) withDefaults() Options {
@@ -122,17 +127,24 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// writeBufferPool lends write buffers big enough for one whole frame, so a
+// writeBufferPools lend write buffers big enough for one whole frame, so a
 // client sends every message as a single frame without keeping a large
-// buffer per idle connection.
-var writeBufferPool = &sync.Pool{}
+// buffer per idle connection. gorilla wants one pool per buffer size.
+var writeBufferPools sync.Map // buffer size → *sync.Pool
+
+func writeBufferPool(size int) *sync.Pool {
+	p, _ := writeBufferPools.LoadOrStore(size, &sync.Pool{})
+	return p.(*sync.Pool)
+}
 
 // A Server upgrades HTTP requests to WebSocket connections and hands them out
 // through Accept. It is an http.Handler: mount it on any mux (every path it is
 // mounted on upgrades). It is safe for concurrent use.
 //
 // To count bytes on the wire for the connections a Server accepts, serve it
-// from an http.Server whose listener is wrapped with CountingListener.
+// from an http.Server whose listener is wrapped with CountingListener; set
+// that server's ReadHeaderTimeout against slowloris clients. net/http's
+// Shutdown does not touch upgraded connections: Close the Server too.
 type Server struct {
 	opts     Options
 	upgrader websocket.Upgrader
@@ -293,6 +305,14 @@ type Conn struct {
 
 	send chan []byte
 	recv chan received
+	// wmu serializes writes of message frames (gorilla allows one writer
+	// at a time; pings and close frames go through WriteControl, which is
+	// safe alongside). queued counts messages in send or being written by
+	// the writer goroutine; Send writes directly only when it is 0, so
+	// frames leave in the order Send was called.
+	wmu      sync.Mutex
+	queued   int
+	lastSend time.Time // when Send was last called, guarded by wmu
 	// plainPeer reports whether the peer has sent a plain text frame (wscat,
 	// a browser): messages that are only text go back to it plain.
 	plainPeer atomic.Bool
@@ -352,19 +372,48 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	if int64(len(b)) > c.opts.ReadLimit {
 		return fmt.Errorf("ws: send: %d-byte frame: %w (read limit %d)", len(b), transport.ErrTooLarge, c.opts.ReadLimit)
 	}
+	c.wmu.Lock()
+	now := time.Now()
+	burst := now.Sub(c.lastSend) < burstGap
+	c.lastSend = now
+	if c.queued == 0 && len(c.recv) == 0 && !burst && !c.opts.noDirect {
+		// Nothing queued or being written, and no messages waiting to be
+		// received (a sign of a busy connection, where more sends follow
+		// and the writer can coalesce them): write the frame here. Handing
+		// it to the writer goroutine would cost a wake-up, a good part of
+		// a loopback round trip, for nothing to coalesce.
+		c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+		err := c.ws.WriteMessage(websocket.TextMessage, b)
+		c.wmu.Unlock()
+		if err != nil {
+			c.ws.Close() // the connection is broken: the reader ends, then the writer
+			return fmt.Errorf("ws: send: %w", err)
+		}
+		return nil
+	}
+	c.queued++
+	c.wmu.Unlock()
 	select {
 	case c.send <- b: // the common case, without a many-way select
 		return nil
 	default:
 	}
+	unqueue := func() {
+		c.wmu.Lock()
+		c.queued--
+		c.wmu.Unlock()
+	}
 	select {
 	case c.send <- b:
 		return nil
 	case <-ctx.Done():
+		unqueue()
 		return ctx.Err()
 	case <-c.closing:
+		unqueue()
 		return fmt.Errorf("ws: send: %w", transport.ErrClosed)
 	case <-c.writeDone:
+		unqueue()
 		if c.writeErr != nil {
 			return fmt.Errorf("ws: send: %w", c.writeErr)
 		}
@@ -436,11 +485,12 @@ func (c *Conn) deadline() time.Time {
 	return time.Now().Add(c.opts.PingInterval + c.opts.PongTimeout)
 }
 
-// extendDeadline pushes the read deadline out again, at most once a second:
-// setting a deadline costs a timer update, too much to pay on every frame.
+// extendDeadline pushes the read deadline out again, at most once a second
+// (or a quarter of the heartbeat window, if that is shorter): setting a
+// deadline costs a timer update, too much to pay on every frame.
 func (c *Conn) extendDeadline(last *time.Time) {
 	now := time.Now()
-	if now.Sub(*last) < time.Second {
+	if now.Sub(*last) < min(time.Second, (c.opts.PingInterval+c.opts.PongTimeout)/4) {
 		return
 	}
 	*last = now
@@ -611,18 +661,22 @@ func (c *Conn) finish() {
 // writeBatch writes first and every frame queued behind it (up to
 // batchBytes), corking the socket so they leave in one write.
 func (c *Conn) writeBatch(first []byte, deadline time.Time) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	corked := c.cc != nil && !c.opts.noCork && len(c.send) > 0 // a lone frame goes straight out
 	if corked {
 		c.cc.Cork()
 	}
 	c.ws.SetWriteDeadline(deadline)
 	err := c.ws.WriteMessage(websocket.TextMessage, first)
-	size := len(first)
+	size, written := len(first), 1
 	for n := len(c.send); err == nil && n > 0 && size < batchBytes; n-- {
 		b := <-c.send
 		size += len(b)
+		written++
 		err = c.ws.WriteMessage(websocket.TextMessage, b)
 	}
+	c.queued -= written
 	if corked {
 		if uerr := c.cc.Uncork(); err == nil {
 			err = uerr
@@ -658,7 +712,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  int(opts.ReadLimit) + maxFrameHeader,
-		WriteBufferPool:  writeBufferPool,
+		WriteBufferPool:  writeBufferPool(int(opts.ReadLimit) + maxFrameHeader),
 	}
 	wc, resp, err := d.DialContext(ctx, u, nil)
 	if err != nil {
