@@ -120,11 +120,13 @@ func (h *Hub) ServeConn(ctx context.Context, c transport.Conn, door string) erro
 				err = errors.New("chat: client closed the connection")
 			}
 			h.Disconnect(s, err)
+			<-s.done // closed by the hub once it took the request (or as it stopped)
 			continue
 		}
 		bad = 0
 		if err := se.handle(ctx, m); err != nil {
 			h.Disconnect(s, err)
+			<-s.done
 		}
 	}
 }
