@@ -44,6 +44,11 @@ const (
 	// Server.Accept before it is closed with 1013 (try again later).
 	DefaultAcceptTimeout = 10 * time.Second
 
+	// recvQueue is how many received messages wait for Recv before the
+	// reader stops reading (and TCP's flow control slows the peer). Small,
+	// because every idle connection holds it.
+	recvQueue = 16
+
 	// closeTimeout bounds how long Close spends flushing queued messages and
 	// exchanging close frames.
 	closeTimeout = 2 * time.Second
@@ -170,7 +175,10 @@ func NewServer(opts Options) *Server {
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
-		CheckOrigin:      s.checkOrigin,
+		// Idle connections return their write buffer to a pool, which
+		// keeps memory per idle connection low (a classroom of thousands).
+		WriteBufferPool: writeBufferPool(4096),
+		CheckOrigin:     s.checkOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Sec-Websocket-Version", "13")
@@ -342,7 +350,7 @@ func newConn(wc *websocket.Conn, opts Options, client bool, onClose func()) *Con
 		opts:      opts,
 		client:    client,
 		send:      make(chan []byte, opts.SendQueue),
-		recv:      make(chan received, 64),
+		recv:      make(chan received, recvQueue),
 		closing:   make(chan struct{}),
 		readDone:  make(chan struct{}),
 		writeDone: make(chan struct{}),
