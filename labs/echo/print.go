@@ -69,10 +69,32 @@ func Table(results []Result) *report.Table {
 		}
 		return report.Bytes((r.Wire.BytesSent + r.Wire.BytesReceived) / int64(r.Sent))
 	})
+	anyRequests := false
+	for _, r := range results {
+		anyRequests = anyRequests || r.Wire.Requests > 0
+	}
+	if anyRequests {
+		t.Section("HTTP (client side)")
+		row("  requests", func(r Result) string {
+			if r.Wire.Requests == 0 {
+				return "–"
+			}
+			if r.Wire.Requests == 1 {
+				return "1"
+			}
+			return fmt.Sprintf("%d (%.1f per round trip)", r.Wire.Requests, float64(r.Wire.Requests)/float64(max(r.Sent, 1)))
+		})
+		row("  empty polls", func(r Result) string {
+			if r.Wire.Requests == 0 {
+				return "–"
+			}
+			return fmt.Sprint(r.Wire.EmptyPolls)
+		})
+	}
 	row("elapsed", func(r Result) string { return report.Duration(r.Elapsed) })
 	t.Notes = append(t.Notes,
 		"Round-trip time is measured by the client on a monotonic clock, from Send to the echo's arrival.",
-		"Bytes are counted on the client's socket: message framing included, TCP/UDP and IP headers not.")
+		"Bytes are counted on the client's socket: message framing and HTTP headers included, TCP/UDP and IP headers not.")
 	return t
 }
 
@@ -131,6 +153,8 @@ type ResultJSON struct {
 	RTTSamplesUs  []float64          `json:"rtt_samples_us"`
 	BytesSent     *int64             `json:"bytes_sent,omitempty"`
 	BytesReceived *int64             `json:"bytes_received,omitempty"`
+	Requests      *int64             `json:"http_requests,omitempty"`
+	EmptyPolls    *int64             `json:"empty_polls,omitempty"`
 	ElapsedMs     float64            `json:"elapsed_ms"`
 	Interrupted   bool               `json:"interrupted"`
 }
@@ -150,6 +174,10 @@ func ToJSON(cfg Config, results []Result) JSON {
 		if r.HasWire {
 			s, rc := r.Wire.BytesSent, r.Wire.BytesReceived
 			j.BytesSent, j.BytesReceived = &s, &rc
+			if r.Wire.Requests > 0 {
+				req, empty := r.Wire.Requests, r.Wire.EmptyPolls
+				j.Requests, j.EmptyPolls = &req, &empty
+			}
 		}
 		out.Results = append(out.Results, j)
 	}
