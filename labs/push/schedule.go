@@ -74,7 +74,7 @@ func Offsets(s Schedule, rate float64, seed int64, count int, d time.Duration) [
 		}
 	case Poisson:
 		rng := rand.New(rand.NewPCG(uint64(seed), 0x6e65746c6162)) // "netlab"
-		var t float64                                               // seconds
+		var t float64                                              // seconds
 		for i := 0; ; i++ {
 			t += rng.ExpFloat64() / rate
 			at := time.Duration(t * float64(time.Second))
