@@ -65,10 +65,9 @@ type Config struct {
 	Via transport.Via
 }
 
-func (c Config) withDefaults() (Config, error) {
-	if c.Transport == nil {
-		return c, errors.New("push: no transport")
-	}
+// WithDefaults returns c with its zero fields set to the defaults, or an
+// error saying which field is out of range.
+func (c Config) WithDefaults() (Config, error) {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:0"
 	}
@@ -101,6 +100,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Size < 0 {
 		return c, fmt.Errorf("push: size must be >= 0, got %d", c.Size)
+	}
+	if c.Transport == nil {
+		return c, nil
 	}
 	if max := c.Transport.Info().MaxMessage; max > 0 && c.Size > max {
 		return c, fmt.Errorf("push: size %d is over %s's limit of %d bytes", c.Size, c.Transport.Info().Name, max)
@@ -212,7 +214,10 @@ func (r Result) Overlap() float64 {
 // the client sends its own messages upstream. When ctx is done it stops and
 // returns what it measured so far with Interrupted set, and ctx.Err().
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	cfg, err := cfg.withDefaults()
+	if cfg.Transport == nil {
+		return Result{}, errors.New("push: no transport")
+	}
+	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		return Result{}, err
 	}
@@ -244,7 +249,7 @@ func RunConns(ctx context.Context, cfg Config, info transport.Info, server, clie
 	if cfg.Transport == nil {
 		cfg.Transport = fixedInfo(info)
 	}
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		return Result{}, err
 	}
