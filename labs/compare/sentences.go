@@ -30,19 +30,37 @@ func Sentences(r Result) []string {
 
 	pushed := func(c Column) bool { return c.Push != nil && c.Push.Delay.Count >= minSamples }
 
-	// 1. Who delivered server events soonest, against the slowest.
-	var fast, slow *Column
+	// 1. Server push: the fastest transport that keeps every message (a
+	// full-duplex one when there is one) against the slowest.
+	var fast, fastest, slow *Column
+	better := func(c, than *Column) bool {
+		if than == nil {
+			return true
+		}
+		ck := [2]bool{c.Info.Reliable, c.Info.Duplex}
+		tk := [2]bool{than.Info.Reliable, than.Info.Duplex}
+		if ck != tk {
+			return (ck[0] && !tk[0]) || (ck[0] == tk[0] && ck[1])
+		}
+		return c.Push.Delay.P50 < than.Push.Delay.P50
+	}
 	for i := range r.Columns {
 		c := &r.Columns[i]
 		if !pushed(*c) {
 			continue
 		}
-		if fast == nil || c.Push.Delay.P50 < fast.Push.Delay.P50 {
+		if better(c, fast) {
 			fast = c
+		}
+		if fastest == nil || c.Push.Delay.P50 < fastest.Push.Delay.P50 {
+			fastest = c
 		}
 		if slow == nil || c.Push.Delay.P50 > slow.Push.Delay.P50 {
 			slow = c
 		}
+	}
+	if _, ok := times(pushP50(slow), pushP50(fast)); !ok {
+		fast = fastest // the preferred one was not faster: say who was
 	}
 	if fast != nil && slow != nil && fast != slow {
 		if x, ok := times(slow.Push.Delay.P50, fast.Push.Delay.P50); ok {
@@ -82,12 +100,12 @@ func Sentences(r Result) []string {
 		for _, s := range r.Columns {
 			if s.Subject.PollInterval > 0 && pushed(s) {
 				if x, ok := times(s.Push.Delay.P50, c.Push.Delay.P50); ok {
-					saved = fmt.Sprintf(" (%s less than %s)", x, s.Subject.label())
+					saved = fmt.Sprintf(", %s less than %s", x, s.Subject.label())
 				}
 				break
 			}
 		}
-		add("%s delivered events in %s (median)%s, but made %s requests per message: %d requests for %d events down and %d messages up.",
+		add("%s delivered events in %s at the median%s, but made %s requests per message: %d requests for %d events down and %d messages up.",
 			capital(c.Subject.label()), report.Duration(c.Push.Delay.P50), saved,
 			ratioText(c.Push.RequestsPerMessage()), c.Push.Wire.Requests, c.Push.Delivered, c.Push.UpReceived)
 	}
@@ -175,6 +193,14 @@ func Sentences(r Result) []string {
 		}
 	}
 	return out
+}
+
+// pushP50 is c's median push delay, 0 for no column.
+func pushP50(c *Column) time.Duration {
+	if c == nil {
+		return 0
+	}
+	return c.Push.Delay.P50
 }
 
 // times returns "40×" for slow/fast when it is at least minRatio.

@@ -63,10 +63,10 @@ func TestSentencesReadTheNumbers(t *testing.T) {
 	got := Sentences(Result{Columns: []Column{ws, poll, long, udp}})
 	t.Logf("%s", strings.Join(got, "\n"))
 	for _, want := range [][]string{
-		{"UDP delivered server events 480× sooner than short polling every 100 ms", "100 µs", "48.0 ms"},
+		{"WebSocket delivered server events 40× sooner than short polling every 100 ms", "1.20 ms", "48.0 ms"},
 		{"Short polling every 100 ms delayed events by 51.0 ms on average, about half its 100 ms poll interval"},
 		{"made 60 requests; 30 came back empty (1.50 per event delivered)"},
-		{"Long polling delivered events in 900 µs (median) (53× less than short polling every 100 ms)", "1.00 requests per message", "40 requests for 20 events down and 20 messages up"},
+		{"Long polling delivered events in 900 µs at the median, 53× less than short polling every 100 ms, but", "1.00 requests per message", "40 requests for 20 events down and 20 messages up"},
 		{"WebSocket pushed 20 events down and carried 20 client messages up over one connection", "one HTTP request (its handshake)"},
 		{"UDP lost 2 of 22 events"},
 		{"Short polling every 100 ms spent 1000 B on the wire per message, 13× what UDP spent (75 B): every HTTP request"},
