@@ -74,7 +74,7 @@ nor order; lost events are counted, never resent.`,
 	f.Int64Var(&o.seed, "seed", 1, "seed of the Poisson schedule; the same seed gives the same moments")
 	f.IntVar(&o.count, "count", push.DefaultCount, "events the server emits (0: emit for --duration)")
 	f.DurationVar(&o.duration, "duration", 0, "emit for this long instead of --count events (with --count 0)")
-	f.Float64Var(&o.upRate, "up-rate", 0, "messages per second the client sends upstream at the same time (0: same as --rate, -1: none)")
+	f.Float64Var(&o.upRate, "up-rate", 0, "messages per second the client sends upstream at the same time (0: as many as the events, over the same time; -1: none)")
 	f.IntVar(&o.size, "size", push.DefaultSize, "payload bytes of every message")
 	f.DurationVar(&o.drain, "drain", push.DefaultDrain, "how long to wait for late or lost messages after the last event")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs push)")
@@ -182,12 +182,11 @@ func pushTitle(cfg push.Config) string {
 		what = "events for " + cfg.Duration.String()
 	}
 	up := "no upstream"
-	if cfg.UpRate >= 0 {
-		r := cfg.UpRate
-		if r == 0 {
-			r = cfg.Rate
-		}
-		up = fmt.Sprintf("client sends %g/s upstream meanwhile", r)
+	switch {
+	case cfg.UpRate > 0:
+		up = fmt.Sprintf("client sends %g/s upstream meanwhile", cfg.UpRate)
+	case cfg.UpRate == 0:
+		up = "client sends as many messages upstream meanwhile"
 	}
 	sched := cfg.Schedule.String()
 	if cfg.Schedule == push.Poisson {

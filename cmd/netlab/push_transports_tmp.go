@@ -6,6 +6,9 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/netlab/netlab/labs/compare"
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/tcp"
@@ -30,3 +33,10 @@ func resolveTransports(list string) ([]transport.Transport, error) {
 var defaultTransportList = "tcp,udp"
 
 var _ = fmt.Sprint
+
+// compareEcho runs the echo lab for compare; nil until labs/echo lands.
+var compareEcho compare.EchoFunc
+
+// pollSetup says how a transport polls: its interval (short polling) or
+// whether it long-polls. Nothing on main polls yet.
+func pollSetup(tr transport.Transport) (interval time.Duration, long bool) { return 0, false }

@@ -52,7 +52,9 @@ type Config struct {
 	Count    int
 	Duration time.Duration
 	// UpRate is how many messages per second the client sends upstream at
-	// the same time, at a fixed rate (Rate if 0; negative: none).
+	// the same time, at a fixed rate. 0 (the default) means as many
+	// messages as the server emits events, spread evenly over the same
+	// span of time; negative means none.
 	UpRate float64
 	// Size is the payload size of every message in bytes (DefaultSize if 0).
 	Size int
@@ -89,9 +91,6 @@ func (c Config) WithDefaults() (Config, error) {
 	if c.Schedule != Poisson && c.Schedule != Fixed {
 		return c, fmt.Errorf("push: unknown schedule %v", c.Schedule)
 	}
-	if c.UpRate == 0 {
-		c.UpRate = c.Rate
-	}
 	if math.IsNaN(c.UpRate) || math.IsInf(c.UpRate, 0) {
 		return c, fmt.Errorf("push: up rate must be a number, got %v", c.UpRate)
 	}
@@ -121,7 +120,7 @@ type Result struct {
 	Schedule  Schedule
 	Rate      float64 // events per second asked for
 	Seed      int64
-	UpRate    float64 // upstream messages per second asked for (0: none)
+	UpRate    float64 // upstream messages per second, as scheduled (0: none)
 
 	// Emitted is how many events the server sent; Delivered how many
 	// different ones reached the client. Emitted-Delivered were lost.
@@ -268,6 +267,43 @@ func (f fixedInfo) Dial(context.Context, string) (transport.Conn, error) {
 	return nil, errors.New("push: no dialer")
 }
 
+// upstreamOffsets returns the moments the client sends its own messages,
+// counted from its start: evenly spaced, the first half a gap in so that the
+// two schedules do not line up by construction.
+func upstreamOffsets(cfg Config, events []time.Duration) []time.Duration {
+	var n int
+	var gap float64 // seconds
+	switch {
+	case cfg.UpRate < 0:
+		return nil
+	case cfg.UpRate > 0:
+		n, gap = len(events), 1/cfg.UpRate
+		if cfg.Count == 0 {
+			n = int(cfg.Duration.Seconds() * cfg.UpRate)
+		}
+	default: // as many as the events, over the same span
+		n = len(events)
+		if n == 0 {
+			return nil
+		}
+		first, last := events[0], events[n-1]
+		if cfg.Count == 0 {
+			first, last = 0, cfg.Duration
+		}
+		gap := (last - first).Seconds() / float64(n)
+		out := make([]time.Duration, 0, n)
+		for i := range n {
+			out = append(out, first+time.Duration((float64(i)+0.5)*gap*float64(time.Second)))
+		}
+		return out
+	}
+	out := make([]time.Duration, 0, n)
+	for i := range n {
+		out = append(out, time.Duration((float64(i)+0.5)*gap*float64(time.Second)))
+	}
+	return out
+}
+
 // arrival is one message received, with the time it arrived.
 type arrival struct {
 	m  transport.Message
@@ -282,18 +318,12 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 	accept func(context.Context) (transport.Conn, error), client transport.Conn) (Result, error) {
 	start := time.Now()
 	res := Result{Transport: info.Name, Info: info, Schedule: cfg.Schedule, Rate: cfg.Rate,
-		Seed: cfg.Seed, UpRate: max(0, cfg.UpRate)}
+		Seed: cfg.Seed}
 	offsets := Offsets(cfg.Schedule, cfg.Rate, cfg.Seed, cfg.Count, cfg.Duration)
-	var upOffsets []time.Duration
-	if cfg.UpRate > 0 {
-		n := len(offsets)
-		if cfg.Count == 0 {
-			n = int(cfg.Duration.Seconds() * cfg.UpRate)
-		}
-		// Upstream runs at a fixed rate, half a gap after the downstream
-		// start so the two schedules do not line up by construction.
-		for i := range n {
-			upOffsets = append(upOffsets, time.Duration((float64(i)+0.5)/cfg.UpRate*float64(time.Second)))
+	upOffsets := upstreamOffsets(cfg, offsets)
+	if n := len(upOffsets); n > 0 {
+		if n > 1 {
+			res.UpRate = float64(n-1) / (upOffsets[n-1] - upOffsets[0]).Seconds()
 		}
 	}
 	payload := []byte(strings.Repeat("x", cfg.Size))

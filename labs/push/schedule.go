@@ -11,10 +11,10 @@ import (
 type Schedule int
 
 const (
-	// Poisson emits events at random moments: the gaps between them are
-	// independent and exponentially distributed with mean 1/Rate, the usual
-	// model of events nobody planned (chat messages, price ticks, alerts).
-	// The same Seed gives the same moments.
+	// Poisson emits events at random moments: the first at once, then gaps
+	// that are independent and exponentially distributed with mean 1/Rate,
+	// the usual model of events nobody planned (chat messages, price ticks,
+	// alerts). The same Seed gives the same moments.
 	Poisson Schedule = iota
 	// Fixed emits one event every 1/Rate, the first at once.
 	Fixed
@@ -76,7 +76,9 @@ func Offsets(s Schedule, rate float64, seed int64, count int, d time.Duration) [
 		rng := rand.New(rand.NewPCG(uint64(seed), 0x6e65746c6162)) // "netlab"
 		var t float64                                              // seconds
 		for i := 0; ; i++ {
-			t += rng.ExpFloat64() / rate
+			if i > 0 {
+				t += rng.ExpFloat64() / rate
+			}
 			at := time.Duration(t * float64(time.Second))
 			if !more(i, at) {
 				break
