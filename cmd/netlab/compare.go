@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/labs/compare"
+	"github.com/netlab/netlab/labs/echo"
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
@@ -21,6 +22,9 @@ func init() { register(newCompareCmd) }
 const (
 	compareRate  = 10.0 // push events per second
 	compareCount = 15   // push events per transport
+	// compareEchoCount round trips per transport: ping-pong over short
+	// polling waits for a poll each time, so keep it small.
+	compareEchoCount = 20
 )
 
 // compareOptions are the flags of 'netlab compare'.
@@ -30,8 +34,10 @@ type compareOptions struct {
 	schedule   string
 	seed       int64
 	count      int
+	echoCount  int
 	noEcho     bool
 	json       bool
+	to         transportOptions
 }
 
 func newCompareCmd(a *app) *cobra.Command {
@@ -55,7 +61,7 @@ It takes about 10 seconds with the defaults.`,
 		Example: `  netlab compare
   netlab compare --transports tcp,ws --count 30
   netlab compare --json > compare.json`,
-		Args: cobra.NoArgs,
+		Args: noArgsUsage,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := o.config(a)
 			if err != nil {
@@ -65,13 +71,15 @@ It takes about 10 seconds with the defaults.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.transports, "transports", defaultTransportList, "comma-separated transports to compare, one column each, in this order")
+	f.StringVar(&o.transports, "transports", "all", transportFlagHelp())
 	f.Float64Var(&o.rate, "rate", compareRate, "push: events per second the server emits")
 	f.StringVar(&o.schedule, "schedule", "poisson", "push: when events happen: poisson (random moments) or fixed (every 1/rate)")
 	f.Int64Var(&o.seed, "seed", 1, "push: seed of the Poisson schedule")
 	f.IntVar(&o.count, "count", compareCount, "push: events per transport")
+	f.IntVar(&o.echoCount, "echo-count", compareEchoCount, "echo: round trips per transport, one after the other")
 	f.BoolVar(&o.noEcho, "no-echo", false, "skip the echo part")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs compare)")
+	addTransportFlags(f, &o.to)
 	return cmd
 }
 
@@ -86,7 +94,10 @@ func (o *compareOptions) config(a *app) (compare.Config, error) {
 	if o.count < 1 || o.count > 100000 {
 		return compare.Config{}, usagef("--count must be between 1 and 100000, got %d", o.count)
 	}
-	trs, err := resolveTransports(o.transports)
+	if o.echoCount < 1 || o.echoCount > 100000 {
+		return compare.Config{}, usagef("--echo-count must be between 1 and 100000, got %d", o.echoCount)
+	}
+	trs, err := parseTransports(o.transports, &o.to)
 	if err != nil {
 		return compare.Config{}, err
 	}
@@ -94,7 +105,7 @@ func (o *compareOptions) config(a *app) (compare.Config, error) {
 		Push: push.Config{Rate: o.rate, Schedule: sched, Seed: o.seed, Count: o.count},
 	}
 	if !o.noEcho {
-		cfg.Echo = compareEcho
+		cfg.Echo = echoFigures(echo.Config{Count: o.echoCount, Size: push.DefaultSize})
 	}
 	for _, tr := range trs {
 		cfg.Subjects = append(cfg.Subjects, subjectOf(tr))
@@ -105,6 +116,28 @@ func (o *compareOptions) config(a *app) (compare.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// echoFigures runs the echo lab with cfg for compare.
+func echoFigures(cfg echo.Config) compare.EchoFunc {
+	return func(ctx context.Context, tr transport.Transport, via transport.Via) (compare.EchoFigures, error) {
+		c := cfg
+		c.Via = via
+		r, err := echo.Run(ctx, tr, c)
+		return compare.EchoFigures{Sent: r.Sent, Received: r.Received, RTT: r.RTT, Wire: r.Wire, HasWire: r.HasWire}, err
+	}
+}
+
+// pollSetup says how tr polls, when it says (optional methods of a polling
+// transport): its interval when it polls on a timer, or whether it long-polls.
+func pollSetup(tr transport.Transport) (interval time.Duration, long bool) {
+	if p, ok := tr.(interface{ PollInterval() time.Duration }); ok {
+		interval = p.PollInterval()
+	}
+	if p, ok := tr.(interface{ LongPoll() bool }); ok {
+		long = p.LongPoll()
+	}
+	return interval, long
 }
 
 // subjectOf describes tr for the sentences under the table.

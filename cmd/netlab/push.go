@@ -27,6 +27,7 @@ type pushOptions struct {
 	size       int
 	drain      time.Duration
 	json       bool
+	to         transportOptions
 }
 
 func newPushCmd(a *app) *cobra.Command {
@@ -58,7 +59,7 @@ nor order; lost events are counted, never resent.`,
 		Example: `  netlab push
   netlab push --transports tcp,ws --rate 50 --count 100
   netlab push --schedule fixed --rate 5 --count 10 --json`,
-		Args: cobra.NoArgs,
+		Args: noArgsUsage,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, trs, err := o.config()
 			if err != nil {
@@ -68,7 +69,7 @@ nor order; lost events are counted, never resent.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.transports, "transports", defaultTransportList, "comma-separated transports to run, in this order")
+	f.StringVar(&o.transports, "transports", "all", transportFlagHelp())
 	f.Float64Var(&o.rate, "rate", push.DefaultRate, "events per second the server emits")
 	f.StringVar(&o.schedule, "schedule", "poisson", "when events happen: poisson (random moments) or fixed (every 1/rate)")
 	f.Int64Var(&o.seed, "seed", 1, "seed of the Poisson schedule; the same seed gives the same moments")
@@ -77,8 +78,17 @@ nor order; lost events are counted, never resent.`,
 	f.Float64Var(&o.upRate, "up-rate", 0, "messages per second the client sends upstream at the same time (0: as many as the events, over the same time; -1: none)")
 	f.IntVar(&o.size, "size", push.DefaultSize, "payload bytes of every message")
 	f.DurationVar(&o.drain, "drain", push.DefaultDrain, "how long to wait for late or lost messages after the last event")
-	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs push)")
+	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs compare)")
+	addTransportFlags(f, &o.to)
 	return cmd
+}
+
+// noArgsUsage refuses positional arguments as a usage error (exit 2).
+func noArgsUsage(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
 }
 
 // config validates the flags into a lab Config (without a transport) and the
@@ -104,7 +114,7 @@ func (o *pushOptions) config() (push.Config, []transport.Transport, error) {
 	case o.drain <= 0:
 		return push.Config{}, nil, usagef("--drain must be > 0, got %v", o.drain)
 	}
-	trs, err := resolveTransports(o.transports)
+	trs, err := parseTransports(o.transports, &o.to)
 	if err != nil {
 		return push.Config{}, nil, err
 	}

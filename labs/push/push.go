@@ -154,6 +154,9 @@ type Result struct {
 	// the transport counts it (implements transport.Meter).
 	Wire    transport.WireStats
 	HasWire bool
+	// Padded reports whether the client padded its messages to the size of
+	// an event (over UDP, so the server never answers larger than asked).
+	Padded bool
 	// Hellos is how many hello messages the client sent before the server
 	// answered (more than one only on unreliable transports, when lost).
 	Hellos int
@@ -318,7 +321,7 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 	accept func(context.Context) (transport.Conn, error), client transport.Conn) (Result, error) {
 	start := time.Now()
 	res := Result{Transport: info.Name, Info: info, Schedule: cfg.Schedule, Rate: cfg.Rate,
-		Seed: cfg.Seed}
+		Seed: cfg.Seed, Padded: info.Network == "udp"}
 	offsets := Offsets(cfg.Schedule, cfg.Rate, cfg.Seed, cfg.Count, cfg.Duration)
 	upOffsets := upstreamOffsets(cfg, offsets)
 	if n := len(upOffsets); n > 0 {
@@ -327,6 +330,21 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 		}
 	}
 	payload := []byte(strings.Repeat("x", cfg.Size))
+	// Over UDP, the client's datagrams are padded to at least the size of
+	// the server's largest event: a UDP server that answers with more bytes
+	// than it was sent is an amplifier (a spoofed source address turns it
+	// into a weapon), and netlab's refuses, as QUIC's anti-amplification
+	// limit does. Other transports send the payload as it is.
+	padTo := 0
+	if info.Network == "udp" {
+		padTo = len(transport.Encode(transport.Message{Seq: uint64(len(offsets)), Event: EventPush, Sent: time.Now(), Data: payload}))
+	}
+	pad := func(m transport.Message) transport.Message {
+		if n := padTo - len(transport.Encode(m)); n > 0 {
+			m.Data = append(append([]byte(nil), m.Data...), strings.Repeat(".", n)...)
+		}
+		return m
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -440,7 +458,7 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 		mu.Lock()
 		hellos++
 		mu.Unlock()
-		return client.Send(runCtx, transport.Message{Event: EventHello, Sent: time.Now()})
+		return client.Send(runCtx, pad(transport.Message{Event: EventHello, Sent: time.Now()}))
 	}
 	if err := sendHello(); err != nil {
 		cancel()
@@ -486,7 +504,7 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 					return
 				}
 			}
-			m := transport.Message{Seq: uint64(j + 1), Event: EventUp, Sent: time.Now(), Data: payload}
+			m := pad(transport.Message{Seq: uint64(j + 1), Event: EventUp, Sent: time.Now(), Data: payload})
 			if err := client.Send(runCtx, m); err != nil {
 				if runCtx.Err() == nil {
 					fail(fmt.Errorf("push: %s: client send up %d: %w", info.Name, j+1, err))

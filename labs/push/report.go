@@ -92,6 +92,9 @@ func Notes(rs []Result) []string {
 			notes = append(notes, fmt.Sprintf("%s promises neither delivery nor order: nothing is resent; %d of %d events and %d of %d upstream messages were lost, counted above.",
 				r.Transport, r.Lost(), r.Emitted, r.UpLost(), r.UpSent))
 		}
+		if r.Padded {
+			notes = append(notes, fmt.Sprintf("%s: the client spoke first (a UDP server learns a client's address only from a datagram it receives) and padded its datagrams to an event's size, so a server that never answers larger than it was asked (netlab's, against amplification attacks) can still push.", r.Transport))
+		}
 		if r.Interrupted {
 			notes = append(notes, fmt.Sprintf("%s was interrupted: its figures cover %s.", r.Transport, report.Duration(r.Elapsed)))
 		}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// runNetlab drives netlab in-process as a user would and returns the exit
+// code, stdout and stderr.
+func runNetlab(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &app{in: strings.NewReader(""), out: &out, errOut: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func TestPushCommand(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	code, out, errOut := runNetlab(t, "push", "--transports", "tcp,udp", "--schedule", "fixed", "--rate", "100", "--count", "10")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if errOut != "" {
+		t.Errorf("stderr %q, want nothing (not a terminal: no progress line)", errOut)
+	}
+	for _, want := range []string{"tcp", "udp", "events delivered", "10/10", "share one clock", "padded its datagrams"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestPushCommandJSON(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	code, out, errOut := runNetlab(t, "push", "--transports", "tcp", "--schedule", "fixed", "--rate", "100", "--count", "5", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc struct {
+		Lab     string `json:"lab"`
+		Results []struct {
+			Transport       string `json:"transport"`
+			EventsEmitted   int    `json:"events_emitted"`
+			EventsDelivered int    `json:"events_delivered"`
+			UpReceived      int    `json:"up_received"`
+		} `json:"results"`
+		Errors []string `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if doc.Lab != "push" || len(doc.Results) != 1 || doc.Results[0].EventsDelivered != 5 ||
+		doc.Results[0].EventsEmitted != 5 || doc.Results[0].UpReceived != 5 || len(doc.Errors) != 0 {
+		t.Errorf("JSON %s", out)
+	}
+}
+
+func TestCompareCommand(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	code, out, errOut := runNetlab(t, "compare", "--transports", "tcp,udp", "--schedule", "fixed", "--rate", "100", "--count", "10", "--echo-count", "5")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"compare: echo and push over tcp, udp", "round trip p50", "events delivered", "What this run says:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runNetlab(t, "compare", "--transports", "tcp", "--count", "5", "--rate", "100", "--echo-count", "5", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	for _, k := range []string{"lab", "elapsed_us", "interrupted", "push_config", "transports", "sentences"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, out)
+		}
+	}
+}
+
+func TestPushAndCompareBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"push", "--rate", "0"},
+		{"push", "--schedule", "burst"},
+		{"push", "--count", "0"},
+		{"push", "--transports", "carrier-pigeon"},
+		{"push", "--up-rate", "-2"},
+		{"compare", "--count", "0"},
+		{"compare", "--echo-count", "0"},
+		{"compare", "--rate", "-1"},
+		{"compare", "extra-arg"},
+	} {
+		code, _, errOut := runNetlab(t, args...)
+		if code != exitUsage || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%q: exit %d, stderr %q; want %d and one line", args, code, errOut, exitUsage)
+		}
+	}
+}
+
+func TestPushInterruptedPrintsPartial(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"push", "--transports", "tcp", "--schedule", "fixed", "--rate", "20", "--count", "1000"},
+			&app{in: strings.NewReader(""), out: &out, errOut: &errOut})
+	}()
+	// Cancel once the lab has run a while (it takes 50 s uncancelled).
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	if code := <-done; code != exitInterrupted {
+		t.Errorf("exit %d, want %d; stderr %q", code, exitInterrupted, errOut.String())
+	}
+	if !strings.Contains(out.String(), "interrupted") || !strings.Contains(out.String(), "events delivered") {
+		t.Errorf("no partial table:\n%s", out.String())
+	}
+}
