@@ -232,4 +232,3 @@ func runOneEcho(cmd *cobra.Command, a *app, tr transport.Transport, o echoOption
 	}
 	return runEcho(cmd.Context(), a, []transport.Transport{tr}, o)
 }
-

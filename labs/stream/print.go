@@ -51,7 +51,7 @@ func Write(w io.Writer, r Result, shown int) {
 			fmt.Fprintln(w, "   Both pieces leave at once. Run with --nodelay=false to hold the second piece back.")
 		} else {
 			fmt.Fprintln(w, "   Nagle holds the second piece until the first is acknowledged, and the receiver may")
-			fmt.Fprintln(w, "   delay that ACK (Linux: up to 40 ms) hoping to piggyback it: together they stall the request.")
+			fmt.Fprintln(w, "   delay that ACK (Linux: 40 ms at first, up to 200 ms) hoping to piggyback it on a reply:\n   together they stall the request.")
 		}
 	}
 

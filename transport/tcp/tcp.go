@@ -106,7 +106,7 @@ type Conn struct {
 	maxLine int
 
 	in  chan received // parsed by readLoop
-	out chan []byte            // encoded lines for writeLoop
+	out chan []byte   // encoded lines for writeLoop
 
 	plainPeer atomic.Bool // the peer's last line was plain text, not JSON
 

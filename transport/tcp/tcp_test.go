@@ -20,7 +20,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestConformance(t *testing.T) { transporttest.Run(t, New(Options{})) }
 
-func TestConformanceNagle(t *testing.T) { transporttest.Run(t, New(Options{Nagle: true, MaxMessage: 1000})) }
+func TestConformanceNagle(t *testing.T) {
+	transporttest.Run(t, New(Options{Nagle: true, MaxMessage: 1000}))
+}
 
 // echoServer accepts connections and echoes every message until ctx ends.
 func echoServer(t *testing.T) (addr string, stop func()) {
