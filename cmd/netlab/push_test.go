@@ -7,22 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 )
 
-// runNetlab drives netlab in-process as a user would and returns the exit
-// code, stdout and stderr.
-func runNetlab(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &app{in: strings.NewReader(""), out: &out, errOut: &errOut})
-	return code, out.String(), errOut.String()
-}
-
 func TestPushCommand(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	code, out, errOut := runNetlab(t, "push", "--transports", "tcp,udp", "--schedule", "fixed", "--rate", "100", "--count", "10")
+	code, out, errOut := netlab(t, "", "push", "--transports", "tcp,udp", "--schedule", "fixed", "--rate", "100", "--count", "10")
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -37,8 +25,7 @@ func TestPushCommand(t *testing.T) {
 }
 
 func TestPushCommandJSON(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	code, out, errOut := runNetlab(t, "push", "--transports", "tcp", "--schedule", "fixed", "--rate", "100", "--count", "5", "--json")
+	code, out, errOut := netlab(t, "", "push", "--transports", "tcp", "--schedule", "fixed", "--rate", "100", "--count", "5", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -62,8 +49,7 @@ func TestPushCommandJSON(t *testing.T) {
 }
 
 func TestCompareCommand(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	code, out, errOut := runNetlab(t, "compare", "--transports", "tcp,udp", "--schedule", "fixed", "--rate", "100", "--count", "10", "--echo-count", "5")
+	code, out, errOut := netlab(t, "", "compare", "--transports", "tcp,udp", "--schedule", "fixed", "--rate", "100", "--count", "10", "--echo-count", "5")
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -72,7 +58,7 @@ func TestCompareCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	code, out, errOut = runNetlab(t, "compare", "--transports", "tcp", "--count", "5", "--rate", "100", "--echo-count", "5", "--json")
+	code, out, errOut = netlab(t, "", "compare", "--transports", "tcp", "--count", "5", "--rate", "100", "--echo-count", "5", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -99,7 +85,7 @@ func TestPushAndCompareBadFlags(t *testing.T) {
 		{"compare", "--rate", "-1"},
 		{"compare", "extra-arg"},
 	} {
-		code, _, errOut := runNetlab(t, args...)
+		code, _, errOut := netlab(t, "", args...)
 		if code != exitUsage || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%q: exit %d, stderr %q; want %d and one line", args, code, errOut, exitUsage)
 		}
@@ -107,7 +93,6 @@ func TestPushAndCompareBadFlags(t *testing.T) {
 }
 
 func TestPushInterruptedPrintsPartial(t *testing.T) {
-	defer goleak.VerifyNone(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut bytes.Buffer
 	done := make(chan int)
