@@ -24,7 +24,7 @@ const (
 	compareCount = 15   // push events per transport
 	// compareEchoCount round trips per transport: ping-pong over short
 	// polling waits for a poll each time, so keep it small.
-	compareEchoCount = 20
+	compareEchoCount = 10
 )
 
 // compareOptions are the flags of 'netlab compare'.
@@ -128,6 +128,10 @@ func echoFigures(cfg echo.Config) compare.EchoFunc {
 	}
 }
 
+// defaultPollInterval is httppoll.DefaultPollInterval, the interval the
+// registry's "poll" uses.
+const defaultPollInterval = 100 * time.Millisecond
+
 // pollSetup says how tr polls, when it says (optional methods of a polling
 // transport): its interval when it polls on a timer, or whether it long-polls.
 func pollSetup(tr transport.Transport) (interval time.Duration, long bool) {
@@ -136,6 +140,15 @@ func pollSetup(tr transport.Transport) (interval time.Duration, long bool) {
 	}
 	if p, ok := tr.(interface{ LongPoll() bool }); ok {
 		long = p.LongPoll()
+	}
+	if interval == 0 && !long {
+		// The registry builds "poll" and "longpoll" with httppoll's defaults.
+		switch tr.Info().Name {
+		case "poll":
+			interval = defaultPollInterval
+		case "longpoll":
+			long = true
+		}
 	}
 	return interval, long
 }

@@ -356,6 +356,8 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 		emitDone    = make(chan struct{}) // closed when the server has sent its last event and "end"
 		gotHello    = make(chan struct{}) // closed when the server has heard the client
 		gotBye      = make(chan struct{}) // closed when the server has heard "bye"
+		started     = make(chan struct{}) // closed when the server starts its schedule, at startAt
+		startAt     time.Time
 		upArrivals  []arrival
 		hellos      int
 		upSent      int
@@ -422,6 +424,8 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 			return
 		}
 		t0 := time.Now()
+		startAt = t0
+		close(started)
 		timer := time.NewTimer(0)
 		defer timer.Stop()
 		<-timer.C
@@ -491,7 +495,14 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 	go func() { // upstream sender
 		defer wg.Done()
 		defer close(upDone)
-		t0 := time.Now()
+		// Both schedules count from the moment the server starts (it
+		// heard the client): one clock, one origin, in this process.
+		select {
+		case <-started:
+		case <-runCtx.Done():
+			return
+		}
+		t0 := startAt
 		timer := time.NewTimer(0)
 		defer timer.Stop()
 		<-timer.C
