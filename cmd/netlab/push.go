@@ -129,6 +129,7 @@ func (o *pushOptions) config() (push.Config, []transport.Transport, error) {
 // pushJSON is the document 'netlab push --json' prints.
 type pushJSON struct {
 	Lab     string            `json:"lab"`
+	Config  push.ConfigJSON   `json:"config"`
 	Results []push.ResultJSON `json:"results"`
 	Errors  []string          `json:"errors"`
 }
@@ -157,7 +158,8 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 		fmt.Fprint(a.errOut, "\r\033[K")
 	}
 	if o.json {
-		doc := pushJSON{Lab: "push", Results: []push.ResultJSON{}, Errors: failed}
+		full, _ := cfg.WithDefaults()
+		doc := pushJSON{Lab: "push", Config: push.ConfigToJSON(full), Results: []push.ResultJSON{}, Errors: failed}
 		if doc.Errors == nil {
 			doc.Errors = []string{}
 		}

@@ -113,23 +113,12 @@ func dur(d time.Duration, n int) string {
 // ResultJSON is the JSON form of a comparison ('netlab compare --json'),
 // documented in docs/compare.md. Times are in microseconds and say so.
 type ResultJSON struct {
-	Lab         string          `json:"lab"`
-	ElapsedUs   float64         `json:"elapsed_us"`
-	Interrupted bool            `json:"interrupted"`
-	Push        *PushConfigJSON `json:"push_config"`
-	Transports  []TransportJSON `json:"transports"`
-	Sentences   []string        `json:"sentences"`
-}
-
-// PushConfigJSON is the push part's configuration.
-type PushConfigJSON struct {
-	Schedule   string  `json:"schedule"`
-	RatePerS   float64 `json:"rate_per_s"`
-	Seed       int64   `json:"seed"`
-	Count      int     `json:"count"`
-	DurationUs float64 `json:"duration_us"`
-	UpRatePerS float64 `json:"up_rate_per_s"`
-	SizeBytes  int     `json:"size_bytes"`
+	Lab         string           `json:"lab"`
+	ElapsedUs   float64          `json:"elapsed_us"`
+	Interrupted bool             `json:"interrupted"`
+	Push        *push.ConfigJSON `json:"push_config"`
+	Transports  []TransportJSON  `json:"transports"`
+	Sentences   []string         `json:"sentences"`
 }
 
 // TransportJSON is one column.
@@ -164,9 +153,8 @@ func JSON(r Result) ResultJSON {
 		j.Sentences = []string{}
 	}
 	if r.Pushed {
-		pc := r.PushConfig
-		j.Push = &PushConfigJSON{Schedule: pc.Schedule.String(), RatePerS: pc.Rate, Seed: pc.Seed,
-			Count: pc.Count, DurationUs: report.Micros(pc.Duration), UpRatePerS: max(0, pc.UpRate), SizeBytes: pc.Size}
+		pc := push.ConfigToJSON(r.PushConfig)
+		j.Push = &pc
 	}
 	for _, c := range r.Columns {
 		t := TransportJSON{Name: c.Name, Label: c.Subject.label(), Reliable: c.Info.Reliable,

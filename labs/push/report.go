@@ -134,6 +134,25 @@ type ResultJSON struct {
 	Interrupted     bool               `json:"interrupted"`
 }
 
+// ConfigJSON is the JSON form of a Config.
+type ConfigJSON struct {
+	Schedule   string  `json:"schedule"`
+	RatePerS   float64 `json:"rate_per_s"`
+	Seed       int64   `json:"seed"`
+	Count      int     `json:"count"`
+	DurationUs float64 `json:"duration_us"`
+	// UpRatePerS is the client's fixed upstream rate; 0 means as many
+	// messages as events, spread over the same span; -1 none.
+	UpRatePerS float64 `json:"up_rate_per_s"`
+	SizeBytes  int     `json:"size_bytes"`
+}
+
+// ConfigToJSON converts c (after WithDefaults) to its JSON form.
+func ConfigToJSON(c Config) ConfigJSON {
+	return ConfigJSON{Schedule: c.Schedule.String(), RatePerS: c.Rate, Seed: c.Seed, Count: c.Count,
+		DurationUs: report.Micros(c.Duration), UpRatePerS: max(-1, c.UpRate), SizeBytes: c.Size}
+}
+
 // WireJSON is what the client end counted on the real connection.
 type WireJSON struct {
 	BytesSent     int64 `json:"bytes_sent"`
