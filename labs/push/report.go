@@ -165,7 +165,7 @@ type WireJSON struct {
 func JSON(r Result) ResultJSON {
 	j := ResultJSON{
 		Transport: r.Transport, Reliable: r.Info.Reliable, Duplex: r.Info.Duplex,
-		Schedule: r.Schedule.String(), RatePerS: r.Rate, UpRatePerS: r.UpRate, Seed: r.Seed,
+		Schedule: r.Schedule.String(), RatePerS: r.Rate, UpRatePerS: math.Round(r.UpRate*1000) / 1000, Seed: r.Seed,
 		EventsEmitted: r.Emitted, EventsDelivered: r.Delivered, EventsLost: r.Lost(),
 		Duplicates: r.Duplicates, Reordered: r.Reordered,
 		Delay: report.Latency(r.Delay), DelaysUs: report.MicrosAll(r.Delays),
