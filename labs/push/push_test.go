@@ -3,13 +3,20 @@ package push
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"math"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/tcp"
 	"github.com/netlab/netlab/transport/transporttest"
 )
 
@@ -55,7 +62,7 @@ func TestRunConnsFixedScheduleExactCounts(t *testing.T) {
 }
 
 func TestRunOverTransportDuration(t *testing.T) {
-	tr := memTransport{info: reliable}
+	tr := &transporttest.Mem{Name: "pipe"}
 	cfg := Config{Transport: tr, Rate: 100, Schedule: Fixed, Duration: 300 * time.Millisecond, UpRate: -1}
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -71,7 +78,7 @@ func TestRunOverTransportDuration(t *testing.T) {
 }
 
 func TestRunInterruptedReturnsPartial(t *testing.T) {
-	tr := memTransport{info: reliable}
+	tr := &transporttest.Mem{Name: "pipe"}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	res, err := Run(ctx, Config{Transport: tr, Rate: 50, Schedule: Fixed, Count: 1000})
@@ -87,7 +94,7 @@ func TestRunInterruptedReturnsPartial(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	tr := memTransport{info: transport.Info{Name: "small", MaxMessage: 8}}
+	tr := tcp.New(tcp.Options{MaxMessage: 8})
 	for _, cfg := range []Config{
 		{},
 		{Transport: tr, Rate: -1},
@@ -186,4 +193,105 @@ func TestParseSchedule(t *testing.T) {
 	if _, err := ParseSchedule("burst"); err == nil {
 		t.Error("ParseSchedule(burst) = nil error")
 	}
+}
+
+// TestRunCountsLossExactly drops and duplicates client messages on an
+// in-memory link and checks the lab counts exactly what happened; the first
+// hello is dropped too, so the client must repeat it.
+func TestRunCountsLossExactly(t *testing.T) {
+	var hellos atomic.Int32
+	tr := &transporttest.Mem{Name: "lossy", Copies: func(m transport.Message) int {
+		switch {
+		case m.Event == EventHello && hellos.Add(1) == 1:
+			return 0
+		case m.Event == EventUp && m.Seq%5 == 0:
+			return 0
+		case m.Event == EventUp && m.Seq%7 == 0:
+			return 2
+		}
+		return 1
+	}}
+	res, err := Run(context.Background(), Config{Transport: tr, Rate: 200, Schedule: Fixed, Count: 30, Drain: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Hellos < 2 {
+		t.Errorf("hellos %d, want >= 2 (the first was dropped)", res.Hellos)
+	}
+	// Up seqs 5, 10, ... 30 are dropped: 6 of 30. Duplicates (7, 14, 21,
+	// 28) count once.
+	if res.UpSent != 30 || res.UpReceived != 24 || res.UpLost() != 6 {
+		t.Errorf("upstream sent %d received %d lost %d; want 30, 24, 6", res.UpSent, res.UpReceived, res.UpLost())
+	}
+	if res.Emitted != 30 || res.Delivered != 30 {
+		t.Errorf("events %d/%d, want 30/30 (the server→client direction is not impaired)", res.Delivered, res.Emitted)
+	}
+	if !has(Notes([]Result{res}), "lossy promises neither delivery nor order", "6 of 30 upstream") {
+		t.Errorf("notes %q do not count the loss", Notes([]Result{res}))
+	}
+}
+
+// TestRunVia puts a TCP relay between client and server through Config.Via
+// and checks the client went through it.
+func TestRunVia(t *testing.T) {
+	var used atomic.Int32
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	via := func(ctx context.Context, network, upstream string) (string, error) {
+		if network != "tcp" {
+			return "", fmt.Errorf("via: want tcp, got %s", network)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-ctx.Done()
+			ln.Close()
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				used.Add(1)
+				s, err := net.Dial("tcp", upstream)
+				if err != nil {
+					c.Close()
+					return
+				}
+				wg.Add(2)
+				go func() { defer wg.Done(); io.Copy(s, c); s.Close() }()
+				go func() { defer wg.Done(); io.Copy(c, s); c.Close() }()
+				wg.Add(1)
+				go func() { defer wg.Done(); <-ctx.Done(); c.Close(); s.Close() }()
+			}
+		}()
+		return ln.Addr().String(), nil
+	}
+	res, err := Run(context.Background(), Config{Transport: tcp.New(tcp.Options{}), Rate: 200, Schedule: Fixed, Count: 10, Via: via})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used.Load() != 1 || res.Delivered != 10 || res.UpReceived != 10 {
+		t.Errorf("relay used %d times, delivered %d, upstream %d; want 1, 10, 10", used.Load(), res.Delivered, res.UpReceived)
+	}
+}
+
+func has(lines []string, parts ...string) bool {
+	for _, l := range lines {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
