@@ -78,7 +78,7 @@ nor order; lost events are counted, never resent.`,
 	f.Float64Var(&o.upRate, "up-rate", 0, "messages per second the client sends upstream at the same time (0: as many as the events, over the same time; -1: none)")
 	f.IntVar(&o.size, "size", push.DefaultSize, "payload bytes of every message")
 	f.DurationVar(&o.drain, "drain", push.DefaultDrain, "how long to wait for late or lost messages after the last event")
-	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs compare)")
+	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs push)")
 	addTransportFlags(f, &o.to)
 	return cmd
 }

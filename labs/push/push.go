@@ -341,6 +341,9 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 	}
 	pad := func(m transport.Message) transport.Message {
 		if n := padTo - len(transport.Encode(m)); n > 0 {
+			if info.MaxMessage > 0 {
+				n = min(n, info.MaxMessage-len(m.Data)) // never over the limit
+			}
 			m.Data = append(append([]byte(nil), m.Data...), strings.Repeat(".", n)...)
 		}
 		return m
