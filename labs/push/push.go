@@ -271,7 +271,7 @@ func (f fixedInfo) Dial(context.Context, string) (transport.Conn, error) {
 }
 
 // upstreamOffsets returns the moments the client sends its own messages,
-// counted from its start: evenly spaced, the first half a gap in so that the
+// counted from the moment the server starts its schedule: evenly spaced, the first half a gap in so that the
 // two schedules do not line up by construction.
 func upstreamOffsets(cfg Config, events []time.Duration) []time.Duration {
 	var n int
@@ -324,10 +324,8 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 		Seed: cfg.Seed, Padded: info.Network == "udp"}
 	offsets := Offsets(cfg.Schedule, cfg.Rate, cfg.Seed, cfg.Count, cfg.Duration)
 	upOffsets := upstreamOffsets(cfg, offsets)
-	if n := len(upOffsets); n > 0 {
-		if n > 1 {
-			res.UpRate = float64(n-1) / (upOffsets[n-1] - upOffsets[0]).Seconds()
-		}
+	if n := len(upOffsets); n > 1 {
+		res.UpRate = float64(n-1) / (upOffsets[n-1] - upOffsets[0]).Seconds()
 	}
 	payload := []byte(strings.Repeat("x", cfg.Size))
 	// Over UDP, the client's datagrams are padded to at least the size of
