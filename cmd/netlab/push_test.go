@@ -110,3 +110,68 @@ func TestPushInterruptedPrintsPartial(t *testing.T) {
 		t.Errorf("no partial table:\n%s", out.String())
 	}
 }
+
+// pushDoc is the part of 'netlab push --json' the tests read.
+type pushDoc struct {
+	Results []struct {
+		Transport       string `json:"transport"`
+		EventsEmitted   int    `json:"events_emitted"`
+		EventsDelivered int    `json:"events_delivered"`
+		EventsLost      int    `json:"events_lost"`
+		Reordered       int    `json:"reordered"`
+		Duplicates      int    `json:"duplicates"`
+		UpSent          int    `json:"up_sent"`
+		UpReceived      int    `json:"up_received"`
+		UpLost          int    `json:"up_lost"`
+		UpDuringPush    int    `json:"up_during_push"`
+		Hellos          int    `json:"hellos"`
+		Delay           struct {
+			Count int     `json:"count"`
+			P50Us float64 `json:"p50_us"`
+		} `json:"delay"`
+		Wire *struct {
+			BytesSent     int64 `json:"bytes_sent"`
+			BytesReceived int64 `json:"bytes_received"`
+			Requests      int64 `json:"requests"`
+			EmptyPolls    int64 `json:"empty_polls"`
+		} `json:"wire"`
+	} `json:"results"`
+	Errors []string `json:"errors"`
+}
+
+// TestPushOverTCPAndUDPExactCounts runs the push lab over real TCP and UDP
+// sockets on 127.0.0.1 with a fixed schedule: 30 events each way.
+func TestPushOverTCPAndUDPExactCounts(t *testing.T) {
+	code, out, errOut := netlab(t, "", "push", "--transports", "tcp,udp", "--schedule", "fixed", "--rate", "100", "--count", "30", "--drain", "500ms", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc pushDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Results) != 2 {
+		t.Fatalf("%v, results in %s", err, out)
+	}
+	tcp, udp := doc.Results[0], doc.Results[1]
+	if tcp.EventsEmitted != 30 || tcp.EventsDelivered != 30 || tcp.UpSent != 30 || tcp.UpReceived != 30 ||
+		tcp.Reordered != 0 || tcp.Duplicates != 0 || tcp.Delay.Count != 30 {
+		t.Errorf("tcp: %+v; want 30 events and 30 upstream, all delivered in order", tcp)
+	}
+	if tcp.Wire == nil || tcp.Wire.Requests != 0 || tcp.Wire.EmptyPolls != 0 ||
+		tcp.Wire.BytesReceived < 30*16 || tcp.Wire.BytesSent < 30*16 {
+		t.Errorf("tcp wire %+v: want bytes both ways (>= 30 × 16-byte payloads), no requests", tcp.Wire)
+	}
+	// Both schedules span the same 290 ms; most upstream lands in it.
+	if tcp.UpDuringPush < 20 {
+		t.Errorf("tcp: upstream while pushing %d of 30, want most", tcp.UpDuringPush)
+	}
+	// Generous: a loaded machine adds milliseconds, never a second.
+	if tcp.Delay.P50Us > 1e6 {
+		t.Errorf("tcp: delay p50 %v µs over loopback", tcp.Delay.P50Us)
+	}
+	// UDP may lose: whatever was lost is counted, never hidden.
+	if udp.EventsEmitted != 30 || udp.EventsDelivered+udp.EventsLost != 30 || udp.UpReceived+udp.UpLost != udp.UpSent {
+		t.Errorf("udp: %+v; want delivered + lost = emitted both ways", udp)
+	}
+	if udp.EventsDelivered < 20 || udp.Hellos < 1 {
+		t.Errorf("udp: delivered %d of 30 over loopback, hellos %d", udp.EventsDelivered, udp.Hellos)
+	}
+}

@@ -13,9 +13,7 @@ import (
 	"github.com/netlab/netlab/labs/echo"
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/tcp"
 	"github.com/netlab/netlab/transport/transporttest"
-	"github.com/netlab/netlab/transport/udp"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -28,8 +26,9 @@ func echoRun(ctx context.Context, tr transport.Transport, via transport.Via) (Ec
 func TestRunBuildsOneColumnPerTransport(t *testing.T) {
 	cfg := Config{
 		Subjects: []Subject{
-			{Transport: tcp.New(tcp.Options{}), Label: "TCP"},
-			{Transport: udp.New(udp.Options{NoAmplify: true}), Label: "UDP"},
+			{Transport: &transporttest.Mem{Name: "tcp"}, Label: "TCP"},
+			// Copies makes Mem unreliable (Info().Reliable false), as UDP.
+			{Transport: &transporttest.Mem{Name: "udp", Copies: func(transport.Message) int { return 1 }}, Label: "UDP"},
 			{Transport: &transporttest.Mem{Name: "mem"}},
 		},
 		Echo: echoRun,
@@ -123,9 +122,8 @@ func TestRunBuildsOneColumnPerTransport(t *testing.T) {
 }
 
 func TestRunKeepsAFailureInItsColumn(t *testing.T) {
-	tiny := &transporttest.Mem{Name: "tiny"}
 	cfg := Config{
-		Subjects: []Subject{{Transport: tcp.New(tcp.Options{MaxMessage: 8})}, {Transport: tiny}},
+		Subjects: []Subject{{Transport: small{&transporttest.Mem{Name: "small"}}}, {Transport: &transporttest.Mem{Name: "mem"}}},
 		Push:     push.Config{Rate: 200, Schedule: push.Fixed, Count: 5, Size: 16},
 	}
 	res, err := Run(context.Background(), cfg)
@@ -133,11 +131,20 @@ func TestRunKeepsAFailureInItsColumn(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Columns[0].PushErr == nil || res.Columns[1].Push == nil || res.Columns[1].Push.Delivered != 5 {
-		t.Errorf("want tcp (8-byte limit) to fail and mem to deliver 5: %+v", res.Columns)
+		t.Errorf("want small (8-byte limit) to fail and mem to deliver 5: %+v", res.Columns)
 	}
 	if len(res.Errors()) != 1 {
 		t.Errorf("errors %v, want one", res.Errors())
 	}
+}
+
+// small is a transport whose messages may carry at most 8 bytes.
+type small struct{ *transporttest.Mem }
+
+func (s small) Info() transport.Info {
+	i := s.Mem.Info()
+	i.MaxMessage = 8
+	return i
 }
 
 func TestRunInterrupted(t *testing.T) {

@@ -3,12 +3,8 @@ package push
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"math"
-	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,7 +12,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/tcp"
 	"github.com/netlab/netlab/transport/transporttest"
 )
 
@@ -94,13 +89,13 @@ func TestRunInterruptedReturnsPartial(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	tr := tcp.New(tcp.Options{MaxMessage: 8})
+	tr := &transporttest.Mem{Name: "mem"} // MaxMessage 1 MiB
 	for _, cfg := range []Config{
 		{},
 		{Transport: tr, Rate: -1},
 		{Transport: tr, Rate: math.Inf(1)},
 		{Transport: tr, Count: -1},
-		{Transport: tr, Size: 9},
+		{Transport: tr, Size: 1<<20 + 1},
 		{Transport: tr, Count: maxEvents + 1},
 		{Transport: tr, Schedule: Schedule(7)},
 	} {
@@ -231,55 +226,26 @@ func TestRunCountsLossExactly(t *testing.T) {
 	}
 }
 
-// TestRunVia puts a TCP relay between client and server through Config.Via
-// and checks the client went through it.
+// TestRunVia checks the client dials the address Config.Via returns, and
+// that Via is told the network the transport runs on.
 func TestRunVia(t *testing.T) {
-	var used atomic.Int32
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	via := func(ctx context.Context, network, upstream string) (string, error) {
-		if network != "tcp" {
-			return "", fmt.Errorf("via: want tcp, got %s", network)
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-ctx.Done()
-			ln.Close()
-		}()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				used.Add(1)
-				s, err := net.Dial("tcp", upstream)
-				if err != nil {
-					c.Close()
-					return
-				}
-				wg.Add(2)
-				go func() { defer wg.Done(); io.Copy(s, c); s.Close() }()
-				go func() { defer wg.Done(); io.Copy(c, s); c.Close() }()
-				wg.Add(1)
-				go func() { defer wg.Done(); <-ctx.Done(); c.Close(); s.Close() }()
-			}
-		}()
-		return ln.Addr().String(), nil
+	var calls atomic.Int32
+	var network string
+	via := func(ctx context.Context, nw, upstream string) (string, error) {
+		calls.Add(1)
+		network = nw
+		return upstream, nil
 	}
-	res, err := Run(context.Background(), Config{Transport: tcp.New(tcp.Options{}), Rate: 200, Schedule: Fixed, Count: 10, Via: via})
+	res, err := Run(context.Background(), Config{Transport: &transporttest.Mem{}, Rate: 200, Schedule: Fixed, Count: 10, Via: via})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if used.Load() != 1 || res.Delivered != 10 || res.UpReceived != 10 {
-		t.Errorf("relay used %d times, delivered %d, upstream %d; want 1, 10, 10", used.Load(), res.Delivered, res.UpReceived)
+	if calls.Load() != 1 || network != "tcp" || res.Delivered != 10 || res.UpReceived != 10 {
+		t.Errorf("via called %d times with %q, delivered %d, upstream %d; want 1, tcp, 10, 10", calls.Load(), network, res.Delivered, res.UpReceived)
+	}
+	failing := func(context.Context, string, string) (string, error) { return "", errors.New("no link") }
+	if _, err := Run(context.Background(), Config{Transport: &transporttest.Mem{}, Via: failing}); err == nil || !strings.Contains(err.Error(), "no link") {
+		t.Errorf("Run with a failing Via: %v, want its error", err)
 	}
 }
 
