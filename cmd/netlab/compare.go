@@ -14,6 +14,7 @@ import (
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/httppoll"
 )
 
 func init() { register(newCompareCmd) }
@@ -128,10 +129,6 @@ func echoFigures(cfg echo.Config) compare.EchoFunc {
 	}
 }
 
-// defaultPollInterval is httppoll.DefaultPollInterval, the interval the
-// registry's "poll" uses.
-const defaultPollInterval = 100 * time.Millisecond
-
 // pollSetup says how tr polls, when it says (optional methods of a polling
 // transport): its interval when it polls on a timer, or whether it long-polls.
 func pollSetup(tr transport.Transport) (interval time.Duration, long bool) {
@@ -145,7 +142,7 @@ func pollSetup(tr transport.Transport) (interval time.Duration, long bool) {
 		// The registry builds "poll" and "longpoll" with httppoll's defaults.
 		switch tr.Info().Name {
 		case "poll":
-			interval = defaultPollInterval
+			interval = httppoll.DefaultPollInterval
 		case "longpoll":
 			long = true
 		}

@@ -175,3 +175,54 @@ func TestPushOverTCPAndUDPExactCounts(t *testing.T) {
 		t.Errorf("udp: delivered %d of 30 over loopback, hellos %d", udp.EventsDelivered, udp.Hellos)
 	}
 }
+
+// TestCompareShowsPushVersusPolling checks the lesson compare exists for,
+// with generous margins: over real HTTP and WebSocket servers, WebSocket
+// delivers server events sooner than short polling (whose median wait is
+// tens of milliseconds at a 100 ms interval), with one HTTP request against
+// many, and the sentences say so.
+func TestCompareShowsPushVersusPolling(t *testing.T) {
+	code, out, errOut := netlab(t, "", "compare", "--transports", "poll,longpoll,ws", "--rate", "20", "--count", "10", "--echo-count", "3", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc struct {
+		Transports []struct {
+			Name string `json:"name"`
+			Push struct {
+				EventsDelivered int `json:"events_delivered"`
+				Delay           struct {
+					P50Us float64 `json:"p50_us"`
+				} `json:"delay"`
+				Wire struct {
+					Requests int64 `json:"requests"`
+				} `json:"wire"`
+			} `json:"push"`
+		} `json:"transports"`
+		Sentences []string `json:"sentences"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Transports) != 3 {
+		t.Fatalf("%v in %s", err, out)
+	}
+	poll, long, ws := doc.Transports[0].Push, doc.Transports[1].Push, doc.Transports[2].Push
+	for i, p := range []int{poll.EventsDelivered, long.EventsDelivered, ws.EventsDelivered} {
+		if p != 10 {
+			t.Errorf("%s delivered %d of 10", doc.Transports[i].Name, p)
+		}
+	}
+	if !(ws.Delay.P50Us < poll.Delay.P50Us) {
+		t.Errorf("ws median delay %v µs not below short polling's %v µs", ws.Delay.P50Us, poll.Delay.P50Us)
+	}
+	if ws.Wire.Requests != 1 || poll.Wire.Requests <= 10 || long.Wire.Requests <= 10 {
+		t.Errorf("requests: ws %d (want 1), poll %d and longpoll %d (want > 10)", ws.Wire.Requests, poll.Wire.Requests, long.Wire.Requests)
+	}
+	found := false
+	for _, s := range doc.Sentences {
+		if strings.HasPrefix(s, "WebSocket delivered server events") && strings.Contains(s, "sooner than short polling every 100 ms") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no sentence saying WebSocket was sooner than short polling: %q", doc.Sentences)
+	}
+}
