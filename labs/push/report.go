@@ -130,6 +130,7 @@ type ResultJSON struct {
 	EmptyPollsPerEv *float64           `json:"empty_polls_per_event"`
 	BytesPerMsg     *float64           `json:"wire_bytes_per_message"`
 	Hellos          int                `json:"hellos"`
+	Padded          bool               `json:"padded"`
 	ElapsedUs       float64            `json:"elapsed_us"`
 	Interrupted     bool               `json:"interrupted"`
 }
@@ -172,7 +173,7 @@ func JSON(r Result) ResultJSON {
 		UpSent: r.UpSent, UpReceived: r.UpReceived, UpLost: r.UpLost(),
 		UpDelay: report.Latency(r.UpDelay), UpDuringPush: r.UpDuringPush,
 		PushSpanUs: report.Micros(r.PushSpan),
-		Hellos:     r.Hellos, ElapsedUs: report.Micros(r.Elapsed), Interrupted: r.Interrupted,
+		Hellos:     r.Hellos, Padded: r.Padded, ElapsedUs: report.Micros(r.Elapsed), Interrupted: r.Interrupted,
 		RequestsPerMsg:  num(r.RequestsPerMessage()),
 		EmptyPollsPerEv: num(r.EmptyPollsPerEvent()),
 		BytesPerMsg:     num(r.BytesPerMessage()),
