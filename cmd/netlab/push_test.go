@@ -226,3 +226,26 @@ func TestCompareShowsPushVersusPolling(t *testing.T) {
 		t.Errorf("no sentence saying WebSocket was sooner than short polling: %q", doc.Sentences)
 	}
 }
+
+// TestProgressOnlyOnATerminal: a progress line goes to stderr when it is a
+// terminal, and stdout stays the same table either way.
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	var out, errOut syncBuffer
+	code := run(context.Background(), []string{"compare", "--transports", "tcp", "--no-echo", "--schedule", "fixed", "--rate", "100", "--count", "3"},
+		&app{in: strings.NewReader(""), out: &out, errOut: &errOut, errIsTerminal: true})
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "compare: push over tcp (1/1)") {
+		t.Errorf("stderr %q has no progress line", errOut.String())
+	}
+	if strings.Contains(out.String(), "compare: push over tcp (") {
+		t.Error("progress went to stdout")
+	}
+	out2, errOut2 := &syncBuffer{}, &syncBuffer{}
+	code = run(context.Background(), []string{"push", "--transports", "tcp", "--schedule", "fixed", "--rate", "100", "--count", "3"},
+		&app{in: strings.NewReader(""), out: out2, errOut: errOut2, errIsTerminal: true})
+	if code != exitOK || !strings.Contains(errOut2.String(), "push: tcp (1/1)") {
+		t.Errorf("push: exit %d, stderr %q; want a progress line", code, errOut2.String())
+	}
+}
