@@ -189,8 +189,7 @@ func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Conf
 			return err
 		}
 		if s := compare.Sentences(res); len(s) > 0 {
-			fmt.Fprintln(a.out)
-			reading := report.Table{Title: "What this run says:"}
+			reading := report.Table{Title: "\nWhat this run says:"}
 			for _, line := range s {
 				reading.Notes = append(reading.Notes, "  • "+line)
 			}
