@@ -17,7 +17,6 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
-	"github.com/netlab/netlab/transport/internal/wirefast"
 )
 
 // A Conn is the client side of a polling session: one goroutine polls with
@@ -275,7 +274,7 @@ func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
-		m, err := wirefast.Decode(sc.Bytes())
+		m, err := transport.Decode(sc.Bytes())
 		if err != nil {
 			return after, fmt.Errorf("httppoll: poll: %w", err)
 		}
@@ -313,12 +312,12 @@ func (c *Conn) postPump() {
 				return
 			}
 		}
-		body = append(wirefast.AppendEncode(body[:0], first), '\n')
+		body = append(transport.AppendEncode(body[:0], first), '\n')
 	fill:
 		for int64(len(body)) < c.opts.MaxBody-int64(c.opts.wireLimit()) {
 			select {
 			case m := <-c.send:
-				body = append(wirefast.AppendEncode(body, m), '\n')
+				body = append(transport.AppendEncode(body, m), '\n')
 			default:
 				break fill
 			}

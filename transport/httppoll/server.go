@@ -18,7 +18,6 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
-	"github.com/netlab/netlab/transport/internal/wirefast"
 )
 
 // A Server is the polling endpoint: an http.Handler serving Prefix and
@@ -471,7 +470,7 @@ func decodeLines(body []byte, o Options) ([]transport.Message, int, error) {
 		if len(line) > o.wireLimit() {
 			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("line %d: %d bytes is over the %d-byte message limit", i, len(line), o.wireLimit())
 		}
-		m, err := wirefast.Decode(line)
+		m, err := transport.Decode(line)
 		if err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("line %d: %w", i, err)
 		}
@@ -502,7 +501,7 @@ func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
 	if c.plainPeer.Load() && isPlain(m) {
 		b = bytes.Clone(m.Data)
 	} else {
-		b = wirefast.Encode(m)
+		b = transport.Encode(m)
 	}
 	if len(b) > c.srv.opts.wireLimit() {
 		return fmt.Errorf("httppoll: send: %d-byte wire form: %w (limit %d)", len(b), transport.ErrTooLarge, c.srv.opts.wireLimit())

@@ -19,7 +19,6 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
-	"github.com/netlab/netlab/transport/internal/wirefast"
 )
 
 // Defaults for Options fields left zero.
@@ -44,6 +43,11 @@ const (
 	// DefaultAcceptTimeout is how long an upgraded connection waits for
 	// Server.Accept before it is closed with 1013 (try again later).
 	DefaultAcceptTimeout = 10 * time.Second
+
+	// recvQueue is how many received messages wait for Recv before the
+	// reader stops reading (and TCP's flow control slows the peer). Small,
+	// because every idle connection holds it.
+	recvQueue = 16
 
 	// closeTimeout bounds how long Close spends flushing queued messages and
 	// exchanging close frames.
@@ -171,7 +175,10 @@ func NewServer(opts Options) *Server {
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
-		CheckOrigin:      s.checkOrigin,
+		// Idle connections return their write buffer to a pool, which
+		// keeps memory per idle connection low (a classroom of thousands).
+		WriteBufferPool: writeBufferPool(4096),
+		CheckOrigin:     s.checkOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Sec-Websocket-Version", "13")
@@ -343,7 +350,7 @@ func newConn(wc *websocket.Conn, opts Options, client bool, onClose func()) *Con
 		opts:      opts,
 		client:    client,
 		send:      make(chan []byte, opts.SendQueue),
-		recv:      make(chan received, 64),
+		recv:      make(chan received, recvQueue),
 		closing:   make(chan struct{}),
 		readDone:  make(chan struct{}),
 		writeDone: make(chan struct{}),
@@ -367,7 +374,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	if c.plainPeer.Load() && isPlain(m) {
 		b = bytes.Clone(m.Data)
 	} else {
-		b = wirefast.Encode(m)
+		b = transport.Encode(m)
 	}
 	if int64(len(b)) > c.opts.ReadLimit {
 		return fmt.Errorf("ws: send: %d-byte frame: %w (read limit %d)", len(b), transport.ErrTooLarge, c.opts.ReadLimit)
@@ -529,7 +536,7 @@ func (c *Conn) readPump() {
 				c.refuse(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
 				return
 			}
-			r.m, err = wirefast.Decode(p)
+			r.m, err = transport.Decode(p)
 			if err != nil {
 				r.err = fmt.Errorf("ws: recv: %w", err) // the connection stays usable
 			}
