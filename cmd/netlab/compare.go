@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/labs/compare"
+	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/push"
+	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/httppoll"
+)
+
+func init() { register(newCompareCmd) }
+
+// Defaults of 'netlab compare': about 10 seconds for all five transports.
+const (
+	compareRate  = 10.0 // push events per second
+	compareCount = 15   // push events per transport
+	// compareEchoCount round trips per transport: ping-pong over short
+	// polling waits for a poll each time, so keep it small.
+	compareEchoCount = 10
+)
+
+// compareOptions are the flags of 'netlab compare'.
+type compareOptions struct {
+	transports string
+	rate       float64
+	schedule   string
+	seed       int64
+	count      int
+	echoCount  int
+	noEcho     bool
+	json       bool
+	to         transportOptions
+}
+
+func newCompareCmd(a *app) *cobra.Command {
+	o := &compareOptions{}
+	cmd := &cobra.Command{
+		Use:   "compare",
+		Short: "Echo and push over every transport, side by side, read in plain words",
+		Long: `compare runs two labs over every transport, one after the other, and prints
+one table: a column per transport, a row per figure.
+
+  echo   the client asks and the server answers: round-trip time
+  push   the server speaks first, on its own schedule, while the client sends
+         its own messages upstream: one-way delay, requests, empty polls,
+         bytes on the wire (see 'netlab push --help')
+
+Under the table a few sentences read it, each computed from this run's
+numbers and printed only when they support it. Every number is measured now,
+on this machine; run it twice and the numbers move a little.
+
+It takes about 10 seconds with the defaults.`,
+		Example: `  netlab compare
+  netlab compare --transports tcp,ws --count 30
+  netlab compare --json > compare.json`,
+		Args: noArgsUsage,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := o.config(a)
+			if err != nil {
+				return err
+			}
+			return compareRun(cmd.Context(), a, o, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.transports, "transports", "all", transportFlagHelp())
+	f.Float64Var(&o.rate, "rate", compareRate, "push: events per second the server emits")
+	f.StringVar(&o.schedule, "schedule", "poisson", "push: when events happen: poisson (random moments) or fixed (every 1/rate)")
+	f.Int64Var(&o.seed, "seed", 1, "push: seed of the Poisson schedule")
+	f.IntVar(&o.count, "count", compareCount, "push: events per transport")
+	f.IntVar(&o.echoCount, "echo-count", compareEchoCount, "echo: round trips per transport, one after the other")
+	f.BoolVar(&o.noEcho, "no-echo", false, "skip the echo part")
+	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs compare)")
+	addTransportFlags(f, &o.to)
+	return cmd
+}
+
+func (o *compareOptions) config(a *app) (compare.Config, error) {
+	sched, err := push.ParseSchedule(o.schedule)
+	if err != nil {
+		return compare.Config{}, usagef("--schedule must be fixed or poisson, got %q", o.schedule)
+	}
+	if !(o.rate > 0) || o.rate > 100000 {
+		return compare.Config{}, usagef("--rate must be > 0 and <= 100000 events/s, got %v", o.rate)
+	}
+	if o.count < 1 || o.count > 100000 {
+		return compare.Config{}, usagef("--count must be between 1 and 100000, got %d", o.count)
+	}
+	if o.echoCount < 1 || o.echoCount > 100000 {
+		return compare.Config{}, usagef("--echo-count must be between 1 and 100000, got %d", o.echoCount)
+	}
+	trs, err := parseTransports(o.transports, &o.to)
+	if err != nil {
+		return compare.Config{}, err
+	}
+	cfg := compare.Config{
+		Push: push.Config{Rate: o.rate, Schedule: sched, Seed: o.seed, Count: o.count},
+	}
+	if !o.noEcho {
+		cfg.Echo = echoFigures(echo.Config{Count: o.echoCount, Size: push.DefaultSize})
+	}
+	for _, tr := range trs {
+		cfg.Subjects = append(cfg.Subjects, subjectOf(tr))
+	}
+	if a.errIsTerminal {
+		cfg.Progress = func(lab, subject string, step, steps int) {
+			fmt.Fprintf(a.errOut, "\rcompare: %s over %s (%d/%d)…\033[K", lab, subject, step, steps)
+		}
+	}
+	return cfg, nil
+}
+
+// echoFigures runs the echo lab with cfg for compare.
+func echoFigures(cfg echo.Config) compare.EchoFunc {
+	return func(ctx context.Context, tr transport.Transport, via transport.Via) (compare.EchoFigures, error) {
+		c := cfg
+		c.Via = via
+		r, err := echo.Run(ctx, tr, c)
+		return compare.EchoFigures{Sent: r.Sent, Received: r.Received, RTT: r.RTT, Wire: r.Wire, HasWire: r.HasWire}, err
+	}
+}
+
+// pollSetup says how tr polls, when it says (optional methods of a polling
+// transport): its interval when it polls on a timer, or whether it long-polls.
+func pollSetup(tr transport.Transport) (interval time.Duration, long bool) {
+	if p, ok := tr.(interface{ PollInterval() time.Duration }); ok {
+		interval = p.PollInterval()
+	}
+	if p, ok := tr.(interface{ LongPoll() bool }); ok {
+		long = p.LongPoll()
+	}
+	if interval == 0 && !long {
+		// The registry builds "poll" and "longpoll" with httppoll's defaults.
+		switch tr.Info().Name {
+		case "poll":
+			interval = httppoll.DefaultPollInterval
+		case "longpoll":
+			long = true
+		}
+	}
+	return interval, long
+}
+
+// subjectOf describes tr for the sentences under the table.
+func subjectOf(tr transport.Transport) compare.Subject {
+	s := compare.Subject{Transport: tr}
+	name := tr.Info().Name
+	iv, long := pollSetup(tr)
+	switch {
+	case iv > 0:
+		s.PollInterval = iv
+		s.Label = "short polling every " + report.Duration(iv)
+	case long:
+		s.LongPoll = true
+		s.Label = "long polling"
+	case name == "ws":
+		s.Label = "WebSocket"
+	default:
+		s.Label = strings.ToUpper(name)
+	}
+	return s
+}
+
+func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Config) error {
+	res, err := compare.Run(ctx, cfg)
+	if a.errIsTerminal {
+		fmt.Fprint(a.errOut, "\r\033[K")
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if o.json {
+		if err := report.JSON(a.out, compare.JSON(res)); err != nil {
+			return err
+		}
+	} else {
+		t := compare.Table(res)
+		t.Title = compareTitle(res)
+		if err := t.Write(a.out); err != nil {
+			return err
+		}
+		if s := compare.Sentences(res); len(s) > 0 {
+			reading := report.Table{Title: "\nWhat this run says:"}
+			for _, line := range s {
+				reading.Notes = append(reading.Notes, "  • "+line)
+			}
+			if err := reading.Write(a.out); err != nil {
+				return err
+			}
+		}
+	}
+	if errs := res.Errors(); len(errs) > 0 && !res.Interrupted {
+		return fmt.Errorf("compare: %d part(s) failed (see 'failed:' above)", len(errs))
+	}
+	return nil
+}
+
+func compareTitle(r compare.Result) string {
+	var names []string
+	for _, c := range r.Columns {
+		names = append(names, c.Name)
+	}
+	pc := r.PushConfig
+	sched := pc.Schedule.String()
+	if pc.Schedule == push.Poisson {
+		sched = fmt.Sprintf("poisson, seed %d", pc.Seed)
+	}
+	parts := "push"
+	if r.Echoed {
+		parts = "echo and push"
+	}
+	return fmt.Sprintf("compare: %s over %s in %s\npush: %d events at %g/s (%s), the client sends as many upstream meanwhile",
+		parts, strings.Join(names, ", "), report.Duration(r.Elapsed.Round(time.Millisecond)), pc.Count, pc.Rate, sched)
+}
