@@ -157,6 +157,9 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{[]string{"tcp", "connect"}, "connect needs one address"},
 		{[]string{"udp", "connect", "no-port"}, "bad address"},
 		{[]string{"docs", "nosuchtopic"}, "no walkthrough called"},
+		{[]string{"docs", "tcp", "udp"}, "accepts at most 1 arg"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"tcp", "echo", "stray"}, `unknown command "stray"`},
 	}
 	for _, c := range cases {
 		code, out, errOut := netlab(t, "", c.args...)

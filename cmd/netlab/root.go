@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -69,7 +70,7 @@ func run(ctx context.Context, args []string, a *app) int {
 		return exitInterrupted
 	}
 	var ue usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command ") {
 		fmt.Fprintf(a.errOut, "netlab: %v (see '%s --help')\n", err, cmd.CommandPath())
 		return exitUsage
 	}
@@ -99,7 +100,28 @@ Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
 	for _, f := range commandGroups {
 		root.AddCommand(f(a))
 	}
+	markArgErrorsAsUsage(root)
 	return root
+}
+
+// markArgErrorsAsUsage makes every command's argument check report a usage
+// error (exit 2), as bad flags do; cobra's own checks return plain errors.
+func markArgErrorsAsUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				var ue usageError
+				if errors.As(err, &ue) {
+					return err
+				}
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markArgErrorsAsUsage(sub)
+	}
 }
 
 // isTerminal reports whether w is a terminal (a character device).
