@@ -14,7 +14,6 @@ import (
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/httppoll"
 )
 
 func init() { register(newCompareCmd) }
@@ -30,6 +29,7 @@ const (
 
 // compareOptions are the flags of 'netlab compare'.
 type compareOptions struct {
+	link       *linkFlags
 	transports string
 	rate       float64
 	schedule   string
@@ -81,6 +81,7 @@ It takes about 10 seconds with the defaults.`,
 	f.BoolVar(&o.noEcho, "no-echo", false, "skip the echo part")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs compare)")
 	addTransportFlags(f, &o.to)
+	o.link = addLinkFlags(cmd)
 	return cmd
 }
 
@@ -102,8 +103,13 @@ func (o *compareOptions) config(a *app) (compare.Config, error) {
 	if err != nil {
 		return compare.Config{}, err
 	}
+	via, err := o.link.via()
+	if err != nil {
+		return compare.Config{}, err
+	}
 	cfg := compare.Config{
 		Push: push.Config{Rate: o.rate, Schedule: sched, Seed: o.seed, Count: o.count},
+		Via:  via,
 	}
 	if !o.noEcho {
 		cfg.Echo = echoFigures(echo.Config{Count: o.echoCount, Size: push.DefaultSize})
@@ -132,22 +138,13 @@ func echoFigures(cfg echo.Config) compare.EchoFunc {
 // pollSetup says how tr polls, when it says (optional methods of a polling
 // transport): its interval when it polls on a timer, or whether it long-polls.
 func pollSetup(tr transport.Transport) (interval time.Duration, long bool) {
+	if p, ok := tr.(interface{ LongPoll() bool }); ok && p.LongPoll() {
+		return 0, true
+	}
 	if p, ok := tr.(interface{ PollInterval() time.Duration }); ok {
-		interval = p.PollInterval()
+		return p.PollInterval(), false
 	}
-	if p, ok := tr.(interface{ LongPoll() bool }); ok {
-		long = p.LongPoll()
-	}
-	if interval == 0 && !long {
-		// The registry builds "poll" and "longpoll" with httppoll's defaults.
-		switch tr.Info().Name {
-		case "poll":
-			interval = httppoll.DefaultPollInterval
-		case "longpoll":
-			long = true
-		}
-	}
-	return interval, long
+	return 0, false
 }
 
 // subjectOf describes tr for the sentences under the table.
@@ -185,6 +182,9 @@ func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Conf
 	} else {
 		t := compare.Table(res)
 		t.Title = compareTitle(res)
+		if d := o.link.describe(); d != "" {
+			t.Title += "\nthrough an impaired link: " + d
+		}
 		if err := t.Write(a.out); err != nil {
 			return err
 		}

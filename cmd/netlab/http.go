@@ -11,11 +11,11 @@ import (
 )
 
 func init() {
-	transportBuilders["poll"] = func(*transportOptions) transport.Transport {
-		return httppoll.New(httppoll.Options{Mode: httppoll.Short})
+	transportBuilders["poll"] = func(o *transportOptions) transport.Transport {
+		return httppoll.New(httppoll.Options{Mode: httppoll.Short, PollInterval: time.Duration(o.pollInterval)})
 	}
-	transportBuilders["longpoll"] = func(*transportOptions) transport.Transport {
-		return httppoll.New(httppoll.Options{Mode: httppoll.Long})
+	transportBuilders["longpoll"] = func(o *transportOptions) transport.Transport {
+		return httppoll.New(httppoll.Options{Mode: httppoll.Long, Hold: time.Duration(o.hold)})
 	}
 	register(newHTTPCmd)
 }

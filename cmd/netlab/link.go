@@ -37,10 +37,10 @@ func addLinkFlags(cmd *cobra.Command) *linkFlags {
 // defaults (a lab about loss starts lossy).
 func addLinkFlagsDefault(cmd *cobra.Command, def impair.Config) *linkFlags {
 	f := &linkFlags{cmd: cmd, labSeed: cmd.Flags().Lookup("seed")}
-	rateFlag := "rate"
-	if cmd.Flags().Lookup("rate") != nil {
-		rateFlag = "link-rate"
-	}
+	// The bandwidth limit is --link-rate on every lab, and also --rate where
+	// the lab has no --rate of its own (push and compare use --rate for
+	// events per second).
+	rateFree := cmd.Flags().Lookup("rate") == nil
 	str := func(on bool, s impair.Stage) string {
 		if !on {
 			return ""
@@ -54,7 +54,10 @@ func addLinkFlagsDefault(cmd *cobra.Command, def impair.Config) *linkFlags {
 	fs.StringVar(&f.burst, "burst", str(def.Burst != impair.Burst{}, def.Burst), "impaired link: bursty loss, Gilbert–Elliott `p=P,r=R`: good→bad p, bad→good r, e.g. p=1%,r=30% (mean burst 1/r packets)")
 	fs.StringVar(&f.dup, "dup", str(def.Dup > 0, def.Dup), "impaired link: send a datagram twice with probability `P` (UDP only)")
 	fs.StringVar(&f.reorder, "reorder", str(def.Reorder > 0, def.Reorder), "impaired link: hold a datagram back behind the next with probability `P` (UDP only)")
-	fs.StringVar(&f.rate, rateFlag, str(def.Rate > 0, def.Rate), "impaired link: bandwidth limit `BITS` per second (e.g. 1Mbit, 512kbit)")
+	fs.StringVar(&f.rate, "link-rate", str(def.Rate > 0, def.Rate), "impaired link: bandwidth limit `BITS` per second (e.g. 1Mbit, 512kbit)")
+	if rateFree {
+		fs.StringVar(&f.rate, "rate", str(def.Rate > 0, def.Rate), "impaired link: bandwidth limit `BITS` per second (same as --link-rate)")
+	}
 	fs.StringVar(&f.cut, "cut", str(def.Cut != impair.Cut{}, def.Cut), "impaired link: go dark both ways `AT+FOR` after the link starts (e.g. 2s+1s)")
 	if f.labSeed == nil {
 		fs.Uint64Var(&f.seed, "seed", def.Seed, "impaired link: random seed; the same seed drops the same packets")
@@ -121,4 +124,14 @@ func (f *linkFlags) via() (transport.Via, error) {
 		return nil, err
 	}
 	return l.Via(), nil
+}
+
+// describe returns the impaired link in flag spelling ("--loss 5% --seed 1"),
+// or "" for a perfect link or bad flags (reported by via).
+func (f *linkFlags) describe() string {
+	c, err := f.config()
+	if err != nil || c.Perfect() {
+		return ""
+	}
+	return c.String()
 }

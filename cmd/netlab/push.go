@@ -17,6 +17,7 @@ func init() { register(newPushCmd) }
 
 // pushOptions are the flags of 'netlab push'.
 type pushOptions struct {
+	link       *linkFlags
 	transports string
 	rate       float64
 	schedule   string
@@ -80,6 +81,7 @@ nor order; lost events are counted, never resent.`,
 	f.DurationVar(&o.drain, "drain", push.DefaultDrain, "how long to wait for late or lost messages after the last event")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs push)")
 	addTransportFlags(f, &o.to)
+	o.link = addLinkFlags(cmd)
 	return cmd
 }
 
@@ -118,8 +120,12 @@ func (o *pushOptions) config() (push.Config, []transport.Transport, error) {
 	if err != nil {
 		return push.Config{}, nil, err
 	}
+	via, err := o.link.via()
+	if err != nil {
+		return push.Config{}, nil, err
+	}
 	cfg := push.Config{Rate: o.rate, Schedule: sched, Seed: o.seed, Count: o.count,
-		UpRate: o.upRate, Size: o.size, Drain: o.drain}
+		UpRate: o.upRate, Size: o.size, Drain: o.drain, Via: via}
 	if o.count == 0 {
 		cfg.Duration = o.duration
 	}
@@ -130,6 +136,7 @@ func (o *pushOptions) config() (push.Config, []transport.Transport, error) {
 type pushJSON struct {
 	Lab     string            `json:"lab"`
 	Config  push.ConfigJSON   `json:"config"`
+	Link    string            `json:"link,omitempty"` // the impaired link in flag spelling, when one was set
 	Results []push.ResultJSON `json:"results"`
 	Errors  []string          `json:"errors"`
 }
@@ -159,7 +166,7 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 	}
 	if o.json {
 		full, _ := cfg.WithDefaults()
-		doc := pushJSON{Lab: "push", Config: push.ConfigToJSON(full), Results: []push.ResultJSON{}, Errors: failed}
+		doc := pushJSON{Lab: "push", Config: push.ConfigToJSON(full), Link: o.link.describe(), Results: []push.ResultJSON{}, Errors: failed}
 		if doc.Errors == nil {
 			doc.Errors = []string{}
 		}
@@ -172,6 +179,9 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 	} else if len(results) > 0 {
 		t := push.Table(results)
 		t.Title = pushTitle(cfg)
+		if d := o.link.describe(); d != "" {
+			t.Title += "\nthrough an impaired link: " + d
+		}
 		for _, f := range failed {
 			t.Notes = append(t.Notes, "failed: "+f)
 		}

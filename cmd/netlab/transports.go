@@ -8,17 +8,24 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/httppoll"
 )
 
 // transportOptions are the per-transport knobs a user can set on any lab
 // that runs over several transports.
 type transportOptions struct {
-	nagle bool // tcp: Nagle's algorithm on (TCP_NODELAY off)
+	nagle        bool             // tcp: Nagle's algorithm on (TCP_NODELAY off)
+	pollInterval positiveDuration // poll: time between GETs; 0 means the default
+	hold         positiveDuration // longpoll: how long the server may hold a GET; 0 means the default
 }
 
 // addTransportFlags adds the transport knobs to a lab's flags.
 func addTransportFlags(fs *pflag.FlagSet, o *transportOptions) {
 	fs.BoolVar(&o.nagle, "nagle", false, "turn Nagle's algorithm on for TCP-based transports (TCP_NODELAY off)")
+	o.pollInterval = positiveDuration(httppoll.DefaultPollInterval)
+	o.hold = positiveDuration(httppoll.DefaultHold)
+	fs.Var(&o.pollInterval, "poll-interval", "poll (short polling): time between GETs")
+	fs.Var(&o.hold, "hold", "longpoll: how long the server may hold a GET before answering empty")
 }
 
 // transportOrder is the order transports appear in tables: the raw sockets,

@@ -32,6 +32,12 @@ func (t *Transport) Info() transport.Info {
 	return transport.Info{Name: name, Network: "tcp", Reliable: true, Ordered: true, Connected: true, Duplex: false, MaxMessage: t.opts.MaxMessage}
 }
 
+// PollInterval is the time between a short-polling client's GETs.
+func (t *Transport) PollInterval() time.Duration { return t.opts.PollInterval }
+
+// LongPoll reports whether Dial makes a long-polling client.
+func (t *Transport) LongPoll() bool { return t.opts.Mode == Long }
+
 // quietLog drops net/http's per-connection error lines.
 var quietLog = log.New(io.Discard, "", 0)
 
