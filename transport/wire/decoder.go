@@ -393,6 +393,9 @@ func (d *Decoder) httpDone(dir Dir, m *httpMsg) {
 	if m.resp && m.status == 101 {
 		ws := strings.EqualFold(m.header("Upgrade"), "websocket")
 		for i, st := range d.dirs {
+			if st.mode == mOpaque {
+				continue // already given up on: stays counted only
+			}
 			pend := st.pending
 			st.pending = nil
 			if ws {

@@ -96,15 +96,11 @@ func (h *httpHalf) feed(b []byte, hooks httpHooks) (rest []byte, switched bool) 
 	for len(b) > 0 && h.failed == "" {
 		switch h.state {
 		case hsHead:
-			from := max(0, len(h.head)-3)
-			end := -1
+			from := max(0, len(h.head)-2)
+			var end int
 			take := min(len(b), httpHeadMax-len(h.head)+4)
 			h.head = append(h.head, b[:take]...)
-			if i := bytes.Index(h.head[from:], []byte("\r\n\r\n")); i >= 0 {
-				end = from + i + 4
-			} else if i := bytes.Index(h.head[from:], []byte("\n\n")); i >= 0 {
-				end = from + i + 2
-			}
+			end = headEnd(h.head, from)
 			if end < 0 {
 				if len(h.head) > httpHeadMax {
 					h.failed = fmt.Sprintf("HTTP head longer than %d bytes: not decoded further", httpHeadMax)
@@ -333,4 +329,22 @@ func isHTTPStart(b []byte) (yes, more bool) {
 		}
 	}
 	return false, more
+}
+
+// headEnd returns the index just after the blank line that ends an HTTP
+// head in b ("\n\n" or "\n\r\n", so CRLF and bare LF both work), looking
+// at line ends from index from on, or -1.
+func headEnd(b []byte, from int) int {
+	for i := from; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			return i + 2
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			return i + 3
+		}
+	}
+	return -1
 }

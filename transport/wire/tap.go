@@ -272,17 +272,18 @@ func (t *Tap) serveTCP(id int, c net.Conn) {
 		up.Close()
 		return
 	}
-	t.write(fmt.Sprintf("%s      opened: client %s → tap %s → server %s (decoding: %s)\n",
-		name, c.RemoteAddr(), c.LocalAddr(), up.RemoteAddr(), t.cfg.Proto))
+	opened := fmt.Sprintf("%s      opened: client %s → tap %s → server %s (decoding: %s)\n",
+		name, c.RemoteAddr(), c.LocalAddr(), up.RemoteAddr(), t.cfg.Proto)
 
 	q := make(chan chunk, t.cfg.Backlog)
-	var stopped atomic.Bool   // decoding stopped: the decoder fell behind
+	var stopped atomic.Bool    // decoding stopped: the decoder fell behind
 	var undecoded atomic.Int64 // bytes forwarded after that
 	var forwarded [2]atomic.Int64
 	dec := NewDecoder(name, t.cfg.Proto, t.cfg.DumpBytes, t.write)
 	decoded := make(chan struct{})
 	go func() {
 		defer close(decoded)
+		t.write(opened) // here, not on the data path: a slow trace must not delay forwarding
 		for ch := range q {
 			dec.Feed(ch.dir, ch.b)
 		}
