@@ -461,4 +461,3 @@ func TestTapUDP(t *testing.T) {
 		t.Errorf("trace lacks seq=5:\n%s", out.String())
 	}
 }
-
