@@ -90,7 +90,8 @@ type Totals struct {
 	UndecodedBytes int64 `json:"undecoded_bytes"`
 }
 
-func (t *Totals) add(o Totals) {
+// Add adds o to t.
+func (t *Totals) Add(o Totals) {
 	t.Conns += o.Conns
 	t.Reads += o.Reads
 	t.BytesToServer += o.BytesToServer

@@ -353,7 +353,7 @@ func (t *Tap) serveTCP(id int, c net.Conn) {
 	}
 	t.write(fmt.Sprintf("%s      closed: %d B client→server, %d B server→client\n", name, tot.BytesToServer, tot.BytesToClient))
 	t.mu.Lock()
-	t.totals.add(tot)
+	t.totals.Add(tot)
 	t.mu.Unlock()
 }
 
@@ -392,9 +392,9 @@ func (t *Tap) serveUDP(upstream *net.UDPAddr) {
 				tot.Messages = 1
 			}
 			t.mu.Lock()
-			t.totals.add(tot)
+			t.totals.Add(tot)
 			t.mu.Unlock()
-			lines := []string{desc, "cost " + c.String() + " (plus 8 B UDP header + 20 B IPv4 header the kernel adds, not seen by a proxy)"}
+			lines := []string{desc, "cost " + c.String() + " (+ 8 B UDP and 20 B IPv4 header the kernel adds: see netlab layers)"}
 			if t.cfg.DumpBytes > 0 {
 				lines = append(hexDump(dg.b, t.cfg.DumpBytes), lines...)
 			}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/transport/wire"
+)
+
+func init() { register(newWireCmd) }
+
+type wireOptions struct {
+	listen   string
+	upstream string
+	udp      bool
+	proto    string
+	dump     int
+	json     bool
+}
+
+func newWireCmd(a *app) *cobra.Command {
+	var o wireOptions
+	cmd := &cobra.Command{
+		Use:   "wire --upstream HOST:PORT",
+		Short: "See the bytes: a tap between a client and a server that decodes TCP, UDP, HTTP and WebSocket",
+		Long: `netlab wire is a tap: a transparent proxy on 127.0.0.1. Point a client at the
+tap and the tap at a server; every byte passes through unchanged, and the tap
+prints what crossed it, annotated:
+
+  raw TCP     each read with its size and a hex dump (see writes coalesce and
+              split), and netlab's newline-delimited JSON messages decoded
+  UDP         each datagram with its size and message sequence number
+  HTTP        each request and response: start line, headers, body size,
+              chunked bodies, keep-alive, running header vs body bytes
+  WebSocket   the Upgrade request and 101 response, with Sec-WebSocket-Accept
+              recomputed from Sec-WebSocket-Key, then every frame: FIN, RSV,
+              opcode, MASK and key, length encoding, payload (unmasked)
+
+Every message gets a cost: payload, netlab's JSON envelope, framing (newline,
+frame header, chunk lines) and HTTP headers, in bytes.
+
+The protocol is detected per connection from the first bytes (an HTTP method
+means HTTP, and WebSocket after a 101), or set with --proto. Decoding never
+slows the traffic: if the trace falls behind, decoding stops with a note and
+forwarding goes on.
+
+'netlab wire demo' runs a netlab echo over one transport through the tap.`,
+		Example: `  # watch curl talk to a web server
+  term1$ netlab wire --listen 127.0.0.1:8081 --upstream example.com:80
+  term2$ curl -H 'Host: example.com' http://127.0.0.1:8081/
+
+  # watch wscat talk to a netlab WebSocket server on 127.0.0.1:8080
+  term1$ netlab wire --listen 127.0.0.1:9000 --upstream 127.0.0.1:8080 --proto ws
+  term2$ wscat -c ws://127.0.0.1:9000/ws
+
+  # UDP: watch nc -u
+  term1$ netlab wire --udp --listen 127.0.0.1:9001 --upstream 127.0.0.1:7001
+
+  # a netlab echo through the tap, traced
+  netlab wire demo --transport tcp --count 2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.upstream == "" {
+				return usagef("--upstream HOST:PORT is required: the server the tap forwards to (or try 'netlab wire demo')")
+			}
+			if err := checkHostPort(o.upstream); err != nil {
+				return err
+			}
+			proto, err := wire.ParseProto(o.proto)
+			if err != nil {
+				return usagef("--proto %q: want auto, tcp, http or ws", o.proto)
+			}
+			if o.udp && cmd.Flags().Changed("proto") {
+				return usagef("--proto applies to TCP; with --udp every datagram is decoded as a netlab message")
+			}
+			return runWire(cmd.Context(), a, o, proto)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "address the tap listens on (port 0: any free port, printed at start)")
+	fs.StringVar(&o.upstream, "upstream", "", "HOST:PORT of the server the tap forwards to")
+	fs.BoolVar(&o.udp, "udp", false, "tap UDP datagrams instead of TCP connections")
+	fs.StringVar(&o.proto, "proto", "auto", "how to decode TCP: auto, tcp (netlab lines), http or ws")
+	fs.IntVar(&o.dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read or datagram to hex-dump (0: none)")
+	cmd.AddCommand(newWireDemoCmd(a))
+	return cmd
+}
+
+func dumpBytes(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+func runWire(ctx context.Context, a *app, o wireOptions, proto wire.Proto) error {
+	network := "tcp"
+	if o.udp {
+		network = "udp"
+	}
+	tap, err := wire.Listen(ctx, network, o.listen, o.upstream, wire.Config{Proto: proto, Out: a.out, DumpBytes: dumpBytes(o.dump)})
+	if err != nil {
+		return listenError(err, o.listen)
+	}
+	fmt.Fprintf(a.out, "netlab wire: %s tap on %s → %s (decoding: %s)\n", network, tap.Addr(), o.upstream, decodingName(o.udp, proto))
+	fmt.Fprintf(a.out, "Point your client at %s. Press Ctrl-C to stop.\n\n", tap.Addr())
+	<-ctx.Done()
+	tap.Close()
+	fmt.Fprintln(a.out)
+	return wireTable("What crossed the tap", tap.Totals()).Write(a.out)
+}
+
+func decodingName(udp bool, p wire.Proto) string {
+	if udp {
+		return "datagrams as netlab messages"
+	}
+	return p.String()
+}
+
+// wireTable summarizes a tap's totals: traffic, then where the bytes went.
+func wireTable(title string, t wire.Totals) *report.Table {
+	tb := &report.Table{Title: title, Header: []string{"", "count"}}
+	num := func(label string, n int64) {
+		if n != 0 {
+			tb.Row(label, fmt.Sprint(n))
+		}
+	}
+	num("connections", t.Conns)
+	num("reads (TCP)", t.Reads)
+	num("datagrams (UDP)", t.Datagrams)
+	num("HTTP requests", t.Requests)
+	num("HTTP responses", t.Responses)
+	num("WebSocket frames", t.Frames)
+	num("netlab messages", t.Messages)
+	tb.Row("bytes client → server", report.Bytes(t.BytesToServer))
+	tb.Row("bytes server → client", report.Bytes(t.BytesToClient))
+	total := t.Cost.Total()
+	tb.Section("where the decoded bytes went")
+	part := func(label string, n int64) {
+		pct := "–"
+		if total > 0 {
+			pct = report.Percent(float64(n) / float64(total))
+		}
+		tb.Row(label, fmt.Sprintf("%d B  %6s", n, pct))
+	}
+	part("payload (the application's data)", t.Cost.Payload)
+	part("envelope (netlab's JSON fields)", t.Cost.Envelope)
+	part("framing (\\n, frame headers, chunks)", t.Cost.Framing)
+	part("HTTP headers", t.Cost.Headers)
+	tb.Row("total", fmt.Sprintf("%d B", total))
+	if t.Messages > 0 {
+		tb.Notes = append(tb.Notes, fmt.Sprintf("per netlab message: %.1f B on the wire", float64(total)/float64(t.Messages)))
+	}
+	if t.DecodeStopped > 0 {
+		tb.Notes = append(tb.Notes, fmt.Sprintf("decoding stopped on %d connection(s); %d B were forwarded but not decoded", t.DecodeStopped, t.UndecodedBytes))
+	}
+	return tb
+}
+
+type wireDemoOptions struct {
+	transport string
+	count     int
+	size      int
+	dump      int
+	json      bool
+}
+
+func newWireDemoCmd(a *app) *cobra.Command {
+	var (
+		o  wireDemoOptions
+		to transportOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a short echo over one transport through the tap and print the annotated trace",
+		Long: `demo starts a netlab echo server and client over one transport, puts the tap
+between them, sends --count messages of --size bytes, and prints every read,
+datagram, request, response or frame that crossed, then where the bytes went:
+payload, envelope, framing, headers.
+
+Run it once per transport and compare the totals: what does one message cost
+over raw TCP, UDP, HTTP polling and WebSocket?`,
+		Example: `  netlab wire demo --transport tcp --count 2
+  netlab wire demo --transport udp --count 2 --size 5
+  netlab wire demo --transport tcp --count 20 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			trs, err := parseTransports(o.transport, &to)
+			if err != nil {
+				return err
+			}
+			if len(trs) != 1 {
+				return usagef("--transport takes one transport, got %q", o.transport)
+			}
+			if o.count < 1 {
+				return usagef("--count must be at least 1, got %d", o.count)
+			}
+			cfg := echo.Config{Count: o.count, Size: o.size}
+			if err := cfg.Validate(trs[0].Info()); err != nil {
+				return usageError{err}
+			}
+			var out io.Writer = a.out
+			if o.json {
+				out = nil
+			}
+			var (
+				mu   sync.Mutex
+				taps []*wire.Tap
+			)
+			cfg.Via = wire.Via(wire.Config{Out: out, DumpBytes: dumpBytes(o.dump)}, func(t *wire.Tap) {
+				mu.Lock()
+				taps = append(taps, t)
+				mu.Unlock()
+				if out != nil {
+					fmt.Fprintf(out, "tap on %s between the %s client and server\n\n", t.Addr(), trs[0].Info().Name)
+				}
+			})
+			res, err := echo.Run(cmd.Context(), trs[0], cfg)
+			var tot wire.Totals
+			mu.Lock()
+			for _, t := range taps {
+				t.Close() // waits until its trace is written
+				tt := t.Totals()
+				tot = addTotals(tot, tt)
+			}
+			mu.Unlock()
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return report.JSON(a.out, wireDemoJSON{
+					Transport: trs[0].Info().Name, Count: o.count, SizeBytes: o.size,
+					Sent: res.Sent, Received: res.Received, Totals: tot,
+					BytesPerMessage: perMessage(tot),
+				})
+			}
+			fmt.Fprintln(a.out)
+			title := fmt.Sprintf("%s echo through the tap: %d messages of %d B sent, %d echoed", trs[0].Info().Name, res.Sent, o.size, res.Received)
+			return wireTable(title, tot).Write(a.out)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.transport, "transport", "t", "tcp", "the transport to run: "+fmt.Sprint(knownTransports()))
+	fs.IntVarP(&o.count, "count", "n", 2, "messages to send")
+	fs.IntVarP(&o.size, "size", "s", 2, "bytes of payload per message")
+	fs.IntVar(&o.dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read or datagram to hex-dump (0: none)")
+	fs.BoolVar(&o.json, "json", false, "print the totals as JSON instead of the trace and table")
+	return cmd
+}
+
+type wireDemoJSON struct {
+	Transport       string      `json:"transport"`
+	Count           int         `json:"count"`
+	SizeBytes       int         `json:"size_bytes"`
+	Sent            int         `json:"sent"`
+	Received        int         `json:"received"`
+	Totals          wire.Totals `json:"totals"`
+	BytesPerMessage float64     `json:"wire_bytes_per_message"`
+}
+
+func perMessage(t wire.Totals) float64 {
+	if t.Messages == 0 {
+		return 0
+	}
+	return float64(t.Cost.Total()) / float64(t.Messages)
+}
+
+func addTotals(a, b wire.Totals) wire.Totals {
+	a.Add(b)
+	return a
+}
+
