@@ -275,4 +275,3 @@ func addTotals(a, b wire.Totals) wire.Totals {
 	a.Add(b)
 	return a
 }
-
