@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -88,7 +89,41 @@ forwarding goes on.
 	fs.BoolVar(&o.udp, "udp", false, "tap UDP datagrams instead of TCP connections")
 	fs.StringVar(&o.proto, "proto", "auto", "how to decode TCP: auto, tcp (netlab lines), http or ws")
 	fs.IntVar(&o.dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read or datagram to hex-dump (0: none)")
-	cmd.AddCommand(newWireDemoCmd(a))
+	cmd.AddCommand(newWireDemoCmd(a), newWireSampleCmd(a))
+	return cmd
+}
+
+func newWireSampleCmd(a *app) *cobra.Command {
+	var dump int
+	cmd := &cobra.Command{
+		Use:   "sample NAME",
+		Short: "Decode a recorded connection shipped with netlab: " + strings.Join(wire.Samples(), ", "),
+		Long: `sample runs one of the recorded connections shipped with netlab through the
+tap's decoders and prints the same annotated trace a live connection gets:
+
+  ws    the WebSocket opening handshake of RFC 6455 §1.3 (its example key),
+        then frames: a masked "Hello" (the RFC's §5.7 example), a frame split
+        across two reads, a fragmented message, ping and pong, 16-bit and
+        64-bit lengths, and the closing handshake
+  http  HTTP/1.1 polling on one kept-alive connection: a POST, a 204, a
+        chunked poll answer, a HEAD, an empty poll
+  tcp   netlab's newline framing: messages coalesced into one read, a
+        message split across two, a plain line, a malformed line`,
+		Example: `  netlab wire sample ws
+  netlab wire sample http`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := wire.LoadSample(args[0])
+			if err != nil {
+				return usageError{err}
+			}
+			fmt.Fprintf(a.out, "Recorded connection %q: %s\n\n", s.Name, s.About)
+			tot := s.Decode(wire.Auto, dumpBytes(dump), a.out)
+			fmt.Fprintln(a.out)
+			return wireTable("What crossed the connection", tot).Write(a.out)
+		},
+	}
+	cmd.Flags().IntVar(&dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read to hex-dump (0: none)")
 	return cmd
 }
 

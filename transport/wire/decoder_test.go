@@ -1,8 +1,6 @@
 package wire
 
 import (
-	"bufio"
-	"encoding/hex"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,8 +10,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the decoders' output")
 
-// readRec reads a recorded connection: '>' lines are client reads, '<'
-// lines server reads, in hex.
+// readRec reads a recorded connection.
 func readRec(t testing.TB, path string) (dirs []Dir, chunks [][]byte) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -21,29 +18,11 @@ func readRec(t testing.TB, path string) (dirs []Dir, chunks [][]byte) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		l := sc.Text()
-		if l == "" || l[0] == '#' {
-			continue
-		}
-		d, hx, ok := strings.Cut(l, " ")
-		if !ok || (d != ">" && d != "<") {
-			t.Fatalf("%s: bad line %q", path, l)
-		}
-		b, err := hex.DecodeString(hx)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		dir := ClientToServer
-		if d == "<" {
-			dir = ServerToClient
-		}
-		dirs = append(dirs, dir)
-		chunks = append(chunks, b)
+	s, err := ParseRecording(path, f)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return dirs, chunks
+	return s.Dirs, s.Reads
 }
 
 func decodeRec(t testing.TB, path string) string {
@@ -58,14 +37,14 @@ func decodeRec(t testing.TB, path string) string {
 }
 
 func TestDecoderGolden(t *testing.T) {
-	recs, _ := filepath.Glob("testdata/*.rec")
+	recs, _ := filepath.Glob("samples/*.rec")
 	if len(recs) == 0 {
-		t.Fatal("no testdata/*.rec")
+		t.Fatal("no samples/*.rec")
 	}
 	for _, rec := range recs {
 		t.Run(filepath.Base(rec), func(t *testing.T) {
 			got := decodeRec(t, rec)
-			golden := strings.TrimSuffix(rec, ".rec") + ".golden"
+			golden := filepath.Join("testdata", strings.TrimSuffix(filepath.Base(rec), ".rec")+".golden")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
@@ -116,7 +95,7 @@ func fmtInt(i int) string {
 // The same recording decodes to the same text however its bytes are split
 // into reads: byte by byte, or all of one direction's run at once.
 func TestDecoderSplitIndependent(t *testing.T) {
-	dirs, chunks := readRec(t, "testdata/ws_rfc6455.rec")
+	dirs, chunks := readRec(t, "samples/ws.rec")
 	frames := func(split int) (n int64, msgs int64) {
 		d := NewDecoder("c", Auto, -1, nil)
 		for i, c := range chunks {

@@ -46,7 +46,7 @@ func checkBounded(t *testing.T, d *Decoder) {
 // addSeeds adds the recorded connections in testdata as seeds, each
 // direction's bytes joined.
 func addSeeds(f *testing.F, add func(data []byte)) {
-	recs, _ := filepath.Glob("testdata/*.rec")
+	recs, _ := filepath.Glob("samples/*.rec")
 	for _, rec := range recs {
 		dirs, chunks := readRec(f, rec)
 		var all [2][]byte
