@@ -276,7 +276,12 @@ over raw TCP, UDP, HTTP polling and WebSocket?`,
 				})
 			}
 			fmt.Fprintln(a.out)
-			title := fmt.Sprintf("%s echo through the tap: %d messages of %d B sent, %d echoed", trs[0].Info().Name, res.Sent, o.size, res.Received)
+			title := fmt.Sprintf("%s echo through the tap: %d of %d B sent, %d echoed", trs[0].Info().Name, res.Sent, o.size, res.Received)
+			if res.Sent == 1 {
+				title = strings.Replace(title, " of ", " message of ", 1)
+			} else {
+				title = strings.Replace(title, " of ", " messages of ", 1)
+			}
 			return wireTable(title, tot).Write(a.out)
 		},
 	}
