@@ -24,7 +24,7 @@ const (
 	// dialTimeout bounds connecting to the upstream.
 	dialTimeout = 5 * time.Second
 	// readBuf is the size of each forwarding read.
-	readBuf = 32 << 10
+	readBuf = 64 << 10
 	// udpIdle closes a UDP client's upstream socket after this long without
 	// traffic.
 	udpIdle = 60 * time.Second
