@@ -36,8 +36,9 @@ TCP timestamps are example values, because the kernel picks them per
 connection.
 
 --capture records the real packets of a short echo on lo instead (Linux,
-root or CAP_NET_RAW): the TCP three-way handshake, the data, its echo, the
-acknowledgments and the teardown, then the data packet layer by layer.`,
+root or CAP_NET_RAW): the TCP three-way handshake, the data (for ws: the
+HTTP Upgrade, the 101, the frames and the close frames), its echo, the
+acknowledgments and the teardown, then the message's packet layer by layer.`,
 		Example: `  netlab layers --transport tcp --message hi
   netlab layers --transport udp --message hi --json
   netlab layers --transport ws --message hi
@@ -53,9 +54,6 @@ acknowledgments and the teardown, then the data packet layer by layer.`,
 				return usagef("--message is %d bytes: keep it under 1000 so the packet stays readable", len(msg))
 			}
 			if capture {
-				if tr == "ws" {
-					return usagef("--capture records tcp or udp; a WebSocket frame travels in TCP packets exactly like --transport tcp shows")
-				}
 				c, err := layers.CaptureEcho(cmd.Context(), layers.Config{Transport: tr, Message: msg})
 				if errors.Is(err, layers.ErrCaptureUnavailable) {
 					return fmt.Errorf("%w", err)
@@ -112,7 +110,7 @@ func writeCapture(a *app, c *layers.Capture) error {
 	if err := layers.CaptureTable(c).Write(a.out); err != nil {
 		return err
 	}
-	if c.Transport == "tcp" {
+	if c.Transport != "udp" {
 		fmt.Fprintln(a.out, "\nseq and ack are relative to each side's initial sequence number, as Wireshark shows them; window is the raw field: in SYNs it is bytes, afterwards it is multiplied by 2^(window scale).")
 	}
 	fmt.Fprintf(a.out, "Every packet on lo is delivered to a capture twice (leaving and arriving); %d outgoing copies were skipped, as tcpdump does. %d other packets on lo were ignored.\n", c.Duplicates, c.OtherSeen)

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -96,6 +97,12 @@ func (c *Capture) describe(clientPort uint16) {
 				p.Note = "teardown: the other side is done too (FIN)"
 			}
 			finSeen[side] = true
+		case len(t.Payload) > 0 && bytes.HasPrefix(t.Payload, []byte("GET ")):
+			p.Note = fmt.Sprintf("data: the HTTP Upgrade request, %d B", len(t.Payload))
+		case len(t.Payload) > 0 && bytes.HasPrefix(t.Payload, []byte("HTTP/1.1 101")):
+			p.Note = fmt.Sprintf("data: 101 Switching Protocols, %d B", len(t.Payload))
+		case len(t.Payload) > 1 && c.Transport == "ws":
+			p.Note = fmt.Sprintf("data: a WebSocket %s frame, %d B", wsOpName(t.Payload[0]&0xf), len(t.Payload))
 		case len(t.Payload) > 0 && side == 0:
 			p.Note = fmt.Sprintf("data: the message, %d B", len(t.Payload))
 		case len(t.Payload) > 0:
@@ -140,4 +147,20 @@ func OptionsSummary(frame []byte) string {
 		}
 	}
 	return strings.Join(s, ", ")
+}
+
+func wsOpName(op byte) string {
+	switch op {
+	case 0x1:
+		return "text"
+	case 0x2:
+		return "binary"
+	case 0x8:
+		return "close"
+	case 0x9:
+		return "ping"
+	case 0xa:
+		return "pong"
+	}
+	return "continuation"
 }

@@ -5,6 +5,8 @@ package layers
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -140,7 +142,7 @@ func CaptureEcho(ctx context.Context, cfg Config) (*Capture, error) {
 		if t0.IsZero() {
 			t0 = f.at
 		}
-		if c.DataIndex < 0 && dir == "client → server" && len(payload) > 0 {
+		if c.DataIndex < 0 && dir == "client → server" && len(payload) > 0 && (cfg.Transport != "ws" || payload[0] == 0x81) {
 			c.DataIndex = len(c.Packets)
 		}
 		c.Packets = append(c.Packets, Captured{At: f.at.Sub(t0), FromPeer: dir, Frame: f.frame, Hex: fmt.Sprintf("%x", f.frame)})
@@ -200,7 +202,9 @@ func runEcho(ctx context.Context, network string, app []byte) (client, server ne
 			return nil, nil, err
 		}
 		return c.LocalAddr(), pc.LocalAddr(), <-srvErr
-	default: // tcp, ws: a TCP connection carrying app and its echo
+	case "ws":
+		return runWSEcho(ctx, app)
+	default: // tcp: a TCP connection carrying app and its echo
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, nil, err
@@ -256,6 +260,131 @@ func ioReadFull(c net.Conn, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
 		k, err := c.Read(b[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// runWSEcho opens a WebSocket connection by hand — the HTTP Upgrade and its
+// 101 answer — sends app (a masked text frame), reads the server's
+// unmasked echo, and closes with close frames both ways, then TCP.
+func runWSEcho(ctx context.Context, app []byte) (client, server net.Addr, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ln.Close()
+	srvErr := make(chan error, 1)
+	go func() {
+		s, err := ln.Accept()
+		if err != nil {
+			srvErr <- err
+			return
+		}
+		defer s.Close()
+		s.SetDeadline(deadline)
+		br := bufio.NewReader(s)
+		key := ""
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				srvErr <- err
+				return
+			}
+			if name, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(name, "Sec-WebSocket-Key") {
+				key = strings.TrimSpace(v)
+			}
+			if l == "\r\n" {
+				break
+			}
+		}
+		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + wsAccept(key) + "\r\n\r\n"
+		if _, err := s.Write([]byte(resp)); err != nil {
+			srvErr <- err
+			return
+		}
+		for {
+			f := make([]byte, 2)
+			if _, err := ioReadFullR(br, f); err != nil {
+				srvErr <- err
+				return
+			}
+			n := int(f[1] & 0x7f) // netlab's message here is short: 7-bit length
+			rest := make([]byte, 4+n)
+			if _, err := ioReadFullR(br, rest); err != nil {
+				srvErr <- err
+				return
+			}
+			payload := rest[4:]
+			for i := range payload {
+				payload[i] ^= rest[i%4]
+			}
+			// echo unmasked: servers never mask (RFC 6455 §5.1)
+			if _, err := s.Write(append([]byte{f[0], byte(n)}, payload...)); err != nil {
+				srvErr <- err
+				return
+			}
+			if f[0]&0x0f == 0x8 { // close: answered, done
+				_, _ = br.ReadByte() // wait for the client's FIN
+				srvErr <- nil
+				return
+			}
+		}
+	}()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", ln.Addr().String())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(deadline)
+	var nonce [16]byte
+	rand.Read(nonce[:])
+	req := "GET /ws HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+		base64.StdEncoding.EncodeToString(nonce[:]) + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReader(c)
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return nil, nil, err
+		}
+		if l == "\r\n" {
+			break
+		}
+	}
+	if _, err := c.Write(app); err != nil {
+		return nil, nil, err
+	}
+	if _, err := ioReadFullR(br, make([]byte, len(app)-4)); err != nil {
+		return nil, nil, err
+	}
+	var key [4]byte
+	rand.Read(key[:])
+	closeFrame := wsFrameOp(0x8, []byte{0x03, 0xe8}, key) // 1000: normal closure
+	if _, err := c.Write(closeFrame); err != nil {
+		return nil, nil, err
+	}
+	if _, err := ioReadFullR(br, make([]byte, 4)); err != nil {
+		return nil, nil, err
+	}
+	client = c.LocalAddr()
+	c.Close()
+	return client, ln.Addr(), <-srvErr
+}
+
+func ioReadFullR(r *bufio.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := r.Read(b[n:])
 		n += k
 		if err != nil {
 			return n, err

@@ -12,6 +12,8 @@ package layers
 
 import (
 	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -93,9 +95,12 @@ func AppBytes(cfg Config) ([]byte, error) {
 }
 
 // wsFrame builds a client's text frame (RFC 6455 §5.2): masked, FIN set.
-func wsFrame(payload []byte, key [4]byte) []byte {
+func wsFrame(payload []byte, key [4]byte) []byte { return wsFrameOp(0x1, payload, key) }
+
+// wsFrameOp builds a client's frame with opcode op: masked, FIN set.
+func wsFrameOp(op byte, payload []byte, key [4]byte) []byte {
 	n := len(payload)
-	f := []byte{0x81}
+	f := []byte{0x80 | op}
 	switch {
 	case n < 126:
 		f = append(f, 0x80|byte(n))
@@ -497,4 +502,10 @@ func RealPorts(network string) (client, server uint16, err error) {
 		s.Close()
 	}
 	return uint16(c.LocalAddr().(*net.TCPAddr).Port), uint16(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+// wsAccept is Sec-WebSocket-Accept for key: base64(SHA-1(key + GUID)).
+func wsAccept(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
 }

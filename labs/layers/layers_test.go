@@ -192,3 +192,35 @@ func TestCaptureEcho(t *testing.T) {
 		t.Errorf("data packet carries %d B", c.Packets[c.DataIndex].Len)
 	}
 }
+
+// A WebSocket capture shows the Upgrade, the 101 and the frames in order.
+func TestCaptureWebSocket(t *testing.T) {
+	c, err := CaptureEcho(context.Background(), Config{Transport: "ws", Message: "hi"})
+	if errors.Is(err, ErrCaptureUnavailable) {
+		t.Skipf("capture unavailable here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Dropped > 0 {
+		t.Skipf("the kernel dropped %d packets on a busy lo", c.Dropped)
+	}
+	var notes []string
+	for _, p := range c.Packets {
+		if strings.HasPrefix(p.Note, "data: ") {
+			notes = append(notes, p.Note)
+		}
+	}
+	want := []string{"HTTP Upgrade request", "101 Switching Protocols", "WebSocket text frame", "WebSocket text frame", "WebSocket close frame", "WebSocket close frame"}
+	if len(notes) != len(want) {
+		t.Fatalf("data packets %q, want %d like %q", notes, len(want), want)
+	}
+	for i, w := range want {
+		if !strings.Contains(notes[i], w) {
+			t.Errorf("data packet %d is %q, want %q", i+1, notes[i], w)
+		}
+	}
+	if c.Data == nil || c.Data.Layers[len(c.Data.Layers)-1].Name != "WebSocket frame (application data)" {
+		t.Errorf("the annotated packet is not the frame: %+v", c.Data)
+	}
+}
