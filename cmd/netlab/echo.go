@@ -27,6 +27,9 @@ type echoOptions struct {
 	trace    bool
 	json     bool
 	hist     bool
+	link     *linkFlags    // the impaired link (--loss, --delay...)
+	via      transport.Via // set by validate from link; nil for a perfect link
+	linkDesc string
 }
 
 func addEchoFlags(cmd *cobra.Command, o *echoOptions) {
@@ -38,13 +41,23 @@ func addEchoFlags(cmd *cobra.Command, o *echoOptions) {
 	fs.BoolVar(&o.trace, "trace", false, "print one line per message as it happens (a ladder diagram)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON document with the raw numbers instead of tables")
 	fs.BoolVar(&o.hist, "histogram", true, "print a round-trip time histogram per transport")
+	o.link = addLinkFlags(cmd)
 }
 
 func (o *echoOptions) config() echo.Config {
-	return echo.Config{Count: o.count, Size: o.size, Interval: o.interval, Timeout: o.timeout}
+	return echo.Config{Count: o.count, Size: o.size, Interval: o.interval, Timeout: o.timeout, Via: o.via}
 }
 
 func (o *echoOptions) validate(trs []transport.Transport) error {
+	if o.link != nil {
+		l, err := o.link.link()
+		if err != nil {
+			return err
+		}
+		if l != nil {
+			o.via, o.linkDesc = l.Via(), l.Config().String()
+		}
+	}
 	cfg := o.config()
 	for _, tr := range trs {
 		if err := cfg.Validate(tr.Info()); err != nil {
@@ -135,6 +148,9 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 		fmt.Fprintf(a.out, ", one every %s", report.Duration(cfg.Interval))
 	} else {
 		fmt.Fprint(a.out, ", each sent when the previous reply arrived")
+	}
+	if o.linkDesc != "" {
+		fmt.Fprintf(a.out, ",\nthrough an impaired link: %s", o.linkDesc)
 	}
 	fmt.Fprint(a.out, "\n\n")
 	if err := echo.Table(results).Write(a.out); err != nil {
