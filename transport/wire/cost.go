@@ -114,6 +114,25 @@ func describeBody(body []byte, complete bool) (lines []string, c Cost) {
 			return lines, c
 		}
 	}
+	if t[0] == '{' && bytes.Count(t, []byte("\n")) > 0 {
+		// newline-delimited messages, one JSON object a line
+		parts := bytes.Split(t, []byte("\n"))
+		var inner int64
+		for i, part := range parts {
+			d, pc, _, _ := describeMessage(bytes.TrimSuffix(part, []byte("\r")))
+			if i < 8 {
+				lines = append(lines, fmt.Sprintf("body line %d: %s", i+1, d))
+			}
+			pc.Envelope += int64(len(part)) - pc.Payload - pc.Envelope // a \r counts as envelope
+			c.Add(pc)
+			inner += int64(len(part))
+		}
+		if len(parts) > 8 {
+			lines = append(lines, fmt.Sprintf("… and %d more lines", len(parts)-8))
+		}
+		c.Framing += int64(len(body)) - inner // newlines and surrounding space
+		return lines, c
+	}
 	d, c, _, _ := describeMessage(body)
 	return []string{"body: " + d}, c
 }

@@ -152,3 +152,18 @@ func TestWSHugeLengthDoesNotAllocate(t *testing.T) {
 		t.Error("a 64-bit length with its top bit set was accepted")
 	}
 }
+
+// A poll answer may carry several messages: a JSON array, or one JSON
+// object a line. Each is decoded, and every body byte is accounted for.
+func TestDescribeBodyForms(t *testing.T) {
+	m1, m2 := `{"seq":1,"text":"a"}`, `{"seq":2,"text":"bc"}`
+	for _, body := range []string{"[" + m1 + "," + m2 + "]", m1 + "\n" + m2 + "\n", m1 + "\r\n" + m2} {
+		lines, c := describeBody([]byte(body), true)
+		if len(lines) != 2 || !strings.Contains(lines[1], "seq=2") {
+			t.Errorf("%q: got %q", body, lines)
+		}
+		if c.Payload != 3 || c.Total() != int64(len(body)) {
+			t.Errorf("%q: cost %v, want payload 3 B and %d B in all", body, c, len(body))
+		}
+	}
+}
