@@ -21,6 +21,8 @@ const (
 	// DefaultBacklog is how many reads may wait for a connection's decoder
 	// before decoding of that connection stops.
 	DefaultBacklog = 1024
+	// backlogBytes bounds the bytes waiting for one connection's decoder.
+	backlogBytes = 4 << 20
 	// dialTimeout bounds connecting to the upstream.
 	dialTimeout = 5 * time.Second
 	// readBuf is the size of each forwarding read.
@@ -279,6 +281,7 @@ func (t *Tap) serveTCP(id int, c net.Conn) {
 	var stopped atomic.Bool    // decoding stopped: the decoder fell behind
 	var undecoded atomic.Int64 // bytes forwarded after that
 	var forwarded [2]atomic.Int64
+	var queued atomic.Int64 // bytes waiting in q
 	dec := NewDecoder(name, t.cfg.Proto, t.cfg.DumpBytes, t.write)
 	decoded := make(chan struct{})
 	go func() {
@@ -286,6 +289,7 @@ func (t *Tap) serveTCP(id int, c net.Conn) {
 		t.write(opened) // here, not on the data path: a slow trace must not delay forwarding
 		for ch := range q {
 			dec.Feed(ch.dir, ch.b)
+			queued.Add(-int64(len(ch.b)))
 		}
 		dec.Close()
 	}()
@@ -300,10 +304,14 @@ func (t *Tap) serveTCP(id int, c net.Conn) {
 			n, err := src.Read(buf)
 			if n > 0 {
 				if !stopped.Load() {
-					select {
-					case q <- chunk{dir, append([]byte(nil), buf[:n]...)}:
-					default:
+					if queued.Add(int64(n)) > backlogBytes {
 						stopped.Store(true)
+					} else {
+						select {
+						case q <- chunk{dir, append([]byte(nil), buf[:n]...)}:
+						default:
+							stopped.Store(true)
+						}
 					}
 				}
 				if stopped.Load() {
@@ -348,8 +356,8 @@ func (t *Tap) serveTCP(id int, c net.Conn) {
 	if stopped.Load() {
 		tot.DecodeStopped = 1
 		tot.UndecodedBytes += undecoded.Load()
-		t.write(fmt.Sprintf("%s      decoding stopped: the decoder fell more than %d reads behind; %d B were forwarded unchanged but not decoded\n",
-			name, t.cfg.Backlog, undecoded.Load()))
+		t.write(fmt.Sprintf("%s      decoding stopped: the decoder fell more than %d reads or %d MiB behind; %d B were forwarded unchanged but not decoded\n",
+			name, t.cfg.Backlog, backlogBytes>>20, undecoded.Load()))
 	}
 	t.write(fmt.Sprintf("%s      closed: %d B client→server, %d B server→client\n", name, tot.BytesToServer, tot.BytesToClient))
 	t.mu.Lock()
@@ -373,7 +381,7 @@ type datagram struct {
 
 func (t *Tap) serveUDP(upstream *net.UDPAddr) {
 	defer t.wg.Done()
-	q := make(chan datagram, t.cfg.Backlog)
+	q := make(chan datagram, min(t.cfg.Backlog, 256)) // up to 64 KiB each: at most 16 MiB waiting
 	decoded := make(chan struct{})
 	var dropped atomic.Int64
 	go func() {
