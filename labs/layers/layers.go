@@ -27,7 +27,7 @@ import (
 
 // A Field is a run of bytes in a packet with its meaning.
 type Field struct {
-	Offset int    `json:"offset"` // from the start of the frame
+	Offset int    `json:"offset_bytes"` // from the start of the frame
 	Len    int    `json:"length_bytes"`
 	Hex    string `json:"hex"`
 	Name   string `json:"name"`
@@ -40,7 +40,7 @@ type Layer struct {
 	OSI     int      `json:"osi_layer"`
 	OSIName string   `json:"osi_name"`
 	TCPIP   string   `json:"tcpip_layer"`
-	Offset  int      `json:"offset"`
+	Offset  int      `json:"offset_bytes"`
 	Len     int      `json:"length_bytes"`
 	Fields  []Field  `json:"fields"`
 	Notes   []string `json:"notes,omitempty"`
