@@ -144,8 +144,9 @@ func (t *Tap) Addr() net.Addr {
 	return t.pc.LocalAddr()
 }
 
-// Totals returns what the tap counted so far (connections still open
-// included up to their last decoded read).
+// Totals returns what the tap counted so far: a TCP connection's numbers
+// are added when it closes, a UDP datagram's when it is decoded. After
+// Close, Totals is complete.
 func (t *Tap) Totals() Totals {
 	t.mu.Lock()
 	defer t.mu.Unlock()
