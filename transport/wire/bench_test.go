@@ -65,3 +65,59 @@ func BenchmarkTapThroughput(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTapStream measures one-way bulk throughput through the tap into
+// a server that discards, with decoding on (trace discarded).
+func BenchmarkTapStream(b *testing.B) {
+	for _, tap := range []bool{false, true} {
+		name := "direct"
+		if tap {
+			name = "tap"
+		}
+		b.Run(name, func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			done := make(chan int64, 1)
+			go func() {
+				s, err := ln.Accept()
+				if err != nil {
+					done <- 0
+					return
+				}
+				n, _ := io.Copy(io.Discard, s)
+				s.Close()
+				done <- n
+			}()
+			addr := ln.Addr().String()
+			if tap {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				tp, err := Listen(ctx, "tcp", "127.0.0.1:0", addr, Config{Proto: TCP, Out: io.Discard})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer tp.Close()
+				addr = tp.Addr().String()
+			}
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, 256<<10)
+			b.SetBytes(int64(len(buf)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := conn.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			conn.Close()
+			if n := <-done; n != int64(b.N*len(buf)) {
+				b.Fatalf("server got %d bytes, want %d", n, b.N*len(buf))
+			}
+		})
+	}
+}
