@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 
@@ -22,7 +23,7 @@ type wireOptions struct {
 	udp      bool
 	proto    string
 	dump     int
-	json     bool
+	record   string
 }
 
 func newWireCmd(a *app) *cobra.Command {
@@ -89,7 +90,49 @@ forwarding goes on.
 	fs.BoolVar(&o.udp, "udp", false, "tap UDP datagrams instead of TCP connections")
 	fs.StringVar(&o.proto, "proto", "auto", "how to decode TCP: auto, tcp (netlab lines), http or ws")
 	fs.IntVar(&o.dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read or datagram to hex-dump (0: none)")
-	cmd.AddCommand(newWireDemoCmd(a), newWireSampleCmd(a))
+	fs.StringVar(&o.record, "record", "", "also write every TCP read to this file, for 'netlab wire replay'")
+	cmd.AddCommand(newWireDemoCmd(a), newWireSampleCmd(a), newWireReplayCmd(a))
+	return cmd
+}
+
+func newWireReplayCmd(a *app) *cobra.Command {
+	var (
+		dump  int
+		proto string
+	)
+	cmd := &cobra.Command{
+		Use:   "replay FILE",
+		Short: "Decode a connection recorded with 'netlab wire --record FILE' again, without the network",
+		Long: `replay reads a file written by 'netlab wire --record FILE' and runs every
+connection in it through the tap's decoders again, printing the same annotated
+trace: record a session once (a browser, a class demo), study it later.`,
+		Example: `  term1$ netlab wire --listen 127.0.0.1:9000 --upstream 127.0.0.1:8080 --record session.rec
+  netlab wire replay session.rec`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := wire.ParseProto(proto)
+			if err != nil {
+				return usagef("--proto %q: want auto, tcp, http or ws", proto)
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("replay: %w", err)
+			}
+			defer f.Close()
+			conns, err := wire.ParseRecordings(args[0], f)
+			if err != nil {
+				return err
+			}
+			var tot wire.Totals
+			for i, s := range conns {
+				tot.Add(s.DecodeAs(fmt.Sprintf("conn %d", i+1), p, dumpBytes(dump), a.out))
+			}
+			fmt.Fprintln(a.out)
+			return wireTable(fmt.Sprintf("Replayed %s: %d connection(s)", args[0], len(conns)), tot).Write(a.out)
+		},
+	}
+	cmd.Flags().IntVar(&dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read to hex-dump (0: none)")
+	cmd.Flags().StringVar(&proto, "proto", "auto", "how to decode: auto, tcp, http or ws")
 	return cmd
 }
 
@@ -139,7 +182,17 @@ func runWire(ctx context.Context, a *app, o wireOptions, proto wire.Proto) error
 	if o.udp {
 		network = "udp"
 	}
-	tap, err := wire.Listen(ctx, network, o.listen, o.upstream, wire.Config{Proto: proto, Out: a.out, DumpBytes: dumpBytes(o.dump)})
+	cfg := wire.Config{Proto: proto, Out: a.out, DumpBytes: dumpBytes(o.dump)}
+	if o.record != "" {
+		f, err := os.Create(o.record)
+		if err != nil {
+			return fmt.Errorf("--record: %w", err)
+		}
+		defer f.Close()
+		fmt.Fprintf(f, "# recorded by netlab wire: %s tap to %s\n# 'N> HEX' is a read from connection N's client, 'N< HEX' from its server\n", network, o.upstream)
+		cfg.Record = f
+	}
+	tap, err := wire.Listen(ctx, network, o.listen, o.upstream, cfg)
 	if err != nil {
 		return listenError(err, o.listen)
 	}

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -68,9 +70,10 @@ func TestWireStandalone(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errOut syncBuffer
+	recPath := t.TempDir() + "/session.rec"
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"wire", "--upstream", ln.Addr().String()}, &app{in: strings.NewReader(""), out: &out, errOut: &errOut})
+		done <- run(ctx, []string{"wire", "--upstream", ln.Addr().String(), "--record", recPath}, &app{in: strings.NewReader(""), out: &out, errOut: &errOut})
 	}()
 	var addr string
 	re := regexp.MustCompile(`tap on (127\.0\.0\.1:\d+)`)
@@ -106,6 +109,10 @@ func TestWireStandalone(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	rec, err := os.ReadFile(recPath)
+	if want := "1> " + hexOf("hello from nc\n"); err != nil || !strings.Contains(string(rec), want) {
+		t.Errorf("recording lacks %q: %v\n%s", want, err, rec)
 	}
 }
 
@@ -146,3 +153,24 @@ func TestLayers(t *testing.T) {
 		t.Errorf("layers --json: exit %d, %+v\n%s", code, v, out)
 	}
 }
+
+func TestWireReplaySample(t *testing.T) {
+	// a recording in the tap's multi-connection format
+	path := t.TempDir() + "/s.rec"
+	rec := "# test\n1> " + hexOf("GET / HTTP/1.1\r\nHost: x\r\n\r\n") + "\n2> " + hexOf("{\"seq\":7,\"text\":\"x\"}\n") +
+		"\n1< " + hexOf("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]") + "\n"
+	if err := os.WriteFile(path, []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := netlab(t, "", "wire", "replay", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"conn 1 s→c  HTTP response HTTP/1.1 200 OK", "conn 2 c→s  TCP read", "seq=7", "2 connection(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("replay output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func hexOf(s string) string { return fmt.Sprintf("%x", s) }

@@ -47,6 +47,10 @@ type Config struct {
 	// Backlog is how many reads may queue for a connection's decoder; 0
 	// means DefaultBacklog.
 	Backlog int
+	// Record, if not nil, receives every TCP read the decoder saw, in the
+	// recording format ParseRecording reads ("3> HEX" for connection 3,
+	// client to server), for 'netlab wire replay'. Writes are serialized.
+	Record io.Writer
 }
 
 // A Tap forwards one listening address to one upstream and reports what
@@ -59,6 +63,7 @@ type Tap struct {
 	pc       *net.UDPConn
 
 	outMu sync.Mutex // serializes writes to cfg.Out
+	recMu sync.Mutex // serializes writes to cfg.Record
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -187,6 +192,21 @@ func (t *Tap) write(s string) {
 	io.WriteString(t.cfg.Out, s)
 }
 
+// record writes one read to cfg.Record.
+func (t *Tap) record(id int, ch chunk) {
+	if t.cfg.Record == nil {
+		return
+	}
+	arrow := ">"
+	if ch.dir == ServerToClient {
+		arrow = "<"
+	}
+	line := fmt.Sprintf("%d%s %x\n", id, arrow, ch.b)
+	t.recMu.Lock()
+	defer t.recMu.Unlock()
+	io.WriteString(t.cfg.Record, line)
+}
+
 // track adds c to the open connections; false means the tap is closing.
 func (t *Tap) track(cs ...net.Conn) bool {
 	t.mu.Lock()
@@ -290,6 +310,7 @@ func (t *Tap) serveTCP(id int, c net.Conn) {
 		t.write(opened) // here, not on the data path: a slow trace must not delay forwarding
 		for ch := range q {
 			dec.Feed(ch.dir, ch.b)
+			t.record(id, ch)
 			queued.Add(-int64(len(ch.b)))
 		}
 		dec.Close()

@@ -461,3 +461,32 @@ func TestTapUDP(t *testing.T) {
 		t.Errorf("trace lacks seq=5:\n%s", out.String())
 	}
 }
+
+// What a tap records replays through the decoder to the same trace.
+func TestTapRecordReplays(t *testing.T) {
+	up := echoServer(t)
+	var out, rec syncBuffer
+	tp := startTap(t, "tcp", up, Config{Out: &out, Record: &rec})
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", tp.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, `{"seq":1,"event":"echo","text":"hi"}`+"\n")
+		bufio.NewReader(c).ReadString('\n')
+		c.Close()
+	}
+	tp.Close()
+	conns, err := ParseRecordings("rec", strings.NewReader(rec.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conns) != 2 {
+		t.Fatalf("recording holds %d connections, want 2:\n%s", len(conns), rec.String())
+	}
+	var replay strings.Builder
+	tot := conns[0].DecodeAs("conn 1", Auto, DefaultDumpBytes, &replay)
+	if tot.Messages != 2 || !strings.Contains(out.String(), replay.String()[:200]) {
+		t.Errorf("replay: %d messages; trace:\n%s\nreplay:\n%s", tot.Messages, out.String(), replay.String())
+	}
+}
