@@ -114,7 +114,7 @@ func describeBody(body []byte, complete bool) (lines []string, c Cost) {
 			return lines, c
 		}
 	}
-	if t[0] == '{' && bytes.Count(t, []byte("\n")) > 0 {
+	if t[0] == '{' && bytes.IndexByte(body, '\n') >= 0 {
 		// newline-delimited messages, one JSON object a line
 		parts := bytes.Split(t, []byte("\n"))
 		var inner int64

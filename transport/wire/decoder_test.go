@@ -167,3 +167,12 @@ func TestDescribeBodyForms(t *testing.T) {
 		}
 	}
 }
+
+// One NDJSON message with its newline: the newline is framing.
+func TestDescribeBodyNDJSONNewlineIsFraming(t *testing.T) {
+	body := `{"seq":1,"text":"ab"}` + "\n"
+	_, c := describeBody([]byte(body), true)
+	if c.Payload != 2 || c.Framing != 1 || c.Total() != int64(len(body)) {
+		t.Errorf("cost %v, want payload 2 B, framing 1 B, %d B in all", c, len(body))
+	}
+}
