@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
-	"unicode/utf8"
 )
 
 // The wire form of a Message, shared by every netlab transport (a line on
@@ -45,16 +45,10 @@ func Encode(m Message) []byte {
 
 // AppendEncode appends the JSON wire form of m to b.
 func AppendEncode(b []byte, m Message) []byte {
-	w := wireMessage{Seq: m.Seq, Event: m.Event, Room: m.Room}
-	if !m.Sent.IsZero() {
-		w.SentNs = m.Sent.UnixNano()
+	if need := len(m.Event) + len(m.Room) + len(m.Data)*4/3 + 96; cap(b)-len(b) < need {
+		b = slices.Grow(b, need)
 	}
-	if utf8.Valid(m.Data) {
-		w.Text = string(m.Data)
-	} else {
-		w.Data = m.Data
-	}
-	return appendWire(b, &w)
+	return appendMessage(b, &m)
 }
 
 // Decode reads one message in wire form. Input that does not start with '{'
@@ -65,12 +59,15 @@ func Decode(b []byte) (Message, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Message{Data: bytes.Clone(b)}, nil
 	}
-	var w wireMessage
-	if err := parseWire(trimmed, &w); err == nil {
-		return fromWire(w)
+	var m Message
+	switch err := parseMessage(trimmed, &m); err {
+	case nil:
+		return m, nil
+	case errBoth:
+		return Message{}, err
 	}
 	// The fast parser declined: let encoding/json decide (and explain).
-	w = wireMessage{}
+	var w wireMessage
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {

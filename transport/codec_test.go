@@ -93,16 +93,24 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var fast wireMessage
-		if parseWire(b, &fast) != nil {
+		var fast Message
+		err := parseMessage(b, &fast)
+		if err == errSyntax {
 			return // declined: Decode falls back to encoding/json itself
 		}
-		ref, err := decodeWithEncodingJSON(b)
-		if err != nil {
-			t.Fatalf("fast parser accepted %q, encoding/json rejects it: %v", b, err)
+		w, rerr := decodeWithEncodingJSON(b)
+		if rerr != nil {
+			t.Fatalf("fast parser accepted %q (err %v), encoding/json rejects it: %v", b, err, rerr)
 		}
-		if fast.Seq != ref.Seq || fast.Event != ref.Event || fast.Room != ref.Room || fast.SentNs != ref.SentNs ||
-			fast.Text != ref.Text || !bytes.Equal(fast.Data, ref.Data) || (fast.Data == nil) != (ref.Data == nil) {
+		ref, referr := fromWire(w)
+		if (err == nil) != (referr == nil) {
+			t.Fatalf("%q: fast parser err %v, reference %v", b, err, referr)
+		}
+		if err != nil {
+			return
+		}
+		if fast.Seq != ref.Seq || fast.Event != ref.Event || fast.Room != ref.Room || !fast.Sent.Equal(ref.Sent) ||
+			!bytes.Equal(fast.Data, ref.Data) || (fast.Data == nil) != (ref.Data == nil) {
 			t.Fatalf("%q: fast %+v, encoding/json %+v", b, fast, ref)
 		}
 	})
@@ -118,13 +126,17 @@ func FuzzEncodeMatchesEncodingJSON(f *testing.F) {
 		} else {
 			w.Data = data
 		}
+		m := Message{Seq: seq, Event: event, Room: room, Data: data}
+		if sent != 0 {
+			m.Sent = time.Unix(0, sent)
+		}
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		enc.Encode(w)
 		want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-		if got := appendWire(nil, &w); !bytes.Equal(got, want) {
-			t.Fatalf("appendWire = %s\nencoding/json = %s", got, want)
+		if got := AppendEncode(nil, m); !bytes.Equal(got, want) {
+			t.Fatalf("AppendEncode = %s\nencoding/json = %s", got, want)
 		}
 	})
 }

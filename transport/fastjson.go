@@ -1,9 +1,12 @@
 package transport
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strconv"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -14,46 +17,48 @@ import (
 // produces with SetEscapeHTML(false), and FuzzDecodeMatchesEncodingJSON
 // checks the decoder against encoding/json.
 
-// appendWire appends the JSON object for w.
-func appendWire(b []byte, w *wireMessage) []byte {
+// appendMessage appends the JSON object for m, exactly as encoding/json
+// would encode the wireMessage for m.
+func appendMessage(b []byte, m *Message) []byte {
 	b = append(b, '{')
-	first := true
-	key := func(k string) {
-		if !first {
-			b = append(b, ',')
+	start := len(b)
+	if m.Seq != 0 {
+		b = append(b, `"seq":`...)
+		b = strconv.AppendUint(b, m.Seq, 10)
+	}
+	if m.Event != "" {
+		b = append(comma(b, start), `"event":`...)
+		b = appendString(b, m.Event)
+	}
+	if m.Room != "" {
+		b = append(comma(b, start), `"room":`...)
+		b = appendString(b, m.Room)
+	}
+	if !m.Sent.IsZero() {
+		if ns := m.Sent.UnixNano(); ns != 0 {
+			b = append(comma(b, start), `"sent_ns":`...)
+			b = strconv.AppendInt(b, ns, 10)
 		}
-		first = false
-		b = append(b, '"')
-		b = append(b, k...)
-		b = append(b, '"', ':')
 	}
-	if w.Seq != 0 {
-		key("seq")
-		b = strconv.AppendUint(b, w.Seq, 10)
-	}
-	if w.Event != "" {
-		key("event")
-		b = appendString(b, w.Event)
-	}
-	if w.Room != "" {
-		key("room")
-		b = appendString(b, w.Room)
-	}
-	if w.SentNs != 0 {
-		key("sent_ns")
-		b = strconv.AppendInt(b, w.SentNs, 10)
-	}
-	if w.Text != "" {
-		key("text")
-		b = appendString(b, w.Text)
-	}
-	if len(w.Data) > 0 {
-		key("data")
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, w.Data)
-		b = append(b, '"')
+	if len(m.Data) > 0 {
+		if utf8.Valid(m.Data) {
+			b = append(comma(b, start), `"text":`...)
+			b = appendString(b, m.Data)
+		} else {
+			b = append(comma(b, start), `"data":"`...)
+			b = base64.StdEncoding.AppendEncode(b, m.Data)
+			b = append(b, '"')
+		}
 	}
 	return append(b, '}')
+}
+
+// comma appends a comma unless nothing was written since start.
+func comma(b []byte, start int) []byte {
+	if len(b) > start {
+		return append(b, ',')
+	}
+	return b
 }
 
 const hex = "0123456789abcdef"
@@ -61,7 +66,7 @@ const hex = "0123456789abcdef"
 // appendString appends s as a JSON string, escaping as encoding/json does
 // without HTML escaping: quote, backslash, control characters, invalid
 // UTF-8 (as U+FFFD) and U+2028/U+2029.
-func appendString(b []byte, s string) []byte {
+func appendString[S string | []byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -92,101 +97,119 @@ func appendString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		r, size := utf8.DecodeRuneInString(string(s[i:])) // no copy: the conversion is only read
+		switch {
+		case r == utf8.RuneError && size == 1:
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
+		case r == '\u2028' || r == '\u2029':
 			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
 			i += size
-			start = i
 			continue
 		}
 		i += size
+		start = i
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 
-var errSyntax = errors.New("not a netlab message object")
+var (
+	errSyntax = errors.New("not a netlab message object")
+	errBoth   = fmt.Errorf("%w: both text and data set", ErrMalformed)
+)
 
-// parseWire parses the JSON object in b into w. It accepts what
-// encoding/json would accept for wireMessage with DisallowUnknownFields,
-// except that it returns errSyntax for inputs it does not handle itself
-// (the caller then falls back to encoding/json, which decides).
-func parseWire(b []byte, w *wireMessage) error {
+// parseMessage parses the JSON object in b into m. It accepts only what
+// encoding/json accepts for wireMessage with DisallowUnknownFields, with the
+// same result; on anything it does not handle itself (keys in another
+// case, fractions, null, errors) it returns errSyntax and the caller lets
+// encoding/json decide.
+func parseMessage(b []byte, m *Message) error {
 	p := parser{b: b}
+	var text, data []byte
+	hasData := false
 	p.space()
 	if !p.eat('{') {
 		return errSyntax
 	}
 	p.space()
-	if p.eat('}') {
-		return p.end()
-	}
-	for {
-		p.space()
-		k, ok := p.str()
-		if !ok {
-			return errSyntax
-		}
-		p.space()
-		if !p.eat(':') {
-			return errSyntax
-		}
-		p.space()
-		switch k {
-		case "seq":
-			v, ok := p.uint()
+	if !p.eat('}') {
+		for {
+			p.space()
+			k, ok := p.str()
 			if !ok {
 				return errSyntax
 			}
-			w.Seq = v
-		case "sent_ns":
-			v, ok := p.int()
-			if !ok {
+			p.space()
+			if !p.eat(':') {
 				return errSyntax
 			}
-			w.SentNs = v
-		case "event", "room", "text":
-			v, ok := p.str()
-			if !ok {
-				return errSyntax
-			}
-			switch k {
-			case "event":
-				w.Event = v
-			case "room":
-				w.Room = v
+			p.space()
+			switch string(k) {
+			case "seq":
+				if m.Seq, ok = p.uint(); !ok {
+					return errSyntax
+				}
+			case "sent_ns":
+				ns, ok := p.int()
+				if !ok {
+					return errSyntax
+				}
+				m.Sent = time.Time{}
+				if ns != 0 {
+					m.Sent = time.Unix(0, ns)
+				}
+			case "event", "room":
+				v, ok := p.str()
+				if !ok {
+					return errSyntax
+				}
+				if string(k) == "event" {
+					m.Event = string(v)
+				} else {
+					m.Room = string(v)
+				}
+			case "text":
+				if text, ok = p.str(); !ok {
+					return errSyntax
+				}
+			case "data":
+				v, ok := p.str()
+				if !ok {
+					return errSyntax
+				}
+				d, err := base64.StdEncoding.AppendDecode(make([]byte, 0, base64.StdEncoding.DecodedLen(len(v))), v)
+				if err != nil {
+					return errSyntax
+				}
+				data, hasData = d, true
 			default:
-				w.Text = v
-			}
-		case "data":
-			v, ok := p.str()
-			if !ok {
 				return errSyntax
 			}
-			d, err := base64.StdEncoding.DecodeString(v)
-			if err != nil {
+			p.space()
+			if p.eat('}') {
+				break
+			}
+			if !p.eat(',') {
 				return errSyntax
 			}
-			w.Data = d
-		default:
-			return errSyntax
-		}
-		p.space()
-		if p.eat('}') {
-			return p.end()
-		}
-		if !p.eat(',') {
-			return errSyntax
 		}
 	}
+	if err := p.end(); err != nil {
+		return err
+	}
+	if len(text) > 0 && hasData {
+		return errBoth
+	}
+	switch {
+	case len(text) > 0:
+		m.Data = bytes.Clone(text)
+	case hasData:
+		m.Data = data
+	}
+	return nil
 }
 
 type parser struct {
@@ -260,30 +283,26 @@ func (p *parser) int() (int64, bool) {
 	return v, err == nil
 }
 
-// str parses a JSON string. Invalid UTF-8 inside it becomes U+FFFD, as
-// encoding/json does.
-func (p *parser) str() (string, bool) {
+// str parses a JSON string and returns its bytes: a view into the input
+// when there are no escapes, else a new buffer. Invalid UTF-8 inside it
+// becomes U+FFFD, as encoding/json does.
+func (p *parser) str() ([]byte, bool) {
 	if !p.eat('"') {
-		return "", false
+		return nil, false
 	}
 	start := p.i
-	// Fast path: no escapes, all ASCII or valid UTF-8.
-	for p.i < len(p.b) {
+	for p.i < len(p.b) { // fast path: no escapes
 		c := p.b[p.i]
 		if c == '"' {
 			s := p.b[start:p.i]
 			p.i++
-			if utf8.Valid(s) {
-				return string(s), true
-			}
-			return string([]rune(string(s))), true // invalid bytes to U+FFFD
+			return validUTF8(s), true
 		}
 		if c == '\\' || c < 0x20 {
 			break
 		}
 		p.i++
 	}
-	// Slow path: escapes.
 	out := make([]byte, 0, p.i-start+16)
 	out = append(out, p.b[start:p.i]...)
 	for p.i < len(p.b) {
@@ -291,12 +310,9 @@ func (p *parser) str() (string, bool) {
 		switch {
 		case c == '"':
 			p.i++
-			if utf8.Valid(out) {
-				return string(out), true
-			}
-			return string([]rune(string(out))), true
+			return validUTF8(out), true
 		case c < 0x20:
-			return "", false
+			return nil, false
 		case c != '\\':
 			out = append(out, c)
 			p.i++
@@ -304,7 +320,7 @@ func (p *parser) str() (string, bool) {
 		}
 		p.i++
 		if p.i >= len(p.b) {
-			return "", false
+			return nil, false
 		}
 		e := p.b[p.i]
 		p.i++
@@ -324,31 +340,39 @@ func (p *parser) str() (string, bool) {
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
-				return "", false
+				return nil, false
 			}
 			if utf16.IsSurrogate(r) {
 				r2 := utf8.RuneError
 				if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
 					save := p.i
 					p.i += 2
-					if lo, ok := p.hex4(); ok {
-						if d := utf16.DecodeRune(r, lo); d != utf8.RuneError {
-							r2 = d
-						} else {
-							p.i = save
-						}
+					lo, ok := p.hex4()
+					if !ok {
+						return nil, false
+					}
+					if d := utf16.DecodeRune(r, lo); d != utf8.RuneError {
+						r2 = d
 					} else {
-						return "", false
+						p.i = save
 					}
 				}
 				r = r2
 			}
 			out = utf8.AppendRune(out, r)
 		default:
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
+}
+
+// validUTF8 returns s, or a copy with each invalid byte replaced by U+FFFD.
+func validUTF8(s []byte) []byte {
+	if utf8.Valid(s) {
+		return s
+	}
+	return []byte(string([]rune(string(s))))
 }
 
 func (p *parser) hex4() (rune, bool) {
