@@ -174,3 +174,20 @@ func TestWireReplaySample(t *testing.T) {
 }
 
 func hexOf(s string) string { return fmt.Sprintf("%x", s) }
+
+// Several transports: one table side by side, with real HTTP headers for
+// polling and frames for WebSocket.
+func TestWireDemoCompare(t *testing.T) {
+	code, out, errOut := netlab(t, "", "wire", "demo", "--transport", "tcp,poll,ws", "--count", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"tcp", "poll", "ws", "per netlab message", "HTTP headers"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "conn 1") {
+		t.Errorf("a comparison should not print traces:\n%s", out)
+	}
+}
