@@ -120,7 +120,10 @@ func describeBody(body []byte, complete bool) (lines []string, c Cost) {
 		var inner int64
 		for i, part := range parts {
 			d, pc, _, _ := describeMessage(bytes.TrimSuffix(part, []byte("\r")))
-			if i < 8 {
+			switch {
+			case len(parts) == 1:
+				lines = append(lines, "body: "+d)
+			case i < 8:
 				lines = append(lines, fmt.Sprintf("body line %d: %s", i+1, d))
 			}
 			pc.Envelope += int64(len(part)) - pc.Payload - pc.Envelope // a \r counts as envelope
