@@ -1,0 +1,394 @@
+//go:build linux
+
+package layers
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"golang.org/x/sys/unix"
+)
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// CaptureEcho captures, on the loopback interface, the packets of one short
+// echo of cfg's message over cfg.Transport ("tcp" or "udp"): for TCP the
+// three-way handshake, the data and its echo, the acknowledgments and the
+// teardown. It needs Linux and root (CAP_NET_RAW); otherwise it returns an
+// error matching ErrCaptureUnavailable that says why.
+func CaptureEcho(ctx context.Context, cfg Config) (*Capture, error) {
+	ifi, err := net.InterfaceByName("lo")
+	if err != nil {
+		return nil, unavailable("no loopback interface named lo: %v", err)
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+	if err != nil {
+		switch {
+		case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+			return nil, unavailable("opening an AF_PACKET socket needs root or CAP_NET_RAW (%v); run with sudo, or read the built packet without --capture", err)
+		case errors.Is(err, unix.EAFNOSUPPORT):
+			return nil, unavailable("this kernel or sandbox does not offer AF_PACKET sockets (%v)", err)
+		}
+		return nil, unavailable("AF_PACKET socket: %v", err)
+	}
+	closeOnce := sync.OnceFunc(func() { unix.Close(fd) })
+	defer closeOnce()
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
+		return nil, unavailable("binding to lo: %v", err)
+	}
+	// Other programs talk on lo too: a big buffer keeps ours from being
+	// dropped while we wait.
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
+	tv := unix.NsecToTimeval((50 * time.Millisecond).Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return nil, unavailable("setting a receive timeout: %v", err)
+	}
+
+	type raw struct {
+		at    time.Time
+		frame []byte
+	}
+	var (
+		mu       sync.Mutex
+		frames   []raw
+		outgoing int
+		stop     = make(chan struct{})
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536+64)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n, from, err := unix.Recvfrom(fd, buf, 0)
+			if err != nil {
+				continue // timeout: look at stop again
+			}
+			if sl, ok := from.(*unix.SockaddrLinklayer); ok && sl.Pkttype == unix.PACKET_OUTGOING {
+				// On lo every packet is seen twice: leaving (OUTGOING) and
+				// arriving (HOST). Keep one, as libpcap does.
+				mu.Lock()
+				outgoing++
+				mu.Unlock()
+				continue
+			}
+			mu.Lock()
+			if len(frames) < 100000 {
+				frames = append(frames, raw{time.Now(), append([]byte(nil), buf[:n]...)})
+			}
+			mu.Unlock()
+		}
+	}()
+
+	app, err := AppBytes(Config{Transport: cfg.Transport, Message: cfg.Message})
+	if err != nil {
+		close(stop)
+		<-done
+		return nil, err
+	}
+	client, server, err := runEcho(ctx, cfg.Transport, app)
+	time.Sleep(100 * time.Millisecond) // let the last packets arrive
+	close(stop)
+	<-done
+	if err != nil {
+		return nil, fmt.Errorf("layers: the echo to capture failed: %w", err)
+	}
+	c := &Capture{Interface: "lo", Transport: cfg.Transport, Client: client.String(), Server: server.String(), DataIndex: -1}
+	if st, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+		c.Dropped = st.Drops
+	}
+	clientPort, serverPort := uint16(portOf(client)), uint16(portOf(server))
+	var t0 time.Time
+	mu.Lock()
+	defer mu.Unlock()
+	c.Duplicates = outgoing
+	for _, f := range frames {
+		pkt := gopacket.NewPacket(f.frame, layers.LayerTypeEthernet, gopacket.NoCopy)
+		var sp, dp uint16
+		var payload []byte
+		switch l := pkt.TransportLayer().(type) {
+		case *layers.TCP:
+			sp, dp, payload = uint16(l.SrcPort), uint16(l.DstPort), l.Payload
+		case *layers.UDP:
+			sp, dp, payload = uint16(l.SrcPort), uint16(l.DstPort), l.Payload
+		default:
+			c.OtherSeen++
+			continue
+		}
+		var dir string
+		switch {
+		case sp == clientPort && dp == serverPort:
+			dir = "client → server"
+		case sp == serverPort && dp == clientPort:
+			dir = "server → client"
+		default:
+			c.OtherSeen++
+			continue
+		}
+		if t0.IsZero() {
+			t0 = f.at
+		}
+		if c.DataIndex < 0 && dir == "client → server" && len(payload) > 0 && (cfg.Transport != "ws" || payload[0] == 0x81) {
+			c.DataIndex = len(c.Packets)
+		}
+		c.Packets = append(c.Packets, Captured{At: f.at.Sub(t0), FromPeer: dir, Frame: f.frame, Hex: fmt.Sprintf("%x", f.frame)})
+	}
+	c.describe(clientPort)
+	if c.DataIndex >= 0 {
+		if c.Data, err = Annotate(c.Packets[c.DataIndex].Frame, cfg.Transport == "ws"); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func portOf(a net.Addr) int {
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		return v.Port
+	case *net.UDPAddr:
+		return v.Port
+	}
+	return 0
+}
+
+// runEcho sends app once over a fresh connection on 127.0.0.1 and waits
+// for the echo and a clean close.
+func runEcho(ctx context.Context, network string, app []byte) (client, server net.Addr, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	switch network {
+	case "udp":
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		defer pc.Close()
+		pc.SetDeadline(deadline)
+		srvErr := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 65536)
+			n, from, err := pc.ReadFrom(buf)
+			if err == nil {
+				_, err = pc.WriteTo(buf[:n], from)
+			}
+			srvErr <- err
+		}()
+		c, err := net.Dial("udp", pc.LocalAddr().String())
+		if err != nil {
+			return nil, nil, err
+		}
+		defer c.Close()
+		c.SetDeadline(deadline)
+		if _, err := c.Write(app); err != nil {
+			return nil, nil, err
+		}
+		if _, err := c.Read(make([]byte, 65536)); err != nil {
+			return nil, nil, err
+		}
+		return c.LocalAddr(), pc.LocalAddr(), <-srvErr
+	case "ws":
+		return runWSEcho(ctx, app)
+	default: // tcp: a TCP connection carrying app and its echo
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		defer ln.Close()
+		srvErr := make(chan error, 1)
+		go func() {
+			s, err := ln.Accept()
+			if err != nil {
+				srvErr <- err
+				return
+			}
+			defer s.Close()
+			s.SetDeadline(deadline)
+			buf := make([]byte, len(app))
+			if _, err := ioReadFull(s, buf); err != nil {
+				srvErr <- err
+				return
+			}
+			if _, err := s.Write(buf); err != nil {
+				srvErr <- err
+				return
+			}
+			// wait for the client's FIN, then close: the client closes first
+			_, err = bufio.NewReader(s).ReadByte()
+			if err != nil && !strings.Contains(err.Error(), "EOF") {
+				srvErr <- err
+				return
+			}
+			srvErr <- nil
+		}()
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", ln.Addr().String())
+		if err != nil {
+			return nil, nil, err
+		}
+		c.SetDeadline(deadline)
+		client := c.LocalAddr()
+		if _, err := c.Write(app); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		if _, err := ioReadFull(c, make([]byte, len(app))); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		c.Close()
+		return client, ln.Addr(), <-srvErr
+	}
+}
+
+func ioReadFull(c net.Conn, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := c.Read(b[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// runWSEcho opens a WebSocket connection by hand — the HTTP Upgrade and its
+// 101 answer — sends app (a masked text frame), reads the server's
+// unmasked echo, and closes with close frames both ways, then TCP.
+func runWSEcho(ctx context.Context, app []byte) (client, server net.Addr, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ln.Close()
+	srvErr := make(chan error, 1)
+	go func() {
+		s, err := ln.Accept()
+		if err != nil {
+			srvErr <- err
+			return
+		}
+		defer s.Close()
+		s.SetDeadline(deadline)
+		br := bufio.NewReader(s)
+		key := ""
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				srvErr <- err
+				return
+			}
+			if name, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(name, "Sec-WebSocket-Key") {
+				key = strings.TrimSpace(v)
+			}
+			if l == "\r\n" {
+				break
+			}
+		}
+		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + wsAccept(key) + "\r\n\r\n"
+		if _, err := s.Write([]byte(resp)); err != nil {
+			srvErr <- err
+			return
+		}
+		for {
+			f := make([]byte, 2)
+			if _, err := ioReadFullR(br, f); err != nil {
+				srvErr <- err
+				return
+			}
+			n := int(f[1] & 0x7f) // netlab's message here is short: 7-bit length
+			rest := make([]byte, 4+n)
+			if _, err := ioReadFullR(br, rest); err != nil {
+				srvErr <- err
+				return
+			}
+			payload := rest[4:]
+			for i := range payload {
+				payload[i] ^= rest[i%4]
+			}
+			// echo unmasked: servers never mask (RFC 6455 §5.1)
+			if _, err := s.Write(append([]byte{f[0], byte(n)}, payload...)); err != nil {
+				srvErr <- err
+				return
+			}
+			if f[0]&0x0f == 0x8 { // close: answered, done
+				_, _ = br.ReadByte() // wait for the client's FIN
+				srvErr <- nil
+				return
+			}
+		}
+	}()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", ln.Addr().String())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(deadline)
+	var nonce [16]byte
+	rand.Read(nonce[:])
+	req := "GET /ws HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+		base64.StdEncoding.EncodeToString(nonce[:]) + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReader(c)
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return nil, nil, err
+		}
+		if l == "\r\n" {
+			break
+		}
+	}
+	if _, err := c.Write(app); err != nil {
+		return nil, nil, err
+	}
+	if _, err := ioReadFullR(br, make([]byte, len(app)-4)); err != nil {
+		return nil, nil, err
+	}
+	var key [4]byte
+	rand.Read(key[:])
+	closeFrame := wsFrameOp(0x8, []byte{0x03, 0xe8}, key) // 1000: normal closure
+	if _, err := c.Write(closeFrame); err != nil {
+		return nil, nil, err
+	}
+	if _, err := ioReadFullR(br, make([]byte, 4)); err != nil {
+		return nil, nil, err
+	}
+	client = c.LocalAddr()
+	c.Close()
+	return client, ln.Addr(), <-srvErr
+}
+
+func ioReadFullR(r *bufio.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := r.Read(b[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
