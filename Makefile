@@ -30,5 +30,16 @@ tidy-check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x $(PKGS)
 
+# fuzz runs every fuzz target for FUZZTIME each (the seed corpora also run
+# in 'make test' as ordinary tests).
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
 clean:
 	rm -rf bin

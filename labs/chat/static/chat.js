@@ -25,10 +25,13 @@ function show(cls, room, text, sentNs) {
   if (sentNs && $("latency").checked) {
     // Delivery time: from the server taking the message to this page. Exact
     // only when the browser and the server share a clock (same machine).
-    const ms = Date.now() - sentNs / 1e6;
+    // performance.timeOrigin + now() has sub-millisecond precision where
+    // Date.now() has whole milliseconds (and could show "-0 ms").
+    const now = performance.timeOrigin + performance.now();
+    const ms = Math.max(0, now - sentNs / 1e6);
     const l = document.createElement("span");
     l.className = "lat";
-    l.textContent = "+" + ms.toFixed(0) + " ms";
+    l.textContent = "+" + (ms < 10 ? ms.toFixed(1) : ms.toFixed(0)) + " ms";
     div.appendChild(l);
   }
   const log = $("log");
