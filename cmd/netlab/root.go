@@ -97,11 +97,28 @@ Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
 	root.SetErr(a.errOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = true
+	root.AddGroup(
+		&cobra.Group{ID: "labs", Title: "Labs (each runs its servers and clients in this process and prints what happened):"},
+		&cobra.Group{ID: "transports", Title: "One transport at a time (echo lab, a server to keep running, an interactive client):"},
+		&cobra.Group{ID: "tools", Title: "Servers and tools for a class, a second terminal or another machine:"},
+		&cobra.Group{ID: "learn", Title: "Learn:"},
+	)
 	for _, f := range commandGroups {
-		root.AddCommand(f(a))
+		c := f(a)
+		c.GroupID = commandGroup[c.Name()]
+		root.AddCommand(c)
 	}
+	root.SetHelpCommandGroupID("learn")
 	markArgErrorsAsUsage(root)
 	return root
+}
+
+// commandGroup places each top-level command in netlab --help.
+var commandGroup = map[string]string{
+	"compare": "labs", "echo": "labs", "push": "labs", "loss": "labs", "missed": "labs", "events": "labs",
+	"tcp": "transports", "udp": "transports", "http": "transports", "ws": "transports",
+	"chat": "tools", "cluster": "tools", "proxy": "tools", "wire": "tools", "layers": "tools",
+	"docs": "learn",
 }
 
 // markArgErrorsAsUsage makes every command's argument check report a usage
