@@ -2,6 +2,8 @@ module github.com/netlab/netlab
 
 go 1.26.0
 
+require github.com/gorilla/websocket v1.5.3
+
 require (
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0

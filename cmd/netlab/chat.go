@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/labs/chat"
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/httppoll"
+	"github.com/netlab/netlab/transport/ws"
+)
+
+func init() { register(newChatCmd) }
+
+func newChatCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "chat",
+		Short: "Chat with rooms: one hub behind WebSocket, HTTP long polling and TCP lines",
+		Long: `A chat server with rooms, as Socket.IO defines them: every client sits in a
+room named by its own random id, joins and leaves other rooms, and gets what
+is broadcast to any of its rooms exactly once. Browsers, nc, curl, wscat and
+'netlab chat join' share the same rooms.`,
+		Example: `  netlab chat demo                                 # scripted bots, a few seconds
+  netlab chat serve --listen 0.0.0.0:8080          # a classroom server
+  netlab chat join 127.0.0.1:8080 --name ada --room math`,
+	}
+	cmd.AddCommand(newChatServeCmd(a), newChatJoinCmd(a), newChatDemoCmd(a), newChatBenchCmd(a))
+	return cmd
+}
+
+// chatWSOptions are the WebSocket options of the chat server: messages are
+// short chat lines, so frames are limited far below the transport default.
+var chatWSOptions = ws.Options{MaxMessage: 4 << 10}
+
+// chatPollOptions are the long-polling options of the chat server and of
+// 'netlab chat join --via poll'.
+var chatPollOptions = httppoll.Options{Mode: httppoll.Long, MaxMessage: 4 << 10, MaxBody: 64 << 10}
+
+// chatHTTPDoors builds the server side of the HTTP doors.
+func chatHTTPDoors() []chat.HTTPDoor {
+	wsSrv := ws.NewServer(chatWSOptions)
+	pollSrv := httppoll.NewServer(chatPollOptions)
+	return []chat.HTTPDoor{
+		{Name: "ws", Path: "/ws", Handler: wsSrv, Accept: wsSrv, Close: wsSrv.Close},
+		{Name: "poll", Path: httppoll.DefaultPrefix, Handler: pollSrv, Accept: pollSrv, Close: pollSrv.Close},
+	}
+}
+
+// chatDialers builds the client side of the HTTP doors.
+func chatDialers() []chat.Dialer {
+	return []chat.Dialer{
+		{Name: "ws", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
+			return ws.Dial(ctx, "ws://"+s.HTTPAddr.String()+"/ws", chatWSOptions)
+		}},
+		{Name: "poll", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
+			return httppoll.Dial(ctx, s.HTTPAddr.String(), chatPollOptions)
+		}},
+	}
+}
+
+func newChatServeCmd(a *app) *cobra.Command {
+	var listen, lines string
+	var queue int
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the chat page, WebSocket and long-polling endpoints, and a TCP line port",
+		Long: `Serve a chat until Ctrl-C: the page at http://LISTEN/ (a browser uses
+WebSocket, or long polling when WebSocket is unavailable), the WebSocket
+endpoint /ws (wscat), the long-polling endpoints (curl), and a TCP port for
+nc where each line is a message or a command (/help lists them).
+
+Every client starts in the room "lobby". Pass --listen 0.0.0.0:8080 to let
+other machines in (a classroom).`,
+		Example: `  term1$ netlab chat serve --listen 0.0.0.0:8080 --tcp 0.0.0.0:8081
+  term2$ nc 127.0.0.1 8081
+  term3$ wscat -c ws://127.0.0.1:8080/ws`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if queue < 1 {
+				return usagef("--queue must be >= 1, got %d", queue)
+			}
+			ctx := cmd.Context()
+			srv, err := chat.Start(ctx, chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(),
+				Hub: chat.Config{SendQueue: queue}})
+			if err != nil {
+				return err
+			}
+			httpAddr := srv.HTTPAddr.String()
+			fmt.Fprintf(a.out, "netlab chat serving (Ctrl-C stops)\n")
+			fmt.Fprintf(a.out, "  browser:  http://%s/\n", joinHost(httpAddr))
+			fmt.Fprintf(a.out, "  wscat:    wscat -c ws://%s/ws\n", joinHost(httpAddr))
+			fmt.Fprintf(a.out, "  curl:     SID=$(curl -s -X POST http://%s/poll/session)   (see 'netlab docs rooms')\n", joinHost(httpAddr))
+			fmt.Fprintf(a.out, "  terminal: netlab chat join %s --name NAME --room ROOM\n", joinHost(httpAddr))
+			if srv.LinesAddr != nil {
+				h, p, _ := net.SplitHostPort(joinHost(srv.LinesAddr.String()))
+				fmt.Fprintf(a.out, "  nc:       nc %s %s   (then /help)\n", h, p)
+			}
+			err = srv.Wait()
+			st := srv.Hub.Stats()
+			fmt.Fprintf(a.out, "stopped: %d messages delivered, %d slow clients disconnected\n", st.Delivered, st.Kicked)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP address: the page, /ws and the polling endpoints")
+	cmd.Flags().StringVar(&lines, "tcp", "127.0.0.1:8081", "TCP line address for nc (\"\" to turn off)")
+	cmd.Flags().IntVar(&queue, "queue", chat.DefaultSendQueue, "messages queued per client before a slow client is disconnected")
+	return cmd
+}
+
+// joinHost turns a listening address into one to join: 0.0.0.0 and :: mean
+// "this machine's address" (shown as such).
+func joinHost(addr string) string {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if h == "0.0.0.0" || h == "::" || h == "" {
+		h = "THIS-MACHINE-IP"
+	}
+	return net.JoinHostPort(h, p)
+}
+
+func newChatJoinCmd(a *app) *cobra.Command {
+	var name, room, via string
+	var latency bool
+	cmd := &cobra.Command{
+		Use:   "join [ADDR]",
+		Short: "Join a chat server from the terminal",
+		Long: `Join a chat server (default 127.0.0.1:8080) and chat from the terminal: each
+line you type goes to your room; /help lists the commands. --via poll uses
+HTTP long polling instead of WebSocket; --via tcp uses the TCP line port
+(default address 127.0.0.1:8081).
+--latency shows how long each message took from the server taking it to your
+terminal (exact when server and client share a clock, e.g. same machine).`,
+		Example: `  netlab chat join --name ada --room math
+  netlab chat join 192.168.1.20:8080 --name ada --room math --latency
+  echo "hello" | netlab chat join --name bot --room lobby`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if via != "ws" && via != "poll" && via != "tcp" {
+				return usagef("--via must be ws, poll or tcp, got %q", via)
+			}
+			if err := chat.CheckNick(name); name != "" && err != nil {
+				return usagef("--name: %v", err)
+			}
+			if err := chat.CheckRoom(room); err != nil {
+				return usagef("--room: %v", err)
+			}
+			addr := "127.0.0.1:8080"
+			if via == "tcp" {
+				addr = "127.0.0.1:8081"
+			}
+			if len(args) == 1 {
+				addr = args[0]
+			}
+			ctx := cmd.Context()
+			var c transport.Conn
+			var err error
+			switch via {
+			case "tcp":
+				c, err = chat.DialLines(ctx, addr)
+			case "poll":
+				c, err = httppoll.Dial(ctx, addr, chatPollOptions)
+			default:
+				u := addr
+				if !strings.Contains(u, "://") {
+					u = "ws://" + addr + "/ws"
+				}
+				c, err = ws.Dial(ctx, u, chatWSOptions)
+			}
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return chatJoin(ctx, a, c, name, room, latency)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "your name (letters, digits, - _ .)")
+	cmd.Flags().StringVar(&room, "room", chat.DefaultRoom, "room to join")
+	cmd.Flags().StringVar(&via, "via", "ws", "door to use: ws, poll (HTTP long polling) or tcp")
+	cmd.Flags().BoolVar(&latency, "latency", false, "show how long each message took to reach you")
+	return cmd
+}
+
+func chatJoin(ctx context.Context, a *app, c transport.Conn, name, room string, latency bool) error {
+	say := func(s string) error { return c.Send(ctx, transport.Message{Data: []byte(s)}) }
+	if name != "" {
+		say("/nick " + name)
+	}
+	if room != chat.DefaultRoom {
+		say("/join " + room)
+		say("/leave " + chat.DefaultRoom)
+	}
+	if latency {
+		say("/latency on")
+	}
+	recvDone := make(chan error, 1)
+	go func() {
+		for {
+			m, err := c.Recv(ctx)
+			if err != nil {
+				recvDone <- err
+				return
+			}
+			if m.Event == "" { // a TCP line, already formatted by the server
+				fmt.Fprintln(a.out, string(m.Data))
+				continue
+			}
+			a.out.Write(chat.FormatLine(&m, latency, time.Now()))
+			if m.Event == "bye" {
+				recvDone <- io.EOF
+				return
+			}
+		}
+	}()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(a.in)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		close(lines)
+	}()
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok { // stdin ended: give the last lines a moment to arrive, then leave
+				time.Sleep(300 * time.Millisecond)
+				return nil
+			}
+			if err := say(l); err != nil {
+				return fmt.Errorf("chat: send: %w", err)
+			}
+		case err := <-recvDone:
+			if errors.Is(err, io.EOF) || errors.Is(err, transport.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("chat: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func newChatDemoCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Scripted bots in a few rooms over different doors: who received what, and when",
+		Long: `Start a chat server on 127.0.0.1 and four bots connected through different
+doors (WebSocket, HTTP long polling, TCP lines), then show step by step who received each
+message and how long after it was sent: room targeting, the default (own id)
+room, a union broadcast to several rooms, a broadcast to everyone, and
+auto-leave when a client disconnects. Takes about three seconds.`,
+		Example: "  netlab chat demo",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return chat.Demo(cmd.Context(), chat.DemoConfig{Doors: chatHTTPDoors(), Dialers: chatDialers(), Out: a.out})
+		},
+	}
+}

@@ -1,0 +1,172 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/netlab/netlab/transport"
+)
+
+// Timeouts for writing to a client.
+const (
+	// writeWait is how long one write to a client may take before the
+	// client is dropped.
+	writeWait = 10 * time.Second
+	// byeWait bounds flushing queued messages and the goodbye on disconnect.
+	byeWait = time.Second
+	// maxBadInputs is how many undecodable messages in a row a client may
+	// send before it is disconnected.
+	maxBadInputs = 20
+)
+
+// An Acceptor hands over clients accepted by a front door (a WebSocket or a
+// long-polling handler, a transport.Listener).
+type Acceptor interface {
+	Accept(ctx context.Context) (transport.Conn, error)
+}
+
+// ServeAcceptor serves every client a accepts, as door ("ws", "poll"), until
+// ctx is done or Accept fails; it waits for those clients to finish.
+func (h *Hub) ServeAcceptor(ctx context.Context, a Acceptor, door string) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := a.Accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("chat: accept %s: %w", door, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = h.ServeConn(ctx, c, door)
+		}()
+	}
+}
+
+// ServeConn runs one client connected through a transport.Conn until it
+// leaves, is disconnected or ctx is done, then closes c. The client talks in
+// transport.Message wire form: {"event":"join","room":"r1"},
+// {"event":"chat","text":"hi"}, or plain text ("/join r1", "hi").
+func (h *Hub) ServeConn(ctx context.Context, c transport.Conn, door string) error {
+	d := &clientConn{
+		recv:  func(ctx context.Context) (transport.Message, error) { return c.Recv(ctx) },
+		send:  func(ctx context.Context, m *transport.Message, _ bool) error { return c.Send(ctx, *m) },
+		flush: func() error { return nil },
+		close: c.Close,
+	}
+	return h.serve(ctx, d, door)
+}
+
+// clientConn is what serve needs from a connection.
+type clientConn struct {
+	recv  func(ctx context.Context) (transport.Message, error)
+	send  func(ctx context.Context, m *transport.Message, latency bool) error
+	flush func() error // after a burst of sends
+	close func() error
+}
+
+// serve runs a session: a reader goroutine feeds the session, this
+// goroutine writes what the hub queues for the socket (STYLE.md 4).
+func (h *Hub) serve(ctx context.Context, d *clientConn, door string) error {
+	s, err := h.Connect(ctx, "", door)
+	if err != nil {
+		_ = d.close()
+		return err
+	}
+	nick := "guest-" + s.id[:4]
+	if err := h.Rename(ctx, s, nick); err != nil {
+		h.Disconnect(s, err)
+	}
+	se := newSession(h, s, nick)
+	if err := se.welcome(ctx, DefaultRoom); err != nil {
+		h.Disconnect(s, err)
+	}
+
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		bad := 0
+		for {
+			m, err := d.recv(ctx)
+			if err != nil {
+				if errors.Is(err, transport.ErrTooLarge) || errors.Is(err, transport.ErrMalformed) {
+					se.errorf("%v", err)
+					if bad++; bad < maxBadInputs {
+						continue
+					}
+					err = fmt.Errorf("chat: %d bad messages in a row: %w", bad, err)
+				}
+				if errors.Is(err, io.EOF) {
+					err = errors.New("chat: client closed the connection")
+				}
+				h.Disconnect(s, err)
+				return
+			}
+			bad = 0
+			if err := se.handle(ctx, m); err != nil {
+				h.Disconnect(s, err)
+				return
+			}
+		}
+	}()
+
+	var werr error
+	for werr == nil {
+		select {
+		case m := <-s.send:
+			werr = h.write(ctx, d, m, se)
+			for werr == nil && len(s.send) > 0 { // write the burst, then flush once
+				werr = h.write(ctx, d, <-s.send, se)
+			}
+			if werr == nil {
+				werr = d.flush()
+			}
+			if werr != nil {
+				h.Disconnect(s, fmt.Errorf("chat: write to client: %w", werr))
+			}
+		case <-s.done:
+			werr = s.Err()
+			if werr == nil {
+				werr = errors.New("chat: disconnected")
+			}
+		}
+	}
+	<-s.done
+	h.goodbye(d, s, se)
+	_ = d.close()
+	<-readerDone
+	return nil
+}
+
+func (h *Hub) write(ctx context.Context, d *clientConn, m *transport.Message, se *session) error {
+	wctx, cancel := context.WithTimeout(ctx, writeWait)
+	defer cancel()
+	return d.send(wctx, m, se.latency.Load())
+}
+
+// goodbye writes what is still queued and then why the socket was
+// disconnected, within byeWait: a client that is reading sees the reason.
+func (h *Hub) goodbye(d *clientConn, s *Socket, se *session) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeWait)
+	defer cancel()
+	if !errors.Is(s.Err(), ErrSlowConsumer) {
+		for len(s.send) > 0 && ctx.Err() == nil {
+			if d.send(ctx, <-s.send, se.latency.Load()) != nil {
+				return
+			}
+		}
+	}
+	why := "bye"
+	if err := s.Err(); err != nil && !errors.Is(err, errQuit) {
+		why = "disconnected: " + err.Error()
+	}
+	_ = d.send(ctx, &transport.Message{Event: "bye", Sent: time.Now(), Data: []byte(why)}, false)
+	_ = d.flush()
+}

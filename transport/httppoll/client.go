@@ -1,0 +1,344 @@
+package httppoll
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/internal/countconn"
+)
+
+// A Conn is the client side of a polling session: one goroutine polls with
+// GET (short or long), one sends what is queued with POST, several queued
+// messages in one POST. Its methods are safe for concurrent use.
+type Conn struct {
+	opts Options
+	base string // http://host:port/poll
+	sid  string
+	hc   *http.Client
+	tr   *http.Transport
+
+	counter  countconn.Counter
+	requests atomic.Int64
+	empty    atomic.Int64
+
+	send chan transport.Message
+	recv chan transport.Message
+
+	pollCtx    context.Context // cancelled by Close to stop the poller
+	stopPoll   context.CancelFunc
+	closing    chan struct{}
+	closeOnce  sync.Once
+	closedFlag atomic.Bool
+
+	readDone  chan struct{}
+	readErr   error // set before readDone is closed
+	writeDone chan struct{}
+	writeErr  error // set before writeDone is closed
+}
+
+var (
+	_ transport.Conn  = (*Conn)(nil)
+	_ transport.Meter = (*Conn)(nil)
+)
+
+// Dial opens a session at addr: "host:port" (Options.Prefix is used) or an
+// http:// URL of the endpoint ("http://host:port/poll").
+func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
+	opts = opts.withDefaults()
+	base := addr
+	if !strings.Contains(addr, "://") {
+		base = "http://" + addr + opts.Prefix
+	}
+	if _, err := url.Parse(base); err != nil {
+		return nil, fmt.Errorf("httppoll: dial %q: %w", addr, err)
+	}
+	c := &Conn{
+		opts:      opts,
+		base:      strings.TrimSuffix(base, "/"),
+		send:      make(chan transport.Message, opts.Queue),
+		recv:      make(chan transport.Message, 64),
+		closing:   make(chan struct{}),
+		readDone:  make(chan struct{}),
+		writeDone: make(chan struct{}),
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	c.tr = &http.Transport{
+		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+			nc, err := d.DialContext(ctx, network, a)
+			if err != nil {
+				return nil, err
+			}
+			return countconn.New(nc, &c.counter), nil
+		},
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	c.hc = &http.Client{Transport: c.tr}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/session", nil)
+	if err != nil {
+		return nil, fmt.Errorf("httppoll: dial: %w", err)
+	}
+	c.requests.Add(1)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.tr.CloseIdleConnections()
+		return nil, fmt.Errorf("httppoll: dial: %w", err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		c.tr.CloseIdleConnections()
+		return nil, fmt.Errorf("httppoll: dial: POST %s/session: %s: %s", c.base, resp.Status, bytes.TrimSpace(body))
+	}
+	c.sid = string(bytes.TrimSpace(body))
+	c.pollCtx, c.stopPoll = context.WithCancel(context.Background())
+	go c.pollPump()
+	go c.postPump()
+	return c, nil
+}
+
+// Session returns the session id.
+func (c *Conn) Session() string { return c.sid }
+
+// Send queues m; the sender POSTs it with whatever else is queued.
+func (c *Conn) Send(ctx context.Context, m transport.Message) error {
+	if c.closedFlag.Load() {
+		return fmt.Errorf("httppoll: send: %w", transport.ErrClosed)
+	}
+	if len(m.Data) > c.opts.MaxMessage {
+		return fmt.Errorf("httppoll: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
+	}
+	select {
+	case c.send <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.closing:
+		return fmt.Errorf("httppoll: send: %w", transport.ErrClosed)
+	case <-c.writeDone:
+		return c.writeErr
+	}
+}
+
+// Recv returns the next message polled from the server; io.EOF once the
+// server closed the session.
+func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
+	if c.closedFlag.Load() {
+		return transport.Message{}, fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
+	}
+	select {
+	case m := <-c.recv:
+		return m, nil
+	case <-ctx.Done():
+		return transport.Message{}, ctx.Err()
+	case <-c.readDone:
+		select {
+		case m := <-c.recv:
+			return m, nil
+		default:
+		}
+		if c.closedFlag.Load() {
+			return transport.Message{}, fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
+		}
+		return transport.Message{}, c.readErr
+	}
+}
+
+// Close POSTs what is queued (within about two seconds), closes the session
+// with DELETE and stops polling.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closedFlag.Store(true)
+		close(c.closing)
+		<-c.writeDone
+		select {
+		case <-c.readDone: // the server already ended the session
+		default:
+			ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+			if req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.base+"?sid="+url.QueryEscape(c.sid), nil); err == nil {
+				c.requests.Add(1)
+				if resp, err := c.hc.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+			cancel()
+		}
+		c.stopPoll()
+		<-c.readDone
+		c.tr.CloseIdleConnections()
+	})
+	return nil
+}
+
+// WireStats reports what this client's connections carried, every request
+// it made and the polls answered empty.
+func (c *Conn) WireStats() transport.WireStats {
+	r, w := c.counter.Load()
+	return transport.WireStats{BytesReceived: r, BytesSent: w, Requests: c.requests.Load(), EmptyPolls: c.empty.Load()}
+}
+
+// pollPump is the only reader: it polls until the session ends or Close.
+func (c *Conn) pollPump() {
+	defer close(c.readDone)
+	var after uint64
+	var timer *time.Timer
+	if c.opts.Mode == Short {
+		timer = time.NewTimer(0)
+		defer timer.Stop()
+	}
+	for {
+		if timer != nil { // short polling: one GET every PollInterval
+			select {
+			case <-timer.C:
+			case <-c.pollCtx.Done():
+				c.readErr = fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
+				return
+			}
+			timer.Reset(c.opts.PollInterval)
+		}
+		u := c.base + "?sid=" + url.QueryEscape(c.sid) + "&after=" + strconv.FormatUint(after, 10)
+		if c.opts.Mode == Long {
+			u += "&wait=" + c.opts.Hold.String()
+		}
+		next, err := c.pollOnce(u, after)
+		if err != nil {
+			if c.pollCtx.Err() != nil {
+				err = fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
+			}
+			c.readErr = err
+			return
+		}
+		after = next
+	}
+}
+
+// pollOnce makes one GET and queues what it brings; it returns the new
+// after.
+func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
+	req, err := http.NewRequestWithContext(c.pollCtx, http.MethodGet, u, nil)
+	if err != nil {
+		return after, fmt.Errorf("httppoll: poll: %w", err)
+	}
+	c.requests.Add(1)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return after, fmt.Errorf("httppoll: poll: %w", err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNoContent:
+		c.empty.Add(1)
+		io.Copy(io.Discard, resp.Body)
+		return after, nil
+	case http.StatusGone:
+		io.Copy(io.Discard, resp.Body)
+		return after, io.EOF
+	default:
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return after, fmt.Errorf("httppoll: poll: %s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	last, err := strconv.ParseUint(resp.Header.Get("X-Netlab-Last"), 10, 64)
+	if err != nil {
+		return after, fmt.Errorf("httppoll: poll: bad X-Netlab-Last %q", resp.Header.Get("X-Netlab-Last"))
+	}
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, c.opts.MaxBody+int64(c.opts.wireLimit())))
+	sc.Buffer(make([]byte, 0, 4096), c.opts.wireLimit()+1)
+	n := uint64(0)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		m, err := transport.Decode(sc.Bytes())
+		if err != nil {
+			return after, fmt.Errorf("httppoll: poll: %w", err)
+		}
+		n++
+		select {
+		case c.recv <- m:
+		case <-c.pollCtx.Done():
+			return after, transport.ErrClosed
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return after, fmt.Errorf("httppoll: poll: reading answer: %w", err)
+	}
+	if last != after+n {
+		return after, fmt.Errorf("httppoll: poll: answer carried %d messages after %d but says the last is %d", n, after, last)
+	}
+	return last, nil
+}
+
+// postPump is the only sender: it POSTs every message queued, as many as
+// fit in one body, until Close has flushed the queue.
+func (c *Conn) postPump() {
+	defer close(c.writeDone)
+	var body []byte
+	for {
+		var first transport.Message
+		timeout := c.opts.WriteTimeout
+		select {
+		case first = <-c.send:
+		case <-c.closing:
+			select {
+			case first = <-c.send:
+				timeout = closeTimeout
+			default:
+				return
+			}
+		}
+		body = append(transport.AppendEncode(body[:0], first), '\n')
+	fill:
+		for int64(len(body)) < c.opts.MaxBody-int64(c.opts.wireLimit()) {
+			select {
+			case m := <-c.send:
+				body = append(transport.AppendEncode(body, m), '\n')
+			default:
+				break fill
+			}
+		}
+		if err := c.post(body, timeout); err != nil {
+			c.writeErr = err
+			return
+		}
+	}
+}
+
+func (c *Conn) post(body []byte, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"?sid="+url.QueryEscape(c.sid), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("httppoll: send: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	c.requests.Add(1)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("httppoll: send: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		if resp.StatusCode == http.StatusGone {
+			return fmt.Errorf("httppoll: send: %s: %w", bytes.TrimSpace(msg), transport.ErrClosed)
+		}
+		return fmt.Errorf("httppoll: send: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	io.Copy(io.Discard, resp.Body)
+	return nil
+}

@@ -1,0 +1,114 @@
+package httppoll
+
+import (
+	"fmt"
+	"time"
+)
+
+// Mode is how a client receives: short or long polling.
+type Mode int
+
+const (
+	// Short polling: a GET every PollInterval, answered at once.
+	Short Mode = iota
+	// Long polling: a GET the server holds until a message or Hold.
+	Long
+)
+
+// String returns "short" or "long".
+func (m Mode) String() string {
+	if m == Long {
+		return "long"
+	}
+	return "short"
+}
+
+// ParseMode reads "short" or "long" (also "poll" and "longpoll").
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "short", "poll":
+		return Short, nil
+	case "long", "longpoll":
+		return Long, nil
+	}
+	return Short, fmt.Errorf("httppoll: unknown mode %q: want short or long", s)
+}
+
+// Defaults for Options fields left zero.
+const (
+	DefaultPrefix       = "/poll"
+	DefaultPollInterval = 100 * time.Millisecond
+	DefaultHold         = 25 * time.Second
+	// DefaultMaxHold caps the wait a client may ask the server for.
+	DefaultMaxHold = 60 * time.Second
+	// DefaultMaxMessage is the largest Message.Data.
+	DefaultMaxMessage = 64 << 10
+	// DefaultMaxBody is the largest request body the server reads (413
+	// above it) and the most message bytes one poll answer carries.
+	DefaultMaxBody = 1 << 20
+	// DefaultSessionIdle: a session without any request for this long expires.
+	DefaultSessionIdle = 60 * time.Second
+	// DefaultQueue is how many messages wait for a client before Send blocks.
+	DefaultQueue = 1024
+	// DefaultReadHeaderTimeout cuts off slowloris clients in Listen's server.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	// DefaultWriteTimeout bounds each client POST.
+	DefaultWriteTimeout = 10 * time.Second
+
+	closeTimeout = 2 * time.Second
+)
+
+// Options configure the polling server and client. Zero fields take the
+// defaults above; the server ignores Mode, PollInterval and Hold.
+type Options struct {
+	Mode              Mode
+	PollInterval      time.Duration // short polling: time between GETs
+	Hold              time.Duration // long polling: wait the client asks for
+	MaxHold           time.Duration
+	MaxMessage        int
+	MaxBody           int64
+	SessionIdle       time.Duration
+	Queue             int
+	ReadHeaderTimeout time.Duration
+	WriteTimeout      time.Duration
+	// Prefix is the path of the endpoints (DefaultPrefix).
+	Prefix string
+}
+
+func (o Options) withDefaults() Options {
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.Hold <= 0 {
+		o.Hold = DefaultHold
+	}
+	if o.MaxHold <= 0 {
+		o.MaxHold = DefaultMaxHold
+	}
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = DefaultMaxMessage
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = DefaultSessionIdle
+	}
+	if o.Queue <= 0 {
+		o.Queue = DefaultQueue
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	return o
+}
+
+// wireLimit is the longest line (one encoded message) accepted: room for
+// MaxMessage bytes in base64 inside the JSON wire form.
+func (o Options) wireLimit() int { return 4*o.MaxMessage + 1024 }

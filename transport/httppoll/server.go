@@ -1,0 +1,577 @@
+package httppoll
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/internal/countconn"
+)
+
+// A Server is the polling endpoint: an http.Handler serving Prefix and
+// Prefix+"/session" that hands out each new session as a transport.Conn
+// through Accept. Mount it on any mux (both paths), or use Transport.Listen.
+// It is safe for concurrent use.
+type Server struct {
+	opts   Options
+	accept chan *ServerConn
+
+	mu       sync.Mutex
+	sessions map[string]*ServerConn
+	closed   bool
+
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// backlog is how many new sessions wait for Accept before POST /session is
+// answered 503.
+const backlog = 128
+
+// NewServer returns a Server with opts (zero fields take the defaults).
+func NewServer(opts Options) *Server {
+	return &Server{
+		opts:     opts.withDefaults(),
+		accept:   make(chan *ServerConn, backlog),
+		sessions: make(map[string]*ServerConn),
+		done:     make(chan struct{}),
+	}
+}
+
+// Accept waits for the next session. It returns an error matching
+// transport.ErrClosed after Close.
+func (s *Server) Accept(ctx context.Context) (transport.Conn, error) {
+	select {
+	case c := <-s.accept:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.done:
+		return nil, fmt.Errorf("httppoll: accept: %w", transport.ErrClosed)
+	}
+}
+
+// Close refuses new sessions (503) and closes every session, giving each
+// client a short time to collect what was queued for it. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		var conns []*ServerConn
+		for _, c := range s.sessions {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		close(s.done)
+	drain:
+		for {
+			select {
+			case c := <-s.accept:
+				c.end(transport.ErrClosed)
+			default:
+				break drain
+			}
+		}
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.Close() }()
+		}
+		wg.Wait()
+	})
+	return nil
+}
+
+func (s *Server) lookup(id string) *ServerConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
+func (s *Server) remove(c *ServerConn) {
+	s.mu.Lock()
+	if s.sessions[c.id] == c {
+		delete(s.sessions, c.id)
+	}
+	s.mu.Unlock()
+}
+
+// httpError answers with status and a one-line reason.
+func httpError(w http.ResponseWriter, status int, format string, a ...any) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "httppoll: "+format+"\n", a...)
+}
+
+// ServeHTTP serves the endpoints listed in the package documentation.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch r.URL.Path {
+	case s.opts.Prefix + "/session":
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			httpError(w, http.StatusMethodNotAllowed, "open a session with POST %s/session", s.opts.Prefix)
+			return
+		}
+		s.open(w, r)
+	case s.opts.Prefix, s.opts.Prefix + "/":
+		sid := r.URL.Query().Get("sid")
+		if sid == "" {
+			httpError(w, http.StatusBadRequest, "missing sid: open a session with POST %s/session and pass ?sid=ID", s.opts.Prefix)
+			return
+		}
+		c := s.lookup(sid)
+		if c == nil {
+			httpError(w, http.StatusNotFound, "unknown session %q (expired or never opened): open one with POST %s/session", sid, s.opts.Prefix)
+			return
+		}
+		if cc := countconn.FromContext(r.Context()); cc != nil {
+			cc.SetOwner(&c.counter)
+		}
+		c.requests.Add(1)
+		c.touch()
+		defer c.touch()
+		switch r.Method {
+		case http.MethodGet:
+			c.poll(w, r)
+		case http.MethodPost:
+			c.receive(w, r)
+		case http.MethodDelete:
+			c.peerClose(nil)
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.Header().Set("Allow", "GET, POST, DELETE")
+			httpError(w, http.StatusMethodNotAllowed, "%s is not used: GET receives, POST sends, DELETE closes", r.Method)
+		}
+	default:
+		httpError(w, http.StatusNotFound, "no such endpoint %q: use %s/session and %s?sid=ID", r.URL.Path, s.opts.Prefix, s.opts.Prefix)
+	}
+}
+
+// open creates a session and waits for Accept to take it.
+func (s *Server) open(w http.ResponseWriter, r *http.Request) {
+	var raw [12]byte
+	rand.Read(raw[:])
+	c := newServerConn(s, hex.EncodeToString(raw[:]))
+	if cc := countconn.FromContext(r.Context()); cc != nil {
+		cc.SetOwner(&c.counter)
+	}
+	c.requests.Add(1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		httpError(w, http.StatusServiceUnavailable, "server closed")
+		return
+	}
+	s.sessions[c.id] = c
+	s.mu.Unlock()
+	select {
+	case s.accept <- c: // a backlog, like a listening socket's
+	default:
+		c.end(transport.ErrClosed)
+		httpError(w, http.StatusServiceUnavailable, "too many sessions waiting to be accepted, try again later")
+		return
+	}
+	c.touch()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Netlab-Session", c.id)
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, c.id+"\n")
+}
+
+// A ServerConn is the server's side of one polling session. Send queues
+// messages for the client's next GET; Recv returns what the client POSTed.
+// Its methods are safe for concurrent use.
+type ServerConn struct {
+	id  string
+	srv *Server
+
+	counter  countconn.Counter
+	requests atomic.Int64
+	empty    atomic.Int64
+
+	mu       sync.Mutex
+	out      [][]byte      // encoded messages not yet acknowledged
+	outFirst uint64        // number of out[0]
+	changed  chan struct{} // closed and replaced when out or the state changes
+	polling  bool          // a GET is in progress
+	closing  bool          // Close was called: deliver the rest, then 410
+	told     bool          // a GET was answered 410 Gone
+	idle     *time.Timer
+
+	in      chan transport.Message
+	gone    chan struct{} // closed when the session ends
+	goneErr error         // why, set before gone is closed
+	endOnce sync.Once
+}
+
+var (
+	_ transport.Conn  = (*ServerConn)(nil)
+	_ transport.Meter = (*ServerConn)(nil)
+)
+
+func newServerConn(s *Server, id string) *ServerConn {
+	c := &ServerConn{
+		id:       id,
+		srv:      s,
+		outFirst: 1,
+		changed:  make(chan struct{}),
+		in:       make(chan transport.Message, s.opts.Queue),
+		gone:     make(chan struct{}),
+	}
+	c.idle = time.AfterFunc(s.opts.SessionIdle, c.expire)
+	return c
+}
+
+// ID returns the session id.
+func (c *ServerConn) ID() string { return c.id }
+
+func (c *ServerConn) touch() { c.idle.Reset(c.srv.opts.SessionIdle) }
+
+// expire ends the session when no request came for SessionIdle.
+func (c *ServerConn) expire() {
+	c.mu.Lock()
+	busy := c.polling
+	c.mu.Unlock()
+	if busy {
+		c.touch()
+		return
+	}
+	c.end(fmt.Errorf("httppoll: session %s expired: no request for %v", c.id, c.srv.opts.SessionIdle))
+}
+
+// notify wakes a held GET and a blocked Send. Call with mu held.
+func (c *ServerConn) notify() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// end finishes the session for good: err is what Recv and Send report.
+func (c *ServerConn) end(err error) {
+	c.endOnce.Do(func() {
+		c.idle.Stop()
+		c.goneErr = err
+		close(c.gone)
+		c.srv.remove(c)
+		c.mu.Lock()
+		c.notify()
+		c.mu.Unlock()
+	})
+}
+
+// peerClose ends the session because the client closed it.
+func (c *ServerConn) peerClose(error) { c.end(io.EOF) }
+
+// poll answers a GET: the messages after ?after=N, at once or when one
+// arrives within ?wait=.
+func (c *ServerConn) poll(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, "bad after=%q: want the number of the last message received (0 at first)", v)
+			return
+		}
+		after = n
+	}
+	var wait time.Duration
+	if v := q.Get("wait"); v != "" {
+		d, err := parseWait(v)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, "bad wait=%q: %v", v, err)
+			return
+		}
+		wait = min(d, c.srv.opts.MaxHold)
+	}
+
+	c.mu.Lock()
+	if c.polling {
+		c.mu.Unlock()
+		httpError(w, http.StatusConflict, "another GET is already waiting for session %s; poll again when it returns", c.id)
+		return
+	}
+	last := c.outFirst + uint64(len(c.out)) - 1
+	if after > last {
+		c.mu.Unlock()
+		httpError(w, http.StatusBadRequest, "after=%d is beyond the last message queued (%d)", after, last)
+		return
+	}
+	if after >= c.outFirst { // acknowledge 1..after
+		drop := int(after - c.outFirst + 1)
+		clear(c.out[:drop])
+		c.out = c.out[drop:]
+		c.outFirst = after + 1
+		c.notify()
+	}
+	c.polling = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.polling = false
+		c.mu.Unlock()
+	}()
+
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		c.mu.Lock()
+		if len(c.out) > 0 {
+			var body bytes.Buffer
+			n := 0
+			for _, b := range c.out {
+				if n > 0 && int64(body.Len()+len(b)+1) > c.srv.opts.MaxBody {
+					break
+				}
+				body.Write(b)
+				body.WriteByte('\n')
+				n++
+			}
+			lastSent := c.outFirst + uint64(n) - 1
+			c.mu.Unlock()
+			h := w.Header()
+			h.Set("Content-Type", "application/x-ndjson")
+			h.Set("Content-Length", strconv.Itoa(body.Len()))
+			h.Set("X-Netlab-Last", strconv.FormatUint(lastSent, 10))
+			w.WriteHeader(http.StatusOK)
+			w.Write(body.Bytes())
+			return
+		}
+		closing, changed := c.closing, c.changed
+		if closing {
+			c.told = true
+			c.notify()
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.gone:
+			closing = true
+		default:
+		}
+		if closing {
+			httpError(w, http.StatusGone, "session %s closed by the server", c.id)
+			return
+		}
+		if wait == 0 {
+			c.empty.Add(1)
+			w.Header().Set("X-Netlab-Last", strconv.FormatUint(after, 10))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			wait = 0 // answer empty on the next turn unless a message came
+		case <-r.Context().Done():
+			return // the client went away
+		}
+	}
+}
+
+// parseWait reads a Go duration ("25s", "500ms") or a number of seconds.
+func parseWait(v string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		if n < 0 || n > 3600 {
+			return 0, errors.New("want 0 to 3600 seconds")
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, errors.New("want a duration such as 25s or 500ms")
+	}
+	if d < 0 {
+		return 0, errors.New("want a duration >= 0")
+	}
+	return d, nil
+}
+
+// receive takes a POST: every line of the body is one message, checked
+// before any is delivered.
+func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) {
+	max := c.srv.opts.MaxBody
+	if r.ContentLength > max {
+		httpError(w, http.StatusRequestEntityTooLarge, "body of %d bytes is over the %d-byte limit", r.ContentLength, max)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			httpError(w, http.StatusRequestEntityTooLarge, "body is over the %d-byte limit", max)
+			return
+		}
+		httpError(w, http.StatusBadRequest, "reading body: %v", err)
+		return
+	}
+	msgs, status, err := decodeLines(body, c.srv.opts)
+	if err != nil {
+		httpError(w, status, "%v", err)
+		return
+	}
+	for _, m := range msgs {
+		select {
+		case c.in <- m:
+		case <-c.gone:
+			httpError(w, http.StatusGone, "session %s closed", c.id)
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodeLines splits a body into messages, one per line; it returns the
+// HTTP status to answer with when a line is bad.
+func decodeLines(body []byte, o Options) ([]transport.Message, int, error) {
+	var msgs []transport.Message
+	for i := 1; len(body) > 0; i++ {
+		line, rest, _ := bytes.Cut(body, []byte{'\n'})
+		body = rest
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			continue
+		}
+		if len(line) > o.wireLimit() {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("line %d: %d bytes is over the %d-byte message limit", i, len(line), o.wireLimit())
+		}
+		m, err := transport.Decode(line)
+		if err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("line %d: %w", i, err)
+		}
+		if len(m.Data) > o.MaxMessage {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("line %d: %d-byte message is over the %d-byte limit", i, len(m.Data), o.MaxMessage)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, 0, nil
+}
+
+// Send queues m for the client's next poll. It blocks while Queue messages
+// wait unacknowledged.
+func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
+	if len(m.Data) > c.srv.opts.MaxMessage {
+		return fmt.Errorf("httppoll: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.srv.opts.MaxMessage)
+	}
+	b := transport.Encode(m)
+	if len(b) > c.srv.opts.wireLimit() {
+		return fmt.Errorf("httppoll: send: %d-byte wire form: %w (limit %d)", len(b), transport.ErrTooLarge, c.srv.opts.wireLimit())
+	}
+	for {
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			return fmt.Errorf("httppoll: send: %w", transport.ErrClosed)
+		}
+		select {
+		case <-c.gone:
+			c.mu.Unlock()
+			return fmt.Errorf("httppoll: send: session ended: %w", transport.ErrClosed)
+		default:
+		}
+		if len(c.out) < c.srv.opts.Queue {
+			c.out = append(c.out, b)
+			c.notify()
+			c.mu.Unlock()
+			return nil
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Recv returns the next message the client POSTed; io.EOF after the client
+// closed the session (DELETE).
+func (c *ServerConn) Recv(ctx context.Context) (transport.Message, error) {
+	c.mu.Lock()
+	closing := c.closing
+	c.mu.Unlock()
+	if closing {
+		return transport.Message{}, fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
+	}
+	select {
+	case m := <-c.in:
+		return m, nil
+	case <-ctx.Done():
+		return transport.Message{}, ctx.Err()
+	case <-c.gone:
+		select {
+		case m := <-c.in:
+			return m, nil
+		default:
+		}
+		if errors.Is(c.goneErr, io.EOF) {
+			return transport.Message{}, io.EOF
+		}
+		return transport.Message{}, fmt.Errorf("httppoll: recv: %w", c.goneErr)
+	}
+}
+
+// Close lets the client collect what is queued and learn that the session
+// is closed (its next GET gets 410 Gone), waiting at most two seconds, then
+// ends the session.
+func (c *ServerConn) Close() error {
+	c.mu.Lock()
+	c.closing = true
+	c.notify()
+	c.mu.Unlock()
+	t := time.NewTimer(closeTimeout)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		told, changed := c.told, c.changed
+		c.mu.Unlock()
+		if told {
+			break
+		}
+		select {
+		case <-changed:
+			continue
+		case <-c.gone:
+		case <-t.C:
+		}
+		break
+	}
+	c.end(transport.ErrClosed)
+	return nil
+}
+
+// WireStats reports the session's requests, empty polls and bytes on the
+// wire (zero bytes when the server's listener does not count).
+func (c *ServerConn) WireStats() transport.WireStats {
+	r, w := c.counter.Load()
+	return transport.WireStats{BytesReceived: r, BytesSent: w, Requests: c.requests.Load(), EmptyPolls: c.empty.Load()}
+}
+
+// CountingListener wraps l so that its connections count their bytes; serve
+// a Server from an http.Server with this listener and ConnContext set to
+// ConnContext to get bytes on the wire per session.
+func CountingListener(l net.Listener) net.Listener { return countconn.Listener{Listener: l} }
+
+// ConnContext is the http.Server.ConnContext hook that goes with
+// CountingListener.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return countconn.ConnContext(ctx, c)
+}

@@ -1,0 +1,152 @@
+package tcp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/transporttest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestConformance(t *testing.T) { transporttest.Run(t, New(Options{})) }
+
+func TestConformanceNagle(t *testing.T) { transporttest.Run(t, New(Options{Nagle: true, MaxMessage: 1000})) }
+
+// echoServer accepts connections and echoes every message until ctx ends.
+func echoServer(t *testing.T) (addr string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := New(Options{MaxMessage: 1024}).Listen(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept(ctx)
+			if err != nil {
+				return
+			}
+			go func() {
+				for {
+					m, err := c.Recv(ctx)
+					if errors.Is(err, transport.ErrMalformed) {
+						c.Send(ctx, transport.Message{Data: []byte("error: " + err.Error())})
+						continue
+					}
+					if err != nil {
+						c.Close()
+						return
+					}
+					c.Send(ctx, m)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() { cancel(); ln.Close(); <-done }
+}
+
+// TestPlainLinesLikeNc talks to the server the way nc does: bare lines.
+func TestPlainLinesLikeNc(t *testing.T) {
+	addr, stop := echoServer(t)
+	defer stop()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	r := bufio.NewReader(nc)
+	for _, line := range []string{"hello", "two words", "crlf\r"} {
+		io.WriteString(nc, line+"\n")
+		got, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.TrimSuffix(line, "\r") + "\n"; got != want {
+			t.Errorf("sent %q, got %q, want %q", line, got, want)
+		}
+	}
+	// A JSON line is answered in JSON.
+	io.WriteString(nc, `{"seq":7,"text":"hi"}`+"\n")
+	got, _ := r.ReadString('\n')
+	if got != `{"seq":7,"text":"hi"}`+"\n" {
+		t.Errorf("JSON echo = %q", got)
+	}
+	// Garbage that looks like JSON gets an error line; the connection lives.
+	io.WriteString(nc, "{oops\n")
+	got, _ = r.ReadString('\n')
+	if !strings.HasPrefix(got, "error: tcp: recv: malformed message") {
+		t.Errorf("malformed line answered with %q", got)
+	}
+	io.WriteString(nc, "still here\n")
+	if got, _ = r.ReadString('\n'); got != "still here\n" {
+		t.Errorf("after a malformed line: %q", got)
+	}
+}
+
+// TestHostileClients: an over-long line and a half-sent message close only
+// that client; the server keeps serving others.
+func TestHostileClients(t *testing.T) {
+	addr, stop := echoServer(t)
+	defer stop()
+
+	long, _ := net.Dial("tcp", addr)
+	defer long.Close()
+	go io.WriteString(long, strings.Repeat("x", 200000)) // no newline, over the line limit
+	long.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(long); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("over-long line: the server should close the connection, read gave %v", err)
+	}
+
+	half, _ := net.Dial("tcp", addr)
+	io.WriteString(half, `{"seq":1,"text":"never fini`)
+	half.Close()
+
+	good, err := New(Options{}).Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := good.Send(ctx, transport.Message{Seq: 1, Event: "echo", Data: []byte("ok")}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := good.Recv(ctx); err != nil || string(m.Data) != "ok" {
+		t.Fatalf("a well-behaved client got %+v, %v", m, err)
+	}
+}
+
+func TestDialRefused(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err := New(Options{}).Dial(context.Background(), addr)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("Dial to a closed port: %v", err)
+	}
+}
+
+func TestAcceptHonoursContext(t *testing.T) {
+	ln, err := New(Options{}).Listen(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := ln.Accept(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Accept = %v, want DeadlineExceeded", err)
+	}
+}

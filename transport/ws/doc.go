@@ -1,0 +1,44 @@
+// Package ws is netlab's WebSocket transport (RFC 6455) on
+// github.com/gorilla/websocket.
+//
+// One netlab message travels as one text frame holding its wire form
+// (transport.Encode: a JSON object, or plain text from wscat or a browser),
+// over one upgraded HTTP connection: the client sends
+//
+//	GET /ws HTTP/1.1
+//	Upgrade: websocket
+//	Connection: Upgrade
+//	Sec-WebSocket-Key: ...
+//	Sec-WebSocket-Version: 13
+//
+// and the server answers "101 Switching Protocols"; from then on both sides
+// send frames whenever they like (full duplex).
+//
+// Every connection has exactly one reader goroutine and one writer goroutine
+// (as in gorilla's chat example). The writer drains the send queue and writes
+// every frame that is queued before flushing them to the socket in one write,
+// so a busy connection makes fewer system calls. Both sides send a ping every
+// PingInterval (default 25 s); a connection from which nothing (no message,
+// no pong) arrives for PingInterval+PongTimeout (default 25 s + 20 s) is
+// closed as dead.
+//
+// What the reader refuses, with the RFC 6455 close code:
+//
+//	frame payload over ReadLimit            1009 message too big (gorilla)
+//	text frame that is not valid UTF-8      1007 invalid frame payload data
+//	JSON object that is not a wire message  1007
+//	unmasked client frame, reserved bits,   1002 protocol error (gorilla)
+//	bad opcode, fragmented control frame
+//
+// A handshake whose Origin header names a foreign site is refused with 403
+// Forbidden; pages from the same host and from localhost are accepted, and
+// Options.AllowOrigins widens that. A request without Origin (wscat, curl,
+// programs) is accepted: Origin is a browser's statement, not an
+// authentication.
+//
+// A Server is an http.Handler that can be mounted on any mux and hands out
+// the upgraded connections as transport.Conns through Accept; Transport.Listen
+// wraps it in its own http.Server. Bytes on the wire are counted on the real
+// connection, the HTTP handshake included, when the http.Server's listener
+// counts (CountingListener; Transport.Listen and Dial always do).
+package ws
