@@ -133,19 +133,19 @@ type LoadResult struct {
 
 // BotLoad is what one bot should have received in the load phase and did.
 type BotLoad struct {
-	Name       string   `json:"name"`
-	Servers    []string `json:"servers"` // the server it started on, then the one it moved to
-	Sent       int      `json:"sent"`
-	Expected   int      `json:"expected"`
-	Received   int      `json:"received"`
-	Lost       int      `json:"lost"`
+	Name     string   `json:"name"`
+	Servers  []string `json:"servers"` // the server it started on, then the one it moved to
+	Sent     int      `json:"sent"`
+	Expected int      `json:"expected"`
+	Received int      `json:"received"`
+	Lost     int      `json:"lost"`
 	// LostFromMs and LostToMs say when the lost messages were sent,
 	// relative to the server stop (negative: before it).
 	LostFromMs float64 `json:"lost_sent_from_ms,omitempty"`
 	LostToMs   float64 `json:"lost_sent_to_ms,omitempty"`
-	Duplicates int      `json:"duplicates"`
-	WrongRoom  int      `json:"wrong_room"`
-	SwitchMs   float64  `json:"switch_ms,omitempty"` // from the stop to rejoined on another server
+	Duplicates int     `json:"duplicates"`
+	WrongRoom  int     `json:"wrong_room"`
+	SwitchMs   float64 `json:"switch_ms,omitempty"` // from the stop to rejoined on another server
 }
 
 // The cast: two bots per server, in rooms that span servers.
