@@ -317,31 +317,14 @@ var (
 func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, w io.Writer) (*RunResult, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := &run{ctx: rctx, sent: map[int]sentRec{}, reconnectDelay: cfg.ReconnectDelay}
-	res := &RunResult{Adapter: acfg.Kind}
-	acfg.Topic = "netlab.chat.demo." + randomHex()
-	if acfg.Kind == KindRedis {
-		acfg.Topic = "netlab:chat:demo:" + randomHex()
+	r, err := startRun(rctx, acfg, cfg.ReconnectDelay)
+	if err != nil {
+		return nil, err
 	}
 	defer r.shutdown()
-	for i := range 3 {
-		s := &server{id: "s" + strconv.Itoa(i+1)}
-		c := acfg
-		c.ServerID = s.id
-		ad, err := OpenAdapter(rctx, c)
-		if err != nil {
-			return nil, fmt.Errorf("cluster demo: %s: %w", s.id, err)
-		}
-		sctx, stop := context.WithCancel(rctx)
-		srv, err := chat.Start(sctx, chat.ServerConfig{Lines: "127.0.0.1:0", Hub: chat.Config{ServerID: s.id, Adapter: ad}})
-		if err != nil {
-			stop()
-			_ = ad.Close()
-			return nil, fmt.Errorf("cluster demo: %s: %w", s.id, err)
-		}
-		s.srv, s.ad, s.stop, s.addr = srv, ad, stop, srv.LinesAddr.String()
-		s.result = ServerResult{ID: s.id, TCPAddr: s.addr}
-		r.servers = append(r.servers, s)
+	res := &RunResult{Adapter: acfg.Kind}
+	for _, b := range r.bots {
+		res.Bots = append(res.Bots, BotInfo{Name: b.name, Server: r.servers[b.server].id, Rooms: b.rooms})
 	}
 	what := map[string]string{
 		KindNATS:  "through NATS",
@@ -352,14 +335,6 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, w io.Wri
 	fmt.Fprintf(w, "== 3 chat servers %s\n", what)
 	for _, s := range r.servers {
 		fmt.Fprintf(w, "   %s  tcp %s\n", s.id, s.addr)
-	}
-	for _, c := range cast {
-		b := &bot{r: r, name: c.name, rooms: c.rooms}
-		r.bots = append(r.bots, b)
-		if err := b.connect(c.server); err != nil {
-			return nil, err
-		}
-		res.Bots = append(res.Bots, BotInfo{Name: b.name, Server: r.servers[c.server].id, Rooms: b.rooms})
 	}
 	t := &report.Table{Header: []string{"bot", "server", "rooms"}}
 	for _, b := range r.bots {
@@ -427,6 +402,47 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, w io.Wri
 	}
 	printLoad(w, res)
 	return res, rctx.Err()
+}
+
+// startRun starts three chat servers with the adapter acfg names, on a
+// topic of their own, and connects the cast of bots. On error what was
+// started is stopped.
+func startRun(ctx context.Context, acfg AdapterConfig, reconnectDelay time.Duration) (*run, error) {
+	r := &run{ctx: ctx, sent: map[int]sentRec{}, reconnectDelay: reconnectDelay}
+	acfg.Topic = "netlab.chat.demo." + randomHex()
+	if acfg.Kind == KindRedis {
+		acfg.Topic = "netlab:chat:demo:" + randomHex()
+	}
+	for i := range 3 {
+		s := &server{id: "s" + strconv.Itoa(i+1)}
+		c := acfg
+		c.ServerID = s.id
+		ad, err := OpenAdapter(ctx, c)
+		if err != nil {
+			r.shutdown()
+			return nil, fmt.Errorf("cluster demo: %s: %w", s.id, err)
+		}
+		sctx, stop := context.WithCancel(ctx)
+		srv, err := chat.Start(sctx, chat.ServerConfig{Lines: "127.0.0.1:0", Hub: chat.Config{ServerID: s.id, Adapter: ad}})
+		if err != nil {
+			stop()
+			_ = ad.Close()
+			r.shutdown()
+			return nil, fmt.Errorf("cluster demo: %s: %w", s.id, err)
+		}
+		s.srv, s.ad, s.stop, s.addr = srv, ad, stop, srv.LinesAddr.String()
+		s.result = ServerResult{ID: s.id, TCPAddr: s.addr}
+		r.servers = append(r.servers, s)
+	}
+	for _, c := range cast {
+		b := &bot{r: r, name: c.name, rooms: c.rooms}
+		r.bots = append(r.bots, b)
+		if err := b.connect(c.server); err != nil {
+			r.shutdown()
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 func randomHex() string {

@@ -43,6 +43,7 @@ func Run(t *testing.T, b Broker) {
 	t.Run("ThreeServers", func(t *testing.T) { testThreeServers(t, b) })
 	t.Run("SubscribeOnce", func(t *testing.T) { testSubscribeOnce(t, b) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, b) })
+	t.Run("CloseWhileHandlerBlocked", func(t *testing.T) { testCloseWhileHandlerBlocked(t, b) })
 	if b.Stop != nil {
 		t.Run("BrokerRestart", func(t *testing.T) { testBrokerRestart(t, b) })
 	}
@@ -208,6 +209,40 @@ func testClosed(t *testing.T, b Broker) {
 	if err := a.Subscribe(func(adapter.Broadcast) {}); err == nil {
 		t.Error("subscribe after close: got nil error")
 	}
+}
+
+// testCloseWhileHandlerBlocked closes an adapter whose handler is blocked
+// until Close has returned, as a hub's handler waits for the hub that is
+// closing the adapter: Close must not wait for it.
+func testCloseWhileHandlerBlocked(t *testing.T, b Broker) {
+	pub, sub := b.New(t, "p"), b.New(t, "s")
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	if err := sub.Subscribe(func(adapter.Broadcast) {
+		once.Do(func() { close(entered) })
+		<-release
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(context.Background(), adapter.Broadcast{Msg: transport.Message{Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(waitFor):
+		t.Fatal("handler never called")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- sub.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("close: %v", err)
+		}
+	case <-time.After(waitFor):
+		t.Error("Close waited for a handler that waits for Close")
+	}
+	close(release)
 }
 
 // testBrokerRestart stops the broker while s1 keeps publishing to s2, starts

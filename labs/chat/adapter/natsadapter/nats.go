@@ -167,6 +167,7 @@ func (a *Adapter) Close() error {
 		return nil
 	}
 	a.closed = true
-	a.nc.Close()
+	a.core.Close()
+	a.nc.Close() // does not wait for a handler call in progress
 	return nil
 }

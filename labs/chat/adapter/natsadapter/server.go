@@ -38,6 +38,14 @@ func StartServer(addr string) (*Server, error) {
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT // nats-server reads 0 as its default, 4222
+	} else {
+		// nats-server, logging off, only times out on a port in use: say
+		// why at once.
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return nil, fmt.Errorf("natsadapter: embedded server: %w", err)
+		}
+		_ = l.Close()
 	}
 	s, err := server.NewServer(&server.Options{
 		ServerName: "netlab-embedded",

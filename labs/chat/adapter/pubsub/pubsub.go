@@ -162,6 +162,8 @@ type Core struct {
 	duplicates, own, malformed                 atomic.Uint64
 	disconnects, reconnects                    atomic.Uint64
 	connected                                  atomic.Bool
+	inHandler                                  atomic.Bool
+	closed                                     atomic.Bool
 }
 
 type lastSeen struct {
@@ -258,12 +260,22 @@ func (c *Core) Deliver(data []byte) {
 	}
 	c.last[e.Broadcast.Origin] = lastSeen{boot: e.Boot, seq: e.Seq}
 	c.mu.Unlock()
-	if h == nil {
+	if h == nil || c.closed.Load() {
 		return
 	}
 	c.received.Add(1)
+	c.inHandler.Store(true)
+	defer c.inHandler.Store(false)
 	h(e.Broadcast)
 }
+
+// Close makes Deliver stop calling the handler (a call in progress goes on).
+func (c *Core) Close() { c.closed.Store(true) }
+
+// InHandler reports whether a handler call is in progress. An adapter's
+// Close must not wait for one: the handler may be waiting for the very
+// hub that is closing the adapter.
+func (c *Core) InHandler() bool { return c.inHandler.Load() }
 
 // Disconnected records that the connection to the broker was lost.
 func (c *Core) Disconnected() {

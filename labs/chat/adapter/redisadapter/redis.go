@@ -66,9 +66,10 @@ type Adapter struct {
 	channel string
 	queue   chan []byte
 
-	ctx    context.Context // canceled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx      context.Context // canceled by Close
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // the writer
+	readDone chan struct{}  // closed when the reader has returned (nil: no reader)
 
 	mu     sync.Mutex
 	ps     *redis.PubSub
@@ -203,7 +204,7 @@ func (a *Adapter) Subscribe(handler func(adapter.Broadcast)) error {
 		return fmt.Errorf("redisadapter: subscribe %s: %w", a.channel, err)
 	}
 	a.ps = ps
-	a.wg.Add(1)
+	a.readDone = make(chan struct{})
 	go a.readLoop(ps)
 	return nil
 }
@@ -212,7 +213,7 @@ func (a *Adapter) Subscribe(handler func(adapter.Broadcast)) error {
 // and re-subscribes after an error; Redis confirms with a "subscribe" reply,
 // which marks the adapter reconnected.
 func (a *Adapter) readLoop(ps *redis.PubSub) {
-	defer a.wg.Done()
+	defer close(a.readDone)
 	backoff := minBackoff
 	for {
 		msg, err := ps.ReceiveTimeout(a.ctx, healthEvery)
@@ -252,7 +253,10 @@ func (a *Adapter) readLoop(ps *redis.PubSub) {
 func (a *Adapter) Stats() pubsub.Stats { return a.core.Stats() }
 
 // Close stops delivery, drops what was not yet published (counted as publish
-// errors) and closes the connections. It is idempotent.
+// errors) and closes the connections. It waits for the reader to return,
+// except when the reader is inside the handler: the handler may be waiting
+// for the hub that is calling Close, and returns once Close has. It is
+// idempotent.
 func (a *Adapter) Close() error {
 	a.mu.Lock()
 	if a.closed {
@@ -260,12 +264,23 @@ func (a *Adapter) Close() error {
 		return nil
 	}
 	a.closed = true
-	ps := a.ps
+	ps, readDone := a.ps, a.readDone
 	a.mu.Unlock()
+	a.core.Close()
 	a.cancel()
 	if ps != nil {
 		_ = ps.Close()
 	}
 	a.wg.Wait()
+	for readDone != nil {
+		select {
+		case <-readDone:
+			readDone = nil
+		case <-time.After(10 * time.Millisecond):
+			if a.core.InHandler() {
+				readDone = nil
+			}
+		}
+	}
 	return a.client.Close()
 }
