@@ -11,7 +11,7 @@ import (
 )
 
 // A RedisServer is a real redis-server started by a test on a free loopback
-// port, persistence off (--save ” --appendonly no). It is stopped when the
+// port, with persistence off (no RDB snapshots, no AOF). It is stopped when the
 // test ends.
 type RedisServer struct {
 	bin  string
