@@ -6,7 +6,7 @@ BIN     := bin/netlab
 .PHONY: run test unit lint fmt vet tidy-check build bench fuzz clean
 
 run: build
-	./$(BIN) compare
+	./$(BIN) echo --transports tcp,udp
 
 build:
 	$(GO) build -o $(BIN) ./cmd/netlab

@@ -31,3 +31,17 @@ func Read(topic string) (string, error) {
 	b, err := files.ReadFile(topic + ".md")
 	return string(b), err
 }
+
+// Title returns a topic's first heading, without the leading '#'.
+func Title(topic string) string {
+	text, err := Read(topic)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if t, ok := strings.CutPrefix(line, "# "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return ""
+}

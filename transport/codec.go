@@ -54,12 +54,7 @@ func AppendEncode(b []byte, m Message) []byte {
 	} else {
 		w.Data = m.Data
 	}
-	buf := bytes.NewBuffer(b)
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(w) // cannot fail: only strings, numbers and bytes
-	out := buf.Bytes()
-	return out[:len(out)-1] // drop the encoder's newline
+	return appendWire(b, &w)
 }
 
 // Decode reads one message in wire form. Input that does not start with '{'
@@ -71,6 +66,11 @@ func Decode(b []byte) (Message, error) {
 		return Message{Data: bytes.Clone(b)}, nil
 	}
 	var w wireMessage
+	if err := parseWire(trimmed, &w); err == nil {
+		return fromWire(w)
+	}
+	// The fast parser declined: let encoding/json decide (and explain).
+	w = wireMessage{}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
@@ -79,6 +79,10 @@ func Decode(b []byte) (Message, error) {
 	if dec.More() {
 		return Message{}, fmt.Errorf("%w: text after the JSON object", ErrMalformed)
 	}
+	return fromWire(w)
+}
+
+func fromWire(w wireMessage) (Message, error) {
 	if w.Text != "" && w.Data != nil {
 		return Message{}, fmt.Errorf("%w: both text and data set", ErrMalformed)
 	}

@@ -2,9 +2,11 @@ package transport
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
@@ -63,6 +65,66 @@ func FuzzDecode(f *testing.F) {
 		m2, err := Decode(Encode(m))
 		if err != nil || m2.Seq != m.Seq || m2.Event != m.Event || !bytes.Equal(m2.Data, m.Data) {
 			t.Fatalf("re-decode of %q: %+v, %v", b, m2, err)
+		}
+	})
+}
+
+// decodeWithEncodingJSON is the reference decoder the hand-written one must
+// agree with.
+func decodeWithEncodingJSON(b []byte) (wireMessage, error) {
+	var w wireMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return w, err
+	}
+	if dec.More() {
+		return w, errors.New("more")
+	}
+	return w, nil
+}
+
+func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"seq":1,"event":"echo","text":"hi"}`, `{}`, ` { "seq" : 18446744073709551615 } `,
+		`{"text":"a\"b\\c\/d\n\u00e9\ud83d\ude00\ud800x"}`, `{"data":"AAEC"}`, `{"sent_ns":-5}`,
+		`{"seq":01}`, `{"seq":1.5}`, `{"room":"r","room":"s"}`, "{\"text\":\"\xff\"}", `{"SEQ":3}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast wireMessage
+		if parseWire(b, &fast) != nil {
+			return // declined: Decode falls back to encoding/json itself
+		}
+		ref, err := decodeWithEncodingJSON(b)
+		if err != nil {
+			t.Fatalf("fast parser accepted %q, encoding/json rejects it: %v", b, err)
+		}
+		if fast.Seq != ref.Seq || fast.Event != ref.Event || fast.Room != ref.Room || fast.SentNs != ref.SentNs ||
+			fast.Text != ref.Text || !bytes.Equal(fast.Data, ref.Data) || (fast.Data == nil) != (ref.Data == nil) {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", b, fast, ref)
+		}
+	})
+}
+
+func FuzzEncodeMatchesEncodingJSON(f *testing.F) {
+	f.Add(uint64(1), "echo", "room", int64(5), []byte("text \"q\" \n\t\x01 é \u2028 <>&"))
+	f.Add(uint64(0), "", "", int64(0), []byte{0xff, 0})
+	f.Fuzz(func(t *testing.T, seq uint64, event, room string, sent int64, data []byte) {
+		w := wireMessage{Seq: seq, Event: event, Room: room, SentNs: sent}
+		if utf8.Valid(data) {
+			w.Text = string(data)
+		} else {
+			w.Data = data
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(w)
+		want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		if got := appendWire(nil, &w); !bytes.Equal(got, want) {
+			t.Fatalf("appendWire = %s\nencoding/json = %s", got, want)
 		}
 	})
 }

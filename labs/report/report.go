@@ -153,7 +153,7 @@ func Percent(f float64) string {
 
 // Histogram prints buckets as horizontal bars, the longest width runes long.
 //
-//	  51.2 µs –   58.9 µs  ████████████████████ 812
+//	51.2 µs –   58.9 µs  ████████████████████ 812
 func Histogram(w io.Writer, buckets []stats.Bucket, width int) error {
 	most := 0
 	for _, b := range buckets {

@@ -8,10 +8,19 @@
 // connection whose peer speaks plain lines (nc, telnet) is answered in plain
 // lines, so `nc 127.0.0.1 PORT` works against every netlab TCP server.
 //
-// Each Conn has one reader goroutine and one writer goroutine (the shape of
-// gorilla/websocket's chat example): the reader parses lines into a buffered
-// channel that Recv drains; Send encodes on the caller's goroutine and queues
-// the line; the writer writes everything queued and flushes once.
+// Each Conn has one writer goroutine (the shape of gorilla/websocket's chat
+// example): Send encodes on the caller's goroutine and queues the line; the
+// writer writes everything queued and flushes once. When nothing is queued or
+// being written, Send writes its line itself: handing one line to another
+// goroutine would cost a wake-up (several microseconds, as much as a loopback
+// round trip) for nothing to coalesce, and order is kept because every write
+// happens under one lock, after everything queued before it.
+//
+// Reading needs no goroutine of its own: Recv reads the socket directly (one
+// Recv at a time), and a cancelled context interrupts it with a read
+// deadline, keeping any half-read line for the next Recv. A peer that sends
+// while nobody calls Recv fills the kernel's buffers and TCP's flow control
+// slows it down, which is what TCP is for.
 package tcp
 
 import (
@@ -22,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,8 +46,6 @@ const (
 	DefaultMaxMessage = 64 << 10
 	// sendQueue is how many encoded lines may wait for the writer.
 	sendQueue = 256
-	// recvQueue is how many parsed messages may wait for Recv.
-	recvQueue = 256
 	// writeWait bounds one flush to the socket; a peer that reads nothing
 	// for this long gets its connection closed.
 	writeWait = 10 * time.Second
@@ -105,16 +113,25 @@ type Conn struct {
 	maxData int
 	maxLine int
 
-	in  chan received // parsed by readLoop
-	out chan []byte            // encoded lines for writeLoop
+	out chan []byte // encoded lines for writeLoop
+
+	// wmu serializes writes to w. pending counts lines queued on out or
+	// being written by writeLoop; Send writes directly only when it is 0.
+	wmu     sync.Mutex
+	w       *bufio.Writer
+	pending atomic.Int64
 
 	plainPeer atomic.Bool // the peer's last line was plain text, not JSON
 
-	readErr  error         // why readLoop stopped; read after in is closed
-	writeErr atomic.Value  // error: why writeLoop stopped
+	// rmu serializes Recv; the fields below it belong to whoever holds it.
+	rmu     sync.Mutex
+	r       *bufio.Reader
+	partial []byte // a line begun but not finished when a Recv was cancelled
+	readErr error  // sticky: why the stream can't be read any more
+
+	writeErr atomic.Value  // error: why writing failed
 	closing  chan struct{} // closed by Close
 	wdone    chan struct{} // closed when writeLoop returns
-	rdone    chan struct{} // closed when readLoop returns
 	once     sync.Once
 }
 
@@ -131,13 +148,12 @@ func (t *Transport) newConn(nc net.Conn) *Conn {
 		nc:      nc,
 		maxData: t.opts.MaxMessage,
 		maxLine: t.maxLine(),
-		in:      make(chan received, recvQueue),
 		out:     make(chan []byte, sendQueue),
 		closing: make(chan struct{}),
 		wdone:   make(chan struct{}),
-		rdone:   make(chan struct{}),
 	}
-	go c.readLoop()
+	c.w = bufio.NewWriterSize(wire.Count(nc, &c.ctr), 64<<10)
+	c.r = bufio.NewReaderSize(wire.Count(nc, &c.ctr), 64<<10)
 	go c.writeLoop()
 	return c
 }
@@ -169,14 +185,26 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	} else {
 		line = append(transport.AppendEncode(make([]byte, 0, len(m.Data)+64), m), '\n')
 	}
+	// Fast path: nothing queued or in flight, so writing now keeps order.
+	c.wmu.Lock()
+	if c.pending.Load() == 0 {
+		err := c.writeLocked(line, writeWait)
+		c.wmu.Unlock()
+		return err
+	}
+	c.wmu.Unlock()
+	c.pending.Add(1)
 	select {
 	case c.out <- line:
 		return nil
 	case <-ctx.Done():
+		c.pending.Add(-1)
 		return ctx.Err()
 	case <-c.closing:
+		c.pending.Add(-1)
 		return fmt.Errorf("tcp: send: %w", transport.ErrClosed)
 	case <-c.wdone:
+		c.pending.Add(-1)
 		if err, _ := c.writeErr.Load().(error); err != nil {
 			return err
 		}
@@ -193,141 +221,176 @@ func isPlain(m transport.Message) bool {
 		!bytes.ContainsAny(m.Data, "\r\x00")
 }
 
-// Recv returns the next message. A malformed line yields an error matching
+// Recv reads the next message. A malformed line yields an error matching
 // transport.ErrMalformed and the connection stays usable; a line over the
 // size limit closes the connection with an error matching
-// transport.ErrTooLarge.
+// transport.ErrTooLarge. When ctx is done Recv returns ctx.Err() and the
+// connection stays usable.
 func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
 	select {
 	case <-c.closing:
 		return transport.Message{}, fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
 	default:
 	}
-	select {
-	case r, ok := <-c.in:
-		if !ok {
-			return transport.Message{}, c.readErr
-		}
-		return r.m, r.err
-	case <-ctx.Done():
-		return transport.Message{}, ctx.Err()
-	case <-c.closing:
-		return transport.Message{}, fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
+	if err := ctx.Err(); err != nil {
+		return transport.Message{}, err
 	}
-}
-
-// received is one parsed line: a message, or why the line was not one (kept
-// in order with the messages around it).
-type received struct {
-	m   transport.Message
-	err error
-}
-
-func (c *Conn) readLoop() {
-	defer close(c.rdone)
-	defer close(c.in)
-	r := bufio.NewReaderSize(wire.Count(c.nc, &c.ctr), 64<<10)
-	var long []byte // a line longer than the reader's buffer, being assembled
-	for {
-		chunk, err := r.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			long = append(long, chunk...)
-			if len(long) > c.maxLine {
-				c.readErr = fmt.Errorf("tcp: recv: line over %d bytes: %w", c.maxLine, transport.ErrTooLarge)
-				c.nc.Close()
-				return
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.readErr != nil {
+		return transport.Message{}, c.readErr
+	}
+	if ctx.Done() != nil {
+		// Interrupt a blocked read when ctx ends; afterwards, make sure the
+		// deadline is cleared before anyone reads again.
+		fired := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			c.nc.SetReadDeadline(time.Unix(1, 0))
+			close(fired)
+		})
+		defer func() {
+			if !stop() {
+				<-fired
+				c.nc.SetReadDeadline(time.Time{})
 			}
-			continue
-		}
-		if err != nil {
-			switch {
-			case errors.Is(err, io.EOF) && len(long)+len(chunk) == 0:
-				c.readErr = io.EOF
-			case errors.Is(err, io.EOF):
-				c.readErr = fmt.Errorf("tcp: recv: connection closed in the middle of a message: %w", io.ErrUnexpectedEOF)
-			case errors.Is(err, net.ErrClosed):
-				c.readErr = fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
-			default:
-				c.readErr = fmt.Errorf("tcp: recv: %w", err)
-			}
-			return
-		}
-		line := chunk
-		if long != nil {
-			line = append(long, chunk...)
-			long = nil
-			if len(line) > c.maxLine {
-				c.readErr = fmt.Errorf("tcp: recv: line over %d bytes: %w", c.maxLine, transport.ErrTooLarge)
-				c.nc.Close()
-				return
-			}
-		}
-		line = bytes.TrimSuffix(line, []byte("\n"))
-		line = bytes.TrimSuffix(line, []byte("\r")) // nc -C, telnet
-		m, derr := transport.Decode(line)           // copies what it keeps
-		var rerr error
-		switch {
-		case derr != nil:
-			rerr = fmt.Errorf("tcp: recv: %w", derr)
-			c.plainPeer.Store(true) // someone typing at us: answer in plain lines
-		case len(m.Data) > c.maxData:
-			c.readErr = fmt.Errorf("tcp: recv %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.maxData)
-			c.nc.Close()
-			return
-		default:
-			c.plainPeer.Store(!bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("{")))
+		}()
+	}
+	line, err := c.readLine()
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			return transport.Message{}, ctx.Err()
 		}
 		select {
-		case c.in <- received{m, rerr}:
 		case <-c.closing:
-			c.readErr = fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
-			return
+			err = fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
+		default:
+		}
+		c.readErr = err
+		return transport.Message{}, err
+	}
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r")) // nc -C, telnet
+	m, err := transport.Decode(line)            // copies what it keeps
+	if err != nil {
+		c.plainPeer.Store(true) // someone typing at us: answer in plain lines
+		return transport.Message{}, fmt.Errorf("tcp: recv: %w", err)
+	}
+	if len(m.Data) > c.maxData {
+		c.readErr = fmt.Errorf("tcp: recv %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.maxData)
+		c.nc.Close()
+		return transport.Message{}, c.readErr
+	}
+	c.plainPeer.Store(!bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("{")))
+	return m, nil
+}
+
+// readLine reads up to and including the next '\n'. c.rmu must be held. A
+// read interrupted by a deadline keeps what it read in c.partial.
+func (c *Conn) readLine() ([]byte, error) {
+	for {
+		chunk, err := c.r.ReadSlice('\n')
+		if err == nil && c.partial == nil {
+			return chunk, nil // the common case: no copy
+		}
+		if len(chunk) > 0 {
+			c.partial = append(c.partial, chunk...)
+		}
+		if len(c.partial) > c.maxLine {
+			c.nc.Close()
+			return nil, fmt.Errorf("tcp: recv: line over %d bytes: %w", c.maxLine, transport.ErrTooLarge)
+		}
+		switch {
+		case err == nil:
+			line := c.partial
+			c.partial = nil
+			return line, nil
+		case err == bufio.ErrBufferFull:
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, err
+		case errors.Is(err, io.EOF) && len(c.partial) == 0:
+			return nil, io.EOF
+		case errors.Is(err, io.EOF):
+			return nil, fmt.Errorf("tcp: recv: connection closed in the middle of a message: %w", io.ErrUnexpectedEOF)
+		case errors.Is(err, net.ErrClosed):
+			return nil, fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
+		default:
+			return nil, fmt.Errorf("tcp: recv: %w", err)
 		}
 	}
 }
 
+func (c *Conn) writeLocked(line []byte, wait time.Duration) error {
+	if err, _ := c.writeErr.Load().(error); err != nil {
+		return err
+	}
+	if _, err := c.w.Write(line); err != nil {
+		return c.failLocked(err)
+	}
+	return c.flushLocked(wait)
+}
+
+func (c *Conn) flushLocked(wait time.Duration) error {
+	if c.w.Buffered() == 0 {
+		return nil
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(wait))
+	if err := c.w.Flush(); err != nil {
+		return c.failLocked(err)
+	}
+	return nil
+}
+
+func (c *Conn) failLocked(err error) error {
+	err = fmt.Errorf("tcp: send: %w", err)
+	c.writeErr.CompareAndSwap(nil, err)
+	c.nc.Close()
+	return err
+}
+
+// writeLoop writes what Send queued: every line waiting, then one flush.
 func (c *Conn) writeLoop() {
 	defer close(c.wdone)
-	w := bufio.NewWriterSize(wire.Count(c.nc, &c.ctr), 64<<10)
-	fail := func(err error) {
-		c.writeErr.Store(fmt.Errorf("tcp: send: %w", err))
-		c.nc.Close()
-	}
-	write := func(line []byte) bool {
-		if _, err := w.Write(line); err != nil {
-			fail(err)
-			return false
+	// drain writes every queued line under the lock, then flushes once.
+	drain := func(first []byte, wait time.Duration) bool {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		n := int64(0)
+		ok := true
+		write := func(line []byte) {
+			n++
+			if ok {
+				if _, err := c.w.Write(line); err != nil {
+					c.failLocked(err)
+					ok = false
+				}
+			}
 		}
-		return true
-	}
-	// flushQueued writes every line already queued, then flushes once.
-	flushQueued := func(wait time.Duration) bool {
-		for {
+		if first != nil {
+			write(first)
+		}
+		for more := true; more; {
 			select {
 			case line := <-c.out:
-				if !write(line) {
-					return false
-				}
-				continue
+				write(line)
 			default:
+				more = false
 			}
-			break
 		}
-		c.nc.SetWriteDeadline(time.Now().Add(wait))
-		if err := w.Flush(); err != nil {
-			fail(err)
-			return false
+		if ok && c.flushLocked(wait) != nil {
+			ok = false
 		}
-		return true
+		c.pending.Add(-n)
+		return ok
 	}
 	for {
 		select {
 		case line := <-c.out:
-			if !write(line) || !flushQueued(writeWait) {
+			if !drain(line, writeWait) {
 				return
 			}
 		case <-c.closing:
-			flushQueued(closeWait)
+			drain(nil, closeWait)
 			return
 		}
 	}
@@ -340,7 +403,6 @@ func (c *Conn) Close() error {
 		close(c.closing)
 		<-c.wdone
 		c.nc.Close()
-		<-c.rdone
 	})
 	return nil
 }
@@ -387,7 +449,7 @@ func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) {
 	}
 	l.conns[c] = struct{}{}
 	go func() { // forget the conn once it is closed, so a long-running server does not grow
-		<-c.rdone
+		<-c.closing
 		l.mu.Lock()
 		delete(l.conns, c)
 		l.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,7 +21,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestConformance(t *testing.T) { transporttest.Run(t, New(Options{})) }
 
-func TestConformanceNagle(t *testing.T) { transporttest.Run(t, New(Options{Nagle: true, MaxMessage: 1000})) }
+func TestConformanceNagle(t *testing.T) {
+	transporttest.Run(t, New(Options{Nagle: true, MaxMessage: 1000}))
+}
 
 // echoServer accepts connections and echoes every message until ctx ends.
 func echoServer(t *testing.T) (addr string, stop func()) {
@@ -99,7 +102,7 @@ func TestPlainLinesLikeNc(t *testing.T) {
 // that client; the server keeps serving others.
 func TestHostileClients(t *testing.T) {
 	addr, stop := echoServer(t)
-	defer stop()
+	fdsBefore := openFDs(t) // after the first socket: the runtime's poller fds exist by now
 
 	long, _ := net.Dial("tcp", addr)
 	defer long.Close()
@@ -126,6 +129,21 @@ func TestHostileClients(t *testing.T) {
 	if m, err := good.Recv(ctx); err != nil || string(m.Data) != "ok" {
 		t.Fatalf("a well-behaved client got %+v, %v", m, err)
 	}
+	good.Close()
+	long.Close()
+	stop()
+	if after := openFDs(t); after > fdsBefore {
+		t.Errorf("%d file descriptors open before, %d after the server stopped: a leak", fdsBefore, after)
+	}
+}
+
+// openFDs counts this process's open file descriptors (Linux).
+func openFDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd here")
+	}
+	return len(entries)
 }
 
 func TestDialRefused(t *testing.T) {

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/labs/loss"
+	"github.com/netlab/netlab/labs/report"
+)
+
+func init() { register(newLossCmd) }
+
+type lossOptions struct {
+	names    string
+	count    int
+	interval time.Duration
+	size     int
+	late     time.Duration
+	json     bool
+	link     *linkFlags
+	to       transportOptions
+}
+
+// defaultLossTransports are the transports the lab runs when none are
+// named: those of udp, tcp and ws that this build has.
+func defaultLossTransports() string {
+	var out []string
+	for _, n := range []string{"udp", "tcp", "ws"} {
+		if transportBuilders[n] != nil {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+func newLossCmd(a *app) *cobra.Command {
+	o := &lossOptions{}
+	cmd := &cobra.Command{
+		Use:   "loss",
+		Short: "Dropped-packets lab: the same numbered stream over UDP, TCP and WebSocket through a lossy link",
+		Long: `The dropped-packets lab. A client sends the same numbered messages, one way, to
+a server over each transport, and each runs through its own copy of the same
+impaired link (same seed: the same packets are lost). The table shows, side by
+side, how many messages were delivered, lost, duplicated, out of order and
+late, the one-way delay, and a timeline with one mark per message.
+
+UDP loses and reorders messages but delivers the rest at once. TCP (and HTTP
+and WebSocket, which run on it) never loses a message: a lost segment is resent
+after the retransmission timeout (--rto, a model of TCP's recovery), and every
+message behind it waits too: head-of-line blocking.
+
+The link defaults to a few percent loss with a little delay, jitter and
+reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
+		Example: `  netlab loss
+  netlab loss --loss 10% --count 200
+  netlab loss --burst p=2%,r=25% --transports udp,tcp
+  netlab loss --cut 1s+500ms --loss 0 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.count < 1 || o.count > 100_000 {
+				return usagef("--count must be between 1 and 100000, got %d", o.count)
+			}
+			if o.interval <= 0 {
+				return usagef("--interval must be > 0, got %v", o.interval)
+			}
+			if o.size < 1 || o.size > 60_000 {
+				return usagef("--size must be between 1 and 60000 bytes, got %d", o.size)
+			}
+			if o.late < 0 {
+				return usagef("--late cannot be negative, got %v", o.late)
+			}
+			link, err := o.link.config()
+			if err != nil {
+				return err
+			}
+			trs, err := parseTransports(o.names, &o.to)
+			if err != nil {
+				return err
+			}
+			cfg := loss.Config{Count: o.count, Interval: o.interval, Size: o.size, Late: o.late, Link: link}
+			if err := cfg.Validate(); err != nil {
+				return usagef("%v", err)
+			}
+			if a.errIsTerminal && !o.json {
+				fmt.Fprintf(a.errOut, "sending %d messages over %s…", o.count, o.names)
+			}
+			res, err := loss.Run(cmd.Context(), cfg, trs)
+			if a.errIsTerminal && !o.json {
+				fmt.Fprint(a.errOut, "\r\033[K")
+			}
+			if len(res.Streams) == 0 {
+				return err
+			}
+			if o.json {
+				if jerr := report.JSON(a.out, res.JSON()); jerr != nil {
+					return jerr
+				}
+			} else if werr := res.WriteText(a.out); werr != nil {
+				return werr
+			}
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.names, "transports", "t", defaultLossTransports(), transportFlagHelp())
+	fs.IntVarP(&o.count, "count", "n", loss.DefaultCount, "messages to send over each transport")
+	fs.DurationVarP(&o.interval, "interval", "i", loss.DefaultInterval, "time between two messages")
+	fs.IntVarP(&o.size, "size", "s", loss.DefaultSize, "bytes of payload per message")
+	fs.DurationVar(&o.late, "late", 0, "a message slower than this is late (0: the link's delay + jitter + 20ms)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON document with the raw numbers instead of tables")
+	o.link = addLinkFlagsDefault(cmd, loss.DefaultLink)
+	addTransportFlags(fs, &o.to)
+	return cmd
+}

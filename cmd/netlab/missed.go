@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/labs/missed"
+	"github.com/netlab/netlab/labs/report"
+)
+
+func init() { register(newMissedCmd) }
+
+// missedOptions are the flags of 'netlab missed'.
+type missedOptions struct {
+	transports  string
+	scenarios   string
+	strategies  string
+	rate        float64
+	offline     time.Duration
+	late        time.Duration
+	queue       int
+	consumeRate float64
+	window      int
+	ackTimeout  time.Duration
+	json        bool
+	tr          transportOptions
+}
+
+func newMissedCmd(a *app) *cobra.Command {
+	o := &missedOptions{}
+	cmd := &cobra.Command{
+		Use:   "missed",
+		Short: "What happens to events a client misses, and what each way of recovering them costs",
+		Long: `missed starts a server and a client in this process for every scenario,
+strategy and transport. The server emits numbered events ("tick" 1, 2, 3, ...)
+to the client, and the client gets into trouble:
+
+  offline        its link is cut for --offline, then it reconnects
+  late-handler   it connects, but installs its "tick" handler only after --late:
+                 the event layer drops events nobody handles, as Socket.IO does
+  slow-consumer  its application handles --consume-rate events/s, slower than
+                 the server emits, behind a queue of --queue events
+
+and the application mitigates it, or not:
+
+  none    at most once, as plain Socket.IO: what is missed is gone
+  ack     the server keeps every event until the client acks it and resends
+          after --ack-timeout; the client drops repeats by event number
+  replay  the server keeps the last --window events; the client sends the
+          first number it lacks when it (re)connects and asks again for
+          holes, like Socket.IO's connection state recovery; what is older
+          than the window is reported as gone
+  all     both
+
+The table counts, per scenario x strategy x transport: events emitted,
+delivered to the application, missed, duplicated, recovered, gone; and the
+cost: events the server held, extra messages on the wire, delay. No
+transport saves a missed event by itself: it survives only if someone keeps
+it.`,
+		Example: `  netlab missed
+  netlab missed --transports tcp --scenario offline --offline 1s
+  netlab missed --transports tcp --scenario offline --strategy replay --window 50
+  netlab missed --transports tcp --scenario slow --queue 5 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := o.config()
+			if err != nil {
+				return err
+			}
+			return missedRun(cmd.Context(), a, o, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.transports, "transports", "t", defaultEventTransports(), transportFlagHelp())
+	addTransportFlags(f, &o.tr)
+	f.StringVar(&o.scenarios, "scenario", "offline,late-handler,slow-consumer", "comma-separated scenarios: offline, late-handler (late), slow-consumer (slow)")
+	f.StringVar(&o.strategies, "strategy", "none,ack,replay,all", "comma-separated mitigations: none, ack, replay, all")
+	f.Float64Var(&o.rate, "rate", missed.DefaultRate, "events per second the server emits")
+	f.DurationVar(&o.offline, "offline", missed.DefaultOffline, "offline: how long the client's link is down")
+	f.DurationVar(&o.late, "late", missed.DefaultLate, "late-handler: how long until the client installs its handler")
+	f.IntVar(&o.queue, "queue", missed.DefaultQueue, "slow-consumer: the client's queue, in events")
+	f.Float64Var(&o.consumeRate, "consume-rate", missed.DefaultConsumeRate, "slow-consumer: events per second the client's application handles")
+	f.IntVar(&o.window, "window", missed.DefaultWindow, "replay: events the server keeps per client")
+	f.DurationVar(&o.ackTimeout, "ack-timeout", missed.DefaultAckTimeout, "ack: how long the server waits for an ack before resending")
+	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table")
+	return cmd
+}
+
+func (o *missedOptions) config() (missed.Config, error) {
+	switch {
+	case !(o.rate > 0) || o.rate > 10000:
+		return missed.Config{}, usagef("--rate must be > 0 and <= 10000 events/s, got %v", o.rate)
+	case o.offline <= 0 || o.offline > time.Minute:
+		return missed.Config{}, usagef("--offline must be > 0 and <= 1m, got %v", o.offline)
+	case o.late <= 0 || o.late > time.Minute:
+		return missed.Config{}, usagef("--late must be > 0 and <= 1m, got %v", o.late)
+	case o.queue < 1:
+		return missed.Config{}, usagef("--queue must be >= 1, got %d", o.queue)
+	case !(o.consumeRate > 0):
+		return missed.Config{}, usagef("--consume-rate must be > 0, got %v", o.consumeRate)
+	case o.window < 1:
+		return missed.Config{}, usagef("--window must be >= 1 event, got %d", o.window)
+	case o.ackTimeout < time.Millisecond:
+		return missed.Config{}, usagef("--ack-timeout must be >= 1ms, got %v", o.ackTimeout)
+	}
+	cfg := missed.Config{Rate: o.rate, Offline: o.offline, Late: o.late, Queue: o.queue,
+		ConsumeRate: o.consumeRate, Window: o.window, AckTimeout: o.ackTimeout}
+	for _, s := range splitList(o.scenarios) {
+		sc, err := missed.ParseScenario(s)
+		if err != nil {
+			return missed.Config{}, usagef("--scenario: %v", err)
+		}
+		cfg.Scenarios = append(cfg.Scenarios, sc)
+	}
+	for _, s := range splitList(o.strategies) {
+		st, err := missed.ParseStrategy(s)
+		if err != nil {
+			return missed.Config{}, usagef("--strategy: %v", err)
+		}
+		cfg.Strategies = append(cfg.Strategies, st)
+	}
+	if len(cfg.Scenarios) == 0 || len(cfg.Strategies) == 0 {
+		return missed.Config{}, usagef("--scenario and --strategy need at least one name each")
+	}
+	trs, err := parseTransports(o.transports, &o.tr)
+	if err != nil {
+		return missed.Config{}, err
+	}
+	cfg.Transports = trs
+	return cfg, nil
+}
+
+// defaultEventTransports is the issue's default, poll,longpoll,ws: the
+// transports a Socket.IO client uses. Those not registered in this build are
+// left out, and tcp stands in when none is.
+func defaultEventTransports() string {
+	var names []string
+	for _, n := range []string{"poll", "longpoll", "ws"} {
+		if transportBuilders[n] != nil {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return "tcp"
+	}
+	return strings.Join(names, ",")
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// missedJSON is the document 'netlab missed --json' prints.
+type missedJSON struct {
+	Lab     string              `json:"lab"`
+	Results []missed.ResultJSON `json:"results"`
+}
+
+func missedRun(ctx context.Context, a *app, o *missedOptions, cfg missed.Config) error {
+	if a.errIsTerminal {
+		cfg.Progress = func(s string) { fmt.Fprintf(a.errOut, "\rmissed: %s…\033[K", s) }
+	}
+	results, err := missed.Run(ctx, cfg)
+	if a.errIsTerminal {
+		fmt.Fprint(a.errOut, "\r\033[K")
+	}
+	if o.json {
+		doc := missedJSON{Lab: "missed", Results: []missed.ResultJSON{}}
+		for _, r := range results {
+			doc.Results = append(doc.Results, missed.JSON(r))
+		}
+		if jerr := report.JSON(a.out, doc); jerr != nil {
+			return jerr
+		}
+	} else if len(results) > 0 {
+		if werr := missed.Table(cfg, results).Write(a.out); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, r := range results {
+		if r.Err != "" {
+			failed = append(failed, fmt.Sprintf("%s/%s/%s: %s", r.Scenario, r.Strategy, r.Transport, r.Err))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("missed: %d of %d runs failed; first: %s", len(failed), len(results), failed[0])
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func runMissed(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), append([]string{"missed"}, args...), &app{in: strings.NewReader(""), out: &out, errOut: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func TestMissedJSON(t *testing.T) {
+	code, out, errOut := runMissed(t, "--transports", "tcp", "--scenario", "offline", "--strategy", "none,replay",
+		"--rate", "200", "--offline", "200ms", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc struct {
+		Lab     string
+		Results []struct {
+			Scenario, Strategy, Transport string
+			Emitted, Delivered, Missed    int
+			Recovered                     int
+			HeldPeakEvents                int `json:"held_peak_events"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if doc.Lab != "missed" || len(doc.Results) != 2 {
+		t.Fatalf("got %+v, want 2 results of lab missed", doc)
+	}
+	// 100 events before the cut, 40 during it (200ms at 200/s), 100 after.
+	none, replay := doc.Results[0], doc.Results[1]
+	if none.Strategy != "none" || none.Emitted != 240 || none.Missed != 40 || none.HeldPeakEvents != 0 {
+		t.Errorf("none: %+v, want 240 emitted, 40 missed, nothing held", none)
+	}
+	if replay.Strategy != "replay" || replay.Missed != 0 || replay.Recovered != 40 || replay.HeldPeakEvents != 240 {
+		t.Errorf("replay: %+v, want 0 missed, 40 recovered, 240 held", replay)
+	}
+}
+
+func TestMissedTable(t *testing.T) {
+	code, out, errOut := runMissed(t, "--transports", "tcp", "--scenario", "late", "--strategy", "none",
+		"--rate", "200", "--late", "100ms")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"late handler: 120 events at 200/s", "none", "tcp", "dropped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestMissedUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--rate", "0"},
+		{"--strategy", "maybe"},
+		{"--scenario", "asleep"},
+		{"--transports", "carrier-pigeon"},
+		{"--window", "0"},
+	} {
+		code, _, errOut := runMissed(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, "netlab missed") {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and a one-line usage error", args, code, errOut, exitUsage)
+		}
+	}
+}
+
+func TestEventsCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"events", "--transports", "tcp", "--round-trips", "10"},
+		&app{in: strings.NewReader(""), out: &out, errOut: &errOut})
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+	for _, want := range []string{"who receives an emit", `client 1 emits "chat"`, "1 unhandled, dropped", "ack round trips", "over tcp"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestMissedLateHandlerOverTCP(t *testing.T) {
+	code, out, errOut := runMissed(t, "-t", "tcp", "--scenario", "late", "--strategy", "none,ack",
+		"--rate", "200", "--late", "100ms", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc struct {
+		Results []struct {
+			Strategy                   string
+			Emitted, Delivered, Missed int
+			Recovered                  int
+			DroppedUnhandled           int `json:"dropped_unhandled"`
+			DuplicatesDelivered        int `json:"duplicates_delivered"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Results) != 2 {
+		t.Fatalf("%v, %d results in %s", err, len(doc.Results), out)
+	}
+	// 20 events (100ms at 200/s) reach the client before its handler.
+	none, ack := doc.Results[0], doc.Results[1]
+	if none.DroppedUnhandled != 20 || none.Missed != 20 {
+		t.Errorf("none: %+v, want 20 unhandled and missed", none)
+	}
+	if ack.Missed != 0 || ack.Recovered != 20 || ack.DroppedUnhandled < 20 || ack.DuplicatesDelivered != 0 {
+		t.Errorf("ack: %+v, want 0 missed, 20 recovered, >= 20 unhandled, no duplicate delivered", ack)
+	}
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/netlab/netlab/transport"
+)
+
+// transportOptions are the per-transport knobs a user can set on any lab
+// that runs over several transports.
+type transportOptions struct {
+	nagle bool // tcp: Nagle's algorithm on (TCP_NODELAY off)
+}
+
+// addTransportFlags adds the transport knobs to a lab's flags.
+func addTransportFlags(fs *pflag.FlagSet, o *transportOptions) {
+	fs.BoolVar(&o.nagle, "nagle", false, "turn Nagle's algorithm on for TCP-based transports (TCP_NODELAY off)")
+}
+
+// transportOrder is the order transports appear in tables: the raw sockets,
+// then HTTP from the most chatty to the least.
+var transportOrder = []string{"tcp", "udp", "poll", "longpoll", "ws"}
+
+// transportBuilders maps a transport name to its constructor. Each
+// transport's command file registers its own in init. This is the one place
+// labs get concrete transports from.
+var transportBuilders = map[string]func(o *transportOptions) transport.Transport{}
+
+// knownTransports lists the registered names in table order.
+func knownTransports() []string {
+	var names []string
+	for _, n := range transportOrder {
+		if transportBuilders[n] != nil {
+			names = append(names, n)
+		}
+	}
+	for n := range transportBuilders {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// parseTransports turns "tcp,udp" into transports, keeping the user's order
+// and refusing unknown or repeated names with a usage error.
+func parseTransports(list string, o *transportOptions) ([]transport.Transport, error) {
+	var out []transport.Transport
+	seen := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name == "" {
+			continue
+		}
+		if name == "all" {
+			for _, n := range knownTransports() {
+				if !seen[n] {
+					seen[n] = true
+					out = append(out, transportBuilders[n](o))
+				}
+			}
+			continue
+		}
+		build := transportBuilders[name]
+		if build == nil {
+			return nil, usagef("unknown transport %q: choose from %s (or all)", name, strings.Join(knownTransports(), ", "))
+		}
+		if seen[name] {
+			return nil, usagef("transport %q is listed twice", name)
+		}
+		seen[name] = true
+		out = append(out, build(o))
+	}
+	if len(out) == 0 {
+		return nil, usagef("no transports given: choose from %s", strings.Join(knownTransports(), ", "))
+	}
+	return out, nil
+}
+
+// transportFlagHelp is the --transports help text.
+func transportFlagHelp() string {
+	return fmt.Sprintf("comma-separated transports to run, or all (%s)", strings.Join(knownTransports(), ", "))
+}

@@ -1,0 +1,82 @@
+package echo
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/transporttest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestEchoCountsEverything(t *testing.T) {
+	res, err := Run(context.Background(), &transporttest.Mem{}, Config{Count: 50, Size: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 50 || res.Received != 50 || res.Lost != 0 || res.Duplicated != 0 || res.OutOfOrder != 0 {
+		t.Fatalf("got %+v", res)
+	}
+	if res.RTT.Count != 50 || res.RTT.Min <= 0 || res.RTT.Max < res.RTT.P99 {
+		t.Fatalf("RTT summary %+v", res.RTT)
+	}
+}
+
+func TestEchoCountsLossAndDuplicates(t *testing.T) {
+	// Every 10th message is dropped on the way out, every 7th sent twice.
+	tr := &transporttest.Mem{Copies: func(m transport.Message) int {
+		switch {
+		case m.Seq%10 == 0:
+			return 0
+		case m.Seq%7 == 0:
+			return 2
+		}
+		return 1
+	}}
+	var traced []TraceEvent
+	res, err := Run(context.Background(), tr, Config{Count: 100, Size: 8, Timeout: 50 * time.Millisecond,
+		Trace: func(e TraceEvent) { traced = append(traced, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10 multiples of 10 lost; multiples of 7 but not of 10 (14 of them
+	// minus 70) duplicated: 14 - 1 = 13.
+	if res.Sent != 100 || res.Lost != 10 || res.Received != 90 || res.Duplicated != 13 {
+		t.Fatalf("sent %d received %d lost %d duplicated %d; want 100, 90, 10, 13", res.Sent, res.Received, res.Lost, res.Duplicated)
+	}
+	out, in := 0, 0
+	for _, e := range traced {
+		if e.Dir == Out {
+			out++
+		} else {
+			in++
+		}
+	}
+	if out != 100 || in != 90+13 {
+		t.Fatalf("trace has %d sends and %d replies, want 100 and 103", out, in)
+	}
+}
+
+func TestEchoInterruptedKeepsPartialResults(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	res, err := Run(ctx, &transporttest.Mem{}, Config{Count: 1000, Interval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || res.Sent == 0 || res.Sent >= 1000 || res.Received > res.Sent {
+		t.Fatalf("interrupted run: %+v", res)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	info := transport.Info{Name: "udp", MaxMessage: 100}
+	for _, c := range []Config{{Count: 0}, {Count: 1, Size: -1}, {Count: 1, Size: 101}, {Count: 1, Interval: -1}} {
+		if c.Validate(info) == nil {
+			t.Errorf("Validate(%+v) = nil, want an error", c)
+		}
+	}
+}

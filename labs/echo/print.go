@@ -1,0 +1,159 @@
+package echo
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/stats"
+)
+
+// Table lays results side by side, one column per transport.
+func Table(results []Result) *report.Table {
+	t := &report.Table{Header: []string{""}}
+	for _, r := range results {
+		name := r.Transport.Name
+		if r.Interrupted {
+			name += " (interrupted)"
+		}
+		t.Header = append(t.Header, name)
+	}
+	row := func(label string, f func(Result) string) {
+		cells := []string{label}
+		for _, r := range results {
+			cells = append(cells, f(r))
+		}
+		t.Row(cells...)
+	}
+	pct := func(n, of int) string {
+		if of == 0 {
+			return fmt.Sprint(n)
+		}
+		return fmt.Sprintf("%d (%s)", n, report.Percent(float64(n)/float64(of)))
+	}
+	row("messages sent", func(r Result) string { return fmt.Sprint(r.Sent) })
+	row("echoed back", func(r Result) string { return fmt.Sprint(r.Received) })
+	row("lost", func(r Result) string { return pct(r.Lost, r.Sent) })
+	row("out of order", func(r Result) string { return fmt.Sprint(r.OutOfOrder) })
+	row("duplicated", func(r Result) string { return fmt.Sprint(r.Duplicated) })
+	t.Section("round-trip time")
+	dur := func(f func(stats.Summary) time.Duration) func(Result) string {
+		return func(r Result) string {
+			if r.RTT.Count == 0 {
+				return "–"
+			}
+			return report.Duration(f(r.RTT))
+		}
+	}
+	row("  min", dur(func(s stats.Summary) time.Duration { return s.Min }))
+	row("  p50", dur(func(s stats.Summary) time.Duration { return s.P50 }))
+	row("  p90", dur(func(s stats.Summary) time.Duration { return s.P90 }))
+	row("  p99", dur(func(s stats.Summary) time.Duration { return s.P99 }))
+	row("  max", dur(func(s stats.Summary) time.Duration { return s.Max }))
+	row("  mean", dur(func(s stats.Summary) time.Duration { return s.Mean }))
+	t.Section("bytes on the wire (client socket)")
+	wire := func(f func(r Result) int64) func(Result) string {
+		return func(r Result) string {
+			if !r.HasWire {
+				return "–"
+			}
+			return report.Bytes(f(r))
+		}
+	}
+	row("  sent", wire(func(r Result) int64 { return r.Wire.BytesSent }))
+	row("  received", wire(func(r Result) int64 { return r.Wire.BytesReceived }))
+	row("  per round trip", func(r Result) string {
+		if !r.HasWire || r.Received == 0 {
+			return "–"
+		}
+		return report.Bytes((r.Wire.BytesSent + r.Wire.BytesReceived) / int64(r.Sent))
+	})
+	row("elapsed", func(r Result) string { return report.Duration(r.Elapsed) })
+	t.Notes = append(t.Notes,
+		"Round-trip time is measured by the client on a monotonic clock, from Send to the echo's arrival.",
+		"Bytes are counted on the client's socket: message framing included, TCP/UDP and IP headers not.")
+	return t
+}
+
+// WriteHistograms prints a small RTT histogram per result.
+func WriteHistograms(w io.Writer, results []Result) {
+	for _, r := range results {
+		if len(r.RTTSamples) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s round-trip time histogram (%d replies)\n", r.Transport.Name, len(r.RTTSamples))
+		report.Histogram(w, stats.Histogram(r.RTTSamples, 8), 40)
+	}
+}
+
+// WriteTrace prints one ladder line for e.
+func WriteTrace(w io.Writer, transport string, e TraceEvent) {
+	at := fmt.Sprintf("%10s", report.Duration(e.At))
+	switch e.Dir {
+	case Out:
+		fmt.Fprintf(w, "%s  %-4s client ──seq %-4d %5d B──▶ server\n", at, transport, e.Seq, e.Size)
+	default:
+		note := ""
+		if e.Duplicate {
+			note = "  DUPLICATE"
+		} else if e.Late {
+			note = "  LATE (a later seq came first)"
+		}
+		fmt.Fprintf(w, "%s  %-4s client ◀──seq %-4d %5d B── server   rtt %s%s\n", at, transport, e.Seq, e.Size, report.Duration(e.RTT), note)
+	}
+}
+
+// JSON is the --json form of echo results. Field names carry their units.
+type JSON struct {
+	Lab     string       `json:"lab"`
+	Config  ConfigJSON   `json:"config"`
+	Results []ResultJSON `json:"results"`
+}
+
+// ConfigJSON is the run's configuration.
+type ConfigJSON struct {
+	Count      int     `json:"count"`
+	SizeBytes  int     `json:"size_bytes"`
+	IntervalMs float64 `json:"interval_ms"`
+	TimeoutMs  float64 `json:"timeout_ms"`
+}
+
+// ResultJSON is one transport's result.
+type ResultJSON struct {
+	Transport     string             `json:"transport"`
+	Sent          int                `json:"sent"`
+	Received      int                `json:"received"`
+	Lost          int                `json:"lost"`
+	OutOfOrder    int                `json:"out_of_order"`
+	Duplicated    int                `json:"duplicated"`
+	RTT           report.LatencyJSON `json:"rtt"`
+	RTTSamplesUs  []float64          `json:"rtt_samples_us"`
+	BytesSent     *int64             `json:"bytes_sent,omitempty"`
+	BytesReceived *int64             `json:"bytes_received,omitempty"`
+	ElapsedMs     float64            `json:"elapsed_ms"`
+	Interrupted   bool               `json:"interrupted"`
+}
+
+// ToJSON converts a run to its JSON form.
+func ToJSON(cfg Config, results []Result) JSON {
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	out := JSON{Lab: "echo", Config: ConfigJSON{Count: cfg.Count, SizeBytes: cfg.Size,
+		IntervalMs: ms(cfg.Interval), TimeoutMs: ms(timeout)}, Results: []ResultJSON{}}
+	for _, r := range results {
+		j := ResultJSON{Transport: r.Transport.Name, Sent: r.Sent, Received: r.Received, Lost: r.Lost,
+			OutOfOrder: r.OutOfOrder, Duplicated: r.Duplicated, RTT: report.Latency(r.RTT),
+			RTTSamplesUs: report.MicrosAll(r.RTTSamples), ElapsedMs: ms(r.Elapsed), Interrupted: r.Interrupted}
+		if r.HasWire {
+			s, rc := r.Wire.BytesSent, r.Wire.BytesReceived
+			j.BytesSent, j.BytesReceived = &s, &rc
+		}
+		out.Results = append(out.Results, j)
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

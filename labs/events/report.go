@@ -1,0 +1,80 @@
+package events
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/stats"
+)
+
+// Tables lays out results (one per transport): who received each emit, and
+// the ack round trips.
+func Tables(results []Result) []*report.Table {
+	who := &report.Table{
+		Title:  "who receives an emit (copies each party's handlers got)",
+		Header: []string{"what happened", "server"},
+	}
+	if len(results) > 0 && len(results[0].Steps) > 0 {
+		for i := range results[0].Steps[0].Clients {
+			who.Header = append(who.Header, fmt.Sprintf("client %d", i+1))
+		}
+	}
+	rtt := &report.Table{
+		Title:  "ack round trips: EmitWithAck until the peer's ack is back, one at a time",
+		Header: []string{"transport", "direction", "count", "min", "p50", "p90", "p99", "max"},
+	}
+	for _, r := range results {
+		who.Section("over " + r.Transport)
+		for _, s := range r.Steps {
+			server := strconv.Itoa(s.Server)
+			if s.Unhandled > 0 {
+				server += fmt.Sprintf(" (%d unhandled, dropped)", s.Unhandled)
+			}
+			row := []string{s.Action, server}
+			for _, c := range s.Clients {
+				row = append(row, strconv.Itoa(c))
+			}
+			who.Row(row...)
+		}
+		who.Notes = append(who.Notes, fmt.Sprintf("%s: client 1's EmitWithAck(\"nobody\") gave up after %s: %s",
+			r.Transport, report.Duration(r.TimedOutIn), r.TimeoutErr))
+		row := func(name string, s stats.Summary) {
+			rtt.Row(r.Transport, name, strconv.Itoa(s.Count), report.Duration(s.Min), report.Duration(s.P50),
+				report.Duration(s.P90), report.Duration(s.P99), report.Duration(s.Max))
+		}
+		row("client → server → client", r.ClientToSrv)
+		row("server → client → server", r.SrvToClient)
+	}
+	return []*report.Table{who, rtt}
+}
+
+// StepJSON is the JSON form of a Step.
+type StepJSON struct {
+	Action    string `json:"action"`
+	Server    int    `json:"server"`
+	Clients   []int  `json:"clients"`
+	Unhandled int64  `json:"unhandled"`
+}
+
+// ResultJSON is the JSON form of a Result; units are in the field names.
+type ResultJSON struct {
+	Transport        string             `json:"transport"`
+	Steps            []StepJSON         `json:"steps"`
+	AckTimeoutUs     float64            `json:"ack_timeout_us"`
+	TimedOutInUs     float64            `json:"timed_out_in_us"`
+	AckRTTClientToUs report.LatencyJSON `json:"ack_rtt_client_to_server"`
+	AckRTTServerToUs report.LatencyJSON `json:"ack_rtt_server_to_client"`
+	Error            string             `json:"error,omitempty"`
+}
+
+// JSON converts a Result to its JSON form.
+func JSON(r Result) ResultJSON {
+	out := ResultJSON{Transport: r.Transport, Steps: []StepJSON{},
+		AckTimeoutUs: report.Micros(r.AckTimeout), TimedOutInUs: report.Micros(r.TimedOutIn),
+		AckRTTClientToUs: report.Latency(r.ClientToSrv), AckRTTServerToUs: report.Latency(r.SrvToClient)}
+	for _, s := range r.Steps {
+		out.Steps = append(out.Steps, StepJSON{Action: s.Action, Server: s.Server, Clients: s.Clients, Unhandled: s.Unhandled})
+	}
+	return out
+}

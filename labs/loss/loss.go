@@ -1,0 +1,394 @@
+// Package loss is the dropped-packets lab: the same numbered stream of
+// messages goes, one way, from a client to a server over each transport,
+// every one through its own copy of the same impaired link (the same seed,
+// so the same packets are "lost"), and the lab records which messages
+// arrived, when, how often and in what order.
+//
+// It shows the trade at the heart of transport design: UDP loses and
+// reorders messages but delivers the rest at once; TCP (and HTTP and
+// WebSocket on it) delivers every message in order, and pays for it in
+// time: a lost segment waits for its retransmission and every message
+// behind it waits too (head-of-line blocking).
+//
+// The lab is written against package transport's interface only.
+package loss
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/stats"
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/impair"
+)
+
+// Defaults.
+const (
+	DefaultCount    = 200
+	DefaultInterval = 10 * time.Millisecond
+	DefaultSize     = 32
+	// lateMargin is added to the link's own delay and jitter to get the
+	// default lateness threshold.
+	lateMargin = 20 * time.Millisecond
+	// maxWait bounds how long the lab waits after the last send for a
+	// reliable transport to deliver everything (beyond the cut).
+	maxWait = 10 * time.Second
+)
+
+// DefaultLink is the lab's link when none is given: a few percent loss,
+// a little delay with jitter, a little reordering, a fixed seed.
+var DefaultLink = impair.Config{
+	Loss:    0.03,
+	Delay:   impair.Delay(5 * time.Millisecond),
+	Jitter:  impair.Jitter(2 * time.Millisecond),
+	Reorder: 0.01,
+	Seed:    1,
+}
+
+// Config is one run of the lab.
+type Config struct {
+	Count    int           // messages per transport
+	Interval time.Duration // time between two sends
+	Size     int           // payload bytes per message
+	Link     impair.Config // the impaired link, the same for every transport
+	// Late is the one-way delay above which a message counts as late; 0
+	// means the link's delay + jitter + 20 ms.
+	Late time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Count == 0 {
+		c.Count = DefaultCount
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Size == 0 {
+		c.Size = DefaultSize
+	}
+	if c.Late == 0 {
+		c.Late = time.Duration(c.Link.Delay) + time.Duration(c.Link.Jitter) + lateMargin
+	}
+	return c
+}
+
+// Validate reports a setting out of range, as a one-line error.
+func (c Config) Validate() error {
+	switch {
+	case c.Count < 0 || c.Count > 100_000:
+		return fmt.Errorf("loss: --count must be between 1 and 100000, got %d", c.Count)
+	case c.Interval < 0:
+		return fmt.Errorf("loss: --interval cannot be negative, got %v", c.Interval)
+	case c.Size < 0 || c.Size > 60_000:
+		return fmt.Errorf("loss: --size must be between 1 and 60000 bytes, got %d", c.Size)
+	case c.Late < 0:
+		return fmt.Errorf("loss: --late cannot be negative, got %v", c.Late)
+	}
+	return c.Link.Validate()
+}
+
+// Result is what one run measured.
+type Result struct {
+	Count    int
+	Interval time.Duration
+	Size     int
+	Link     impair.Config
+	Late     time.Duration
+	Streams  []Stream
+}
+
+// Stream is what one transport did with the stream.
+type Stream struct {
+	Transport  string
+	Info       transport.Info
+	Sent       int // messages sent
+	Delivered  int // distinct messages that arrived
+	Lost       int // messages that never arrived
+	Duplicated int // extra arrivals of a message already seen
+	OutOfOrder int // messages that arrived after a later-numbered one
+	LateCount  int // messages that arrived later than Result.Late
+	// Latency is the one-way delay of each delivered message's first
+	// arrival, measured on this process's monotonic clock (client and
+	// server run here, so they share it).
+	Latency stats.Summary
+	Samples []time.Duration
+	// Timeline has one mark per message, in sequence order (MarkOnTime...).
+	Timeline string
+	// Stalls are the runs of consecutive late messages, in order: how
+	// many messages waited behind one hold-up.
+	Stalls []Stall
+	// Up is what the link did to the client→server packets.
+	Up impair.Counts
+	// Elapsed is from the first send to the last arrival (or giving up).
+	Elapsed time.Duration
+	Err     error
+}
+
+// A Stall is a run of consecutive late messages.
+type Stall struct {
+	First, Last uint64        // sequence numbers
+	Worst       time.Duration // the longest one-way delay in it
+}
+
+// Marks used in a Stream's Timeline, one per message.
+const (
+	MarkOnTime     = '.'
+	MarkLate       = '~'
+	MarkOutOfOrder = '<'
+	MarkTwice      = '2'
+	MarkNever      = 'x'
+)
+
+// Legend explains the Timeline marks.
+func Legend(late time.Duration) string {
+	return fmt.Sprintf("%c on time   %c late (> %s)   %c out of order   %c twice or more   %c never",
+		MarkOnTime, MarkLate, report.Duration(late), MarkOutOfOrder, MarkTwice, MarkNever)
+}
+
+// Run sends the stream over each transport in turn and returns what
+// happened. When ctx is done it stops and returns what it measured so far
+// with ctx's error.
+func Run(ctx context.Context, cfg Config, trs []transport.Transport) (Result, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	res := Result{Count: cfg.Count, Interval: cfg.Interval, Size: cfg.Size, Link: cfg.Link, Late: cfg.Late}
+	for _, tr := range trs {
+		r := runOne(ctx, cfg, tr)
+		res.Streams = append(res.Streams, r)
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+	}
+	return res, nil
+}
+
+// arrival is one message arriving at the server.
+type arrival struct {
+	seq uint64
+	at  time.Time
+}
+
+func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Stream) {
+	info := tr.Info()
+	r = Stream{Transport: info.Name, Info: info}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+
+	ln, err := tr.Listen(ctx, "127.0.0.1:0")
+	if err != nil {
+		r.Err = fmt.Errorf("loss: %s: listen: %w", info.Name, err)
+		return r
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	var link *impair.Link
+	if !cfg.Link.Perfect() {
+		link, err = impair.New(cfg.Link)
+		if err == nil {
+			addr, err = link.Via()(ctx, info.Network, addr)
+		}
+		if err != nil {
+			r.Err = fmt.Errorf("loss: %s: impaired link: %w", info.Name, err)
+			return r
+		}
+	}
+	client, err := tr.Dial(ctx, addr)
+	if err != nil {
+		r.Err = fmt.Errorf("loss: %s: dial: %w", info.Name, err)
+		return r
+	}
+	defer client.Close()
+
+	// The server: accept the client and record every arrival.
+	var (
+		mu       sync.Mutex
+		arrivals []arrival
+		got      = make(map[uint64]bool)
+		all      = make(chan struct{}) // closed when every seq arrived
+		lastAt   time.Time
+	)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc, err := ln.Accept(ctx)
+		if err != nil {
+			return
+		}
+		defer sc.Close()
+		closed := false
+		for {
+			m, err := sc.Recv(ctx)
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			if m.Seq < 1 || m.Seq > uint64(cfg.Count) {
+				continue
+			}
+			mu.Lock()
+			arrivals = append(arrivals, arrival{m.Seq, now})
+			got[m.Seq] = true
+			lastAt = now
+			if len(got) == cfg.Count && !closed {
+				closed = true
+				close(all)
+			}
+			mu.Unlock()
+		}
+	}()
+
+	// The client: one message every Interval.
+	sent := make([]time.Time, cfg.Count+1)
+	payload := []byte(strings.Repeat("x", cfg.Size))
+	start := time.Now()
+	tick := time.NewTicker(max(cfg.Interval, time.Microsecond))
+	defer tick.Stop()
+	for seq := 1; seq <= cfg.Count; seq++ {
+		if seq > 1 && cfg.Interval > 0 {
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		sent[seq] = time.Now()
+		err := client.Send(ctx, transport.Message{Seq: uint64(seq), Event: "loss", Sent: time.Now(), Data: payload})
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				r.Err = fmt.Errorf("loss: %s: send %d: %w", info.Name, seq, err)
+			}
+			break
+		}
+		r.Sent++
+	}
+
+	// Wait for stragglers. A reliable transport delivers everything
+	// (bounded by maxWait). For an unreliable one, stop as soon as every
+	// message is accounted for (arrived, or dropped by the link), or when
+	// the link has had ample time to deliver what it still holds.
+	lastSend := time.Now()
+	linger := 2*(time.Duration(cfg.Link.Delay)+time.Duration(cfg.Link.Jitter)) + impair.HoldLimit + 2*time.Second
+	if info.Reliable {
+		linger = maxWait
+	}
+	if c := cfg.Link.Cut; c != (impair.Cut{}) {
+		if end := start.Add(c.At + c.For); end.After(lastSend) {
+			linger += end.Sub(lastSend)
+		}
+	}
+	accounted := func() bool {
+		if info.Reliable || link == nil {
+			return false
+		}
+		mu.Lock()
+		n := int64(len(got))
+		mu.Unlock()
+		u := link.Up()
+		return n+u.Dropped+u.Cut >= int64(r.Sent)
+	}
+	if r.Sent > 0 && r.Err == nil {
+		giveUp := time.NewTimer(linger)
+		poll := time.NewTicker(5 * time.Millisecond)
+	wait:
+		for !accounted() {
+			select {
+			case <-all:
+				break wait
+			case <-giveUp.C:
+				break wait
+			case <-ctx.Done():
+				break wait
+			case <-poll.C:
+			}
+		}
+		giveUp.Stop()
+		poll.Stop()
+	}
+	cancel()
+	client.Close()
+	ln.Close()
+	wg.Wait()
+	if link != nil {
+		r.Up = link.Up()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !lastAt.IsZero() {
+		r.Elapsed = lastAt.Sub(start)
+	}
+	r.tally(arrivals, sent, cfg.Late)
+	if r.Err == nil && info.Reliable && r.Lost > 0 && parent.Err() == nil {
+		r.Err = fmt.Errorf("loss: %s promises delivery, but %d of %d messages did not arrive within %v", info.Name, r.Lost, r.Sent, linger)
+	}
+	return r
+}
+
+// tally turns arrivals into counts, latencies and the timeline.
+func (r *Stream) tally(arrivals []arrival, sent []time.Time, late time.Duration) {
+	n := r.Sent
+	times := make([]int, n+1)
+	first := make([]time.Duration, n+1)
+	order := make([]bool, n+1) // arrived after a higher seq
+	var highest uint64
+	for _, a := range arrivals {
+		if a.seq > uint64(n) {
+			continue
+		}
+		times[a.seq]++
+		if times[a.seq] > 1 {
+			r.Duplicated++
+			continue
+		}
+		first[a.seq] = a.at.Sub(sent[a.seq])
+		r.Samples = append(r.Samples, first[a.seq])
+		if a.seq < highest {
+			order[a.seq] = true
+			r.OutOfOrder++
+		}
+		highest = max(highest, a.seq)
+	}
+	r.Latency = stats.Summarize(r.Samples)
+	var tl strings.Builder
+	var stall *Stall
+	for seq := 1; seq <= n; seq++ {
+		isLate := times[seq] > 0 && first[seq] > late
+		switch {
+		case times[seq] == 0:
+			r.Lost++
+			tl.WriteByte(MarkNever)
+		case times[seq] > 1:
+			tl.WriteByte(MarkTwice)
+		case order[seq]:
+			tl.WriteByte(MarkOutOfOrder)
+		case isLate:
+			tl.WriteByte(MarkLate)
+		default:
+			tl.WriteByte(MarkOnTime)
+		}
+		if times[seq] > 0 {
+			r.Delivered++
+		}
+		if isLate {
+			r.LateCount++
+			if stall == nil {
+				r.Stalls = append(r.Stalls, Stall{First: uint64(seq)})
+				stall = &r.Stalls[len(r.Stalls)-1]
+			}
+			stall.Last = uint64(seq)
+			stall.Worst = max(stall.Worst, first[seq])
+		} else {
+			stall = nil
+		}
+	}
+	r.Timeline = tl.String()
+}

@@ -1,0 +1,117 @@
+package missed
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/netlab/netlab/labs/report"
+)
+
+// Table lays out results: one section per scenario, one row per strategy and
+// transport.
+func Table(cfg Config, results []Result) *report.Table {
+	cfg = cfg.withDefaults()
+	t := &report.Table{
+		Title: "missed: the server emits numbered events to one client that gets into trouble",
+		Header: []string{"strategy", "transport", "emitted", "delivered", "missed", "dup", "recovered",
+			"gone", "dropped", "recover", "held", "extra msgs", "delay p50", "delay max"},
+	}
+	var last Scenario = -1
+	var failed []string
+	for _, r := range results {
+		if r.Scenario != last {
+			last = r.Scenario
+			t.Section(Describe(cfg, r.Scenario))
+		}
+		if r.Err != "" {
+			t.Row(r.Strategy.String(), r.Transport, "failed")
+			failed = append(failed, fmt.Sprintf("failed: %s/%s/%s: %s", r.Scenario, r.Strategy, r.Transport, r.Err))
+			continue
+		}
+		recover := "-"
+		if r.Recovered > 0 {
+			recover = report.Duration(r.TimeToRecover)
+		}
+		held := "0"
+		if r.HeldPeakEvents > 0 {
+			held = fmt.Sprintf("%d (%s)", r.HeldPeakEvents, report.Bytes(r.HeldPeakBytes))
+		}
+		name := r.Strategy.String()
+		if r.Interrupted {
+			name += " (interrupted)"
+		}
+		t.Row(name, r.Transport,
+			itoa(r.Emitted), itoa(r.Delivered), itoa(r.Missed), itoa(r.Duplicated), itoa(r.Recovered),
+			itoa(r.Unrecoverable), itoa(r.DroppedUnhandled+r.DroppedQueueFull), recover, held,
+			strconv.FormatInt(r.ExtraMessages, 10), report.Duration(r.Delay.P50), report.Duration(r.Delay.Max))
+	}
+	t.Notes = []string{
+		"delivered: distinct events the client's application got; missed = emitted - delivered",
+		"dup: copies of an event the client already had (dropped before the application, except with none)",
+		"recovered: delivered on a resend or a replay; gone: the server said it no longer had them (older than --window)",
+		"dropped: reached the client and thrown away there: no handler yet (the event layer drops it) or queue full",
+		"recover: from the end of the trouble (back online, handler installed, server done emitting) to the last recovered event",
+		"held: most events the server kept for this client at once (wire size); extra msgs: messages both ways beyond the events sent live (acks, resends, replays, hellos)",
+		"delay: from the server's first emit to the application, same clock (one process)",
+	}
+	t.Notes = append(t.Notes, failed...)
+	return t
+}
+
+// Describe says in one line what a scenario did with cfg.
+func Describe(cfg Config, sc Scenario) string {
+	cfg = cfg.withDefaults()
+	p := cfg.plan(sc)
+	switch sc {
+	case Offline:
+		return fmt.Sprintf("offline: %d events at %g/s; the client's link is cut after event %d and it reconnects %v (%d events) later",
+			p.total, cfg.Rate, p.cutAfter, cfg.Offline, p.backAfter-p.cutAfter)
+	case LateHandler:
+		return fmt.Sprintf("late handler: %d events at %g/s; the client installs its handler after event %d (%v)",
+			p.total, cfg.Rate, p.cutAfter, cfg.Late)
+	default:
+		return fmt.Sprintf("slow consumer: %d events at %g/s; the application takes %g/s behind a queue of %d",
+			p.total, cfg.Rate, cfg.ConsumeRate, cfg.Queue)
+	}
+}
+
+// ResultJSON is the JSON form of a Result; units are in the field names.
+type ResultJSON struct {
+	Scenario            string             `json:"scenario"`
+	Strategy            string             `json:"strategy"`
+	Transport           string             `json:"transport"`
+	Emitted             int                `json:"emitted"`
+	Delivered           int                `json:"delivered"`
+	Missed              int                `json:"missed"`
+	Duplicated          int                `json:"duplicated"`
+	DuplicatesDelivered int                `json:"duplicates_delivered"`
+	Recovered           int                `json:"recovered"`
+	Unrecoverable       int                `json:"unrecoverable"`
+	DroppedUnhandled    int                `json:"dropped_unhandled"`
+	DroppedQueueFull    int                `json:"dropped_queue_full"`
+	TimeToRecoverUs     float64            `json:"time_to_recover_us"`
+	HeldPeakEvents      int                `json:"held_peak_events"`
+	HeldPeakBytes       int64              `json:"held_peak_bytes"`
+	ExtraMessages       int64              `json:"extra_messages"`
+	AcksReceived        int64              `json:"acks_received"`
+	Resent              int64              `json:"resent"`
+	Replayed            int64              `json:"replayed"`
+	Delay               report.LatencyJSON `json:"delay"`
+	Interrupted         bool               `json:"interrupted"`
+	Error               string             `json:"error,omitempty"`
+}
+
+// JSON converts a Result to its JSON form.
+func JSON(r Result) ResultJSON {
+	return ResultJSON{
+		Scenario: r.Scenario.String(), Strategy: r.Strategy.String(), Transport: r.Transport,
+		Emitted: r.Emitted, Delivered: r.Delivered, Missed: r.Missed,
+		Duplicated: r.Duplicated, DuplicatesDelivered: r.DuplicatesDelivered,
+		Recovered: r.Recovered, Unrecoverable: r.Unrecoverable,
+		DroppedUnhandled: r.DroppedUnhandled, DroppedQueueFull: r.DroppedQueueFull,
+		TimeToRecoverUs: report.Micros(r.TimeToRecover),
+		HeldPeakEvents:  r.HeldPeakEvents, HeldPeakBytes: r.HeldPeakBytes,
+		ExtraMessages: r.ExtraMessages, AcksReceived: r.Acks, Resent: r.Resent, Replayed: r.Replayed,
+		Delay: report.Latency(r.Delay), Interrupted: r.Interrupted, Error: r.Err,
+	}
+}
