@@ -5,6 +5,7 @@ import (
 
 	"github.com/netlab/netlab/labs/cluster"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/transport/httppoll"
 )
 
 func init() { register(newClusterCmd) }
@@ -51,7 +52,8 @@ within one server beside latency across servers.
   netlab cluster demo --adapter redis --redis redis://127.0.0.1:6379 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := cluster.DemoConfig{NATSURL: natsURL, RedisURL: redisURL, Messages: messages, NoKill: noKill}
+			cfg := cluster.DemoConfig{NATSURL: natsURL, RedisURL: redisURL, Messages: messages, NoKill: noKill,
+				Doors: chatHTTPDoors, PollPath: httppoll.DefaultPrefix}
 			if kind != "" {
 				if err := cluster.CheckKind(kind); err != nil {
 					return usagef("--adapter: %v", err)

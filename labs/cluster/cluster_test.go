@@ -171,7 +171,7 @@ func TestBrokerRestartHubs(t *testing.T) {
 	defer func() { _ = broker.Close() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r, err := startRun(ctx, AdapterConfig{Kind: KindNATS, NATSURL: broker.URL()}, 50*time.Millisecond)
+	r, err := startRun(ctx, AdapterConfig{Kind: KindNATS, NATSURL: broker.URL()}, 50*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -53,6 +54,11 @@ type DemoConfig struct {
 	// it connects to another (DefaultReconnectDelay when 0), as real
 	// clients back off (Socket.IO's client waits about a second).
 	ReconnectDelay time.Duration
+	// Doors, when set, gives each server its HTTP doors (called once per
+	// server). With a long-polling door at PollPath the demo shows, with
+	// real requests, why long polling needs sticky sessions.
+	Doors    func() []chat.HTTPDoor
+	PollPath string
 	// Out receives the human-readable account (nil: none).
 	Out io.Writer
 }
@@ -70,6 +76,15 @@ type RunResult struct {
 	Bots    []BotInfo      `json:"bots"`
 	Steps   []StepResult   `json:"steps"`
 	Load    LoadResult     `json:"load"`
+	Sticky  []StickyProbe  `json:"sticky_probe,omitempty"`
+}
+
+// StickyProbe is one HTTP request of the sticky-session probe.
+type StickyProbe struct {
+	Request string `json:"request"`
+	Server  string `json:"server"`
+	Status  int    `json:"status"`
+	Answer  string `json:"answer"`
 }
 
 // ServerResult is one chat server and what its adapter counted.
@@ -244,14 +259,16 @@ adapter shares broadcasts between servers, not sessions.
 
 // server is one chat server of a run.
 type server struct {
-	id     string
-	srv    *chat.Server
-	ad     adapter.Adapter
-	stop   context.CancelFunc
-	addr   string
-	mu     sync.Mutex
-	down   bool
-	result ServerResult
+	id   string
+	srv  *chat.Server
+	ad   adapter.Adapter
+	stop context.CancelFunc
+	addr string // TCP line door
+	// httpAddr is the HTTP address (page, doors), empty without doors.
+	httpAddr string
+	mu       sync.Mutex
+	down     bool
+	result   ServerResult
 }
 
 func (s *server) alive() bool {
@@ -317,7 +334,7 @@ var (
 func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, w io.Writer) (*RunResult, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r, err := startRun(rctx, acfg, cfg.ReconnectDelay)
+	r, err := startRun(rctx, acfg, cfg.ReconnectDelay, cfg.Doors)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +351,11 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, w io.Wri
 	}[acfg.Kind]
 	fmt.Fprintf(w, "== 3 chat servers %s\n", what)
 	for _, s := range r.servers {
-		fmt.Fprintf(w, "   %s  tcp %s\n", s.id, s.addr)
+		if s.httpAddr != "" {
+			fmt.Fprintf(w, "   %s  tcp %s  http %s\n", s.id, s.addr, s.httpAddr)
+		} else {
+			fmt.Fprintf(w, "   %s  tcp %s\n", s.id, s.addr)
+		}
 	}
 	t := &report.Table{Header: []string{"bot", "server", "rooms"}}
 	for _, b := range r.bots {
@@ -388,6 +409,22 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, w io.Wri
 		}
 	}
 
+	if cfg.Doors != nil && cfg.PollPath != "" && acfg.Kind != KindNone && acfg.Kind != "local" {
+		probe, err := r.stickyProbe(cfg.PollPath)
+		if err != nil {
+			return res, err
+		}
+		res.Sticky = probe
+		fmt.Fprintf(w, "\n%d. Sticky sessions: a long-polling client opens a session on s1; a load balancer\n", len(steps)+1)
+		fmt.Fprintf(w, "   without stickiness sends its next poll to s2\n")
+		t := &report.Table{Header: []string{"   request", "server", "answer"}}
+		for _, p := range probe {
+			t.Row("   "+p.Request, p.Server, p.Answer)
+		}
+		t.Notes = []string{"   (the session lives in s1's memory; the adapter shares broadcasts, not sessions)"}
+		_ = t.Write(w)
+	}
+
 	load, err := r.load(cfg, w)
 	res.Load = load
 	for _, s := range r.servers {
@@ -407,7 +444,7 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, w io.Wri
 // startRun starts three chat servers with the adapter acfg names, on a
 // topic of their own, and connects the cast of bots. On error what was
 // started is stopped.
-func startRun(ctx context.Context, acfg AdapterConfig, reconnectDelay time.Duration) (*run, error) {
+func startRun(ctx context.Context, acfg AdapterConfig, reconnectDelay time.Duration, doors func() []chat.HTTPDoor) (*run, error) {
 	r := &run{ctx: ctx, sent: map[int]sentRec{}, reconnectDelay: reconnectDelay}
 	acfg.Topic = "netlab.chat.demo." + randomHex()
 	if acfg.Kind == KindRedis {
@@ -423,7 +460,11 @@ func startRun(ctx context.Context, acfg AdapterConfig, reconnectDelay time.Durat
 			return nil, fmt.Errorf("cluster demo: %s: %w", s.id, err)
 		}
 		sctx, stop := context.WithCancel(ctx)
-		srv, err := chat.Start(sctx, chat.ServerConfig{Lines: "127.0.0.1:0", Hub: chat.Config{ServerID: s.id, Adapter: ad}})
+		scfg := chat.ServerConfig{Lines: "127.0.0.1:0", Hub: chat.Config{ServerID: s.id, Adapter: ad}}
+		if doors != nil {
+			scfg.Listen, scfg.Doors = "127.0.0.1:0", doors()
+		}
+		srv, err := chat.Start(sctx, scfg)
 		if err != nil {
 			stop()
 			_ = ad.Close()
@@ -431,6 +472,9 @@ func startRun(ctx context.Context, acfg AdapterConfig, reconnectDelay time.Durat
 			return nil, fmt.Errorf("cluster demo: %s: %w", s.id, err)
 		}
 		s.srv, s.ad, s.stop, s.addr = srv, ad, stop, srv.LinesAddr.String()
+		if srv.HTTPAddr != nil {
+			s.httpAddr = srv.HTTPAddr.String()
+		}
 		s.result = ServerResult{ID: s.id, TCPAddr: s.addr}
 		r.servers = append(r.servers, s)
 	}
@@ -505,6 +549,61 @@ func (r *run) step(from *bot, text string) (StepResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// stickyProbe opens a long-polling session on s1 and polls it on s1, then
+// on s2, as a load balancer without sticky sessions might route it.
+func (r *run) stickyProbe(pollPath string) ([]StickyProbe, error) {
+	client := &http.Client{Timeout: sendTimeout}
+	defer client.CloseIdleConnections()
+	do := func(method string, s *server, path string) (StickyProbe, string, error) {
+		req, err := http.NewRequestWithContext(r.ctx, method, "http://"+s.httpAddr+path, nil)
+		if err != nil {
+			return StickyProbe{}, "", err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return StickyProbe{}, "", fmt.Errorf("cluster demo: sticky probe: %w", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		text := strings.TrimSpace(string(body))
+		p := StickyProbe{Request: method + " " + path, Server: s.id, Status: resp.StatusCode, Answer: resp.Status}
+		return p, text, nil
+	}
+	s1, s2 := r.servers[0], r.servers[1]
+	open, sid, err := do(http.MethodPost, s1, pollPath+"/session")
+	if err != nil {
+		return nil, err
+	}
+	if open.Status != http.StatusCreated {
+		return nil, fmt.Errorf("cluster demo: sticky probe: POST %s/session: %s", pollPath, open.Answer)
+	}
+	open.Answer += ": session " + sid
+	out := []StickyProbe{open}
+	short := sid
+	if len(short) > 8 {
+		short = short[:8] + "…"
+	}
+	for _, s := range []*server{s1, s2} {
+		p, body, err := do(http.MethodGet, s, pollPath+"?sid="+sid+"&after=0")
+		if err != nil {
+			return nil, err
+		}
+		p.Request = "GET " + pollPath + "?sid=" + short + "&after=0"
+		switch {
+		case p.Status == http.StatusOK:
+			p.Answer += fmt.Sprintf(": the %d messages queued for it", strings.Count(body, "\n")+1)
+		case strings.Contains(body, "unknown session"):
+			p.Answer += ": unknown session"
+		case body != "":
+			first, _, _ := strings.Cut(body, "\n")
+			p.Answer += ": " + first
+		}
+		out = append(out, p)
+	}
+	_, _, _ = do(http.MethodDelete, s1, pollPath+"?sid="+sid)
+	return out, nil
 }
 
 // displayText is what the bot typed, token included.
@@ -658,7 +757,11 @@ func (r *run) load(cfg DemoConfig, w io.Writer) (LoadResult, error) {
 
 func printLoad(w io.Writer, res *RunResult) {
 	l := res.Load
-	fmt.Fprintf(w, "\n5. Load: every bot sends %d messages to its room", l.Sent/len(res.Bots))
+	n := len(res.Steps) + 1
+	if len(res.Sticky) > 0 {
+		n++
+	}
+	fmt.Fprintf(w, "\n%d. Load: every bot sends %d messages to its room", n, l.Sent/len(res.Bots))
 	if l.Stopped != "" {
 		fmt.Fprintf(w, ";\n   %s is stopped after %s and its bots reconnect to another server", l.Stopped, report.Duration(time.Duration(l.StoppedAtMs*float64(time.Millisecond))))
 	}
