@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
+	"github.com/netlab/netlab/labs/chat/adapter/natsadapter"
 	"github.com/netlab/netlab/labs/cluster"
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport/httppoll"
@@ -23,7 +26,38 @@ See 'netlab docs cluster'.`,
 		Example: `  netlab cluster demo                       # embedded NATS, then no adapter
   netlab cluster demo --adapter redis --redis redis://127.0.0.1:6379`,
 	}
-	cmd.AddCommand(newClusterDemoCmd(a))
+	cmd.AddCommand(newClusterDemoCmd(a), newClusterBrokerCmd(a))
+	return cmd
+}
+
+func newClusterBrokerCmd(a *app) *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "broker",
+		Short: "Run a NATS broker (nats-server embedded in netlab) for chat servers in other processes",
+		Long: `Run nats-server, embedded in netlab, until Ctrl-C, so chat servers in other
+processes or on other machines can share rooms through it without installing
+anything. It listens on 127.0.0.1 unless --listen names another address
+(0.0.0.0:4222 lets other machines in). It is plain NATS: any NATS client,
+and the nats CLI, can connect to it.`,
+		Example: `  term1$ netlab cluster broker
+  term2$ netlab chat serve --adapter nats --nats nats://127.0.0.1:4222 --listen 127.0.0.1:8080 --tcp 127.0.0.1:8081
+  term3$ netlab chat serve --adapter nats --nats nats://127.0.0.1:4222 --listen 127.0.0.1:9080 --tcp 127.0.0.1:9081`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			srv, err := natsadapter.StartServer(listen)
+			if err != nil {
+				return fmt.Errorf("%w (pick another with --listen, or 127.0.0.1:0)", err)
+			}
+			defer srv.Close()
+			fmt.Fprintf(a.out, "nats-server (embedded) listening on %s (Ctrl-C stops)\n", srv.URL())
+			fmt.Fprintf(a.out, "  chat servers: netlab chat serve --adapter nats --nats %s --listen ADDR --tcp ADDR\n", srv.URL())
+			<-cmd.Context().Done()
+			fmt.Fprintf(a.out, "stopped with %d clients connected\n", srv.Clients())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:4222", "address to listen on (4222 is NATS's usual port)")
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/netlab/netlab/labs/chat/adapter"
 	"github.com/netlab/netlab/labs/chat/adapter/natsadapter"
@@ -71,4 +72,15 @@ func AdapterStats(ad adapter.Adapter) (pubsub.Stats, bool) {
 		return r.Stats(), true
 	}
 	return pubsub.Stats{}, false
+}
+
+// NewServerID returns a name for a chat server that is unique in a cluster:
+// the host name and a random suffix ("laptop-3f9a1c07"). Two servers with
+// the same id would drop each other's broadcasts as their own.
+func NewServerID() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "server"
+	}
+	return h + "-" + randomHex()
 }
