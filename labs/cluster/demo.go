@@ -139,6 +139,7 @@ type LoadResult struct {
 	Lost        int                `json:"lost"`
 	Duplicates  int                `json:"duplicates"`
 	WrongRoom   int                `json:"wrong_room"`
+	Recovered   int                `json:"recovered"`
 	SameServer  report.LatencyJSON `json:"same_server_latency"`
 	CrossServer report.LatencyJSON `json:"cross_server_latency"`
 	Stopped     string             `json:"stopped_server,omitempty"`
@@ -160,7 +161,13 @@ type BotLoad struct {
 	LostToMs   float64 `json:"lost_sent_to_ms,omitempty"`
 	Duplicates int     `json:"duplicates"`
 	WrongRoom  int     `json:"wrong_room"`
-	SwitchMs   float64 `json:"switch_ms,omitempty"` // from the stop to rejoined on another server
+	// Recovered counts messages received only through a replay buffer
+	// (included in Received); ReplayCopies counts replayed copies of
+	// messages the bot already had, which it drops.
+	Recovered    int     `json:"recovered"`
+	ReplayCopies int     `json:"replay_copies_dropped"`
+	ReplayGone   bool    `json:"replay_gone,omitempty"` // the buffer no longer had the bot's last message
+	SwitchMs     float64 `json:"switch_ms,omitempty"`   // from the stop to rejoined on another server
 }
 
 // The cast: two bots per server, in rooms that span servers.
@@ -283,6 +290,10 @@ type run struct {
 	servers []*server
 	bots    []*bot
 	readers sync.WaitGroup
+	// replayers are the replay buffers, one per server (none without an
+	// adapter); bg waits for them.
+	replayers []*replayer
+	bg        sync.WaitGroup
 	// reconnectDelay is how long a bot waits before moving to another server.
 	reconnectDelay time.Duration
 
@@ -306,6 +317,7 @@ type receipt struct {
 	server int
 	at     time.Time
 	line   string
+	replay bool // sent again by a replay buffer, not live
 }
 
 type bot struct {
@@ -324,6 +336,10 @@ type bot struct {
 	stopped  time.Time // when its server went away
 	switched time.Duration
 	closing  bool
+	// replaysDone counts the replay answers received; replayGone is set
+	// when a replay buffer no longer had the bot's last message.
+	replaysDone int
+	replayGone  bool
 }
 
 var (
@@ -477,6 +493,14 @@ func startRun(ctx context.Context, acfg AdapterConfig, reconnectDelay time.Durat
 		}
 		s.result = ServerResult{ID: s.id, TCPAddr: s.addr}
 		r.servers = append(r.servers, s)
+		if acfg.Kind == KindNATS || acfg.Kind == KindRedis {
+			p, err := startReplayer(sctx, srv.Hub, []string{"math", "art"}, &r.bg)
+			if err != nil {
+				r.shutdown()
+				return nil, err
+			}
+			r.replayers = append(r.replayers, p)
+		}
 	}
 	for _, c := range cast {
 		b := &bot{r: r, name: c.name, rooms: c.rooms}
@@ -527,6 +551,7 @@ func (r *run) shutdown() {
 		_ = s.srv.Wait()
 	}
 	r.readers.Wait()
+	r.bg.Wait()
 }
 
 // step has from type text, waits for deliveries and collects them.
@@ -667,6 +692,21 @@ func (r *run) load(cfg DemoConfig, w io.Writer) (LoadResult, error) {
 	if err := <-errs; err != nil {
 		return res, err
 	}
+	// Wait for the moved bots' replays (one answer per room).
+	if len(r.replayers) > 0 && !killAt.IsZero() {
+		deadline := time.Now().Add(readyTimeout)
+		for _, b := range r.bots {
+			for time.Now().Before(deadline) && r.ctx.Err() == nil {
+				b.mu.Lock()
+				done := b.stopped.IsZero() || b.replaysDone >= len(b.rooms)
+				b.mu.Unlock()
+				if done {
+					break
+				}
+				sleep(r.ctx, 10*time.Millisecond)
+			}
+		}
+	}
 	sleep(r.ctx, 2*settleTime)
 	if err := r.ctx.Err(); err != nil {
 		return res, err
@@ -690,17 +730,24 @@ func (r *run) load(cfg DemoConfig, w io.Writer) (LoadResult, error) {
 			bl.Servers = append(bl.Servers, r.servers[p].id)
 		}
 		bl.SwitchMs = float64(b.switched.Microseconds()) / 1000
+		bl.ReplayGone = b.replayGone
 		got := slices.Clone(b.got)
 		b.mu.Unlock()
-		count := map[int]int{}
+		count := map[int]int{} // live copies
 		first := map[int]receipt{}
 		for _, g := range got {
 			s, ok := sent[g.tok]
 			if !ok {
 				continue
 			}
-			count[g.tok]++
-			if count[g.tok] == 1 {
+			if _, had := first[g.tok]; had && g.replay {
+				bl.ReplayCopies++ // the client drops a replayed copy it already has
+				continue
+			}
+			if !g.replay {
+				count[g.tok]++
+			}
+			if _, had := first[g.tok]; !had {
 				first[g.tok] = g
 			}
 			if !slices.Contains(b.rooms, s.room) || s.from == b {
@@ -717,7 +764,8 @@ func (r *run) load(cfg DemoConfig, w io.Writer) (LoadResult, error) {
 			}
 			bl.Expected++
 			n := count[tok]
-			if n == 0 {
+			g, got := first[tok]
+			if !got {
 				bl.Lost++
 				ref := killAt
 				if ref.IsZero() {
@@ -733,8 +781,11 @@ func (r *run) load(cfg DemoConfig, w io.Writer) (LoadResult, error) {
 				continue
 			}
 			bl.Received++
+			if g.replay {
+				bl.Recovered++
+				continue
+			}
 			bl.Duplicates += n - 1
-			g := first[tok]
 			d := g.at.Sub(s.at)
 			if g.server == s.server {
 				same = append(same, d)
@@ -748,6 +799,7 @@ func (r *run) load(cfg DemoConfig, w io.Writer) (LoadResult, error) {
 		res.Lost += bl.Lost
 		res.Duplicates += bl.Duplicates
 		res.WrongRoom += bl.WrongRoom
+		res.Recovered += bl.Recovered
 		res.Bots = append(res.Bots, bl)
 	}
 	res.SameServer = report.Latency(stats.Summarize(same))
@@ -767,7 +819,7 @@ func printLoad(w io.Writer, res *RunResult) {
 	}
 	fmt.Fprintln(w)
 	ms := func(v float64) string { return report.Duration(time.Duration(v * float64(time.Millisecond))) }
-	t := &report.Table{Header: []string{"   bot", "servers", "switch took", "sent", "expected", "received", "lost", "dup", "wrong room", "lost ones sent"}}
+	t := &report.Table{Header: []string{"   bot", "servers", "switch took", "sent", "expected", "received", "recovered", "lost", "dup", "wrong room", "lost ones sent"}}
 	for _, b := range l.Bots {
 		sw, when := "", ""
 		if b.SwitchMs > 0 {
@@ -777,10 +829,10 @@ func printLoad(w io.Writer, res *RunResult) {
 			when = fmt.Sprintf("%+.0fms..%+.0fms", b.LostFromMs, b.LostToMs)
 		}
 		t.Row("   "+b.Name, strings.Join(b.Servers, "→"), sw, strconv.Itoa(b.Sent), strconv.Itoa(b.Expected), strconv.Itoa(b.Received),
-			strconv.Itoa(b.Lost), strconv.Itoa(b.Duplicates), strconv.Itoa(b.WrongRoom), when)
+			strconv.Itoa(b.Recovered), strconv.Itoa(b.Lost), strconv.Itoa(b.Duplicates), strconv.Itoa(b.WrongRoom), when)
 	}
-	t.Row("   total", "", "", strconv.Itoa(l.Sent), strconv.Itoa(l.Expected), strconv.Itoa(l.Received), strconv.Itoa(l.Lost),
-		strconv.Itoa(l.Duplicates), strconv.Itoa(l.WrongRoom), "")
+	t.Row("   total", "", "", strconv.Itoa(l.Sent), strconv.Itoa(l.Expected), strconv.Itoa(l.Received), strconv.Itoa(l.Recovered),
+		strconv.Itoa(l.Lost), strconv.Itoa(l.Duplicates), strconv.Itoa(l.WrongRoom), "")
 	if l.Stopped != "" && l.Lost > 0 && res.Adapter != KindNone && res.Adapter != "local" {
 		t.Notes = []string{"   (lost ones sent: when the lost messages were sent, relative to the stop of " + l.Stopped + ")"}
 	}
@@ -822,12 +874,12 @@ func printLoad(w io.Writer, res *RunResult) {
 	switch {
 	case res.Adapter == KindNone || res.Adapter == "local":
 		fmt.Fprintf(w, "   without an adapter only bots on the sender's server get its messages: %d of %d delivered\n", l.Received, l.Expected)
-	case l.Lost == 0:
+	case l.Lost == 0 && l.Recovered == 0:
 		fmt.Fprintf(w, "   every message reached every bot in its room once, across servers\n")
 	default:
-		fmt.Fprintf(w, "   %d of %d deliveries lost, none recovered: the hub keeps no history to replay,\n", l.Lost, l.Expected)
-		fmt.Fprintf(w, "   so what was sent while a bot was switching servers is gone (NATS and Redis\n")
-		fmt.Fprintf(w, "   pub/sub keep nothing either)\n")
+		fmt.Fprintf(w, "   %d of %d deliveries missed live while bots switched servers: %d recovered from\n", l.Lost+l.Recovered, l.Expected, l.Recovered)
+		fmt.Fprintf(w, "   the new server's replay buffer (it got every room's messages through the adapter),\n")
+		fmt.Fprintf(w, "   %d lost. NATS and Redis pub/sub keep nothing for a client that was away.\n", l.Lost)
 	}
 }
 
@@ -913,7 +965,13 @@ func (b *bot) read(c *chat.LineConn, server int) {
 		default:
 			if sm := chatLine.FindStringSubmatch(line); sm != nil {
 				tok, _ := strconv.Atoi(sm[2])
-				b.got = append(b.got, receipt{tok: tok, room: sm[1], server: server, at: now, line: line})
+				room, replayed := strings.CutPrefix(sm[1], "replay:")
+				b.got = append(b.got, receipt{tok: tok, room: room, server: server, at: now, line: line, replay: replayed})
+			} else if sm := replayedMsg.FindStringSubmatch(line); sm != nil {
+				if sm[3] == "gone" {
+					b.replayGone = true
+				}
+				b.replaysDone++
 			}
 		}
 		b.mu.Unlock()
@@ -933,11 +991,41 @@ func (b *bot) read(c *chat.LineConn, server int) {
 			continue
 		}
 		if err := b.connect(i); err == nil {
+			b.askReplay(i)
 			b.mu.Lock()
 			if !b.stopped.IsZero() {
 				b.switched = time.Since(b.stopped)
 			}
 			b.mu.Unlock()
+			return
+		}
+	}
+}
+
+// askReplay asks the replay buffer of server i, if there is one, for what
+// each of the bot's rooms had after the last message the bot got there.
+func (b *bot) askReplay(i int) {
+	r := b.r
+	if len(r.replayers) == 0 {
+		return
+	}
+	b.mu.Lock()
+	c, id := b.conn, b.id
+	var asks []string
+	for _, room := range b.rooms {
+		last := 0
+		for _, g := range b.got {
+			if slices.Contains(strings.Split(g.room, ","), room) {
+				last = g.tok
+			}
+		}
+		asks = append(asks, fmt.Sprintf("/msg %s replay %s %s after %d", r.replayers[i].id(), id, room, last))
+	}
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(r.ctx, sendTimeout)
+	defer cancel()
+	for _, a := range asks {
+		if err := c.Send(ctx, transport.Message{Data: []byte(a)}); err != nil {
 			return
 		}
 	}
