@@ -144,7 +144,9 @@ type LoadResult struct {
 	CrossServer report.LatencyJSON `json:"cross_server_latency"`
 	Stopped     string             `json:"stopped_server,omitempty"`
 	StoppedAtMs float64            `json:"stopped_at_ms,omitempty"`
-	Bots        []BotLoad          `json:"bots"`
+	// ReconnectDelayMs is how long a bot waits before reconnecting.
+	ReconnectDelayMs float64   `json:"reconnect_delay_ms,omitempty"`
+	Bots             []BotLoad `json:"bots"`
 }
 
 // BotLoad is what one bot should have received in the load phase and did.
@@ -686,6 +688,7 @@ func (r *run) load(cfg DemoConfig, w io.Writer) (LoadResult, error) {
 		s.result.Stopped = true
 		res.Stopped = s.id
 		res.StoppedAtMs = float64(killAt.Sub(start).Microseconds()) / 1000
+		res.ReconnectDelayMs = float64(r.reconnectDelay.Microseconds()) / 1000
 	}
 	wg.Wait()
 	close(errs)
@@ -815,7 +818,8 @@ func printLoad(w io.Writer, res *RunResult) {
 	}
 	fmt.Fprintf(w, "\n%d. Load: every bot sends %d messages to its room", n, l.Sent/len(res.Bots))
 	if l.Stopped != "" {
-		fmt.Fprintf(w, ";\n   %s is stopped after %s and its bots reconnect to another server", l.Stopped, report.Duration(time.Duration(l.StoppedAtMs*float64(time.Millisecond))))
+		fmt.Fprintf(w, ";\n   %s is stopped after %s and its bots, after waiting %s as clients back off,\n   reconnect to another server", l.Stopped,
+			report.Duration(time.Duration(l.StoppedAtMs*float64(time.Millisecond))), report.Duration(time.Duration(l.ReconnectDelayMs*float64(time.Millisecond))))
 	}
 	fmt.Fprintln(w)
 	ms := func(v float64) string { return report.Duration(time.Duration(v * float64(time.Millisecond))) }
