@@ -38,7 +38,7 @@ is broadcast to any of its rooms exactly once. Browsers, nc, curl, wscat and
 
 // chatWSOptions are the WebSocket options of the chat server: messages are
 // short chat lines, so frames are limited far below the transport default.
-var chatWSOptions = ws.Options{MaxMessage: 4 << 10}
+var chatWSOptions = ws.Options{MaxMessage: 4 << 10, SendQueue: 32}
 
 // chatPollOptions are the long-polling options of the chat server and of
 // 'netlab chat join --via poll'.
@@ -89,7 +89,11 @@ other machines in (a classroom).`,
 			}
 			ctx := cmd.Context()
 			srv, err := chat.Start(ctx, chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(),
-				Hub: chat.Config{SendQueue: queue}})
+				Hub: chat.Config{SendQueue: queue, Disconnecting: func(m chat.Member, rooms []string, reason error) {
+					if errors.Is(reason, chat.ErrSlowConsumer) { // the instructor wants to know
+						fmt.Fprintf(a.errOut, "disconnected %s (%s, %s): %v\n", m.Name, m.Door, m.ID, reason)
+					}
+				}}})
 			if err != nil {
 				return err
 			}
@@ -177,7 +181,7 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 				c, err = ws.Dial(ctx, u, chatWSOptions)
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("chat join: %w (is 'netlab chat serve' running there?)", err)
 			}
 			defer c.Close()
 			return chatJoin(ctx, a, c, name, room, latency)

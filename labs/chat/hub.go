@@ -26,7 +26,10 @@ var (
 )
 
 // DefaultSendQueue is the default length of each socket's send queue.
-const DefaultSendQueue = 128
+const DefaultSendQueue = 256
+
+// DefaultMaxNoticeRoom is the default Config.MaxNoticeRoom.
+const DefaultMaxNoticeRoom = 100
 
 // Config configures a Hub. The zero value is usable.
 type Config struct {
@@ -36,10 +39,14 @@ type Config struct {
 	Adapter adapter.Adapter
 	// SendQueue is each socket's send queue length (DefaultSendQueue when 0).
 	SendQueue int
+	// MaxNoticeRoom is the largest room told when someone joins or leaves
+	// (DefaultMaxNoticeRoom when 0; negative means no limit): in a room of
+	// 10,000 a join notice per member would be 10,000² messages.
+	MaxNoticeRoom int
 	// Disconnecting is called on the hub's goroutine when a socket is about
 	// to leave, while it is still in its rooms (rooms includes its own id
-	// room). It must not call the hub.
-	Disconnecting func(m Member, rooms []string)
+	// room), with the reason it leaves. It must not call the hub.
+	Disconnecting func(m Member, rooms []string, reason error)
 }
 
 // A Member is one socket as listings show it.
@@ -70,9 +77,32 @@ type Socket struct {
 	done chan struct{}
 	err  error // set before done is closed
 
+	// wake, when set, is called after a message is queued or the socket is
+	// removed: it interrupts the door's Recv so the door writes (see
+	// serveConn). Guarded by wakeMu.
+	wakeMu sync.Mutex
+	wake   func()
+
 	// owned by the hub's run goroutine
 	name  string
 	rooms map[string]bool
+}
+
+// setWake installs (or, with nil, removes) the wake-up function.
+func (s *Socket) setWake(f func()) {
+	s.wakeMu.Lock()
+	s.wake = f
+	s.wakeMu.Unlock()
+}
+
+// wakeUp calls the wake-up function, if any.
+func (s *Socket) wakeUp() {
+	s.wakeMu.Lock()
+	f := s.wake
+	s.wakeMu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 // ID returns the socket's id (its own room).
@@ -120,7 +150,8 @@ type Hub struct {
 	id        string
 	ad        adapter.Adapter
 	queueLen  int
-	onLeaving func(Member, []string)
+	onLeaving func(Member, []string, error)
+	maxNotice int
 
 	register   chan *Socket
 	unregister chan leaveReq
@@ -161,6 +192,7 @@ func NewHub(cfg Config) *Hub {
 		ad:         cfg.Adapter,
 		queueLen:   cfg.SendQueue,
 		onLeaving:  cfg.Disconnecting,
+		maxNotice:  cfg.MaxNoticeRoom,
 		register:   make(chan *Socket),
 		unregister: make(chan leaveReq),
 		membership: make(chan memberReq),
@@ -178,6 +210,9 @@ func NewHub(cfg Config) *Hub {
 	}
 	if h.ad == nil {
 		h.ad = &adapter.Local{}
+	}
+	if h.maxNotice == 0 {
+		h.maxNotice = DefaultMaxNoticeRoom
 	}
 	if h.queueLen <= 0 {
 		h.queueLen = DefaultSendQueue
@@ -449,7 +484,13 @@ func (h *Hub) changeMembership(r memberReq) error {
 		}
 		old := s.name
 		s.name = r.arg
-		h.emitLocal(adapter.Broadcast{Rooms: h.userRooms(s), Msg: transport.Message{Event: "nick",
+		var rooms []string
+		for _, r := range h.userRooms(s) {
+			if r != DefaultRoom && (h.maxNotice <= 0 || len(h.rooms[r]) <= h.maxNotice) {
+				rooms = append(rooms, r)
+			}
+		}
+		h.emitLocal(adapter.Broadcast{Rooms: rooms, Except: []string{s.id}, Msg: transport.Message{Event: "nick",
 			Data: []byte(old + " is now known as " + s.name)}})
 	default:
 		return fmt.Errorf("chat: unknown membership op %q", r.op)
@@ -469,8 +510,15 @@ func (h *Hub) userRooms(s *Socket) []string {
 	return out
 }
 
-// notice tells a room something happened in it.
+// notice tells a room something happened in it, unless the room is over
+// the notice limit or is the lobby (DefaultRoom).
 func (h *Hub) notice(room, event, text string) {
+	if h.maxNotice > 0 && len(h.rooms[room]) > h.maxNotice {
+		return
+	}
+	if room == DefaultRoom {
+		return // everyone passes through the lobby on the way to a room: no one wants to hear it
+	}
 	h.emitLocal(adapter.Broadcast{Rooms: []string{room}, Msg: transport.Message{Event: event, Room: room, Data: []byte(text)}})
 }
 
@@ -513,6 +561,7 @@ func (h *Hub) deliver(b adapter.Broadcast, local bool) {
 		select {
 		case s.send <- msg:
 			h.delivered.Add(1)
+			s.wakeUp()
 		default:
 			h.pending = append(h.pending, s)
 		}
@@ -561,7 +610,7 @@ func (h *Hub) remove(s *Socket, reason error) {
 	}
 	sort.Strings(all)
 	if h.onLeaving != nil {
-		h.onLeaving(Member{s.id, s.name, s.door}, all)
+		h.onLeaving(Member{s.id, s.name, s.door}, all, reason)
 	}
 	user := h.userRooms(s)
 	for _, r := range all {
@@ -571,6 +620,7 @@ func (h *Hub) remove(s *Socket, reason error) {
 	h.sockets64.Add(-1)
 	s.err = reason
 	close(s.done)
+	s.wakeUp()
 	why := "disconnected"
 	if reason != nil {
 		why = reason.Error()

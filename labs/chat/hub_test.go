@@ -193,7 +193,7 @@ func TestDisconnectLeavesAllRoomsAndTellsThem(t *testing.T) {
 	var mu sync.Mutex
 	var hookRooms []string
 	var hookName string
-	h := startHub(t, Config{Disconnecting: func(m Member, rooms []string) {
+	h := startHub(t, Config{Disconnecting: func(m Member, rooms []string, _ error) {
 		mu.Lock()
 		hookName, hookRooms = m.Name, rooms
 		mu.Unlock()
@@ -241,7 +241,7 @@ func TestDisconnectLeavesAllRoomsAndTellsThem(t *testing.T) {
 }
 
 func TestSlowConsumerIsDroppedOthersGetEverything(t *testing.T) {
-	const queue, n = 8, 100
+	const queue, n = 16, 200
 	h := startHub(t, Config{SendQueue: queue})
 	slow := connect(t, h, "slow", "r")
 	fast := connect(t, h, "fast", "r")
@@ -260,6 +260,9 @@ func TestSlowConsumerIsDroppedOthersGetEverything(t *testing.T) {
 	}()
 	start := time.Now()
 	for i := range n {
+		if i%4 == 0 {
+			time.Sleep(time.Millisecond) // a busy room, not one instantaneous burst
+		}
 		emit(t, h, Target{Rooms: []string{"r"}}, "m"+string(rune('0'+i%10)))
 	}
 	select {
@@ -371,4 +374,55 @@ func TestShutdownDisconnectsEveryone(t *testing.T) {
 	if _, err := h.Connect(context.Background(), "late", "test"); !errors.Is(err, ErrHubClosed) {
 		t.Errorf("connect after shutdown: got %v, want ErrHubClosed", err)
 	}
+}
+
+// BenchmarkHubFanout1000 measures one broadcast to a room of 1,000 sockets
+// whose queues are drained as fast as they fill: the hub's own cost of
+// fan-out, without any network.
+func BenchmarkHubFanout1000(b *testing.B) {
+	const members = 1000
+	h := NewHub(Config{SendQueue: 1024})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	var wg sync.WaitGroup
+	received := make(chan struct{}, members)
+	for range members {
+		s, err := h.Connect(ctx, "m", "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := h.Join(ctx, s, "room"); err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case m := <-s.Messages():
+					if m.Event == "chat" {
+						received <- struct{}{}
+					}
+				case <-s.Done():
+					return
+				}
+			}
+		}()
+	}
+	msg := transport.Message{Event: "chat", Data: []byte("hello room")}
+	b.ResetTimer()
+	for range b.N {
+		if err := h.Emit(ctx, Target{Rooms: []string{"room"}}, msg); err != nil {
+			b.Fatal(err)
+		}
+		for range members {
+			<-received
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*members)/b.Elapsed().Seconds(), "deliveries/s")
+	cancel()
+	wg.Wait()
 }

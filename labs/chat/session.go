@@ -209,8 +209,7 @@ func (se *session) chat(ctx context.Context, rooms, text string) error {
 	list := strings.Split(rooms, ",")
 	for _, r := range list {
 		if err := CheckRoom(r); err != nil {
-			se.errorf("%v", err)
-			return nil
+			return se.softError(err)
 		}
 	}
 	return se.emit(ctx, list, rooms, text)
@@ -230,6 +229,9 @@ func (se *session) join(ctx context.Context, room string) error {
 		return se.softError(err)
 	}
 	se.room = room
+	if room == DefaultRoom { // the hub does not announce lobby comings and goings
+		se.reply("join", room, "you joined "+room)
+	}
 	return nil
 }
 
@@ -264,6 +266,7 @@ func (se *session) rename(ctx context.Context, name string) error {
 		return se.softError(err)
 	}
 	se.nick = name
+	se.reply("nick", "", "you are now known as "+name)
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/wirefast"
 )
 
 // A Conn is the client side of a polling session: one goroutine polls with
@@ -109,6 +110,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	go c.postPump()
 	return c, nil
 }
+
+// pollAnswerTimeout is how long a GET may go unanswered beyond the hold.
+const pollAnswerTimeout = 15 * time.Second
 
 // Session returns the session id.
 func (c *Conn) Session() string { return c.sid }
@@ -229,7 +233,15 @@ func (c *Conn) pollPump() {
 // pollOnce makes one GET and queues what it brings; it returns the new
 // after.
 func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
-	req, err := http.NewRequestWithContext(c.pollCtx, http.MethodGet, u, nil)
+	// A server that vanished without closing the connection must not hang
+	// the poller: give up on an answer well after the server's hold.
+	limit := pollAnswerTimeout
+	if c.opts.Mode == Long {
+		limit += c.opts.Hold
+	}
+	ctx, cancel := context.WithTimeout(c.pollCtx, limit)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return after, fmt.Errorf("httppoll: poll: %w", err)
 	}
@@ -263,7 +275,7 @@ func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
-		m, err := transport.Decode(sc.Bytes())
+		m, err := wirefast.Decode(sc.Bytes())
 		if err != nil {
 			return after, fmt.Errorf("httppoll: poll: %w", err)
 		}
@@ -301,12 +313,12 @@ func (c *Conn) postPump() {
 				return
 			}
 		}
-		body = append(transport.AppendEncode(body[:0], first), '\n')
+		body = append(wirefast.AppendEncode(body[:0], first), '\n')
 	fill:
 		for int64(len(body)) < c.opts.MaxBody-int64(c.opts.wireLimit()) {
 			select {
 			case m := <-c.send:
-				body = append(transport.AppendEncode(body, m), '\n')
+				body = append(wirefast.AppendEncode(body, m), '\n')
 			default:
 				break fill
 			}

@@ -14,14 +14,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/wirefast"
 )
 
 // A Server is the polling endpoint: an http.Handler serving Prefix and
 // Prefix+"/session" that hands out each new session as a transport.Conn
 // through Accept. Mount it on any mux (both paths), or use Transport.Listen.
+// On an http.Server of your own, set ReadHeaderTimeout (slowloris) and an
+// IdleTimeout above MaxHold, and see CountingListener for bytes on the wire.
 // It is safe for concurrent use.
 type Server struct {
 	opts   Options
@@ -211,6 +215,10 @@ type ServerConn struct {
 	told     bool          // a GET was answered 410 Gone
 	idle     *time.Timer
 
+	// plainPeer reports whether the client has POSTed plain text (curl):
+	// messages that are only text go back to it as plain lines.
+	plainPeer atomic.Bool
+
 	in      chan transport.Message
 	gone    chan struct{} // closed when the session ends
 	goneErr error         // why, set before gone is closed
@@ -263,8 +271,8 @@ func (c *ServerConn) end(err error) {
 	c.endOnce.Do(func() {
 		c.idle.Stop()
 		c.goneErr = err
+		c.srv.remove(c) // first, so that no request finds an ended session
 		close(c.gone)
-		c.srv.remove(c)
 		c.mu.Lock()
 		c.notify()
 		c.mu.Unlock()
@@ -361,6 +369,14 @@ func (c *ServerConn) poll(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 		select {
 		case <-c.gone:
+			if !errors.Is(c.goneErr, transport.ErrClosed) { // expired or deleted
+				reason := "closed by the client"
+				if !errors.Is(c.goneErr, io.EOF) {
+					reason = c.goneErr.Error()
+				}
+				httpError(w, http.StatusNotFound, "session %s ended: %s", c.id, reason)
+				return
+			}
 			closing = true
 		default:
 		}
@@ -425,6 +441,9 @@ func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) {
 		httpError(w, status, "%v", err)
 		return
 	}
+	if len(msgs) > 0 && !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
+		c.plainPeer.Store(true) // sticky: someone typing, as curl users do
+	}
 	for _, m := range msgs {
 		select {
 		case c.in <- m:
@@ -452,7 +471,7 @@ func decodeLines(body []byte, o Options) ([]transport.Message, int, error) {
 		if len(line) > o.wireLimit() {
 			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("line %d: %d bytes is over the %d-byte message limit", i, len(line), o.wireLimit())
 		}
-		m, err := transport.Decode(line)
+		m, err := wirefast.Decode(line)
 		if err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("line %d: %w", i, err)
 		}
@@ -464,13 +483,27 @@ func decodeLines(body []byte, o Options) ([]transport.Message, int, error) {
 	return msgs, 0, nil
 }
 
+// isPlain reports whether m can go to a plain-text client as a bare line
+// without losing anything: only Data, one line of valid UTF-8, not read back
+// as JSON.
+func isPlain(m transport.Message) bool {
+	return m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() && utf8.Valid(m.Data) &&
+		!bytes.ContainsAny(m.Data, "\r\n") && len(bytes.TrimSpace(m.Data)) > 0 &&
+		!bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{"))
+}
+
 // Send queues m for the client's next poll. It blocks while Queue messages
 // wait unacknowledged.
 func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
 	if len(m.Data) > c.srv.opts.MaxMessage {
 		return fmt.Errorf("httppoll: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.srv.opts.MaxMessage)
 	}
-	b := transport.Encode(m)
+	var b []byte
+	if c.plainPeer.Load() && isPlain(m) {
+		b = bytes.Clone(m.Data)
+	} else {
+		b = wirefast.Encode(m)
+	}
 	if len(b) > c.srv.opts.wireLimit() {
 		return fmt.Errorf("httppoll: send: %d-byte wire form: %w (limit %d)", len(b), transport.ErrTooLarge, c.srv.opts.wireLimit())
 	}

@@ -14,10 +14,16 @@
 // and the server answers "101 Switching Protocols"; from then on both sides
 // send frames whenever they like (full duplex).
 //
-// Every connection has exactly one reader goroutine and one writer goroutine
-// (as in gorilla's chat example). The writer drains the send queue and writes
-// every frame that is queued before flushing them to the socket in one write,
-// so a busy connection makes fewer system calls. Both sides send a ping every
+// Every connection has one reader goroutine and one writer goroutine (as in
+// gorilla's chat example). The reader does every read, so pings, pongs and
+// close frames are answered even when nobody calls Recv. The writer drains the
+// send queue and writes every frame that is queued to the socket in one
+// write, so a busy connection makes fewer system calls. When the connection
+// is idle — nothing queued, nothing waiting to be received, and the previous
+// Send more than a few microseconds ago — Send writes its frame itself
+// instead: waking the writer would cost a good part of a loopback round trip
+// for nothing to coalesce. (netlab's TCP transport does the same.) Frames
+// always leave in the order Send was called. Both sides send a ping every
 // PingInterval (default 25 s); a connection from which nothing (no message,
 // no pong) arrives for PingInterval+PongTimeout (default 25 s + 20 s) is
 // closed as dead.
@@ -26,9 +32,15 @@
 //
 //	frame payload over ReadLimit            1009 message too big (gorilla)
 //	text frame that is not valid UTF-8      1007 invalid frame payload data
-//	JSON object that is not a wire message  1007
+//	message with Data over MaxMessage       1009
 //	unmasked client frame, reserved bits,   1002 protocol error (gorilla)
 //	bad opcode, fragmented control frame
+//
+// A text frame that starts with '{' but is not a wire message makes Recv
+// return an error matching transport.ErrMalformed; the connection stays up.
+// A peer that has sent a plain text frame (wscat, a browser) gets messages
+// that are only text back as plain text frames, as netlab's TCP server
+// answers nc in plain lines.
 //
 // A handshake whose Origin header names a foreign site is refused with 403
 // Forbidden; pages from the same host and from localhost are accepted, and

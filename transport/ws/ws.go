@@ -19,6 +19,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/wirefast"
 )
 
 // Defaults for Options fields left zero.
@@ -47,6 +48,11 @@ const (
 	// closeTimeout bounds how long Close spends flushing queued messages and
 	// exchanging close frames.
 	closeTimeout = 2 * time.Second
+	// burstGap: a Send that follows the previous one this closely is part
+	// of a burst, and goes to the writer so the burst leaves in few writes.
+	burstGap = 5 * time.Microsecond
+	// closeReplyWait is how long Close waits for the peer's close frame.
+	closeReplyWait = 500 * time.Millisecond
 	// maxFrameHeader is the largest WebSocket frame header (RFC 6455 5.2).
 	maxFrameHeader = 14
 	// batchBytes caps how many bytes of frames the writer holds before one
@@ -82,6 +88,12 @@ type Options struct {
 	// CaptureHandshake makes Dial record the bytes of the HTTP handshake,
 	// returned by Conn.Handshake.
 	CaptureHandshake bool
+
+	// noCork turns off writing queued frames together, and noDirect makes
+	// every Send go through the writer goroutine (for the benchmarks that
+	// measure what each gains).
+	noCork   bool
+	noDirect bool
 }
 
 func (o Options) withDefaults() Options {
@@ -115,17 +127,24 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// writeBufferPool lends write buffers big enough for one whole frame, so a
+// writeBufferPools lend write buffers big enough for one whole frame, so a
 // client sends every message as a single frame without keeping a large
-// buffer per idle connection.
-var writeBufferPool = &sync.Pool{}
+// buffer per idle connection. gorilla wants one pool per buffer size.
+var writeBufferPools sync.Map // buffer size → *sync.Pool
+
+func writeBufferPool(size int) *sync.Pool {
+	p, _ := writeBufferPools.LoadOrStore(size, &sync.Pool{})
+	return p.(*sync.Pool)
+}
 
 // A Server upgrades HTTP requests to WebSocket connections and hands them out
 // through Accept. It is an http.Handler: mount it on any mux (every path it is
 // mounted on upgrades). It is safe for concurrent use.
 //
 // To count bytes on the wire for the connections a Server accepts, serve it
-// from an http.Server whose listener is wrapped with CountingListener.
+// from an http.Server whose listener is wrapped with CountingListener; set
+// that server's ReadHeaderTimeout against slowloris clients. net/http's
+// Shutdown does not touch upgraded connections: Close the Server too.
 type Server struct {
 	opts     Options
 	upgrader websocket.Upgrader
@@ -153,6 +172,12 @@ func NewServer(opts Options) *Server {
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
 		CheckOrigin:      s.checkOrigin,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Sec-Websocket-Version", "13")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, "%s: %v\n", http.StatusText(status), reason)
+		},
 	}
 	return s
 }
@@ -203,19 +228,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader answered with 400 or 403 and the reason
 	}
-	c := newConn(wc, s.opts, false)
+	var c *Conn
 	s.mu.Lock()
+	c = newConn(wc, s.opts, false, func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	})
 	if s.closed {
 		s.mu.Unlock()
 		c.Close()
 		return
 	}
 	s.conns[c] = struct{}{}
-	c.onClose = func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}
 	s.mu.Unlock()
 	t := time.NewTimer(s.opts.AcceptTimeout)
 	defer t.Stop()
@@ -279,7 +304,18 @@ type Conn struct {
 	client bool
 
 	send chan []byte
-	recv chan transport.Message
+	recv chan received
+	// wmu serializes writes of message frames (gorilla allows one writer
+	// at a time; pings and close frames go through WriteControl, which is
+	// safe alongside). queued counts messages in send or being written by
+	// the writer goroutine; Send writes directly only when it is 0, so
+	// frames leave in the order Send was called.
+	wmu      sync.Mutex
+	queued   int
+	lastSend time.Time // when Send was last called, guarded by wmu
+	// plainPeer reports whether the peer has sent a plain text frame (wscat,
+	// a browser): messages that are only text go back to it plain.
+	plainPeer atomic.Bool
 
 	closing   chan struct{} // closed by Close: stop accepting sends, flush, close
 	closeOnce sync.Once
@@ -301,16 +337,17 @@ var (
 	_ transport.Meter = (*Conn)(nil)
 )
 
-func newConn(wc *websocket.Conn, opts Options, client bool) *Conn {
+func newConn(wc *websocket.Conn, opts Options, client bool, onClose func()) *Conn {
 	c := &Conn{
 		ws:        wc,
 		opts:      opts,
 		client:    client,
 		send:      make(chan []byte, opts.SendQueue),
-		recv:      make(chan transport.Message, 64),
+		recv:      make(chan received, 64),
 		closing:   make(chan struct{}),
 		readDone:  make(chan struct{}),
 		writeDone: make(chan struct{}),
+		onClose:   onClose,
 	}
 	c.cc, _ = wc.NetConn().(*countconn.Conn)
 	go c.readPump()
@@ -326,18 +363,57 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	if len(m.Data) > c.opts.MaxMessage {
 		return fmt.Errorf("ws: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
 	}
-	b := transport.Encode(m)
+	var b []byte
+	if c.plainPeer.Load() && isPlain(m) {
+		b = bytes.Clone(m.Data)
+	} else {
+		b = wirefast.Encode(m)
+	}
 	if int64(len(b)) > c.opts.ReadLimit {
 		return fmt.Errorf("ws: send: %d-byte frame: %w (read limit %d)", len(b), transport.ErrTooLarge, c.opts.ReadLimit)
+	}
+	c.wmu.Lock()
+	now := time.Now()
+	burst := now.Sub(c.lastSend) < burstGap
+	c.lastSend = now
+	if c.queued == 0 && len(c.recv) == 0 && !burst && !c.opts.noDirect {
+		// Nothing queued or being written, and no messages waiting to be
+		// received (a sign of a busy connection, where more sends follow
+		// and the writer can coalesce them): write the frame here. Handing
+		// it to the writer goroutine would cost a wake-up, a good part of
+		// a loopback round trip, for nothing to coalesce.
+		c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+		err := c.ws.WriteMessage(websocket.TextMessage, b)
+		c.wmu.Unlock()
+		if err != nil {
+			c.ws.Close() // the connection is broken: the reader ends, then the writer
+			return fmt.Errorf("ws: send: %w", err)
+		}
+		return nil
+	}
+	c.queued++
+	c.wmu.Unlock()
+	select {
+	case c.send <- b: // the common case, without a many-way select
+		return nil
+	default:
+	}
+	unqueue := func() {
+		c.wmu.Lock()
+		c.queued--
+		c.wmu.Unlock()
 	}
 	select {
 	case c.send <- b:
 		return nil
 	case <-ctx.Done():
+		unqueue()
 		return ctx.Err()
 	case <-c.closing:
+		unqueue()
 		return fmt.Errorf("ws: send: %w", transport.ErrClosed)
 	case <-c.writeDone:
+		unqueue()
 		if c.writeErr != nil {
 			return fmt.Errorf("ws: send: %w", c.writeErr)
 		}
@@ -352,14 +428,14 @@ func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
 		return transport.Message{}, fmt.Errorf("ws: recv: %w", transport.ErrClosed)
 	}
 	select {
-	case m := <-c.recv:
-		return m, nil
+	case r := <-c.recv:
+		return r.m, r.err
 	case <-ctx.Done():
 		return transport.Message{}, ctx.Err()
 	case <-c.readDone:
 		select {
-		case m := <-c.recv:
-			return m, nil
+		case r := <-c.recv:
+			return r.m, r.err
 		default:
 		}
 		if c.closedRef.Load() {
@@ -409,6 +485,18 @@ func (c *Conn) deadline() time.Time {
 	return time.Now().Add(c.opts.PingInterval + c.opts.PongTimeout)
 }
 
+// extendDeadline pushes the read deadline out again, at most once a second
+// (or a quarter of the heartbeat window, if that is shorter): setting a
+// deadline costs a timer update, too much to pay on every frame.
+func (c *Conn) extendDeadline(last *time.Time) {
+	now := time.Now()
+	if now.Sub(*last) < min(time.Second, (c.opts.PingInterval+c.opts.PongTimeout)/4) {
+		return
+	}
+	*last = now
+	c.ws.SetReadDeadline(now.Add(c.opts.PingInterval + c.opts.PongTimeout))
+}
+
 // readPump is the connection's only reader: it applies the read limit, the
 // heartbeat deadline and the UTF-8 check, and queues messages for Recv.
 func (c *Conn) readPump() {
@@ -427,32 +515,61 @@ func (c *Conn) readPump() {
 		}
 		return err
 	})
+	var extended time.Time
 	for {
 		typ, p, err := c.ws.ReadMessage()
 		if err != nil {
 			c.readErr = c.readError(err)
 			return
 		}
-		c.ws.SetReadDeadline(c.deadline())
-		var m transport.Message
+		c.extendDeadline(&extended)
+		var r received
 		if typ == websocket.TextMessage {
 			if !utf8.Valid(p) {
 				c.refuse(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
 				return
 			}
-			m, err = transport.Decode(p)
+			r.m, err = wirefast.Decode(p)
 			if err != nil {
-				c.refuse(websocket.CloseInvalidFramePayloadData, "not a netlab message: "+err.Error())
-				return
+				r.err = fmt.Errorf("ws: recv: %w", err) // the connection stays usable
+			}
+			if err != nil || !bytes.HasPrefix(bytes.TrimLeft(p, " \t"), []byte("{")) {
+				// Someone typing (wscat, a browser): from now on, messages
+				// that are only text go back as plain text. Sticky, so the
+				// answer does not depend on what the peer sent last.
+				c.plainPeer.Store(true)
 			}
 		} else {
-			m = transport.Message{Data: p}
+			r.m = transport.Message{Data: p}
+		}
+		if r.err == nil && len(r.m.Data) > c.opts.MaxMessage {
+			c.refuse(websocket.CloseMessageTooBig, fmt.Sprintf("message of %d bytes is over the %d-byte limit", len(r.m.Data), c.opts.MaxMessage))
+			c.readErr = fmt.Errorf("ws: recv %d bytes: %w (limit %d)", len(r.m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
+			return
 		}
 		select {
-		case c.recv <- m:
+		case c.recv <- r: // the common case, without a two-way select
+			continue
+		default:
+		}
+		select {
+		case c.recv <- r:
 		case <-c.closing: // closing: keep reading only to see the peer's close frame
 		}
 	}
+}
+
+// received is one message or a malformed one, for Recv.
+type received struct {
+	m   transport.Message
+	err error
+}
+
+// isPlain reports whether m can go to a plain-text peer as a bare text frame
+// without losing anything: only Data, valid UTF-8, not read back as JSON.
+func isPlain(m transport.Message) bool {
+	return m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() && utf8.Valid(m.Data) &&
+		!bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{"))
 }
 
 // refuse sends a close frame with code and ends the reader.
@@ -529,7 +646,11 @@ func (c *Conn) finish() {
 	if err := c.ws.WriteControl(websocket.CloseMessage, msg, deadline); err != nil {
 		return
 	}
-	t := time.NewTimer(time.Until(deadline) + time.Second)
+	// RFC 6455 7.1.1 lets the endpoint close TCP after its close frame; wait
+	// a little for the peer's close frame, which a peer whose application
+	// is not reading may not send for a long time. What we sent is safe in
+	// the peer's socket buffer either way.
+	t := time.NewTimer(closeReplyWait)
 	defer t.Stop()
 	select {
 	case <-c.readDone:
@@ -540,18 +661,23 @@ func (c *Conn) finish() {
 // writeBatch writes first and every frame queued behind it (up to
 // batchBytes), corking the socket so they leave in one write.
 func (c *Conn) writeBatch(first []byte, deadline time.Time) error {
-	if c.cc != nil {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	corked := c.cc != nil && !c.opts.noCork && len(c.send) > 0 // a lone frame goes straight out
+	if corked {
 		c.cc.Cork()
 	}
 	c.ws.SetWriteDeadline(deadline)
 	err := c.ws.WriteMessage(websocket.TextMessage, first)
-	size := len(first)
+	size, written := len(first), 1
 	for n := len(c.send); err == nil && n > 0 && size < batchBytes; n-- {
 		b := <-c.send
 		size += len(b)
+		written++
 		err = c.ws.WriteMessage(websocket.TextMessage, b)
 	}
-	if c.cc != nil {
+	c.queued -= written
+	if corked {
 		if uerr := c.cc.Uncork(); err == nil {
 			err = uerr
 		}
@@ -586,7 +712,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  int(opts.ReadLimit) + maxFrameHeader,
-		WriteBufferPool:  writeBufferPool,
+		WriteBufferPool:  writeBufferPool(int(opts.ReadLimit) + maxFrameHeader),
 	}
 	wc, resp, err := d.DialContext(ctx, u, nil)
 	if err != nil {
@@ -603,7 +729,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		hs.Request = cutHeader(w)
 		hs.Response = cutHeader(r)
 	}
-	c := newConn(wc, opts, true)
+	c := newConn(wc, opts, true, nil)
 	c.handshake = hs
 	return c, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +74,20 @@ func TestEchoAndClose(t *testing.T) {
 	sst := server.(transport.Meter).WireStats()
 	if st.BytesSent == 0 || st.BytesSent != sst.BytesReceived || st.BytesReceived != sst.BytesSent {
 		t.Fatalf("client %+v and server %+v disagree on bytes", st, sst)
+	}
+}
+
+func TestBrowserGetsTestPage(t *testing.T) {
+	addr := echoServer(t, Options{})
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "new WebSocket(") {
+		t.Fatalf("browser GET: %s, want 200 with a page that opens a WebSocket", resp.Status)
 	}
 }

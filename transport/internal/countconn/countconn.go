@@ -83,23 +83,32 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	c.mu.Unlock()
+	// Count before writing, so that no peer can see bytes that are not yet
+	// counted; take back what a short write did not send.
+	c.countWritten(len(p))
 	n, err := c.Conn.Write(p)
-	c.countWritten(n)
+	if n < len(p) {
+		c.countWritten(n - len(p))
+	}
 	return n, err
 }
 
 func (c *Conn) countWritten(n int) {
-	if n <= 0 {
+	if n == 0 {
 		return
 	}
 	c.mu.Lock()
+	c.addWrittenLocked(n)
+	c.mu.Unlock()
+}
+
+func (c *Conn) addWrittenLocked(n int) {
 	c.written += int64(n)
 	if c.owner != nil {
 		c.owner.Add(0, int64(n))
 	} else {
 		c.unownedW += int64(n)
 	}
-	c.mu.Unlock()
 }
 
 // SetOwner makes o the counter of this connection's bytes from now on. The
@@ -142,9 +151,12 @@ func (c *Conn) Uncork() error {
 		return nil
 	}
 	// Write while holding mu so that a later Write cannot overtake the batch.
+	c.addWrittenLocked(len(buf))
 	n, err := c.Conn.Write(buf)
+	if n < len(buf) {
+		c.addWrittenLocked(n - len(buf))
+	}
 	c.mu.Unlock()
-	c.countWritten(n)
 	return err
 }
 
