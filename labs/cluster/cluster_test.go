@@ -105,6 +105,7 @@ func TestDemoNATSAndNone(t *testing.T) {
 	}
 	checkSteps(t, res.Runs[0], withAdapter)
 	checkLoadClean(t, res.Runs[0])
+	checkWho(t, res.Runs[0])
 
 	none := res.Runs[1]
 	checkSteps(t, none, alone)
@@ -127,6 +128,23 @@ func TestDemoRedis(t *testing.T) {
 	}
 	checkSteps(t, res.Runs[0], withAdapter)
 	checkLoadClean(t, res.Runs[0])
+	checkWho(t, res.Runs[0])
+}
+
+// checkWho checks s1's view of who is in math: its own members and, through
+// the adapter, the other servers'.
+func checkWho(t *testing.T, r RunResult) {
+	t.Helper()
+	if r.Who == nil {
+		t.Fatalf("%s: no who-is-in-math answer", r.Adapter)
+	}
+	var got []string
+	for _, m := range r.Who.Members {
+		got = append(got, m.Name+"@"+m.Server)
+	}
+	if want := []string{"alice@s1", "dave@s1", "bob@s2", "frank@s3"}; !slices.Equal(got, want) || r.Who.Answered != 2 {
+		t.Errorf("%s: who is in math: %v from %d other servers, want %v from 2", r.Adapter, got, r.Who.Answered, want)
+	}
 }
 
 // TestDemoServerStopped stops s3 mid-run: its bots move to s1 and recover

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 	"github.com/netlab/netlab/labs/chat"
 	"github.com/netlab/netlab/labs/chat/adapter"
 	"github.com/netlab/netlab/labs/chat/adapter/natsadapter"
+	"github.com/netlab/netlab/labs/chat/adapter/pubsub"
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/stats"
 	"github.com/netlab/netlab/transport"
@@ -29,6 +31,9 @@ const (
 	DefaultInterval = 50 * time.Millisecond
 	// DefaultReconnectDelay is how long a bot waits before reconnecting.
 	DefaultReconnectDelay = 250 * time.Millisecond
+	// presenceWait bounds how long "who is in the room" waits for the
+	// other servers (NATS cannot say how many there are: it waits it out).
+	presenceWait = 300 * time.Millisecond
 	// settleTime is how long a step waits for deliveries to arrive.
 	settleTime = 300 * time.Millisecond
 	// readyTimeout bounds a bot's connect-and-join.
@@ -77,6 +82,23 @@ type RunResult struct {
 	Steps   []StepResult   `json:"steps"`
 	Load    LoadResult     `json:"load"`
 	Sticky  []StickyProbe  `json:"sticky_probe,omitempty"`
+	Who     *WhoResult     `json:"who,omitempty"`
+}
+
+// WhoResult is the answer to "who is in math?" asked of s1 and, through the
+// adapter, of the other servers.
+type WhoResult struct {
+	Room     string      `json:"room"`
+	Members  []WhoMember `json:"members"`
+	Answered int         `json:"servers_answered"`
+	WaitMs   float64     `json:"wait_ms"`
+}
+
+// WhoMember is one member of the room and its server.
+type WhoMember struct {
+	Name   string `json:"name"`
+	Server string `json:"server"`
+	Door   string `json:"door"`
 }
 
 // StickyProbe is one HTTP request of the sticky-session probe.
@@ -443,6 +465,22 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, w io.Wri
 		_ = t.Write(w)
 	}
 
+	if _, ok := r.servers[0].ad.(pubsub.Presence); ok {
+		ms, answered, took, err := r.whoIs("math")
+		if err != nil {
+			return res, err
+		}
+		res.Who = &WhoResult{Room: "math", Members: ms, Answered: answered, WaitMs: float64(took.Microseconds()) / 1000}
+		n := len(res.Steps) + len(res.Sticky)/3 + 1
+		fmt.Fprintf(w, "\n%d. Who is in math? s1 lists its own members and asks the others through the adapter\n", n)
+		t := &report.Table{Header: []string{"   member", "server", "door"}}
+		for _, m := range ms {
+			t.Row("   "+m.Name, m.Server, m.Door)
+		}
+		t.Notes = []string{fmt.Sprintf("   (%d other servers answered within %s)", answered, report.Duration(took))}
+		_ = t.Write(w)
+	}
+
 	load, err := r.load(cfg, w)
 	res.Load = load
 	for _, s := range r.servers {
@@ -495,6 +533,16 @@ func startRun(ctx context.Context, acfg AdapterConfig, reconnectDelay time.Durat
 		}
 		s.result = ServerResult{ID: s.id, TCPAddr: s.addr}
 		r.servers = append(r.servers, s)
+		if pr, ok := ad.(pubsub.Presence); ok {
+			hub := srv.Hub
+			err := pr.AnswerMembers(func(ctx context.Context, room string) []pubsub.Member {
+				return members(ctx, hub, room)
+			})
+			if err != nil {
+				r.shutdown()
+				return nil, fmt.Errorf("cluster demo: %s: %w", s.id, err)
+			}
+		}
 		if acfg.Kind == KindNATS || acfg.Kind == KindRedis {
 			p, err := startReplayer(sctx, srv.Hub, []string{"math", "art"}, &r.bg)
 			if err != nil {
@@ -578,6 +626,49 @@ func (r *run) step(from *bot, text string) (StepResult, error) {
 	return res, nil
 }
 
+// members lists who is in room on hub, leaving out the demo's replay
+// buffers (they are in every room).
+func members(ctx context.Context, hub *chat.Hub, room string) []pubsub.Member {
+	ms, err := hub.Members(ctx, room)
+	if err != nil {
+		return nil
+	}
+	var out []pubsub.Member
+	for _, m := range ms {
+		if m.Door != replayDoor {
+			out = append(out, pubsub.Member{ID: m.ID, Name: m.Name, Door: m.Door})
+		}
+	}
+	return out
+}
+
+// whoIs asks, from server 0, who is in room across the cluster: its own
+// hub, then the other servers through the adapter.
+func (r *run) whoIs(room string) ([]WhoMember, int, time.Duration, error) {
+	s := r.servers[0]
+	var out []WhoMember
+	for _, m := range members(r.ctx, s.srv.Hub, room) {
+		out = append(out, WhoMember{Name: m.Name, Server: s.id, Door: m.Door})
+	}
+	pr, ok := s.ad.(pubsub.Presence)
+	if !ok {
+		return out, 0, 0, nil
+	}
+	start := time.Now()
+	remote, answered, err := pr.RoomMembers(r.ctx, room, presenceWait)
+	took := time.Since(start)
+	if err != nil {
+		return out, answered, took, err
+	}
+	for _, m := range remote {
+		out = append(out, WhoMember{Name: m.Name, Server: m.Server, Door: m.Door})
+	}
+	slices.SortFunc(out, func(a, b WhoMember) int {
+		return cmp.Or(strings.Compare(a.Server, b.Server), strings.Compare(a.Name, b.Name))
+	})
+	return out, answered, took, nil
+}
+
 // stickyProbe opens a long-polling session on s1 and polls it on s1, then
 // on s2, as a load balancer without sticky sessions might route it.
 func (r *run) stickyProbe(pollPath string) ([]StickyProbe, error) {
@@ -620,7 +711,8 @@ func (r *run) stickyProbe(pollPath string) ([]StickyProbe, error) {
 		p.Request = "GET " + pollPath + "?sid=" + short + "&after=0"
 		switch {
 		case p.Status == http.StatusOK:
-			p.Answer += fmt.Sprintf(": the %d messages queued for it", strings.Count(body, "\n")+1)
+			n := strings.Count(body, "\n") + 1
+			p.Answer += fmt.Sprintf(": %d message%s queued for it", n, map[bool]string{true: "s"}[n != 1])
 		case strings.Contains(body, "unknown session"):
 			p.Answer += ": unknown session"
 		case body != "":
@@ -814,6 +906,9 @@ func printLoad(w io.Writer, res *RunResult) {
 	l := res.Load
 	n := len(res.Steps) + 1
 	if len(res.Sticky) > 0 {
+		n++
+	}
+	if res.Who != nil {
 		n++
 	}
 	fmt.Fprintf(w, "\n%d. Load: every bot sends %d messages to its room", n, l.Sent/len(res.Bots))

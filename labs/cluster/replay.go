@@ -12,6 +12,9 @@ import (
 	"github.com/netlab/netlab/transport"
 )
 
+// replayDoor is the door name of the replay buffers' sockets.
+const replayDoor = "internal"
+
 // replayWindow is how many chat messages a replay buffer keeps per room.
 const replayWindow = 1000
 
@@ -56,7 +59,7 @@ var (
 
 // startReplayer connects a replayer to h and joins it to rooms.
 func startReplayer(ctx context.Context, h *chat.Hub, rooms []string, wg *sync.WaitGroup) (*replayer, error) {
-	s, err := h.Connect(ctx, "replay", "internal")
+	s, err := h.Connect(ctx, "replay", replayDoor)
 	if err != nil {
 		return nil, fmt.Errorf("cluster demo: replay buffer: %w", err)
 	}

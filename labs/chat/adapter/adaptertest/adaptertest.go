@@ -44,6 +44,7 @@ func Run(t *testing.T, b Broker) {
 	t.Run("SubscribeOnce", func(t *testing.T) { testSubscribeOnce(t, b) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, b) })
 	t.Run("CloseWhileHandlerBlocked", func(t *testing.T) { testCloseWhileHandlerBlocked(t, b) })
+	t.Run("Presence", func(t *testing.T) { testPresence(t, b) })
 	if b.Stop != nil {
 		t.Run("BrokerRestart", func(t *testing.T) { testBrokerRestart(t, b) })
 	}
@@ -208,6 +209,44 @@ func testClosed(t *testing.T, b Broker) {
 	}
 	if err := a.Subscribe(func(adapter.Broadcast) {}); err == nil {
 		t.Error("subscribe after close: got nil error")
+	}
+}
+
+// testPresence asks the other servers who is in a room.
+func testPresence(t *testing.T, b Broker) {
+	members := map[string][]pubsub.Member{
+		"p1": {{ID: "a1", Name: "alice", Door: "ws"}},
+		"p2": {{ID: "b1", Name: "bob", Door: "tcp"}, {ID: "b2", Name: "bea", Door: "poll"}},
+		"p3": nil,
+	}
+	ads := map[string]pubsub.Presence{}
+	for _, id := range []string{"p1", "p2", "p3"} {
+		a := b.New(t, id)
+		p, ok := a.(pubsub.Presence)
+		if !ok {
+			t.Skip("adapter does not implement pubsub.Presence")
+		}
+		if err := p.AnswerMembers(func(ctx context.Context, room string) []pubsub.Member {
+			if room != "math" {
+				return nil
+			}
+			return slices.Clone(members[id])
+		}); err != nil {
+			t.Fatalf("%s: answer members: %v", id, err)
+		}
+		ads[id] = p
+	}
+	got, answered, err := ads["p1"].RoomMembers(context.Background(), "math", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range got {
+		names = append(names, m.Server+"/"+m.ID+"/"+m.Name+"/"+m.Door)
+	}
+	slices.Sort(names)
+	if want := []string{"p2/b1/bob/tcp", "p2/b2/bea/poll"}; answered != 2 || !slices.Equal(names, want) {
+		t.Errorf("p1 asked who is in math: %d servers answered %v; want 2 answering %v", answered, names, want)
 	}
 }
 

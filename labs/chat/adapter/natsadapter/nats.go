@@ -52,9 +52,10 @@ type Adapter struct {
 	nc      *nats.Conn
 	subject string
 
-	mu     sync.Mutex
-	sub    *nats.Subscription
-	closed bool
+	mu       sync.Mutex
+	sub      *nats.Subscription
+	presence *nats.Subscription
+	closed   bool
 }
 
 var (

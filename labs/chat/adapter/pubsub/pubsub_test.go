@@ -148,3 +148,26 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodePresence feeds the presence decoder arbitrary bytes: it must
+// never panic, and what it accepts must survive a round trip.
+func FuzzDecodePresence(f *testing.F) {
+	f.Add([]byte(`{"v":1,"origin":"s1","room":"math","reply":"x.1"}`))
+	f.Add([]byte(`{"v":1,"origin":"s2","members":[{"server":"s2","id":"a","name":"bo","door":"ws"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var req PresenceRequest
+		if DecodePresence(b, &req) == nil {
+			var again PresenceRequest
+			if err := DecodePresence(EncodeJSON(req), &again); err != nil || again != req {
+				t.Fatalf("request round trip: %+v -> %+v, %v", req, again, err)
+			}
+		}
+		var ans PresenceAnswer
+		if DecodePresence(b, &ans) == nil {
+			var again PresenceAnswer
+			if err := DecodePresence(EncodeJSON(ans), &again); err != nil || len(again.Members) != len(ans.Members) {
+				t.Fatalf("answer round trip: %+v -> %+v, %v", ans, again, err)
+			}
+		}
+	})
+}

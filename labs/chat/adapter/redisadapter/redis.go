@@ -71,9 +71,10 @@ type Adapter struct {
 	wg       sync.WaitGroup // the writer
 	readDone chan struct{}  // closed when the reader has returned (nil: no reader)
 
-	mu     sync.Mutex
-	ps     *redis.PubSub
-	closed bool
+	mu       sync.Mutex
+	ps       *redis.PubSub
+	closed   bool
+	answerer func(ctx context.Context, room string) []pubsub.Member // nil: not answering presence
 }
 
 var (
@@ -196,12 +197,24 @@ func (a *Adapter) Subscribe(handler func(adapter.Broadcast)) error {
 	if err := a.core.SetHandler(handler); err != nil {
 		return fmt.Errorf("redisadapter: %w", err)
 	}
-	ps := a.client.Subscribe(a.ctx, a.channel)
+	return a.subscribeLocked(a.channel)
+}
+
+// subscribeLocked subscribes to channel on the adapter's one subscription
+// connection, starting it (and its reader) on first use. a.mu is held.
+func (a *Adapter) subscribeLocked(channel string) error {
+	if a.ps != nil {
+		if err := a.ps.Subscribe(a.ctx, channel); err != nil {
+			return fmt.Errorf("redisadapter: subscribe %s: %w", channel, err)
+		}
+		return nil
+	}
+	ps := a.client.Subscribe(a.ctx, channel)
 	ctx, cancel := context.WithTimeout(a.ctx, opTimeout)
 	defer cancel()
 	if _, err := ps.ReceiveTimeout(ctx, opTimeout); err != nil {
 		_ = ps.Close()
-		return fmt.Errorf("redisadapter: subscribe %s: %w", a.channel, err)
+		return fmt.Errorf("redisadapter: subscribe %s: %w", channel, err)
 	}
 	a.ps = ps
 	a.readDone = make(chan struct{})
@@ -244,6 +257,10 @@ func (a *Adapter) readLoop(ps *redis.PubSub) {
 				a.core.Reconnected()
 			}
 		case *redis.Message:
+			if m.Channel == a.presenceChannel() {
+				a.answer([]byte(m.Payload))
+				continue
+			}
 			a.core.Deliver([]byte(m.Payload))
 		}
 	}
