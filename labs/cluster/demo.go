@@ -925,7 +925,7 @@ func printLoad(w io.Writer, res *RunResult) {
 			sw = ms(b.SwitchMs)
 		}
 		if b.Lost > 0 && l.Stopped != "" && res.Adapter != KindNone && res.Adapter != "local" {
-			when = fmt.Sprintf("%+.0fms..%+.0fms", b.LostFromMs, b.LostToMs)
+			when = fmt.Sprintf("%+.1fms..%+.1fms", b.LostFromMs, b.LostToMs)
 		}
 		t.Row("   "+b.Name, strings.Join(b.Servers, "→"), sw, strconv.Itoa(b.Sent), strconv.Itoa(b.Expected), strconv.Itoa(b.Received),
 			strconv.Itoa(b.Recovered), strconv.Itoa(b.Lost), strconv.Itoa(b.Duplicates), strconv.Itoa(b.WrongRoom), when)
