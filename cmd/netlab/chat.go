@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/labs/chat"
+	"github.com/netlab/netlab/labs/cluster"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/httppoll"
 	"github.com/netlab/netlab/transport/ws"
@@ -69,6 +70,7 @@ func chatDialers() []chat.Dialer {
 func newChatServeCmd(a *app) *cobra.Command {
 	var listen, lines string
 	var queue int
+	var adapterKind, natsURL, redisURL, serverID string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the chat page, WebSocket and long-polling endpoints, and a TCP line port",
@@ -78,27 +80,52 @@ endpoint /ws (wscat), the long-polling endpoints (curl), and a TCP port for
 nc where each line is a message or a command (/help lists them).
 
 Every client starts in the room "lobby". Pass --listen 0.0.0.0:8080 to let
-other machines in (a classroom).`,
+other machines in (a classroom).
+
+Several servers share one set of rooms through a broker, as Socket.IO's
+adapters do: --adapter nats (with --nats URL; 'netlab cluster broker' runs
+one) or --adapter redis (with --redis URL). Each server publishes its
+broadcasts to the broker and delivers what the others publish to its own
+clients. See 'netlab docs cluster'.`,
 		Example: `  term1$ netlab chat serve --listen 0.0.0.0:8080 --tcp 0.0.0.0:8081
   term2$ nc 127.0.0.1 8081
-  term3$ wscat -c ws://127.0.0.1:8080/ws`,
+  term3$ wscat -c ws://127.0.0.1:8080/ws
+
+  # two servers sharing rooms through NATS
+  term1$ netlab cluster broker --listen 127.0.0.1:4222
+  term2$ netlab chat serve --listen 127.0.0.1:8080 --tcp 127.0.0.1:8081 --adapter nats --nats nats://127.0.0.1:4222
+  term3$ netlab chat serve --listen 127.0.0.1:9080 --tcp 127.0.0.1:9081 --adapter nats --nats nats://127.0.0.1:4222`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if queue < 1 {
 				return usagef("--queue must be >= 1, got %d", queue)
 			}
+			if err := cluster.CheckKind(adapterKind); err != nil {
+				return usagef("--adapter: %v", err)
+			}
 			ctx := cmd.Context()
+			if serverID == "" {
+				serverID = cluster.NewServerID()
+			}
+			ad, err := cluster.OpenAdapter(ctx, cluster.AdapterConfig{Kind: adapterKind, NATSURL: natsURL, RedisURL: redisURL, ServerID: serverID})
+			if err != nil {
+				return err
+			}
 			srv, err := chat.Start(ctx, chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(),
-				Hub: chat.Config{SendQueue: queue, Disconnecting: func(m chat.Member, rooms []string, reason error) {
+				Hub: chat.Config{SendQueue: queue, ServerID: serverID, Adapter: ad, Disconnecting: func(m chat.Member, rooms []string, reason error) {
 					if errors.Is(reason, chat.ErrSlowConsumer) { // the instructor wants to know
 						fmt.Fprintf(a.errOut, "disconnected %s (%s, %s): %v\n", m.Name, m.Door, m.ID, reason)
 					}
 				}}})
 			if err != nil {
+				ad.Close()
 				return err
 			}
 			httpAddr := srv.HTTPAddr.String()
 			fmt.Fprintf(a.out, "netlab chat serving (Ctrl-C stops)\n")
+			if adapterKind != cluster.KindNone && adapterKind != "local" {
+				fmt.Fprintf(a.out, "  cluster:  server id %s, rooms shared through %s\n", serverID, adapterKind)
+			}
 			fmt.Fprintf(a.out, "  browser:  http://%s/\n", joinHost(httpAddr))
 			fmt.Fprintf(a.out, "  wscat:    wscat -c ws://%s/ws\n", joinHost(httpAddr))
 			fmt.Fprintf(a.out, "  curl:     SID=$(curl -s -X POST http://%s/poll/session)   (see 'netlab docs rooms')\n", joinHost(httpAddr))
@@ -110,12 +137,20 @@ other machines in (a classroom).`,
 			err = srv.Wait()
 			st := srv.Hub.Stats()
 			fmt.Fprintf(a.out, "stopped: %d messages delivered, %d slow clients disconnected\n", st.Delivered, st.Kicked)
+			if as, ok := cluster.AdapterStats(ad); ok {
+				fmt.Fprintf(a.out, "adapter: %d broadcasts published, %d failed (broker down or behind), %d received from other servers, %d missed, %d reconnects\n",
+					as.Published, as.PublishErrors+uint64(st.Unpublished), as.Received, as.Missed, as.Reconnects)
+			}
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP address: the page, /ws and the polling endpoints")
 	cmd.Flags().StringVar(&lines, "tcp", "127.0.0.1:8081", "TCP line address for nc (\"\" to turn off)")
 	cmd.Flags().IntVar(&queue, "queue", chat.DefaultSendQueue, "messages queued per client before a slow client is disconnected")
+	cmd.Flags().StringVar(&adapterKind, "adapter", cluster.KindNone, "share rooms with other servers: none, nats or redis")
+	cmd.Flags().StringVar(&natsURL, "nats", "nats://127.0.0.1:4222", "NATS server for --adapter nats")
+	cmd.Flags().StringVar(&redisURL, "redis", "redis://127.0.0.1:6379", "Redis server for --adapter redis")
+	cmd.Flags().StringVar(&serverID, "id", "", "this server's name in the cluster (default: host name and a random suffix)")
 	return cmd
 }
 

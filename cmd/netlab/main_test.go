@@ -159,6 +159,7 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{[]string{"docs", "nosuchtopic"}, "no walkthrough called"},
 		{[]string{"docs", "tcp", "udp"}, "accepts at most 1 arg"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"chat", "serve", "--adapter", "pigeon"}, `--adapter: unknown adapter "pigeon"`},
 		{[]string{"tcp", "echo", "stray"}, `unknown command "stray"`},
 	}
 	for _, c := range cases {

@@ -141,7 +141,10 @@ type Stats struct {
 	Delivered int64 // messages put on send queues
 	Kicked    int64 // sockets disconnected as slow consumers
 	Published int64 // broadcasts handed to the adapter
-	Remote    int64 // broadcasts received from other servers
+	// Unpublished counts local broadcasts other servers did not get: the
+	// adapter was behind (full outbox), refused them, or the hub stopped.
+	Unpublished int64
+	Remote      int64 // broadcasts received from other servers
 }
 
 // A Hub owns the sockets and rooms of one server. Start it with Run; its
@@ -171,6 +174,13 @@ type Hub struct {
 	pending []*Socket // to remove after the current delivery
 
 	sockets64, delivered, kicked, published, remoteN atomic.Int64
+	// unpublished counts local broadcasts other servers will not get: the
+	// outbox was full, the adapter refused them, or the hub stopped first.
+	unpublished atomic.Int64
+	// stopping is closed when Run starts shutting down, so an adapter
+	// handler waiting to hand a broadcast in gives up (the adapter's Close
+	// may wait for its handlers).
+	stopping chan struct{}
 }
 
 type leaveReq struct {
@@ -204,6 +214,7 @@ func NewHub(cfg Config) *Hub {
 		done:       make(chan struct{}),
 		sockets:    map[string]*Socket{},
 		rooms:      map[string]map[string]*Socket{},
+		stopping:   make(chan struct{}),
 	}
 	if h.id == "" {
 		h.id = newID()
@@ -220,13 +231,22 @@ func NewHub(cfg Config) *Hub {
 	return h
 }
 
+// publish hands b to the adapter, counting the outcome.
+func (h *Hub) publish(ctx context.Context, b adapter.Broadcast) {
+	if err := h.ad.Publish(ctx, b); err != nil {
+		h.unpublished.Add(1)
+		return
+	}
+	h.published.Add(1)
+}
+
 // ServerID returns the id this hub publishes under.
 func (h *Hub) ServerID() string { return h.id }
 
 // Stats returns the hub's counters. It is safe to call at any time.
 func (h *Hub) Stats() Stats {
 	return Stats{Sockets: h.sockets64.Load(), Delivered: h.delivered.Load(), Kicked: h.kicked.Load(),
-		Published: h.published.Load(), Remote: h.remoteN.Load()}
+		Published: h.published.Load(), Unpublished: h.unpublished.Load(), Remote: h.remoteN.Load()}
 }
 
 // Run owns the hub's state until ctx is done; then it disconnects every
@@ -242,18 +262,28 @@ func (h *Hub) Run(ctx context.Context) error {
 		for {
 			select {
 			case b := <-h.outbox:
-				if err := h.ad.Publish(pubCtx, b); err == nil {
-					h.published.Add(1)
-				}
+				h.publish(pubCtx, b)
 			case <-pubCtx.Done():
-				return
+				// Hand on what is still waiting, for at most a second,
+				// so a server stopping does not silently eat broadcasts.
+				flush, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				for {
+					select {
+					case b := <-h.outbox:
+						h.publish(flush, b)
+					default:
+						return
+					}
+				}
 			}
 		}
 	}()
 	defer func() {
+		close(h.stopping) // first: a handler blocked on h.remote lets go
 		stopPub()
-		_ = h.ad.Close()
 		wg.Wait()
+		_ = h.ad.Close()
 	}()
 	err := h.ad.Subscribe(func(b adapter.Broadcast) {
 		if b.Origin == h.id {
@@ -261,7 +291,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		select {
 		case h.remote <- b:
-		case <-h.done:
+		case <-h.stopping:
 		}
 	})
 	if err != nil {
@@ -543,6 +573,7 @@ func (h *Hub) deliver(b adapter.Broadcast, local bool) {
 		select {
 		case h.outbox <- b:
 		default: // the adapter is behind; other servers miss this one
+			h.unpublished.Add(1)
 		}
 	}
 	msg := &b.Msg
