@@ -212,7 +212,35 @@ func (c *ClientConn) Send(ctx context.Context, m transport.Message) error {
 		return err
 	}
 	n, err := c.uc.Write(b)
-	c.st.sent.Add(int64(n))
+	return sent(&c.st, n, err)
+}
+
+// Recv returns the next datagram's message.
+func (c *ClientConn) Recv(ctx context.Context) (transport.Message, error) {
+	return recv(ctx, c.in, c.closing)
+}
+
+// recv takes the next datagram from in, or fails when ctx is done or the
+// Conn is closing.
+func recv(ctx context.Context, in <-chan received, closing <-chan struct{}) (transport.Message, error) {
+	select {
+	case <-closing:
+		return transport.Message{}, fmt.Errorf("udp: recv: %w", transport.ErrClosed)
+	default:
+	}
+	select {
+	case r := <-in:
+		return r.m, r.err
+	case <-ctx.Done():
+		return transport.Message{}, ctx.Err()
+	case <-closing:
+		return transport.Message{}, fmt.Errorf("udp: recv: %w", transport.ErrClosed)
+	}
+}
+
+// sent records a write's outcome: n bytes counted, the error wrapped.
+func sent(st *stats, n int, err error) error {
+	st.sent.Add(int64(n))
 	if err != nil {
 		if errors.Is(err, net.ErrClosed) {
 			return fmt.Errorf("udp: send: %w", transport.ErrClosed)
@@ -220,23 +248,6 @@ func (c *ClientConn) Send(ctx context.Context, m transport.Message) error {
 		return fmt.Errorf("udp: send: %w", err)
 	}
 	return nil
-}
-
-// Recv returns the next datagram's message.
-func (c *ClientConn) Recv(ctx context.Context) (transport.Message, error) {
-	select {
-	case <-c.closing:
-		return transport.Message{}, fmt.Errorf("udp: recv: %w", transport.ErrClosed)
-	default:
-	}
-	select {
-	case r := <-c.in:
-		return r.m, r.err
-	case <-ctx.Done():
-		return transport.Message{}, ctx.Err()
-	case <-c.closing:
-		return transport.Message{}, fmt.Errorf("udp: recv: %w", transport.ErrClosed)
-	}
 }
 
 // WireStats reports UDP payload bytes sent and received.
@@ -420,31 +431,12 @@ func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
 		return err
 	}
 	n, err := c.l.uc.WriteToUDPAddrPort(b, c.peer)
-	c.st.sent.Add(int64(n))
-	if err != nil {
-		if errors.Is(err, net.ErrClosed) {
-			return fmt.Errorf("udp: send: %w", transport.ErrClosed)
-		}
-		return fmt.Errorf("udp: send: %w", err)
-	}
-	return nil
+	return sent(&c.st, n, err)
 }
 
 // Recv returns the client's next datagram.
 func (c *ServerConn) Recv(ctx context.Context) (transport.Message, error) {
-	select {
-	case <-c.closing:
-		return transport.Message{}, fmt.Errorf("udp: recv: %w", transport.ErrClosed)
-	default:
-	}
-	select {
-	case r := <-c.in:
-		return r.m, r.err
-	case <-ctx.Done():
-		return transport.Message{}, ctx.Err()
-	case <-c.closing:
-		return transport.Message{}, fmt.Errorf("udp: recv: %w", transport.ErrClosed)
-	}
+	return recv(ctx, c.in, c.closing)
 }
 
 // WireStats reports UDP payload bytes exchanged with this client.
