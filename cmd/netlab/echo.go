@@ -90,7 +90,8 @@ column per transport, so the differences stand side by side. Server and
 client run in this process, on 127.0.0.1.`,
 		Example: `  netlab echo --transports tcp,udp
   netlab echo --transports tcp,udp --count 1000 --size 512
-  netlab echo --transports all --json > echo.json`,
+  netlab echo --transports all --json > echo.json
+  netlab echo --transports tcp,ws --count 2 --wire   # the bytes of each message`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			trs, err := parseTransports(names, &to)

@@ -60,7 +60,8 @@ a client is only from a datagram it receives. UDP promises neither delivery
 nor order; lost events are counted, never resent.`,
 		Example: `  netlab push
   netlab push --transports tcp,ws --rate 50 --count 100
-  netlab push --schedule fixed --rate 5 --count 10 --json`,
+  netlab push --schedule fixed --rate 5 --count 10 --json
+  netlab push --transports ws --count 3 --wire   # the frames of each event`,
 		Args: noArgsUsage,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, trs, err := o.config()
