@@ -28,6 +28,7 @@ type echoOptions struct {
 	json     bool
 	hist     bool
 	link     *linkFlags    // the impaired link (--loss, --delay...)
+	wire     *wireFlags    // --wire: the client goes through the tap
 	via      transport.Via // set by validate from link; nil for a perfect link
 	linkDesc string
 }
@@ -42,6 +43,7 @@ func addEchoFlags(cmd *cobra.Command, o *echoOptions) {
 	fs.BoolVar(&o.json, "json", false, "print one JSON document with the raw numbers instead of tables")
 	fs.BoolVar(&o.hist, "histogram", true, "print a round-trip time histogram per transport")
 	o.link = addLinkFlags(cmd)
+	o.wire = addWireFlags(cmd)
 }
 
 func (o *echoOptions) config() echo.Config {
@@ -49,6 +51,9 @@ func (o *echoOptions) config() echo.Config {
 }
 
 func (o *echoOptions) validate(trs []transport.Transport) error {
+	if err := o.wire.check(o.json, o.trace); err != nil {
+		return err
+	}
 	if o.link != nil {
 		l, err := o.link.link()
 		if err != nil {
@@ -85,7 +90,8 @@ column per transport, so the differences stand side by side. Server and
 client run in this process, on 127.0.0.1.`,
 		Example: `  netlab echo --transports tcp,udp
   netlab echo --transports tcp,udp --count 1000 --size 512
-  netlab echo --transports all --json > echo.json`,
+  netlab echo --transports all --json > echo.json
+  netlab echo --transports tcp,ws --count 2 --wire   # the bytes of each message`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			trs, err := parseTransports(names, &to)
@@ -122,7 +128,12 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 		if a.errIsTerminal && !o.json {
 			fmt.Fprintf(a.errOut, "\r\033[Kecho over %s: %d messages…", name, cfg.Count)
 		}
+		tap := o.wire.start(a.out, name) // nil without --wire
+		cfg.Via = tap.via(o.via)
 		res, err := echo.Run(ctx, tr, cfg)
+		if werr := tap.finish(); werr != nil {
+			return werr
+		}
 		if err != nil && res.Sent == 0 {
 			return err
 		}
@@ -151,6 +162,9 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 	}
 	if o.linkDesc != "" {
 		fmt.Fprintf(a.out, ",\nthrough an impaired link: %s", o.linkDesc)
+	}
+	if o.wire.on {
+		fmt.Fprint(a.out, ",\nthrough the tap (trace above; its extra hop is in every round trip)")
 	}
 	fmt.Fprint(a.out, "\n\n")
 	if err := echo.Table(results).Write(a.out); err != nil {

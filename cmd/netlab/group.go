@@ -40,10 +40,12 @@ func newGroupCmd(a *app, g transportGroup) *cobra.Command {
 		Long: fmt.Sprintf(`Starts a %[1]s echo server on 127.0.0.1 (a free port), connects a client, sends
 --count messages of --size bytes and prints: sent, received, lost, out of
 order, duplicated, and the round-trip time (min, p50, p90, p99, max) with a
-histogram. --trace prints every message as it goes out and comes back.`, g.name),
+histogram. --trace prints every message as it goes out and comes back;
+--wire puts the tap of 'netlab wire' in the middle and prints what crossed it.`, g.name),
 		Example: fmt.Sprintf(`  netlab %[1]s echo
   netlab %[1]s echo --count 20 --trace
-  netlab %[1]s echo --count 1000 --size 1024 --interval 1ms --json`, g.name),
+  netlab %[1]s echo --count 1000 --size 1024 --interval 1ms --json
+  netlab %[1]s echo --count 2 --wire            # see the bytes of each message`, g.name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runOneEcho(cmd, a, g.build(&eto, false), eo)

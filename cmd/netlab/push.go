@@ -18,6 +18,7 @@ func init() { register(newPushCmd) }
 // pushOptions are the flags of 'netlab push'.
 type pushOptions struct {
 	link       *linkFlags
+	wire       *wireFlags
 	transports string
 	rate       float64
 	schedule   string
@@ -59,7 +60,8 @@ a client is only from a datagram it receives. UDP promises neither delivery
 nor order; lost events are counted, never resent.`,
 		Example: `  netlab push
   netlab push --transports tcp,ws --rate 50 --count 100
-  netlab push --schedule fixed --rate 5 --count 10 --json`,
+  netlab push --schedule fixed --rate 5 --count 10 --json
+  netlab push --transports ws --count 3 --wire   # the frames of each event`,
 		Args: noArgsUsage,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, trs, err := o.config()
@@ -82,6 +84,7 @@ nor order; lost events are counted, never resent.`,
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs push)")
 	addTransportFlags(f, &o.to)
 	o.link = addLinkFlags(cmd)
+	o.wire = addWireFlags(cmd)
 	return cmd
 }
 
@@ -115,6 +118,9 @@ func (o *pushOptions) config() (push.Config, []transport.Transport, error) {
 		return push.Config{}, nil, usagef("--up-rate must be >= 0, or -1 for none, got %v", o.upRate)
 	case o.drain <= 0:
 		return push.Config{}, nil, usagef("--drain must be > 0, got %v", o.drain)
+	}
+	if err := o.wire.check(o.json, false); err != nil {
+		return push.Config{}, nil, err
 	}
 	trs, err := parseTransports(o.transports, &o.to)
 	if err != nil {
@@ -150,7 +156,12 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 		}
 		c := cfg
 		c.Transport = tr
+		tap := o.wire.start(a.out, tr.Info().Name) // nil without --wire
+		c.Via = tap.via(cfg.Via)
 		res, err := push.Run(ctx, c)
+		if werr := tap.finish(); werr != nil {
+			return werr
+		}
 		if res.Emitted > 0 || res.Interrupted || err == nil {
 			results = append(results, res)
 		}
@@ -181,6 +192,9 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 		t.Title = pushTitle(cfg)
 		if d := o.link.describe(); d != "" {
 			t.Title += "\nthrough an impaired link: " + d
+		}
+		if o.wire.on {
+			t.Title += "\nthrough the tap (trace above; its extra hop is in every delay)"
 		}
 		for _, f := range failed {
 			t.Notes = append(t.Notes, "failed: "+f)

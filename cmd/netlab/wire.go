@@ -53,7 +53,9 @@ means HTTP, and WebSocket after a 101), or set with --proto. Decoding never
 slows the traffic: if the trace falls behind, decoding stops with a note and
 forwarding goes on.
 
-'netlab wire demo' runs a netlab echo over one transport through the tap.`,
+'netlab wire demo' runs a netlab echo over one transport through the tap, and
+--wire on the labs (netlab echo, netlab tcp|udp|http|ws echo, netlab push)
+puts any lab's client through it.`,
 		Example: `  # watch curl talk to a web server
   term1$ netlab wire --listen 127.0.0.1:8081 --upstream example.com:80
   term2$ curl -H 'Host: example.com' http://127.0.0.1:8081/

@@ -251,7 +251,9 @@ func (d *Decoder) feedLines(dir Dir, b []byte) {
 	var lines []string
 	if d.out != nil {
 		lines = append(lines, fmt.Sprintf("read #%d: %d bytes arrived in one read", st.reads, len(b)))
-		lines = append(lines, hexDump(b, d.dumpBytes)...)
+		if d.dumpBytes > 0 { // negative: no dump (hexDump would show it all)
+			lines = append(lines, hexDump(b, d.dumpBytes)...)
+		}
 	}
 	if len(st.line) > 0 || st.lineLen > 0 {
 		lines = append(lines, fmt.Sprintf("continues a line begun in an earlier read (%d B so far)", st.lineLen))

@@ -176,3 +176,18 @@ func TestDescribeBodyNDJSONNewlineIsFraming(t *testing.T) {
 		t.Errorf("cost %v, want payload 2 B, framing 1 B, %d B in all", c, len(body))
 	}
 }
+
+// A negative dumpBytes means no hex dump (as 'netlab wire --dump 0' asks),
+// not a dump of the whole read.
+func TestDecoderNoDump(t *testing.T) {
+	var out strings.Builder
+	d := NewDecoder("conn 1", TCP, -1, func(s string) { out.WriteString(s) })
+	d.Feed(ClientToServer, []byte(`{"seq":1,"text":"hi"}`+"\n"))
+	d.Close()
+	if strings.Contains(out.String(), "0000  7b") {
+		t.Fatalf("dumpBytes -1 still dumped the read:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "netlab message seq=1") {
+		t.Fatalf("the line was not decoded:\n%s", out.String())
+	}
+}
