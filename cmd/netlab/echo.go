@@ -154,7 +154,7 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 	if o.trace {
 		fmt.Fprintln(a.out)
 	}
-	fmt.Fprintf(a.out, "Echo: %d messages of %d bytes per transport", cfg.Count, cfg.Size)
+	fmt.Fprintf(a.out, "Echo: %s of %d bytes per transport", echo.Plural(cfg.Count, "message", "messages"), cfg.Size)
 	if cfg.Interval > 0 {
 		fmt.Fprintf(a.out, ", one every %s", report.Duration(cfg.Interval))
 	} else {

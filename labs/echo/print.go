@@ -94,7 +94,7 @@ func Table(results []Result) *report.Table {
 	row("elapsed", func(r Result) string { return report.Duration(r.Elapsed) })
 	t.Notes = append(t.Notes,
 		"Round-trip time is measured by the client on a monotonic clock, from Send to the echo's arrival.",
-		"Bytes are counted on the client's socket: message framing and HTTP headers included, TCP/UDP and IP headers not.")
+		bytesNote(anyRequests))
 	return t
 }
 
@@ -185,3 +185,20 @@ func ToJSON(cfg Config, results []Result) JSON {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// bytesNote says what the byte counts include; HTTP headers only when an
+// HTTP-based transport is in the table.
+func bytesNote(http bool) string {
+	if http {
+		return "Bytes are counted on the client's socket: message framing and HTTP headers included, TCP/UDP and IP headers not."
+	}
+	return "Bytes are counted on the client's socket: message framing included, TCP/UDP and IP headers not."
+}
+
+// Plural returns "1 message" or "n messages".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -16,7 +16,7 @@ func Write(w io.Writer, r Result, shown int) {
 	fmt.Fprintf(w, "one Write call each (%s in all, TCP_NODELAY %s). The server read with a %d-byte buffer.\n\n",
 		report.Bytes(int64(r.BytesWritten)), onOff(c.NoDelay), c.ReadSize)
 
-	fmt.Fprintf(w, "1. What the server's Read calls returned (%d reads for %d writes):\n\n", len(r.Reads), r.Writes)
+	fmt.Fprintf(w, "1. What the server's Read calls returned (%s for %s):\n\n", plural(len(r.Reads), "read"), plural(r.Writes, "write"))
 	t := report.Table{Header: []string{"read", "bytes", "at", "whole msgs", "starts mid-msg", "ends mid-msg", "first bytes"}}
 	for i, ch := range r.Reads {
 		if i == shown && len(r.Reads) > shown+1 {
@@ -63,6 +63,13 @@ func Write(w io.Writer, r Result, shown int) {
 	} else {
 		fmt.Fprintf(w, "   unavailable: %v\n", r.KernelErr)
 	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func onOff(b bool) string {
