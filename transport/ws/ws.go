@@ -341,17 +341,24 @@ type Conn struct {
 	// a browser): messages that are only text go back to it plain.
 	plainPeer atomic.Bool
 
-	rtok    chan struct{} // holds a token when nobody reads the socket
-	bgTimer *time.Timer   // starts the background reader
-	qlen    atomic.Int32  // len(queue), read by Send without mu
+	rtok    chan struct{}   // holds a token when nobody reads the socket
+	bgTimer *time.Timer     // starts the background reader
+	qlen    atomic.Int32    // len(queue), read by Send without mu
+	more    atomic.Bool     // bytes of further messages were read with the last one
+	armed   atomic.Bool     // bgTimer is set
+	actx    <-chan struct{} // the Done of the ctx astop watches; token holder's
+	astop   func() bool
 	// mu guards the fields below.
 	mu       sync.Mutex
-	queue    []received // read by the background reader, for Recv
-	rgen     uint64     // counts token hand-outs: an interrupt names one
-	bgActive bool       // the background reader holds the token
-	intr     bool       // the read deadline is in the past to interrupt a reader
-	rdl      time.Time  // the heartbeat read deadline
-	readErr  error      // why reading ended, set before readDone is closed
+	queue    []received      // read by the background reader, for Recv
+	rgen     uint64          // counts token hand-outs: an interrupt names one
+	rdone    <-chan struct{} // ctx.Done() of the Recv holding the token
+	recvs    uint64          // Recv calls that got the token or a queued message
+	seen     uint64          // recvs when bgTimer last fired
+	bgActive bool            // the background reader holds the token
+	intr     bool            // the read deadline is in the past to interrupt a reader
+	rdl      time.Time       // the heartbeat read deadline
+	readErr  error           // why reading ended, set before readDone is closed
 	readDone chan struct{}
 
 	closing   chan struct{} // closed by Close: stop accepting sends, flush, close
@@ -405,6 +412,7 @@ func newConn(wc *websocket.Conn, sk *sock, opts Options, client bool, onClose fu
 		return err
 	})
 	c.rtok <- struct{}{}
+	c.armed.Store(true)
 	c.bgTimer = time.AfterFunc(idleHandover, c.bgRead)
 	go c.writePump()
 	return c
@@ -431,7 +439,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	now := time.Now()
 	burst := now.Sub(c.lastSend) < burstGap
 	c.lastSend = now
-	if c.queued == 0 && c.qlen.Load() == 0 && !burst && !c.opts.noDirect {
+	if c.queued == 0 && c.qlen.Load() == 0 && !c.more.Load() && !burst && !c.opts.noDirect {
 		// Nothing queued or being written, and no messages waiting to be
 		// received (a sign of a busy connection, where more sends follow
 		// and the writer can coalesce them): write the frame here. Handing
@@ -489,6 +497,7 @@ func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
 	for {
 		c.mu.Lock()
 		if r, ok := c.popLocked(); ok {
+			c.recvs++
 			c.mu.Unlock()
 			c.recvDone()
 			return r.m, r.err
@@ -525,9 +534,20 @@ func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
 // recvHolding reads one message for Recv, which holds the read token; it
 // gives the token back.
 func (c *Conn) recvHolding(ctx context.Context) (received, error) {
+	done := ctx.Done()
+	if done != nil && done != c.actx {
+		// Watch this ctx: a Recv reading with it is interrupted when it
+		// ends. The watch stays for the next Recv with the same ctx.
+		if c.astop != nil {
+			c.astop()
+		}
+		c.actx = done
+		c.astop = context.AfterFunc(ctx, func() { c.ctxDone(done) })
+	}
 	c.mu.Lock()
 	c.rgen++
-	gen := c.rgen
+	c.recvs++
+	c.rdone = done
 	r, ok := c.popLocked()
 	failed := c.readErr != nil
 	c.mu.Unlock()
@@ -539,14 +559,11 @@ func (c *Conn) recvHolding(ctx context.Context) (received, error) {
 		}
 		return received{}, c.endErr()
 	}
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { c.interrupt(gen) })
+	if ctx.Err() != nil { // ended before the watch could see us reading
+		c.release()
+		return received{}, errInterrupted
 	}
 	r, err := c.readMsg()
-	if stop != nil {
-		stop()
-	}
 	if err != nil && err != errInterrupted {
 		c.fail(err)
 		c.release()
@@ -559,9 +576,10 @@ func (c *Conn) recvHolding(ctx context.Context) (received, error) {
 	return r, err
 }
 
-// recvDone restarts the countdown to the background reader.
+// recvDone makes sure the background reader looks in within idleHandover.
 func (c *Conn) recvDone() {
-	if c.qlen.Load() == 0 && !c.closedRef.Load() {
+	if !c.armed.Load() && !c.closedRef.Load() {
+		c.armed.Store(true)
 		c.bgTimer.Reset(idleHandover)
 	}
 }
@@ -595,6 +613,7 @@ func (c *Conn) endErr() error {
 func (c *Conn) release() {
 	c.mu.Lock()
 	c.rgen++ // later interrupts are for someone else
+	c.rdone = nil
 	if c.intr {
 		c.intr = false
 		c.sk.Conn.SetReadDeadline(c.rdl)
@@ -603,10 +622,13 @@ func (c *Conn) release() {
 	c.rtok <- struct{}{}
 }
 
-// interrupt stops the reader that took token gen, if it still reads.
-func (c *Conn) interrupt(gen uint64) {
+// ctxDone interrupts the Recv reading with the ctx whose Done is done, if
+// one is.
+func (c *Conn) ctxDone(done <-chan struct{}) {
 	c.mu.Lock()
-	c.interruptLocked(gen)
+	if c.rdone == done {
+		c.interruptLocked(c.rgen)
+	}
 	c.mu.Unlock()
 }
 
@@ -656,6 +678,19 @@ func (c *Conn) fail(err error) {
 // ends. While closing it drops messages, reading only to see the peer's
 // close frame.
 func (c *Conn) bgRead() {
+	select {
+	case <-c.closing:
+	default:
+		c.mu.Lock()
+		busy := c.recvs != c.seen
+		c.seen = c.recvs
+		c.mu.Unlock()
+		if busy { // Recv ran since the last look: look again later
+			c.bgTimer.Reset(idleHandover)
+			return
+		}
+	}
+	c.armed.Store(false)
 	for {
 		select {
 		case <-c.rtok:
@@ -737,6 +772,10 @@ func (c *Conn) closeWith(code int, text string) {
 	<-c.rtok
 	c.fail(fmt.Errorf("ws: read: %w", transport.ErrClosed))
 	c.bgTimer.Stop()
+	if c.astop != nil {
+		c.astop()
+		c.astop, c.actx = nil, nil
+	}
 	c.rtok <- struct{}{}
 }
 
@@ -814,6 +853,7 @@ func (c *Conn) readMsg() (received, error) {
 	if err != nil {
 		return received{}, c.readError(err)
 	}
+	c.more.Store(c.sk.r < c.sk.w)
 	c.extendDeadline()
 	var r received
 	if typ == websocket.TextMessage {
