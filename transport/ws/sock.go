@@ -33,6 +33,7 @@ type sock struct {
 	buf  []byte // buf[r:w] came from the socket and is not yet gorilla's
 	r, w int
 	err  error // the read error to give gorilla once buf is empty
+	got  bool  // bytes arrived since the heartbeat last looked
 
 	mode    int
 	hsMatch int    // handshake mode: bytes of "\r\n\r\n" matched so far
@@ -77,6 +78,9 @@ func (s *sock) fill() error {
 	}
 	n, err := s.Conn.Read(s.buf[s.w:])
 	s.w += n
+	if n > 0 {
+		s.got = true
+	}
 	return err
 }
 

@@ -358,6 +358,7 @@ type Conn struct {
 	bgActive bool            // the background reader holds the token
 	intr     bool            // the read deadline is in the past to interrupt a reader
 	rdl      time.Time       // the heartbeat read deadline
+	quiet    int             // heartbeat slots without bytes in a row; token holder's
 	readErr  error           // why reading ended, set before readDone is closed
 	readDone chan struct{}
 
@@ -397,14 +398,10 @@ func newConn(wc *websocket.Conn, sk *sock, opts Options, client bool, onClose fu
 	}
 	c.cc, _ = sk.Conn.(*countconn.Conn)
 	wc.SetReadLimit(opts.ReadLimit)
-	c.rdl = c.deadline()
+	c.rdl = time.Now().Add(c.slot())
 	sk.Conn.SetReadDeadline(c.rdl)
-	wc.SetPongHandler(func(string) error {
-		c.setDeadline(c.deadline())
-		return nil
-	})
+	wc.SetPongHandler(func(string) error { return nil }) // any bytes count (sock.got)
 	wc.SetPingHandler(func(data string) error {
-		c.setDeadline(c.deadline())
 		err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.opts.WriteTimeout))
 		if err == websocket.ErrCloseSent {
 			return nil
@@ -445,7 +442,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 		// and the writer can coalesce them): write the frame here. Handing
 		// it to the writer goroutine would cost a wake-up, a good part of
 		// a loopback round trip, for nothing to coalesce.
-		c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+		c.ws.SetWriteDeadline(now.Add(c.opts.WriteTimeout))
 		err := c.ws.WriteMessage(websocket.TextMessage, b)
 		c.wmu.Unlock()
 		if err != nil {
@@ -798,21 +795,25 @@ func (c *Conn) Handshake() Handshake { return c.handshake }
 func (c *Conn) LocalAddr() net.Addr  { return c.ws.LocalAddr() }
 func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
 
-func (c *Conn) deadline() time.Time {
-	return time.Now().Add(c.opts.PingInterval + c.opts.PongTimeout)
-}
+// The heartbeat: the window PingInterval+PongTimeout is watched in four
+// slots, each a read deadline. When a deadline passes, the slot counts as
+// quiet unless bytes arrived in it (sock.got), and four quiet slots in a row
+// mean the peer is dead: a connection is closed after between one and one
+// and a quarter windows of silence. Moving a deadline on every message
+// instead would cost a clock read and a timer update each time.
+func (c *Conn) slot() time.Duration { return (c.opts.PingInterval + c.opts.PongTimeout) / 4 }
 
-// extendDeadline pushes the read deadline out again, at most once a second
-// (or a quarter of the heartbeat window, if that is shorter): setting a
-// deadline costs a timer update, too much to pay on every frame. The caller
-// holds the read token.
-func (c *Conn) extendDeadline() {
-	now := time.Now()
-	window := c.opts.PingInterval + c.opts.PongTimeout
-	if c.rdl.Sub(now) > window-min(time.Second, window/4) {
-		return
+// heartbeat handles a read deadline that passed (not an interrupt): it
+// reports whether the peer is still alive, and if so sets the next slot.
+// The caller holds the read token.
+func (c *Conn) heartbeat() bool {
+	if c.sk.got {
+		c.sk.got, c.quiet = false, 0
+	} else if c.quiet++; c.quiet >= 4 {
+		return false
 	}
-	c.setDeadline(now.Add(window))
+	c.setDeadline(time.Now().Add(c.slot()))
+	return true
 }
 
 // readMsg reads the next message; the caller holds the read token. It waits
@@ -843,8 +844,13 @@ func (c *Conn) readMsg() (received, error) {
 		if err == nil {
 			continue
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) && c.takeInterrupt() {
-			return received{}, errInterrupted
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if c.takeInterrupt() {
+				return received{}, errInterrupted
+			}
+			if c.heartbeat() {
+				continue
+			}
 		}
 		c.sk.err = err // gorilla reports it, as it would have read it
 		break
@@ -854,7 +860,6 @@ func (c *Conn) readMsg() (received, error) {
 		return received{}, c.readError(err)
 	}
 	c.more.Store(c.sk.r < c.sk.w)
-	c.extendDeadline()
 	var r received
 	if typ == websocket.TextMessage {
 		if !utf8.Valid(p) {
