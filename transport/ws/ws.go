@@ -488,31 +488,32 @@ func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
 	if c.closedRef.Load() {
 		return transport.Message{}, fmt.Errorf("ws: recv: %w", transport.ErrClosed)
 	}
-	if err := ctx.Err(); err != nil {
-		return transport.Message{}, err
-	}
 	for {
-		c.mu.Lock()
-		if r, ok := c.popLocked(); ok {
-			c.recvs++
-			c.mu.Unlock()
-			c.recvDone()
-			return r.m, r.err
-		}
-		if c.readErr != nil {
-			c.mu.Unlock()
-			return transport.Message{}, c.endErr()
-		}
-		if c.bgActive {
-			c.interruptLocked(c.rgen) // hand the token over, please
-		}
-		c.mu.Unlock()
 		select {
-		case <-c.rtok:
-		case <-ctx.Done():
-			return transport.Message{}, ctx.Err()
-		case <-c.readDone:
-			continue
+		case <-c.rtok: // the common case: nobody else reads
+		default:
+			c.mu.Lock()
+			if r, ok := c.popLocked(); ok {
+				c.recvs++
+				c.mu.Unlock()
+				c.recvDone()
+				return r.m, r.err
+			}
+			if c.readErr != nil {
+				c.mu.Unlock()
+				return transport.Message{}, c.endErr()
+			}
+			if c.bgActive {
+				c.interruptLocked(c.rgen) // hand the token over, please
+			}
+			c.mu.Unlock()
+			select {
+			case <-c.rtok:
+			case <-ctx.Done():
+				return transport.Message{}, ctx.Err()
+			case <-c.readDone:
+				continue
+			}
 		}
 		r, err := c.recvHolding(ctx)
 		if err == errInterrupted {
