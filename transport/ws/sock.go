@@ -49,9 +49,13 @@ const (
 	sockRaw              // no WebSocket frames follow (a refused handshake)
 )
 
-// sockBuffer is sock's buffer size; it grows for a bigger message and
-// shrinks back once that message is read.
-const sockBuffer = 4096
+// sockBuffer is the size sock's buffer starts at, small because every idle
+// connection holds one; it doubles when a read fills it, and a buffer
+// bigger than sockKeep is dropped once everything in it is read.
+const (
+	sockBuffer = 1024
+	sockKeep   = 16 << 10
+)
 
 func newSock(c net.Conn, server bool, limit int64, mode int) *sock {
 	return &sock{Conn: c, server: server, limit: limit, mode: mode}
@@ -61,7 +65,7 @@ func newSock(c net.Conn, server bool, limit int64, mode int) *sock {
 func (s *sock) fill() error {
 	if s.r == s.w {
 		s.r, s.w = 0, 0
-		if len(s.buf) > sockBuffer {
+		if len(s.buf) > sockKeep {
 			s.buf = nil // a big message went by: give its buffer back
 		}
 	}
