@@ -574,9 +574,18 @@ func (c *Conn) recvHolding(ctx context.Context) (received, error) {
 	return r, err
 }
 
-// recvDone makes sure the background reader looks in within idleHandover.
+// recvDone makes sure the background reader looks in within idleHandover,
+// or at once while closing (Close waits for the peer's close frame).
 func (c *Conn) recvDone() {
-	if !c.armed.Load() && !c.closedRef.Load() {
+	if c.closedRef.Load() {
+		select {
+		case <-c.readDone:
+		default:
+			c.bgTimer.Reset(0)
+		}
+		return
+	}
+	if !c.armed.Load() {
 		c.armed.Store(true)
 		c.bgTimer.Reset(idleHandover)
 	}
