@@ -152,6 +152,32 @@ func (s *sock) control() (op byte, payload []byte, ok bool) {
 	return b[0] & 0x0f, payload, true
 }
 
+// message takes a whole message off the front of the buffer when it is one
+// frame that needs nothing from gorilla: text or binary, final, no reserved
+// bits, masked as it must be, within the read limit. The payload is
+// unmasked in place and stays valid until the next fill. Anything else is
+// left for gorilla.
+func (s *sock) message() (op byte, payload []byte, ok bool) {
+	if s.mode != sockFrames || s.left != 0 {
+		return 0, nil, false
+	}
+	b := s.buf[s.r:s.w]
+	h, n, ok := frameSize(b)
+	if !ok || b[0] != 0x80|1 && b[0] != 0x80|2 || (b[1]&0x80 != 0) != s.server ||
+		n < 0 || n > s.limit || int64(len(b)-h) < n {
+		return 0, nil, false
+	}
+	payload = b[h : h+int(n)]
+	if s.server {
+		key := b[h-4 : h]
+		for i := range payload {
+			payload[i] ^= key[i&3]
+		}
+	}
+	s.r += h + int(n)
+	return b[0] & 0x0f, payload, true
+}
+
 // frameSize returns the header and payload length of the frame b starts
 // with; ok is false until the whole header is in b. A length with the top
 // bit set comes back negative.

@@ -415,6 +415,9 @@ func newConn(wc *websocket.Conn, sk *sock, opts Options, client bool, onClose fu
 	return c
 }
 
+// encodeBuffers lend Send a buffer to encode a message into.
+var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
 // Send queues m to go out as one text frame.
 func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	if c.closedRef.Load() {
@@ -423,12 +426,21 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	if len(m.Data) > c.opts.MaxMessage {
 		return fmt.Errorf("ws: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
 	}
-	var b []byte
+	// Encode into a pooled buffer: a frame written here needs no buffer of
+	// its own; one handed to the writer gets a copy.
+	bp := encodeBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			encodeBuffers.Put(bp)
+		}
+	}()
+	b := (*bp)[:0]
 	if c.plainPeer.Load() && isPlain(m) {
-		b = bytes.Clone(m.Data)
+		b = append(b, m.Data...)
 	} else {
-		b = transport.Encode(m)
+		b = transport.AppendEncode(b, m)
 	}
+	*bp = b
 	if int64(len(b)) > c.opts.ReadLimit {
 		return fmt.Errorf("ws: send: %d-byte frame: %w (read limit %d)", len(b), transport.ErrTooLarge, c.opts.ReadLimit)
 	}
@@ -453,6 +465,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 	}
 	c.queued++
 	c.wmu.Unlock()
+	b = bytes.Clone(b)
 	select {
 	case c.send <- b: // the common case, without a many-way select
 		return nil
@@ -865,9 +878,21 @@ func (c *Conn) readMsg() (received, error) {
 		c.sk.err = err // gorilla reports it, as it would have read it
 		break
 	}
-	typ, p, err := c.ws.ReadMessage()
-	if err != nil {
-		return received{}, c.readError(err)
+	var typ int
+	var p []byte
+	var err error
+	if op, payload, ok := c.sk.message(); ok {
+		// The common case, one whole frame: read here, without gorilla's
+		// reader and its copy. p is sock's buffer: Decode copies what it
+		// keeps.
+		typ, p = int(op), payload
+		if typ == websocket.BinaryMessage {
+			p = bytes.Clone(p)
+		}
+	} else {
+		if typ, p, err = c.ws.ReadMessage(); err != nil {
+			return received{}, c.readError(err)
+		}
 	}
 	c.more.Store(c.sk.r < c.sk.w)
 	var r received
