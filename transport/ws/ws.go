@@ -51,7 +51,7 @@ const (
 	// idleHandover is how long after Recv returns (with no Recv reading
 	// since) the background reader takes over reading the socket, so pings
 	// are answered and a close is seen while the application is busy.
-	idleHandover = 20 * time.Millisecond
+	idleHandover = 100 * time.Millisecond
 	// readBuffer is gorilla's own read buffer: small, since sock holds the
 	// bytes read ahead (see sock.go).
 	readBuffer = 256
@@ -598,8 +598,7 @@ func (c *Conn) recvDone() {
 		}
 		return
 	}
-	if !c.armed.Load() {
-		c.armed.Store(true)
+	if !c.armed.Load() && c.armed.CompareAndSwap(false, true) {
 		c.bgTimer.Reset(idleHandover)
 	}
 }
@@ -699,6 +698,20 @@ func (c *Conn) fail(err error) {
 // close frame.
 func (c *Conn) bgRead() {
 	select {
+	case <-c.rtok:
+	default:
+		// A Recv reads; it sets the timer again when it returns, unless
+		// it returned just now, seeing the timer still set: look again.
+		c.armed.Store(false)
+		select {
+		case <-c.rtok:
+			c.rtok <- struct{}{}
+			c.recvDone()
+		default:
+		}
+		return
+	}
+	select {
 	case <-c.closing:
 	default:
 		c.mu.Lock()
@@ -706,16 +719,19 @@ func (c *Conn) bgRead() {
 		c.seen = c.recvs
 		c.mu.Unlock()
 		if busy { // Recv ran since the last look: look again later
+			c.rtok <- struct{}{}
 			c.bgTimer.Reset(idleHandover)
 			return
 		}
 	}
 	c.armed.Store(false)
-	for {
-		select {
-		case <-c.rtok:
-		default:
-			return // a Recv reads
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-c.rtok:
+			default:
+				return // a Recv reads
+			}
 		}
 		c.mu.Lock()
 		if c.readErr != nil {
