@@ -91,7 +91,8 @@ func (s *sock) fill() error {
 // ready reports whether gorilla can be asked for the next message without
 // reading the socket: a whole message is buffered, or a close frame, or
 // something gorilla refuses as soon as it sees the header. Past twice the
-// read limit it also says yes and lets gorilla read the rest itself.
+// read limit (a message in very many fragments) it also says yes and lets
+// gorilla read the rest itself; an interrupt then breaks the connection.
 func (s *sock) ready() bool {
 	if s.mode != sockFrames || s.left != 0 || int64(s.w-s.r) > 2*s.limit+sockBuffer {
 		return true
