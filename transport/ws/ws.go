@@ -570,9 +570,13 @@ func (c *Conn) recvHolding(ctx context.Context) (received, error) {
 		}
 		return received{}, c.endErr()
 	}
-	if ctx.Err() != nil { // ended before the watch could see us reading
-		c.release()
-		return received{}, errInterrupted
+	if done != nil {
+		select {
+		case <-done: // ended before the watch could see us reading
+			c.release()
+			return received{}, errInterrupted
+		default:
+		}
 	}
 	r, err := c.readMsg()
 	if err != nil && err != errInterrupted {
@@ -860,13 +864,21 @@ func (c *Conn) heartbeat() bool {
 // (errInterrupted) leaves nothing half-read. Any other error ends reading.
 // It applies the UTF-8 check and the size limits.
 func (c *Conn) readMsg() (received, error) {
+	var typ int
+	var p []byte
+	var err error
 	for {
-		for {
-			op, payload, ok := c.sk.control()
-			if !ok {
-				break
+		if op, payload, ok := c.sk.message(); ok {
+			// The common case, one whole frame: read here, without
+			// gorilla's reader and its copy. p is sock's buffer: Decode
+			// copies what it keeps.
+			typ, p = int(op), payload
+			if typ == websocket.BinaryMessage {
+				p = bytes.Clone(p)
 			}
-			var err error
+			break
+		}
+		if op, payload, ok := c.sk.control(); ok {
 			if op == websocket.PingMessage {
 				err = c.ws.PingHandler()(string(payload))
 			} else {
@@ -875,40 +887,27 @@ func (c *Conn) readMsg() (received, error) {
 			if err != nil {
 				return received{}, c.readError(err)
 			}
-		}
-		if c.sk.ready() {
-			break
-		}
-		err := c.sk.fill()
-		if err == nil {
 			continue
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if c.takeInterrupt() {
-				return received{}, errInterrupted
-			}
-			if c.heartbeat() {
+		if !c.sk.ready() {
+			err := c.sk.fill()
+			if err == nil {
 				continue
 			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if c.takeInterrupt() {
+					return received{}, errInterrupted
+				}
+				if c.heartbeat() {
+					continue
+				}
+			}
+			c.sk.err = err // gorilla reports it, as it would have read it
 		}
-		c.sk.err = err // gorilla reports it, as it would have read it
-		break
-	}
-	var typ int
-	var p []byte
-	var err error
-	if op, payload, ok := c.sk.message(); ok {
-		// The common case, one whole frame: read here, without gorilla's
-		// reader and its copy. p is sock's buffer: Decode copies what it
-		// keeps.
-		typ, p = int(op), payload
-		if typ == websocket.BinaryMessage {
-			p = bytes.Clone(p)
-		}
-	} else {
 		if typ, p, err = c.ws.ReadMessage(); err != nil {
 			return received{}, c.readError(err)
 		}
+		break
 	}
 	c.more.Store(c.sk.r < c.sk.w)
 	var r received
