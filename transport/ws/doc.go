@@ -14,9 +14,16 @@
 // and the server answers "101 Switching Protocols"; from then on both sides
 // send frames whenever they like (full duplex).
 //
-// Every connection has one reader goroutine and one writer goroutine (as in
-// gorilla's chat example). The reader does every read, so pings, pongs and
-// close frames are answered even when nobody calls Recv. The writer drains the
+// Every connection has one writer goroutine (as in gorilla's chat example)
+// and, while the application reads, no reader goroutine: Recv reads the
+// socket itself, so a message reaches it without a hand-off between
+// goroutines (a wake-up, a good part of a loopback round trip). When no Recv
+// has run for 100 ms, a background reader reads until the next Recv, so
+// pings are answered, a close frame is seen and a dead peer is noticed while
+// the application is busy; it queues up to 16 messages for Recv, then stops
+// reading (and TCP's flow control slows the peer). A Recv whose ctx ends
+// returns at once and loses nothing: a reader waits until a whole message
+// has arrived before it takes any of it (sock.go). The writer drains the
 // send queue and writes every frame that is queued to the socket in one
 // write, so a busy connection makes fewer system calls. When the connection
 // is idle — nothing queued, nothing waiting to be received, and the previous
@@ -26,7 +33,7 @@
 // always leave in the order Send was called. Both sides send a ping every
 // PingInterval (default 25 s); a connection from which nothing (no message,
 // no pong) arrives for PingInterval+PongTimeout (default 25 s + 20 s) is
-// closed as dead.
+// closed as dead, at most a quarter of that window later.
 //
 // What the reader refuses, with the RFC 6455 close code:
 //
