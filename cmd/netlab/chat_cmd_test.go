@@ -15,21 +15,22 @@ func TestChatJoinFromTheTerminal(t *testing.T) {
 	srv := startChat(t)
 	for _, via := range []string{"ws", "poll", "tcp"} {
 		t.Run(via, func(t *testing.T) {
+			room := "math" + via // a room per subtest: the previous client may still be leaving
 			listener := dialChat(t, srv, "tcp", "lis"+via)
-			listener.say("/join math")
-			listener.expect("joined math")
+			listener.say("/join " + room)
+			listener.expect("joined " + room)
 			addr := srv.HTTPAddr.String()
 			if via == "tcp" {
 				addr = srv.LinesAddr.String()
 			}
-			code, out, errOut := netlab(t, "hello from "+via+"\n/who\n", "chat", "join", addr, "--via", via, "--name", "ada"+via, "--room", "math")
+			code, out, errOut := netlab(t, "hello from "+via+"\n/who\n", "chat", "join", addr, "--via", via, "--name", "ada"+via, "--room", room)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			if got := listener.expect("hello from"); got != "[math] ada"+via+": hello from "+via {
+			if got := listener.expect("hello from"); got != "["+room+"] ada"+via+": hello from "+via {
 				t.Errorf("listener got %q", got)
 			}
-			if !strings.Contains(out, "2 in math:") || !strings.Contains(out, "ada"+via) {
+			if !strings.Contains(out, "2 in "+room+":") || !strings.Contains(out, "ada"+via) {
 				t.Errorf("join output lacks the /who answer:\n%s", out)
 			}
 		})
