@@ -193,8 +193,9 @@ func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string,
 	var st echo.ServerStats
 	start := time.Now()
 	err = echo.Serve(ctx, ln, &st)
-	fmt.Fprintf(a.out, "\nstopped after %s: %d clients, %d messages echoed, %d malformed\n",
-		report.Duration(time.Since(start).Round(time.Millisecond)), st.Conns.Load(), st.Messages.Load(), st.Bad.Load())
+	fmt.Fprintf(a.out, "\nstopped after %s: %s, %s echoed, %d malformed\n",
+		report.Duration(time.Since(start).Round(time.Millisecond)),
+		echo.Plural(int(st.Conns.Load()), "client", "clients"), echo.Plural(int(st.Messages.Load()), "message", "messages"), st.Bad.Load())
 	return err
 }
 

@@ -102,7 +102,7 @@ func TestWSServeWorksWithConnect(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "< HTTP/1.1 101 Switching Protocols") || !strings.Contains(out, `← seq 2  "two"`) {
 		t.Fatalf("connect exit %d:\n%s\n%s", code, out, errOut)
 	}
-	if total := stop(); !strings.Contains(total, "1 clients, 2 messages echoed") {
+	if total := stop(); !strings.Contains(total, "1 client, 2 messages echoed") {
 		t.Fatalf("serve totals:\n%s", total)
 	}
 }
