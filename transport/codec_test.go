@@ -140,3 +140,35 @@ func FuzzEncodeMatchesEncodingJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeNumberEdges(t *testing.T) {
+	cases := []struct {
+		in     string
+		ok     bool
+		seq    uint64
+		sentNs int64
+	}{
+		{`{"seq":18446744073709551615}`, true, 1<<64 - 1, 0},
+		{`{"seq":18446744073709551616}`, false, 0, 0},
+		{`{"seq":-0}`, false, 0, 0},
+		{`{"seq":-1}`, false, 0, 0},
+		{`{"sent_ns":-9223372036854775808}`, true, 0, -1 << 63},
+		{`{"sent_ns":9223372036854775807}`, true, 0, 1<<63 - 1},
+		{`{"sent_ns":9223372036854775808}`, false, 0, 0},
+		{`{"sent_ns":-0}`, true, 0, 0},
+	}
+	for _, c := range cases {
+		m, err := Decode([]byte(c.in))
+		if (err == nil) != c.ok {
+			t.Errorf("Decode(%s) err = %v, want ok %v", c.in, err, c.ok)
+			continue
+		}
+		var ns int64
+		if !m.Sent.IsZero() {
+			ns = m.Sent.UnixNano()
+		}
+		if c.ok && (m.Seq != c.seq || ns != c.sentNs) {
+			t.Errorf("Decode(%s) = seq %d sent %d, want %d %d", c.in, m.Seq, ns, c.seq, c.sentNs)
+		}
+	}
+}

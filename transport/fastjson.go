@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -244,43 +245,65 @@ func (p *parser) end() error {
 	return nil
 }
 
-// number returns the digits of a JSON integer (optionally negative), or
-// false for anything else (fractions and exponents are left to the
-// fallback).
-func (p *parser) number() (string, bool) {
-	start := p.i
+// number returns the sign and digits of a JSON integer, or false for
+// anything else (fractions and exponents are left to the fallback).
+func (p *parser) number() (neg bool, digits []byte, ok bool) {
 	if p.i < len(p.b) && p.b[p.i] == '-' {
+		neg = true
 		p.i++
 	}
-	digits := p.i
+	start := p.i
 	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
 		p.i++
 	}
-	if p.i == digits || (p.b[digits] == '0' && p.i-digits > 1) {
-		return "", false
+	if p.i == start || (p.b[start] == '0' && p.i-start > 1) {
+		return false, nil, false
 	}
 	if p.i < len(p.b) && (p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-		return "", false
+		return false, nil, false
 	}
-	return string(p.b[start:p.i]), true
+	return neg, p.b[start:p.i], true
+}
+
+// magnitude converts decimal digits to a uint64, or false on overflow.
+func magnitude(digits []byte) (uint64, bool) {
+	var v uint64
+	for _, c := range digits {
+		d := uint64(c - '0')
+		if v > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
 }
 
 func (p *parser) uint() (uint64, bool) {
-	s, ok := p.number()
+	neg, digits, ok := p.number()
 	if !ok {
 		return 0, false
 	}
-	v, err := strconv.ParseUint(s, 10, 64)
-	return v, err == nil
+	if neg { // encoding/json refuses any sign on an unsigned field, "-0" too
+		return 0, false
+	}
+	return magnitude(digits)
 }
 
 func (p *parser) int() (int64, bool) {
-	s, ok := p.number()
+	neg, digits, ok := p.number()
 	if !ok {
 		return 0, false
 	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	return v, err == nil
+	v, ok := magnitude(digits)
+	switch {
+	case !ok:
+		return 0, false
+	case neg && v <= 1<<63:
+		return int64(-v), true // -v wraps to the right value, including -2^63
+	case !neg && v <= math.MaxInt64:
+		return int64(v), true
+	}
+	return 0, false
 }
 
 // str parses a JSON string and returns its bytes: a view into the input
