@@ -10,6 +10,8 @@ import (
 
 	"github.com/netlab/netlab/labs/missed"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/impair"
 )
 
 func init() { register(newMissedCmd) }
@@ -26,6 +28,7 @@ type missedOptions struct {
 	consumeRate float64
 	window      int
 	ackTimeout  time.Duration
+	offlineMode string
 	json        bool
 	tr          transportOptions
 }
@@ -39,7 +42,12 @@ func newMissedCmd(a *app) *cobra.Command {
 strategy and transport. The server emits numbered events ("tick" 1, 2, 3, ...)
 to the client, and the client gets into trouble:
 
-  offline        its link is cut for --offline, then it reconnects
+  offline        it is offline for --offline: with --offline-mode disconnect
+                 (the default) it closes its connection and dials again after;
+                 with cut its link goes dark through an impaired link and the
+                 connection is left alone: TCP holds the bytes and resends
+                 them, so the events arrive late, unless a timeout (ws
+                 heartbeat, HTTP request) kills the connection first
   late-handler   it connects, but installs its "tick" handler only after --late:
                  the event layer drops events nobody handles, as Socket.IO does
   slow-consumer  its application handles --consume-rate events/s, slower than
@@ -64,6 +72,7 @@ it.`,
 		Example: `  netlab missed
   netlab missed --transports tcp --scenario offline --offline 1s
   netlab missed --transports tcp --scenario offline --strategy replay --window 50
+  netlab missed --scenario offline --offline-mode cut --offline 500ms
   netlab missed --transports tcp --scenario slow --queue 5 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,6 +90,7 @@ it.`,
 	f.StringVar(&o.strategies, "strategy", "none,ack,replay,all", "comma-separated mitigations: none, ack, replay, all")
 	f.Float64Var(&o.rate, "rate", missed.DefaultRate, "events per second the server emits")
 	f.DurationVar(&o.offline, "offline", missed.DefaultOffline, "offline: how long the client's link is down")
+	f.StringVar(&o.offlineMode, "offline-mode", "disconnect", "offline: disconnect (the client closes and dials again: exact counts) or cut (its link goes dark through an impaired link; the connection is left to TCP and the timeouts)")
 	f.DurationVar(&o.late, "late", missed.DefaultLate, "late-handler: how long until the client installs its handler")
 	f.IntVar(&o.queue, "queue", missed.DefaultQueue, "slow-consumer: the client's queue, in events")
 	f.Float64Var(&o.consumeRate, "consume-rate", missed.DefaultConsumeRate, "slow-consumer: events per second the client's application handles")
@@ -109,6 +119,14 @@ func (o *missedOptions) config() (missed.Config, error) {
 	}
 	cfg := missed.Config{Rate: o.rate, Offline: o.offline, Late: o.late, Queue: o.queue,
 		ConsumeRate: o.consumeRate, Window: o.window, AckTimeout: o.ackTimeout}
+	mode, err := missed.ParseOfflineMode(strings.TrimSpace(o.offlineMode))
+	if err != nil {
+		return missed.Config{}, usagef("--offline-mode: %v", err)
+	}
+	cfg.OfflineMode = mode
+	if mode == missed.Cut {
+		cfg.CutLink = cutLink
+	}
 	for _, s := range splitList(o.scenarios) {
 		sc, err := missed.ParseScenario(s)
 		if err != nil {
@@ -132,6 +150,16 @@ func (o *missedOptions) config() (missed.Config, error) {
 	}
 	cfg.Transports = trs
 	return cfg, nil
+}
+
+// cutLink is missed.Config.CutLink: an impaired link (transport/impair)
+// that goes dark, both ways, from at after each proxy it starts until at+d.
+func cutLink(at, d time.Duration) (transport.Via, error) {
+	l, err := impair.New(impair.Config{Cut: impair.Cut{At: at, For: d}})
+	if err != nil {
+		return nil, err
+	}
+	return l.Via(), nil
 }
 
 // defaultEventTransports is the issue's default, poll,longpoll,ws: the

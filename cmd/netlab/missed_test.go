@@ -115,3 +115,41 @@ func TestMissedLateHandlerOverTCP(t *testing.T) {
 		t.Errorf("ack: %+v, want 0 missed, 20 recovered, >= 20 unhandled, no duplicate delivered", ack)
 	}
 }
+
+// TestMissedCutShortOverTCP cuts the client's link for 300 ms, far under
+// every timeout (ws heartbeat 45 s): TCP holds the bytes and retransmits
+// them, so with no mitigation nothing is missed, the events are just late.
+func TestMissedCutShortOverTCP(t *testing.T) {
+	code, out, errOut := runMissed(t, "-t", "tcp,ws", "--scenario", "offline", "--strategy", "none",
+		"--offline-mode", "cut", "--offline", "300ms", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc struct {
+		Results []struct {
+			Transport                  string
+			OfflineMode                string `json:"offline_mode"`
+			Emitted, Delivered, Missed int
+			ConnLost                   int     `json:"conn_lost"`
+			Late                       int     `json:"late"`
+			CatchUpUs                  float64 `json:"catch_up_us"`
+			Delay                      struct {
+				MaxUs float64 `json:"max_us"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Results) != 2 {
+		t.Fatalf("%v, want 2 results in %s", err, out)
+	}
+	for _, r := range doc.Results {
+		// 50 events before the cut, 30 during it, 50 after.
+		if r.OfflineMode != "cut" || r.Emitted != 130 || r.Missed != 0 || r.ConnLost != 0 {
+			t.Errorf("%+v: want offline mode cut, 130 emitted, 0 missed, connection held", r)
+		}
+		// The 30 events of the cut wait for the link and TCP's
+		// retransmission (200 ms RTO at least): late, not lost.
+		if r.Late < 20 || r.CatchUpUs <= 0 || r.Delay.MaxUs < 200e3 {
+			t.Errorf("%+v: want >= 20 late events, a catch-up time and a max delay >= 200ms", r)
+		}
+	}
+}

@@ -44,6 +44,7 @@ type client struct {
 	back        time.Time    // when the trouble ended
 	lastPull    time.Time
 	connecting  bool // a hello is on its way: its answer may mark holes as gone
+	lost        int  // connections lost to a timeout and dialed again (OfflineMode Cut)
 }
 
 type item struct {
@@ -124,6 +125,42 @@ func (c *client) cut() {
 }
 
 func (c *client) close() { c.cut() }
+
+// keepConnected is a client that notices when its connection dies (a
+// heartbeat or request timeout during a cut) and dials again, as a
+// Socket.IO client does, until ctx is done.
+func (c *client) keepConnected(ctx context.Context) {
+	for {
+		c.mu.Lock()
+		s := c.sock
+		c.mu.Unlock()
+		if s == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.Done():
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		c.mu.Lock()
+		if c.sock == s {
+			c.lost++
+		}
+		c.mu.Unlock()
+		for {
+			if err := c.connect(ctx); err == nil {
+				break
+			}
+			c.cut()
+			if !sleepUntil(ctx, time.Now().Add(100*time.Millisecond)) {
+				return
+			}
+		}
+	}
+}
 
 // install installs the late "tick" handler.
 func (c *client) install() {

@@ -81,6 +81,48 @@ func ParseStrategy(s string) (Strategy, error) {
 	return 0, fmt.Errorf("missed: unknown strategy %q (want none, ack, replay or all)", s)
 }
 
+// An OfflineMode is how the Offline scenario takes the client offline.
+type OfflineMode int
+
+// The offline modes.
+const (
+	// Disconnect: the lab closes the client's connection right after the
+	// client got the last event before the window and dials again after
+	// it, as a client that notices its link went away would. The server
+	// sees the client leave, so the counts are exact.
+	Disconnect OfflineMode = iota
+	// Cut: the client's link goes dark for the window (Config.CutLink) and
+	// the lab leaves the connection alone. Over TCP the bytes wait and are
+	// retransmitted when the link is back: the events arrive late, unless a
+	// timeout (a heartbeat, a request timeout) closes the connection first,
+	// in which case the client dials again and what was in flight is missed
+	// unless a strategy keeps it.
+	Cut
+)
+
+var offlineModeNames = []string{"disconnect", "cut"}
+
+func (m OfflineMode) String() string {
+	if int(m) < len(offlineModeNames) {
+		return offlineModeNames[m]
+	}
+	return fmt.Sprintf("offline-mode(%d)", int(m))
+}
+
+// ParseOfflineMode parses "disconnect" and "cut".
+func ParseOfflineMode(s string) (OfflineMode, error) {
+	for i, n := range offlineModeNames {
+		if s == n {
+			return OfflineMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("missed: unknown offline mode %q (want disconnect or cut)", s)
+}
+
+// cutLead is how long after the impaired link starts the first event is
+// emitted (OfflineMode Cut): time for the client to connect through it.
+const cutLead = 250 * time.Millisecond
+
 func (s Strategy) acks() bool    { return s == Ack || s == All }
 func (s Strategy) replays() bool { return s == Replay || s == All }
 func (s Strategy) dedups() bool  { return s != None }
@@ -115,6 +157,14 @@ type Config struct {
 	Queue       int           // SlowConsumer: the client's queue, in events
 	Window      int           // Replay: events the server keeps for replay
 	AckTimeout  time.Duration // Ack: how long the server waits for an ack before resending
+
+	// OfflineMode is how the Offline scenario takes the client offline
+	// (Disconnect by default).
+	OfflineMode OfflineMode
+	// CutLink, needed by OfflineMode Cut, returns a fresh Via (one per
+	// run) whose link goes dark both ways from at after the Via is called
+	// until at+d: an impaired link such as transport/impair's with a Cut.
+	CutLink func(at, d time.Duration) (transport.Via, error)
 
 	// Progress, if set, is told what runs next.
 	Progress func(string)
@@ -217,6 +267,21 @@ type Result struct {
 	// recovered event was delivered; zero when nothing was recovered.
 	TimeToRecover time.Duration
 
+	// With OfflineMode Cut (Offline scenario only):
+	// OfflineMode is "disconnect" or "cut" for the Offline scenario, "" otherwise.
+	OfflineMode string
+	// ConnLost counts connections the client lost (a timeout closed it) and
+	// replaced by dialing again; 0 means the connection held through the cut.
+	ConnLost int
+	// Late counts events emitted before the link came back that reached the
+	// application after it did, on their first copy: held by the link and
+	// retransmitted by TCP, not recovered by the application.
+	Late int
+	// CatchUp is from the end of the cut until the last event emitted
+	// before it ended reached the application (on any copy); zero when
+	// none arrived after the link was back.
+	CatchUp time.Duration
+
 	// The cost.
 	HeldPeakEvents int   // most events the server held for this client at once
 	HeldPeakBytes  int64 // their size in wire form
@@ -269,9 +334,16 @@ func RunOne(ctx context.Context, cfg Config, sc Scenario, st Strategy, tr transp
 		return Result{Scenario: sc, Strategy: st, Transport: info.Name,
 			Err: fmt.Sprintf("missed: %s has no connection to cut and resume (the server cannot see a client leave); run it over tcp, poll, longpoll or ws", info.Name)}
 	}
+	if sc == Offline && cfg.OfflineMode == Cut && cfg.CutLink == nil {
+		return Result{Scenario: sc, Strategy: st, Transport: tr.Info().Name,
+			Err: "missed: offline mode cut needs Config.CutLink (an impaired link)"}
+	}
 	r := &run{cfg: cfg, sc: sc, st: st, tr: tr, plan: cfg.plan(sc)}
 	res := r.do(ctx)
 	res.Scenario, res.Strategy, res.Transport = sc, st, tr.Info().Name
+	if sc == Offline {
+		res.OfflineMode = cfg.OfflineMode.String()
+	}
 	if ctx.Err() != nil {
 		res.Interrupted = true
 	}
@@ -284,7 +356,14 @@ type run struct {
 	st   Strategy
 	tr   transport.Transport
 	plan plan
+	// OfflineMode Cut: when the link is dark (from the lab's clock, taken
+	// just before the link started, so at most a scheduling delay early).
+	cutFrom, cutTo time.Time
 }
+
+// cutting reports whether this run takes the client offline with a cut
+// link rather than by closing its connection.
+func (r *run) cutting() bool { return r.sc == Offline && r.cfg.OfflineMode == Cut }
 
 func (r *run) do(parent context.Context) (res Result) {
 	ctx, cancel := context.WithCancel(parent)
@@ -309,13 +388,33 @@ func (r *run) do(parent context.Context) (res Result) {
 	var bg sync.WaitGroup
 	bg.Go(func() { srv.Serve(ctx, l) })
 	bg.Go(func() { sess.retryLoop(ctx) })
-	cl := newClient(r.cfg, r.sc, r.st, r.tr, l.Addr().String(), r.plan.total)
+	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
+	addr := l.Addr().String()
+	next := time.Now()
+	if r.cutting() {
+		// Event k is emitted at cutLead + (k-1)·interval after the link
+		// starts; the link goes dark half an interval after event cutAfter
+		// and comes back --offline later, after event backAfter.
+		at := cutLead + time.Duration(r.plan.cutAfter-1)*interval + interval/2
+		via, err := r.cfg.CutLink(at, r.cfg.Offline)
+		if err != nil {
+			return fail(fmt.Errorf("missed: %w", err))
+		}
+		start := time.Now()
+		if addr, err = via(ctx, r.tr.Info().Network, addr); err != nil {
+			return fail(fmt.Errorf("missed: %w", err))
+		}
+		next = start.Add(cutLead)
+		r.cutFrom, r.cutTo = start.Add(at), start.Add(at+r.cfg.Offline)
+	}
+	cl := newClient(r.cfg, r.sc, r.st, r.tr, addr, r.plan.total)
 	defer func() {
 		cancel()
 		cl.close()
 		l.Close()
 		srv.Close()
 		bg.Wait()
+		cl.close() // a redial that raced with the first close
 		res = r.collect(res, sess, cl, srv)
 	}()
 
@@ -323,9 +422,11 @@ func (r *run) do(parent context.Context) (res Result) {
 		return fail(err)
 	}
 	bg.Go(func() { cl.consume(ctx) })
+	if r.cutting() {
+		cl.setBack(r.cutTo)
+		bg.Go(func() { cl.keepConnected(ctx) })
+	}
 
-	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
-	next := time.Now()
 	for n := 1; n <= r.plan.total; n++ {
 		if !sleepUntil(ctx, next) {
 			return res
@@ -333,6 +434,8 @@ func (r *run) do(parent context.Context) (res Result) {
 		sess.emit(ctx, n)
 		next = next.Add(interval)
 		switch {
+		case r.cutting():
+			// The link does it all.
 		case r.sc == Offline && n == r.plan.cutAfter:
 			waitUntil(ctx, 2*time.Second, func() bool { return cl.seen.Load() >= int64(n) })
 			cl.cut()
@@ -361,6 +464,11 @@ func (r *run) do(parent context.Context) (res Result) {
 // been told it never will), or nothing has moved for a while.
 func (r *run) drain(ctx context.Context, cl *client) {
 	quiet := 2*r.cfg.AckTimeout + 200*time.Millisecond
+	if r.cutting() {
+		// TCP retransmits with a doubling timeout: what the cut held may
+		// come up to about the cut's length after the link is back.
+		quiet = max(quiet, r.cfg.Offline+time.Second)
+	}
 	hardStop := time.Now().Add(quiet + 5*time.Second)
 	last, lastMove := cl.progress.Load(), time.Now()
 	for ctx.Err() == nil && time.Now().Before(hardStop) {
@@ -408,6 +516,24 @@ func (r *run) collect(res Result, sess *session, cl *client, srv *event.Server) 
 	for n := range cl.gone {
 		if !cl.accepted[n] {
 			res.Unrecoverable++
+		}
+	}
+	if r.cutting() {
+		res.ConnLost = cl.lost
+		var caught time.Time
+		for n, at := range cl.deliveredAt {
+			if !at.After(r.cutTo) || !sess.firstEmit[n].Before(r.cutTo) {
+				continue
+			}
+			if !cl.recovered[n] {
+				res.Late++
+			}
+			if at.After(caught) {
+				caught = at
+			}
+		}
+		if !caught.IsZero() {
+			res.CatchUp = caught.Sub(r.cutTo)
 		}
 	}
 	res.Delay = stats.Summarize(delays)

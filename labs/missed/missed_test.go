@@ -2,6 +2,7 @@ package missed
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -250,4 +251,44 @@ func FuzzParseTick(f *testing.F) {
 		}
 		_ = again
 	})
+}
+
+// TestOfflineCutModeMeasuresWhatTheLinkDid runs the cut mode through a link
+// that never goes dark: the lab must measure that nothing was held, not
+// assume that a cut made events late (the command's tests cut real TCP).
+func TestOfflineCutModeMeasuresWhatTheLinkDid(t *testing.T) {
+	var calls []time.Duration
+	cfg := fast()
+	cfg.OfflineMode = Cut
+	cfg.CutLink = func(at, d time.Duration) (transport.Via, error) {
+		calls = append(calls, at, d)
+		return func(ctx context.Context, network, upstream string) (string, error) { return upstream, nil }, nil
+	}
+	r := RunOne(context.Background(), cfg, Offline, None, &transporttest.Mem{})
+	t.Logf("%+v", r)
+	if r.Err != "" {
+		t.Fatal(r.Err)
+	}
+	if len(calls) != 2 || calls[1] != cfg.Offline || calls[0] < cutLead {
+		t.Errorf("CutLink got %v; want [at >= %v, %v]", calls, cutLead, cfg.Offline)
+	}
+	if r.OfflineMode != "cut" || r.Missed != 0 || r.ConnLost != 0 || r.Late != 0 || r.CatchUp != 0 {
+		t.Errorf("mode %q, missed %d, conn lost %d, late %d, catch-up %v; want cut and all 0 over a link that never went dark",
+			r.OfflineMode, r.Missed, r.ConnLost, r.Late, r.CatchUp)
+	}
+}
+
+func TestOfflineCutModeNeedsALink(t *testing.T) {
+	cfg := fast()
+	cfg.OfflineMode = Cut
+	r := RunOne(context.Background(), cfg, Offline, None, &transporttest.Mem{})
+	if !strings.Contains(r.Err, "CutLink") {
+		t.Errorf("err %q; want one naming Config.CutLink", r.Err)
+	}
+	if m, err := ParseOfflineMode("cut"); err != nil || m != Cut {
+		t.Errorf("ParseOfflineMode(cut) = %v, %v", m, err)
+	}
+	if _, err := ParseOfflineMode("unplug"); err == nil {
+		t.Error("ParseOfflineMode(unplug): no error")
+	}
 }

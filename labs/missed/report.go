@@ -2,6 +2,7 @@ package missed
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/netlab/netlab/labs/report"
@@ -15,6 +16,10 @@ func Table(cfg Config, results []Result) *report.Table {
 		Title: "missed: the server emits numbered events to one client that gets into trouble",
 		Header: []string{"strategy", "transport", "emitted", "delivered", "missed", "dup", "recovered",
 			"gone", "dropped", "recover", "held", "extra msgs", "delay p50", "delay max"},
+	}
+	cutting := cfg.OfflineMode == Cut && slices.Contains(cfg.Scenarios, Offline)
+	if cutting {
+		t.Header = append(t.Header, "conn", "late", "catch-up")
 	}
 	var last Scenario = -1
 	var failed []string
@@ -40,10 +45,25 @@ func Table(cfg Config, results []Result) *report.Table {
 		if r.Interrupted {
 			name += " (interrupted)"
 		}
-		t.Row(name, r.Transport,
+		row := []string{name, r.Transport,
 			itoa(r.Emitted), itoa(r.Delivered), itoa(r.Missed), itoa(r.Duplicated), itoa(r.Recovered),
-			itoa(r.Unrecoverable), itoa(r.DroppedUnhandled+r.DroppedQueueFull), recover, held,
-			strconv.FormatInt(r.ExtraMessages, 10), report.Duration(r.Delay.P50), report.Duration(r.Delay.Max))
+			itoa(r.Unrecoverable), itoa(r.DroppedUnhandled + r.DroppedQueueFull), recover, held,
+			strconv.FormatInt(r.ExtraMessages, 10), report.Duration(r.Delay.P50), report.Duration(r.Delay.Max)}
+		if cutting {
+			if r.Scenario == Offline {
+				conn, catchUp := "held", "-"
+				if r.ConnLost > 0 {
+					conn = fmt.Sprintf("lost %d, redialed", r.ConnLost)
+				}
+				if r.CatchUp > 0 {
+					catchUp = report.Duration(r.CatchUp)
+				}
+				row = append(row, conn, itoa(r.Late), catchUp)
+			} else {
+				row = append(row, "-", "-", "-")
+			}
+		}
+		t.Row(row...)
 	}
 	t.Notes = []string{
 		"delivered: distinct events the client's application got; missed = emitted - delivered",
@@ -53,6 +73,12 @@ func Table(cfg Config, results []Result) *report.Table {
 		"recover: from the end of the trouble (back online, handler installed, server done emitting) to the last recovered event",
 		"held: most events the server kept for this client at once (wire size); extra msgs: messages both ways beyond the events sent live (acks, resends, replays, hellos)",
 		"delay: from the server's first emit to the application, same clock (one process)",
+	}
+	if cutting {
+		t.Notes = append(t.Notes,
+			"conn (offline, cut): held = the connection lived through the cut, TCP kept the bytes and retransmitted them; lost = a timeout (heartbeat, request) closed it during the cut and the client dialed again",
+			"late: events emitted before the link came back that reached the application after it did, on their first copy (held by the link, not recovered by the application)",
+			"catch-up: from the end of the cut until the last event emitted before it ended reached the application (TCP's retransmission timer doubles while the link is dark)")
 	}
 	t.Notes = append(t.Notes, failed...)
 	return t
@@ -64,6 +90,10 @@ func Describe(cfg Config, sc Scenario) string {
 	p := cfg.plan(sc)
 	switch sc {
 	case Offline:
+		if cfg.OfflineMode == Cut {
+			return fmt.Sprintf("offline: %d events at %g/s; the client's link goes dark (both ways, connection left open) after event %d for %v (%d events)",
+				p.total, cfg.Rate, p.cutAfter, cfg.Offline, p.backAfter-p.cutAfter)
+		}
 		return fmt.Sprintf("offline: %d events at %g/s; the client's link is cut after event %d and it reconnects %v (%d events) later",
 			p.total, cfg.Rate, p.cutAfter, cfg.Offline, p.backAfter-p.cutAfter)
 	case LateHandler:
@@ -90,6 +120,10 @@ type ResultJSON struct {
 	DroppedUnhandled    int                `json:"dropped_unhandled"`
 	DroppedQueueFull    int                `json:"dropped_queue_full"`
 	TimeToRecoverUs     float64            `json:"time_to_recover_us"`
+	OfflineMode         string             `json:"offline_mode,omitempty"`
+	ConnLost            int                `json:"conn_lost"`
+	Late                int                `json:"late"`
+	CatchUpUs           float64            `json:"catch_up_us"`
 	HeldPeakEvents      int                `json:"held_peak_events"`
 	HeldPeakBytes       int64              `json:"held_peak_bytes"`
 	ExtraMessages       int64              `json:"extra_messages"`
@@ -110,7 +144,9 @@ func JSON(r Result) ResultJSON {
 		Recovered: r.Recovered, Unrecoverable: r.Unrecoverable,
 		DroppedUnhandled: r.DroppedUnhandled, DroppedQueueFull: r.DroppedQueueFull,
 		TimeToRecoverUs: report.Micros(r.TimeToRecover),
-		HeldPeakEvents:  r.HeldPeakEvents, HeldPeakBytes: r.HeldPeakBytes,
+		OfflineMode:     r.OfflineMode,
+		ConnLost:        r.ConnLost, Late: r.Late, CatchUpUs: report.Micros(r.CatchUp),
+		HeldPeakEvents: r.HeldPeakEvents, HeldPeakBytes: r.HeldPeakBytes,
 		ExtraMessages: r.ExtraMessages, AcksReceived: r.Acks, Resent: r.Resent, Replayed: r.Replayed,
 		Delay: report.Latency(r.Delay), Interrupted: r.Interrupted, Error: r.Err,
 	}
