@@ -6,6 +6,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/netlab/netlab/labs/missed"
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/ws"
 )
 
 func runMissed(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -151,5 +156,38 @@ func TestMissedCutShortOverTCP(t *testing.T) {
 		if r.Late < 20 || r.CatchUpUs <= 0 || r.Delay.MaxUs < 200e3 {
 			t.Errorf("%+v: want >= 20 late events, a catch-up time and a max delay >= 200ms", r)
 		}
+	}
+}
+
+// TestMissedCutOutlastsTheHeartbeat cuts a WebSocket whose heartbeat gives
+// up after 400 ms for 1 s: the connection dies during the cut, the client
+// dials again when the link is back, and what was in flight is missed with
+// none and recovered with replay.
+func TestMissedCutOutlastsTheHeartbeat(t *testing.T) {
+	cfg := missed.Config{
+		Transports:  []transport.Transport{ws.New(ws.Options{PingInterval: 200 * time.Millisecond, PongTimeout: 200 * time.Millisecond})},
+		Scenarios:   []missed.Scenario{missed.Offline},
+		Strategies:  []missed.Strategy{missed.None, missed.Replay},
+		Offline:     time.Second,
+		OfflineMode: missed.Cut,
+		CutLink:     cutLink,
+	}
+	results, err := missed.Run(context.Background(), cfg)
+	if err != nil || len(results) != 2 {
+		t.Fatalf("%v, %d results", err, len(results))
+	}
+	none, replay := results[0], results[1]
+	t.Logf("none: %+v", none)
+	t.Logf("replay: %+v", replay)
+	for _, r := range results {
+		if r.Err != "" || r.ConnLost < 1 {
+			t.Errorf("%s: err %q, conn lost %d; want the heartbeat to close the connection", r.Strategy, r.Err, r.ConnLost)
+		}
+	}
+	if none.Missed == 0 {
+		t.Errorf("none: nothing missed; want the events in flight when the connection died gone")
+	}
+	if replay.Missed != 0 || replay.Recovered == 0 {
+		t.Errorf("replay: missed %d, recovered %d; want 0 missed, some recovered", replay.Missed, replay.Recovered)
 	}
 }

@@ -43,8 +43,9 @@ type client struct {
 	recovered   map[int]bool // the delivered copy was a resend or replay
 	back        time.Time    // when the trouble ended
 	lastPull    time.Time
-	connecting  bool // a hello is on its way: its answer may mark holes as gone
-	lost        int  // connections lost to a timeout and dialed again (OfflineMode Cut)
+	connecting  bool   // a hello is on its way: its answer may mark holes as gone
+	lost        int    // connections lost to a timeout and dialed again (OfflineMode Cut)
+	lostErr     string // why the first of them died
 }
 
 type item struct {
@@ -148,6 +149,9 @@ func (c *client) keepConnected(ctx context.Context) {
 		c.mu.Lock()
 		if c.sock == s {
 			c.lost++
+			if c.lostErr == "" && s.Err() != nil {
+				c.lostErr = s.Err().Error()
+			}
 		}
 		c.mu.Unlock()
 		for {

@@ -273,6 +273,8 @@ type Result struct {
 	// ConnLost counts connections the client lost (a timeout closed it) and
 	// replaced by dialing again; 0 means the connection held through the cut.
 	ConnLost int
+	// ConnLostErr is why the first lost connection died, as the client saw it.
+	ConnLostErr string
 	// Late counts events emitted before the link came back that reached the
 	// application after it did, on their first copy: held by the link and
 	// retransmitted by TCP, not recovered by the application.
@@ -519,7 +521,7 @@ func (r *run) collect(res Result, sess *session, cl *client, srv *event.Server) 
 		}
 	}
 	if r.cutting() {
-		res.ConnLost = cl.lost
+		res.ConnLost, res.ConnLostErr = cl.lost, cl.lostErr
 		var caught time.Time
 		for n, at := range cl.deliveredAt {
 			if !at.After(r.cutTo) || !sess.firstEmit[n].Before(r.cutTo) {

@@ -22,7 +22,7 @@ func Table(cfg Config, results []Result) *report.Table {
 		t.Header = append(t.Header, "conn", "late", "catch-up")
 	}
 	var last Scenario = -1
-	var failed []string
+	var failed, lost []string
 	for _, r := range results {
 		if r.Scenario != last {
 			last = r.Scenario
@@ -54,6 +54,7 @@ func Table(cfg Config, results []Result) *report.Table {
 				conn, catchUp := "held", "-"
 				if r.ConnLost > 0 {
 					conn = fmt.Sprintf("lost %d, redialed", r.ConnLost)
+					lost = append(lost, fmt.Sprintf("lost: %s/%s: %s", r.Strategy, r.Transport, r.ConnLostErr))
 				}
 				if r.CatchUp > 0 {
 					catchUp = report.Duration(r.CatchUp)
@@ -80,6 +81,7 @@ func Table(cfg Config, results []Result) *report.Table {
 			"late: events emitted before the link came back that reached the application after it did, on their first copy (held by the link, not recovered by the application)",
 			"catch-up: from the end of the cut until the last event emitted before it ended reached the application (TCP's retransmission timer doubles while the link is dark)")
 	}
+	t.Notes = append(t.Notes, lost...)
 	t.Notes = append(t.Notes, failed...)
 	return t
 }
@@ -122,6 +124,7 @@ type ResultJSON struct {
 	TimeToRecoverUs     float64            `json:"time_to_recover_us"`
 	OfflineMode         string             `json:"offline_mode,omitempty"`
 	ConnLost            int                `json:"conn_lost"`
+	ConnLostError       string             `json:"conn_lost_error,omitempty"`
 	Late                int                `json:"late"`
 	CatchUpUs           float64            `json:"catch_up_us"`
 	HeldPeakEvents      int                `json:"held_peak_events"`
@@ -145,7 +148,7 @@ func JSON(r Result) ResultJSON {
 		DroppedUnhandled: r.DroppedUnhandled, DroppedQueueFull: r.DroppedQueueFull,
 		TimeToRecoverUs: report.Micros(r.TimeToRecover),
 		OfflineMode:     r.OfflineMode,
-		ConnLost:        r.ConnLost, Late: r.Late, CatchUpUs: report.Micros(r.CatchUp),
+		ConnLost:        r.ConnLost, ConnLostError: r.ConnLostErr, Late: r.Late, CatchUpUs: report.Micros(r.CatchUp),
 		HeldPeakEvents: r.HeldPeakEvents, HeldPeakBytes: r.HeldPeakBytes,
 		ExtraMessages: r.ExtraMessages, AcksReceived: r.Acks, Resent: r.Resent, Replayed: r.Replayed,
 		Delay: report.Latency(r.Delay), Interrupted: r.Interrupted, Error: r.Err,
