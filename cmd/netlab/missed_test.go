@@ -180,8 +180,8 @@ func TestMissedCutOutlastsTheHeartbeat(t *testing.T) {
 	t.Logf("none: %+v", none)
 	t.Logf("replay: %+v", replay)
 	for _, r := range results {
-		if r.Err != "" || r.ConnLost < 1 {
-			t.Errorf("%s: err %q, conn lost %d; want the heartbeat to close the connection", r.Strategy, r.Err, r.ConnLost)
+		if r.Err != "" || r.ConnLost < 1 || r.ConnLostErr == "" {
+			t.Errorf("%s: err %q, conn lost %d (%q); want the heartbeat to close the connection, and why", r.Strategy, r.Err, r.ConnLost, r.ConnLostErr)
 		}
 	}
 	if none.Missed == 0 {
