@@ -267,9 +267,9 @@ type Result struct {
 	// recovered event was delivered; zero when nothing was recovered.
 	TimeToRecover time.Duration
 
-	// With OfflineMode Cut (Offline scenario only):
 	// OfflineMode is "disconnect" or "cut" for the Offline scenario, "" otherwise.
 	OfflineMode string
+	// With OfflineMode Cut (Offline scenario only):
 	// ConnLost counts connections the client lost (a timeout closed it) and
 	// replaced by dialing again; 0 means the connection held through the cut.
 	ConnLost int
@@ -358,9 +358,9 @@ type run struct {
 	st   Strategy
 	tr   transport.Transport
 	plan plan
-	// OfflineMode Cut: when the link is dark (from the lab's clock, taken
+	// OfflineMode Cut: when the link comes back (from the lab's clock, taken
 	// just before the link started, so at most a scheduling delay early).
-	cutFrom, cutTo time.Time
+	cutTo time.Time
 }
 
 // cutting reports whether this run takes the client offline with a cut
@@ -407,7 +407,7 @@ func (r *run) do(parent context.Context) (res Result) {
 			return fail(fmt.Errorf("missed: %w", err))
 		}
 		next = start.Add(cutLead)
-		r.cutFrom, r.cutTo = start.Add(at), start.Add(at+r.cfg.Offline)
+		r.cutTo = start.Add(at + r.cfg.Offline)
 	}
 	cl := newClient(r.cfg, r.sc, r.st, r.tr, addr, r.plan.total)
 	defer func() {
