@@ -7,10 +7,10 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/internal/httplisten"
 )
 
 // Transport is the "poll" (Mode Short) or "longpoll" (Mode Long) transport.
@@ -52,55 +52,16 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("httppoll: %w", err)
 	}
-	l := &Listener{srv: NewServer(t.opts), ln: ln, served: make(chan struct{})}
-	l.hs = &http.Server{
-		Handler:           l.srv,
+	return httplisten.Serve(ln, CountingListener(ln), NewServer(t.opts), &http.Server{
 		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
 		IdleTimeout:       2 * t.opts.MaxHold,
 		MaxHeaderBytes:    16 << 10,
 		ConnContext:       ConnContext,
 		ErrorLog:          quietLog,
-	}
-	go func() {
-		defer close(l.served)
-		l.hs.Serve(CountingListener(ln))
-	}()
-	return l, nil
+	}), nil
 }
 
 // Dial opens a session at addr (host:port or http:// URL of the endpoint).
 func (t *Transport) Dial(ctx context.Context, addr string) (transport.Conn, error) {
 	return Dial(ctx, addr, t.opts)
-}
-
-// A Listener is a Server on its own http.Server.
-type Listener struct {
-	srv    *Server
-	hs     *http.Server
-	ln     net.Listener
-	served chan struct{}
-	once   sync.Once
-}
-
-// Accept waits for the next session.
-func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) { return l.srv.Accept(ctx) }
-
-// Addr is the TCP address the server listens on.
-func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
-
-// Server returns the http.Handler behind the listener.
-func (l *Listener) Server() *Server { return l.srv }
-
-// Close closes every session and stops the http.Server.
-func (l *Listener) Close() error {
-	l.once.Do(func() {
-		l.srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if l.hs.Shutdown(ctx) != nil {
-			l.hs.Close()
-		}
-		<-l.served
-	})
-	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/httplisten"
 )
 
 // Defaults for Options fields left zero.
@@ -1148,51 +1149,16 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	l := &Listener{srv: NewServer(t.opts), ln: ln, served: make(chan struct{})}
-	l.hs = &http.Server{
-		Handler:           l.srv,
+	return httplisten.Serve(ln, CountingListener(ln), NewServer(t.opts), &http.Server{
 		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          quietLog,
-	}
-	go func() {
-		defer close(l.served)
-		l.hs.Serve(CountingListener(ln))
-	}()
-	return l, nil
+	}), nil
 }
 
 // Dial connects to a ws server at addr (host:port or ws:// URL).
 func (t *Transport) Dial(ctx context.Context, addr string) (transport.Conn, error) {
 	return Dial(ctx, addr, t.opts)
-}
-
-// A Listener is a Server on its own http.Server.
-type Listener struct {
-	srv    *Server
-	hs     *http.Server
-	ln     net.Listener
-	served chan struct{}
-	once   sync.Once
-}
-
-// Accept waits for the next WebSocket client.
-func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) { return l.srv.Accept(ctx) }
-
-// Addr is the TCP address the server listens on.
-func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
-
-// Server returns the http.Handler behind the listener.
-func (l *Listener) Server() *Server { return l.srv }
-
-// Close closes every connection and stops the http.Server.
-func (l *Listener) Close() error {
-	l.once.Do(func() {
-		l.srv.Close()
-		l.hs.Close()
-		<-l.served
-	})
-	return nil
 }
 
 // CountingListener wraps l so that every connection it accepts counts its
