@@ -2,6 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,10 +15,22 @@ import (
 	"github.com/netlab/netlab/docs"
 )
 
+// update, set by 'make docs' (go test ./cmd/netlab -run TestDocsCommandsRun
+// -args -update), pastes each command's fresh output into docs/ instead of
+// comparing shapes.
+var update = flag.Bool("update", false, "rewrite the pasted outputs in docs/ from fresh runs")
+
 // TestDocsCommandsRun runs every `$ netlab ...` line in docs/ in-process and
 // fails if one exits non-zero, so the walkthroughs never rot. Commands that
 // run until Ctrl-C (servers) are written with another prompt in the docs,
 // such as `term1$`, and are covered by their own tests.
+//
+// The output pasted under a command must still have the shape of a fresh
+// run: every table in it (a paragraph with a ─── rule) has the same row
+// labels, in the same order, as the fresh run's table of the same heading
+// (a table with an elided "..." row needs only the rows it shows). With
+// -update, the pasted output is replaced by the fresh one, keeping only the
+// paragraphs (and, where rows were elided, the rows) the page showed.
 func TestDocsCommandsRun(t *testing.T) {
 	ran := 0
 	for _, topic := range docs.Topics() {
@@ -21,14 +39,16 @@ func TestDocsCommandsRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := strings.Split(text, "\n")
+		var edits []pasteEdit
 		for i, line := range lines {
 			cmdline, ok := strings.CutPrefix(line, "$ netlab ")
 			if !ok {
 				continue
 			}
 			// Keep only the netlab part of a pipeline or redirection.
+			piped := false
 			if j := strings.IndexAny(cmdline, "|>"); j >= 0 {
-				cmdline = cmdline[:j]
+				cmdline, piped = cmdline[:j], true
 			}
 			args, err := splitArgs(cmdline)
 			if err != nil {
@@ -41,6 +61,7 @@ func TestDocsCommandsRun(t *testing.T) {
 			if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "netlab: ") {
 				wantErr = lines[i+1]
 			}
+			from, to := pastedOutput(lines, i)
 			ran++
 			t.Run(topic+":"+strings.Join(args, "_"), func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -55,13 +76,222 @@ func TestDocsCommandsRun(t *testing.T) {
 				}
 				if code != 0 {
 					t.Errorf("docs/%s.md:%d: `netlab %s` exited %d:\n%s\n%s", topic, i+1, cmdline, code, out.String(), errOut.String())
+					return
+				}
+				if piped || from == to {
+					return // no output pasted (or only what a pipe left)
+				}
+				fresh := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+				old := lines[from:to]
+				if *update {
+					repl, err := regenerate(old, fresh)
+					if err != nil {
+						t.Errorf("docs/%s.md:%d: cannot paste a fresh run of `netlab %s`: %v", topic, i+1, cmdline, err)
+						return
+					}
+					edits = append(edits, pasteEdit{from, to, repl})
+					return
+				}
+				for _, p := range shapeMismatches(old, fresh) {
+					t.Errorf("docs/%s.md:%d: `netlab %s`: %s (run 'make docs' to paste this version's output)", topic, i+1, cmdline, p)
 				}
 			})
+		}
+		if *update && len(edits) > 0 {
+			for k := len(edits) - 1; k >= 0; k-- {
+				e := edits[k]
+				lines = append(lines[:e.from], append(e.lines, lines[e.to:]...)...)
+			}
+			if err := os.WriteFile(filepath.Join("..", "..", "docs", topic+".md"), []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("docs/%s.md: pasted %d fresh outputs", topic, len(edits))
 		}
 	}
 	if ran == 0 {
 		t.Fatal("found no `$ netlab` commands in docs/")
 	}
+}
+
+type pasteEdit struct {
+	from, to int
+	lines    []string
+}
+
+// pastedOutput returns the lines [from, to) that follow the command on line
+// i inside its code block: up to the next prompt line or the block's end.
+// A command outside a code block, or one not followed by output, gives an
+// empty range.
+func pastedOutput(lines []string, i int) (from, to int) {
+	fences := 0
+	for _, l := range lines[:i] {
+		if strings.HasPrefix(l, "```") {
+			fences++
+		}
+	}
+	if fences%2 == 0 {
+		return i + 1, i + 1
+	}
+	to = i + 1
+	for to < len(lines) && !strings.HasPrefix(lines[to], "```") && !isPrompt(lines[to]) {
+		to++
+	}
+	return i + 1, to
+}
+
+var promptRE = regexp.MustCompile(`^([a-z0-9]*\$|#) `)
+
+func isPrompt(l string) bool { return promptRE.MatchString(l) }
+
+// A paragraph is a run of lines without a blank one.
+func paragraphs(lines []string) [][]string {
+	var out [][]string
+	var cur []string
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			if cur != nil {
+				out = append(out, cur)
+				cur = nil
+			}
+			continue
+		}
+		cur = append(cur, l)
+	}
+	if cur != nil {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// label is what names a line of output whatever the run measured: its words
+// up to the first one with a digit in it, spaces collapsed. A table's rule
+// (───, as long as the columns are wide) is "─".
+func label(l string) string {
+	t := strings.TrimSpace(l)
+	if t != "" && strings.Trim(t, "─") == "" {
+		return "─"
+	}
+	var words []string
+	for _, w := range strings.Fields(t) {
+		if strings.ContainsAny(w, "0123456789") {
+			break
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " ")
+}
+
+// elided reports whether l stands for lines the page left out.
+func elided(l string) bool {
+	t := strings.TrimSpace(l)
+	return t == "..." || t == "[…]" || t == "…"
+}
+
+func isTable(p []string) bool {
+	for _, l := range p {
+		if label(l) == "─" {
+			return true
+		}
+	}
+	return false
+}
+
+func hasElision(p []string) bool { return slices.ContainsFunc(p, elided) }
+
+func labels(p []string) []string {
+	var out []string
+	for _, l := range p {
+		if !elided(l) {
+			out = append(out, label(l))
+		}
+	}
+	return out
+}
+
+// freshFor finds, from index at on, the fresh paragraph whose first line has
+// the label of old's first line.
+func freshFor(old []string, fresh [][]string, at int) int {
+	want := label(old[0])
+	for k := at; k < len(fresh); k++ {
+		if label(fresh[k][0]) == want {
+			return k
+		}
+	}
+	return -1
+}
+
+// shapeMismatches compares the tables of a pasted output with a fresh run.
+func shapeMismatches(old, fresh []string) []string {
+	var bad []string
+	fp := paragraphs(fresh)
+	at := 0
+	for _, p := range paragraphs(old) {
+		if !isTable(p) {
+			continue
+		}
+		k := freshFor(p, fp, at)
+		if k < 0 {
+			bad = append(bad, fmt.Sprintf("the table headed %q is not in a fresh run", strings.TrimSpace(p[0])))
+			continue
+		}
+		at = k + 1
+		want, got := labels(p), labels(fp[k])
+		if hasElision(p) {
+			for _, l := range want {
+				if !slices.Contains(got, l) {
+					bad = append(bad, fmt.Sprintf("the table headed %q shows a row %q that a fresh run does not print", strings.TrimSpace(p[0]), l))
+				}
+			}
+			continue
+		}
+		if !slices.Equal(want, got) {
+			bad = append(bad, fmt.Sprintf("the table headed %q has rows %q, a fresh run prints %q", strings.TrimSpace(p[0]), want, got))
+		}
+	}
+	return bad
+}
+
+// regenerate returns the fresh output cut the way old was: the paragraphs
+// old showed, in order; inside a paragraph with an elision, only the rows
+// old showed, with the elision where it was.
+func regenerate(old, fresh []string) ([]string, error) {
+	fp := paragraphs(fresh)
+	var out []string
+	at := 0
+	for _, p := range paragraphs(old) {
+		k := freshFor(p, fp, at)
+		if k < 0 {
+			return nil, fmt.Errorf("the paragraph starting %q is not in the fresh output", strings.TrimSpace(p[0]))
+		}
+		at = k + 1
+		if len(out) > 0 {
+			out = append(out, "")
+		}
+		if !hasElision(p) {
+			out = append(out, fp[k]...)
+			continue
+		}
+		keep := labels(p)
+		// An elision goes after the row whose label came before it.
+		after := map[string][]string{}
+		prev := ""
+		for _, l := range p {
+			if elided(l) {
+				after[prev] = append(after[prev], l)
+				continue
+			}
+			prev = label(l)
+		}
+		out = append(out, after[""]...)
+		for _, l := range fp[k] {
+			if lb := label(l); slices.Contains(keep, lb) {
+				out = append(out, l)
+				out = append(out, after[lb]...)
+				delete(after, lb)
+			}
+		}
+	}
+	return out, nil
 }
 
 // splitArgs splits a command line on spaces, honouring single and double
@@ -104,3 +334,132 @@ var errUnclosedQuote = errorString("unclosed quote")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// rfcCiteRE finds "RFC 6455" and the sections cited with it: "§5.2",
+// "section 4".
+var rfcCiteRE = regexp.MustCompile(`RFC (\d{3,4})|§(\d+(?:\.\d+)*)|[Ss]ection (\d+(?:\.\d+)*)`)
+
+// TestDocsRFCSections checks that every RFC section the walkthroughs cite is
+// listed, with its title, in docs/rfc-sections.txt, the one place the list
+// is kept (each checked against the RFC when it was added), and that the
+// list has nothing no page cites. A "§X.Y" belongs to the RFC last named in
+// the same paragraph.
+func TestDocsRFCSections(t *testing.T) {
+	listed := map[string]bool{}
+	for i, l := range strings.Split(docs.RFCSections(), "\n") {
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		m := regexp.MustCompile(`^(RFC \d+ §\d+(?:\.\d+)*) \S`).FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("docs/rfc-sections.txt:%d: %q is not `RFC NNNN §X.Y Title`", i+1, l)
+			continue
+		}
+		listed[m[1]] = true
+	}
+	cited := map[string]bool{}
+	for _, topic := range docs.Topics() {
+		text, _ := docs.Read(topic)
+		for n, para := range strings.Split(text, "\n\n") {
+			rfc := ""
+			for _, m := range rfcCiteRE.FindAllStringSubmatch(para, -1) {
+				switch {
+				case m[1] != "":
+					rfc = m[1]
+				case rfc == "" && m[2] != "":
+					t.Errorf("docs/%s.md (paragraph %d): §%s names no RFC before it", topic, n+1, m[2])
+				case rfc != "":
+					sec := m[2] + m[3]
+					key := "RFC " + rfc + " §" + sec
+					if !listed[key] && !cited[key] {
+						t.Errorf("docs/%s.md cites %s, which docs/rfc-sections.txt does not list: check the section in the RFC, then add it with its title", topic, key)
+					}
+					cited[key] = true
+				}
+			}
+		}
+	}
+	for key := range listed {
+		if !cited[key] {
+			t.Errorf("docs/rfc-sections.txt lists %s, which no page cites", key)
+		}
+	}
+}
+
+// A measured figure in prose: a number with a unit as netlab prints them
+// ("47.7 ms", "868 B", "10.7%", "20012 goroutines").
+var figureRE = regexp.MustCompile(`(^|[^\w.\-/:])(\d[\d,]*(?:\.\d+)?)(?: (ns|µs|ms|s|B|KiB|MiB|GiB|msg/s|goroutines)|(%))($|[^\w/])`)
+
+// significant counts a number's significant digits: "47.7" 3, "5.20" 3,
+// "300" 1, "20012" 5.
+func significant(num string) int {
+	d := strings.ReplaceAll(num, ",", "")
+	if strings.Contains(d, ".") {
+		return len(strings.TrimLeft(strings.ReplaceAll(d, ".", ""), "0"))
+	}
+	return len(strings.Trim(d, "0"))
+}
+
+// TestDocsProseFiguresArePasted checks that every figure a page's prose
+// quotes from a run appears in one of the page's pasted outputs, so a figure
+// cannot outlive the output it came from ('make docs' repastes the outputs;
+// then this test names every sentence to reread).
+//
+// The convention: a number with a unit (µs, ms, s, B, KiB, %, msg/s,
+// goroutines, ...) and three or more significant digits, the way netlab
+// prints what it measured, is a quote and must appear, with its unit, in a
+// code block of the same page. Round settings ("100 ms", "25 s") have fewer
+// digits and are not checked; a figure that is computed or rounded, not
+// quoted, says so with "about" or "≈" just before it; text in backticks
+// (flags, code) is not prose.
+func TestDocsProseFiguresArePasted(t *testing.T) {
+	for _, topic := range docs.Topics() {
+		text, _ := docs.Read(topic)
+		lines := strings.Split(text, "\n")
+		var code strings.Builder
+		in := false
+		for _, l := range lines {
+			if strings.HasPrefix(l, "```") {
+				in = !in
+				continue
+			}
+			if in {
+				code.WriteString(l + "\n")
+			}
+		}
+		pasted := code.String()
+		in = false
+		for i, l := range lines {
+			if strings.HasPrefix(l, "```") {
+				in = !in
+				continue
+			}
+			if in {
+				continue
+			}
+			prose := regexp.MustCompile("`[^`]*`").ReplaceAllString(l, "")
+			for _, m := range figureRE.FindAllStringSubmatchIndex(prose, -1) {
+				num := prose[m[4]:m[5]]
+				unit := "%"
+				if m[6] >= 0 {
+					unit = prose[m[6]:m[7]]
+				}
+				if significant(num) < 3 {
+					continue
+				}
+				before := strings.TrimRight(prose[:m[4]], " ")
+				if strings.HasSuffix(before, "about") || strings.HasSuffix(before, "≈") || strings.HasSuffix(before, "~") {
+					continue
+				}
+				sep := " ?"
+				if unit == "goroutines" {
+					unit, sep = "", "" // counted, printed without the word
+				}
+				want := regexp.MustCompile(`(^|[^\d.])` + regexp.QuoteMeta(num) + sep + regexp.QuoteMeta(unit) + `($|[^\w])`)
+				if !want.MatchString(pasted) {
+					t.Errorf("docs/%s.md:%d: the prose quotes %s %s, which none of the page's pasted outputs shows (reread the sentence against the output; a computed figure says \"about\")", topic, i+1, num, unit)
+				}
+			}
+		}
+	}
+}
