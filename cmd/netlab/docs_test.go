@@ -202,6 +202,19 @@ func named(ls []string) []string {
 	return slices.DeleteFunc(slices.Clone(ls), func(l string) bool { return l == "" })
 }
 
+// rowLabels labels a table's rows: its rule and the lines laid out in
+// columns (two spaces or more between cells). A legend under a table is
+// prose, which a page may leave out.
+func rowLabels(p []string) []string {
+	var rows []string
+	for _, l := range p {
+		if t := strings.TrimSpace(l); !elided(l) && (label(l) == "─" || strings.Contains(t, "  ")) {
+			rows = append(rows, l)
+		}
+	}
+	return labels(rows)
+}
+
 func labels(p []string) []string {
 	var out []string
 	for _, l := range p {
@@ -241,7 +254,7 @@ func shapeMismatches(old, fresh []string) []string {
 		at = k + 1
 		// Rows named by a number alone (one per read, per bucket) come and
 		// go from run to run: only named rows are the table's shape.
-		want, got := named(labels(p)), named(labels(fp[k]))
+		want, got := named(rowLabels(p)), named(rowLabels(fp[k]))
 		if hasElision(p) {
 			for _, l := range want {
 				if !slices.Contains(got, l) {
@@ -250,9 +263,7 @@ func shapeMismatches(old, fresh []string) []string {
 			}
 			continue
 		}
-		// A page may stop a table early (leaving out its legend): the rows
-		// it shows must be the fresh run's first rows.
-		if len(want) > len(got) || !slices.Equal(want, got[:len(want)]) {
+		if !slices.Equal(want, got) {
 			bad = append(bad, fmt.Sprintf("the table headed %q has rows %q, a fresh run prints %q", strings.TrimSpace(p[0]), want, got))
 		}
 	}
@@ -445,51 +456,96 @@ func significant(num string) int {
 func TestDocsProseFiguresArePasted(t *testing.T) {
 	for _, topic := range docs.Topics() {
 		text, _ := docs.Read(topic)
-		lines := strings.Split(text, "\n")
-		var code strings.Builder
-		in := false
-		for _, l := range lines {
-			if strings.HasPrefix(l, "```") {
-				in = !in
+		for _, bad := range unpastedFigures(text) {
+			t.Errorf("docs/%s.md:%s (reread the sentence against the output; a computed figure says \"about\")", topic, bad)
+		}
+	}
+}
+
+var backticked = regexp.MustCompile("`[^`]*`")
+
+// unpastedFigures returns "LINE: the prose quotes N UNIT, ..." for every
+// figure in text's prose that none of its code blocks shows.
+func unpastedFigures(text string) []string {
+	lines := strings.Split(text, "\n")
+	var code strings.Builder
+	in := false
+	for _, l := range lines {
+		if strings.HasPrefix(l, "```") {
+			in = !in
+			continue
+		}
+		if in {
+			code.WriteString(l + "\n")
+		}
+	}
+	pasted := code.String()
+	var bad []string
+	in = false
+	for i, l := range lines {
+		if strings.HasPrefix(l, "```") {
+			in = !in
+			continue
+		}
+		if in {
+			continue
+		}
+		prose := backticked.ReplaceAllString(l, "")
+		for _, m := range figureRE.FindAllStringSubmatchIndex(prose, -1) {
+			num := prose[m[4]:m[5]]
+			unit := "%"
+			if m[6] >= 0 {
+				unit = prose[m[6]:m[7]]
+			}
+			if significant(num) < 3 {
 				continue
 			}
-			if in {
-				code.WriteString(l + "\n")
+			before := strings.TrimRight(prose[:m[4]], " ")
+			if strings.HasSuffix(before, "about") || strings.HasSuffix(before, "≈") || strings.HasSuffix(before, "~") {
+				continue
+			}
+			sep := " ?"
+			shown := unit
+			if unit == "goroutines" {
+				shown, sep = "", "" // counted, printed without the word
+			}
+			want := regexp.MustCompile(`(^|[^\d.])` + regexp.QuoteMeta(num) + sep + regexp.QuoteMeta(shown) + `($|[^\w])`)
+			if !want.MatchString(pasted) {
+				bad = append(bad, fmt.Sprintf("%d: the prose quotes %s %s, which none of the page's pasted outputs shows", i+1, num, unit))
 			}
 		}
-		pasted := code.String()
-		in = false
-		for i, l := range lines {
-			if strings.HasPrefix(l, "```") {
-				in = !in
-				continue
-			}
-			if in {
-				continue
-			}
-			prose := regexp.MustCompile("`[^`]*`").ReplaceAllString(l, "")
-			for _, m := range figureRE.FindAllStringSubmatchIndex(prose, -1) {
-				num := prose[m[4]:m[5]]
-				unit := "%"
-				if m[6] >= 0 {
-					unit = prose[m[6]:m[7]]
-				}
-				if significant(num) < 3 {
-					continue
-				}
-				before := strings.TrimRight(prose[:m[4]], " ")
-				if strings.HasSuffix(before, "about") || strings.HasSuffix(before, "≈") || strings.HasSuffix(before, "~") {
-					continue
-				}
-				sep := " ?"
-				if unit == "goroutines" {
-					unit, sep = "", "" // counted, printed without the word
-				}
-				want := regexp.MustCompile(`(^|[^\d.])` + regexp.QuoteMeta(num) + sep + regexp.QuoteMeta(unit) + `($|[^\w])`)
-				if !want.MatchString(pasted) {
-					t.Errorf("docs/%s.md:%d: the prose quotes %s %s, which none of the page's pasted outputs shows (reread the sentence against the output; a computed figure says \"about\")", topic, i+1, num, unit)
-				}
-			}
-		}
+	}
+	return bad
+}
+
+// The checks above must be able to fail: a stale figure, a stale table.
+func TestDocsCheckersCatchStaleness(t *testing.T) {
+	page := "run:\n\n```\n$ netlab x\np50   47.7 ms\nserver goroutines  20012\n```\n\n" +
+		"The median was 47.7 ms with 20012 goroutines; the interval 100 ms; about 12.6 s computed.\n" +
+		"An old run said 44.3 ms and 30011 goroutines, and `--timeout 250ms` is a flag.\n"
+	got := unpastedFigures(page)
+	want := []string{
+		"10: the prose quotes 44.3 ms, which none of the page's pasted outputs shows",
+		"10: the prose quotes 30011 goroutines, which none of the page's pasted outputs shows",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("unpastedFigures = %q, want %q", got, want)
+	}
+
+	old := strings.Split("title 5\n\n   ws\n───\nmin  1 µs\nmax  2 µs\n\nhistogram\n  1 µs ██", "\n")
+	fresh := strings.Split("title 6\n\n   ws\n─────\nmin  3 µs\nmax  4 µs\nmean  3 µs\n\nhistogram\n  3 µs ██\n  4 µs █", "\n")
+	if bad := shapeMismatches(old, fresh); len(bad) != 1 || !strings.Contains(bad[0], "mean") {
+		t.Errorf("a new row must be caught, got %q", bad)
+	}
+	if bad := shapeMismatches(old, fresh[:6]); len(bad) != 0 {
+		t.Errorf("same rows, other numbers: got %q", bad)
+	}
+	cut := strings.Split("   ws\n───\nmin  1 µs\n...\n", "\n")
+	repl, err := regenerate(cut, fresh)
+	if err != nil || strings.Join(repl, "|") != "   ws|─────|min  3 µs|..." {
+		t.Errorf("regenerate kept %q (%v), want the fresh rows the page showed", repl, err)
+	}
+	if _, err := regenerate([]string{"gone 1"}, fresh); err == nil {
+		t.Error("regenerate pasted a run that lacks the page's paragraph")
 	}
 }
