@@ -569,3 +569,24 @@ func TestDocsCheckersCatchStaleness(t *testing.T) {
 		t.Error("regenerate pasted a run that lacks the page's paragraph")
 	}
 }
+
+// TestDocsEndWithCheckYourself: every walkthrough ends with "Check
+// yourself", two or three questions the reader's own run answers. The index
+// and json (a reference to the --json documents) are not walkthroughs.
+func TestDocsEndWithCheckYourself(t *testing.T) {
+	for _, topic := range docs.Topics() {
+		if topic == "index" || topic == "json" {
+			continue
+		}
+		text, _ := docs.Read(topic)
+		_, last, ok := strings.Cut(text, "\n## Check yourself\n")
+		if !ok || strings.Contains(last, "\n## ") {
+			t.Errorf("docs/%s.md: the last section must be \"## Check yourself\"", topic)
+			continue
+		}
+		n := len(regexp.MustCompile(`(?m)^\d+\. `).FindAllString(last, -1))
+		if n < 2 || n > 3 {
+			t.Errorf("docs/%s.md: \"Check yourself\" has %d questions, want 2 or 3", topic, n)
+		}
+	}
+}
