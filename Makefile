@@ -30,8 +30,9 @@ tidy-check:
 # docs reruns every `$ netlab ...` command in docs/ and pastes its fresh output
 # under it (keeping only the parts each page showed), then runs the docs tests:
 # a prose figure that no longer comes out of the run is named, to be reread.
+# WHOLE=1 pastes a whole fresh output where a page's cut no longer fits it.
 docs:
-	$(GO) test -count=1 -run '^TestDocsCommandsRun$$' ./cmd/netlab -args -update
+	$(GO) test -count=1 -run '^TestDocsCommandsRun$$' ./cmd/netlab -args -update $(if $(WHOLE),-whole)
 	$(GO) test -count=1 -run '^TestDocs' ./cmd/netlab
 
 bench:
