@@ -196,12 +196,34 @@ func label(l string) string {
 	}
 	var words []string
 	for _, w := range strings.Fields(t) {
-		if strings.ContainsAny(w, "0123456789") {
+		if strings.ContainsAny(w, "0123456789") || randomID(w) {
 			break
 		}
 		words = append(words, w)
 	}
 	return strings.Join(words, " ")
+}
+
+// randomID reports whether w looks like a random id (a socket id such as
+// "[UHOKvFlqutVK7fCZfUOWjA]"), which may happen to hold no digit.
+func randomID(w string) bool {
+	w = strings.Trim(w, "[](),:")
+	if len(w) < 12 {
+		return false
+	}
+	upper, lower := false, false
+	for _, r := range w {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= '0' && r <= '9', r == '_', r == '-':
+		default:
+			return false
+		}
+	}
+	return upper && lower
 }
 
 // elided reports whether l stands for lines the page left out.
@@ -567,6 +589,9 @@ func TestDocsCheckersCatchStaleness(t *testing.T) {
 	}
 	if bad := shapeMismatches(old, fresh[:6]); len(bad) != 0 {
 		t.Errorf("same rows, other numbers: got %q", bad)
+	}
+	if label("alice    ws  art, math  UHOKvFlqutVK7fCZfUOWjA") != label("alice    ws  art, math  LhgJaSzt38B9WxJM5lrLjA") {
+		t.Error("a random id without a digit must not change a row's label")
 	}
 	cut := strings.Split("   ws\n───\nmin  1 µs\n...\n", "\n")
 	repl, err := regenerate(cut, fresh)
