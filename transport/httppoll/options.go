@@ -85,7 +85,7 @@ type Options struct {
 	MaxSessions       int
 	// MaxConns bounds the connections Listen's server keeps open; the
 	// excess is answered 503 and closed. 0 means a default below the file
-	// descriptor limit (see transport/internal/accept).
+	// descriptor limit (see transport/accept).
 	MaxConns int
 	// Logf, when set, hears Listen's accept errors (once, not per retry).
 	Logf func(format string, args ...any)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/internal/accept"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/internal/httplisten"
 )
 

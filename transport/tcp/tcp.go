@@ -37,7 +37,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/internal/accept"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/wire"
 )
 
@@ -63,7 +63,7 @@ type Options struct {
 	MaxMessage int
 	// MaxConns bounds the connections a Listener keeps open; the excess is
 	// told "server full" and closed. 0 means a default below the file
-	// descriptor limit (see transport/internal/accept).
+	// descriptor limit (see transport/accept).
 	MaxConns int
 	// Logf, when set, hears a Listener's accept errors (once, not per retry).
 	Logf func(format string, args ...any)
