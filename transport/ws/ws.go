@@ -19,8 +19,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/internal/countconn"
 	"github.com/netlab/netlab/transport/accept"
+	"github.com/netlab/netlab/transport/internal/countconn"
 	"github.com/netlab/netlab/transport/internal/httplisten"
 )
 
