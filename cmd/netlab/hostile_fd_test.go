@@ -100,18 +100,20 @@ func startLimited(t *testing.T, nofile int, re string, args ...string) (addr str
 	}
 }
 
-// Out of descriptors, a line server (tcp serve, chat's nc door) keeps
-// serving: clients past the limit wait, the error is logged once, and when
+// Out of descriptors, a server (tcp serve, chat's nc door, http serve)
+// keeps serving: clients past the limit wait, the error is logged once, and when
 // others leave the waiting ones and new ones are served. It used to exit
 // ("accept: too many open files"), or, on the chat door, stop accepting
 // for good.
 func TestOutOfDescriptors(t *testing.T) {
 	for _, tc := range []struct {
-		name, re, greeting string
-		args               []string
+		name, re      string
+		probe, answer string // what a client sends, and the start of the line it waits for
+		args          []string
 	}{
-		{"tcp serve", `listening on (\S+)`, "", []string{"tcp", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1000"}},
-		{"chat serve nc door", `nc:\s+nc (\S+) (\d+)`, "welcome", []string{"chat", "serve", "--listen", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--max-conns", "1000"}},
+		{"tcp serve", `listening on (\S+)`, "ping\n", "ping", []string{"tcp", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1000"}},
+		{"chat serve nc door", `nc:\s+nc (\S+) (\d+)`, "", "welcome", []string{"chat", "serve", "--listen", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--max-conns", "1000"}},
+		{"http serve", `listening on (\S+)`, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404", []string{"http", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1000"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const nofile = 48
@@ -133,20 +135,16 @@ func TestOutOfDescriptors(t *testing.T) {
 				c.SetDeadline(time.Now().Add(d))
 				defer c.SetDeadline(time.Time{})
 				r := bufio.NewReader(c)
-				if tc.greeting != "" {
-					for {
-						l, err := r.ReadString('\n')
-						if err != nil {
-							return false
-						}
-						if strings.Contains(l, tc.greeting) {
-							return true
-						}
+				io.WriteString(c, tc.probe)
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						return false
+					}
+					if strings.HasPrefix(l, tc.answer) {
+						return true
 					}
 				}
-				io.WriteString(c, "ping\n")
-				l, err := r.ReadString('\n')
-				return err == nil && l == "ping\n"
 			}
 			if !served(conns[0], 5*time.Second) {
 				t.Fatalf("first client not served: %s", stderr.String())
