@@ -194,8 +194,12 @@ func TestBurstOfPortsDoesNotLockOut(t *testing.T) {
 	ln := l.(*Listener)
 	ports := map[int]bool{}
 	for i := range 2000 {
-		if i%32 == 0 { // let the echo server accept, so that none is dropped for a full backlog
-			waitUntil(t, func() bool { return len(ln.accept) == 0 }, "the backlog to drain")
+		if i%32 == 0 {
+			// Let the server read and accept each batch, so that none is
+			// dropped for a full socket buffer or backlog: every distinct
+			// port is a new client, tracked or evicted since.
+			waitUntil(t, func() bool { return ln.Peers()+int(ln.Evicted()) >= len(ports) && len(ln.accept) == 0 },
+				fmt.Sprintf("the server to take %d clients", len(ports)))
 		}
 		c, err := net.Dial("udp", l.Addr().String())
 		if err != nil {
