@@ -197,12 +197,19 @@ func hostileTCP(t *testing.T) {
 	})
 	t.Run("over --max-conns: server full", func(t *testing.T) {
 		var held []net.Conn
-		for range 8 {
+		// Take all 8 places (those of the clients before may take a moment
+		// to be freed: the server closes its side when it reads their EOF).
+		waitFor(t, func() bool {
 			c, r := dialLine(t, addr)
 			io.WriteString(c, "hold\n")
-			readUntil(t, c, r, "hold") // accepted and counted
-			held = append(held, c)
-		}
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if l, _ := r.ReadString('\n'); l == "hold\n" {
+				held = append(held, c)
+			} else {
+				c.Close()
+			}
+			return len(held) == 8
+		}, "8 places")
 		c, r := dialLine(t, addr)
 		readUntil(t, c, r, "server full")
 		for _, c := range held {
