@@ -562,6 +562,12 @@ func hostileChat(t *testing.T) {
 			t.Fatalf("got %d, want 400", st)
 		}
 	})
+	t.Run("HTTP: oversize headers: 431", func(t *testing.T) {
+		st, _, _ := rawHTTP(t, httpAddr, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 64<<10)+"\r\n\r\n")
+		if st != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("got %d, want 431", st)
+		}
+	})
 	t.Run("poll", func(t *testing.T) { hostilePoll(t, httpAddr) })
 	t.Run("over --max-conns: server full on nc, 503 on HTTP", func(t *testing.T) {
 		s2 := startNetlab(t, `browser:\s+http://(\S+)/[\s\S]*nc:\s+nc (\S+) (\d+)`, "chat", "serve", "--listen", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--max-conns", "2")

@@ -263,12 +263,26 @@ func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return after, fmt.Errorf("httppoll: poll: %s: %s", resp.Status, bytes.TrimSpace(body))
 	}
-	last, err := strconv.ParseUint(resp.Header.Get("X-Netlab-Last"), 10, 64)
+	return readAnswer(resp.Body, resp.Header.Get("X-Netlab-Last"), after, c.opts, func(m transport.Message) error {
+		select {
+		case c.recv <- m:
+			return nil
+		case <-c.pollCtx.Done():
+			return transport.ErrClosed
+		}
+	})
+}
+
+// readAnswer reads a poll answer's body, one message per line, handing each
+// to deliver, and checks that it carried the messages after after up to the
+// X-Netlab-Last header's number; it returns that number.
+func readAnswer(body io.Reader, lastHeader string, after uint64, o Options, deliver func(transport.Message) error) (uint64, error) {
+	last, err := strconv.ParseUint(lastHeader, 10, 64)
 	if err != nil {
-		return after, fmt.Errorf("httppoll: poll: bad X-Netlab-Last %q", resp.Header.Get("X-Netlab-Last"))
+		return after, fmt.Errorf("httppoll: poll: bad X-Netlab-Last %q", clip(lastHeader))
 	}
-	sc := bufio.NewScanner(io.LimitReader(resp.Body, c.opts.MaxBody+int64(c.opts.wireLimit())))
-	sc.Buffer(make([]byte, 0, 4096), c.opts.wireLimit()+1)
+	sc := bufio.NewScanner(io.LimitReader(body, o.MaxBody+int64(o.wireLimit())))
+	sc.Buffer(make([]byte, 0, 4096), o.wireLimit()+1)
 	n := uint64(0)
 	for sc.Scan() {
 		if len(sc.Bytes()) == 0 {
@@ -279,10 +293,8 @@ func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
 			return after, fmt.Errorf("httppoll: poll: %w", err)
 		}
 		n++
-		select {
-		case c.recv <- m:
-		case <-c.pollCtx.Done():
-			return after, transport.ErrClosed
+		if err := deliver(m); err != nil {
+			return after, err
 		}
 	}
 	if err := sc.Err(); err != nil {

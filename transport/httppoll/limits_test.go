@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netlab/netlab/transport"
 )
 
 // Every number and duration a GET takes, against the values a hostile
@@ -214,6 +216,24 @@ func FuzzPollQuery(f *testing.F) {
 		_, wait, err := parsePollQuery(q, DefaultMaxHold)
 		if err == nil && (wait < 0 || wait > DefaultMaxHold) {
 			t.Fatalf("%q: wait %v outside [0, %v]", raw, wait, DefaultMaxHold)
+		}
+	})
+}
+
+// FuzzReadAnswer feeds a client poll answers a server (or anyone in the
+// middle) might send: never a panic, and a number it accepts always
+// matches the messages it delivered.
+func FuzzReadAnswer(f *testing.F) {
+	f.Add([]byte("hello\n{\"seq\":2,\"text\":\"x\"}\n"), "2", uint64(0))
+	f.Add([]byte("{\"seq\":"), "1", uint64(0))
+	f.Add([]byte(""), "18446744073709551615", uint64(18446744073709551615))
+	f.Add([]byte("a\nb\n"), "-1", uint64(3))
+	o := Options{MaxMessage: 64, MaxBody: 4096}.withDefaults()
+	f.Fuzz(func(t *testing.T, body []byte, last string, after uint64) {
+		n := uint64(0)
+		got, err := readAnswer(strings.NewReader(string(body)), last, after, o, func(transport.Message) error { n++; return nil })
+		if err == nil && got != after+n {
+			t.Fatalf("accepted last=%d after %d with %d messages", got, after, n)
 		}
 	})
 }
