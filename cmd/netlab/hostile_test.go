@@ -163,10 +163,70 @@ func TestHostile(t *testing.T) {
 	}
 }
 
+// meanwhile runs check (a well-behaved client's round trip) every 100 ms
+// until the returned stop is called, and once more then; stop fails the test if any check
+// failed meanwhile. check runs on its own goroutine: it returns an error.
+func meanwhile(t *testing.T, name string, check func() error) (stop func()) {
+	done := make(chan struct{})
+	result := make(chan []error, 1)
+	n := 0
+	go func() {
+		var errs []error
+		one := func() {
+			n++
+			if err := check(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				one() // and once after everything hostile
+				result <- errs
+				return
+			case <-tick.C:
+				one()
+			}
+		}
+	}()
+	return func() {
+		t.Helper()
+		close(done)
+		errs := <-result
+		if len(errs) > 0 {
+			t.Errorf("%s: %d of %d round trips failed while the hostile clients ran; first: %v", name, len(errs), n, errs[0])
+		}
+	}
+}
+
+// lineRoundTrip is a well-behaved line client's check: send a line, read it
+// back within 3 s.
+func lineRoundTrip(c net.Conn) func() error {
+	r := bufio.NewReader(c)
+	i := 0
+	return func() error {
+		i++
+		want := fmt.Sprintf("check %d\n", i)
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.WriteString(c, want); err != nil {
+			return err
+		}
+		got, err := r.ReadString('\n')
+		if got != want {
+			return fmt.Errorf("got %q, %v; want %q", got, err, want)
+		}
+		return nil
+	}
+}
+
 func hostileTCP(t *testing.T) {
 	s := startNetlab(t, `listening on (\S+)`, "tcp", "serve", "--listen", "127.0.0.1:0", "--max-conns", "8")
 	addr := s.match[1]
 	echoLine(t, addr)
+	gc, _ := dialLine(t, addr)
+	defer meanwhile(t, "tcp well-behaved client", lineRoundTrip(gc))()
 
 	t.Run("malformed JSON line: an error line, connection kept", func(t *testing.T) {
 		c, r := dialLine(t, addr)
@@ -197,8 +257,9 @@ func hostileTCP(t *testing.T) {
 	})
 	t.Run("over --max-conns: server full", func(t *testing.T) {
 		var held []net.Conn
-		// Take all 8 places (those of the clients before may take a moment
-		// to be freed: the server closes its side when it reads their EOF).
+		// Take the 7 places the well-behaved client leaves (those of the
+		// clients before may take a moment to be freed: the server closes
+		// its side when it reads their EOF).
 		waitFor(t, func() bool {
 			c, r := dialLine(t, addr)
 			io.WriteString(c, "hold\n")
@@ -208,8 +269,8 @@ func hostileTCP(t *testing.T) {
 			} else {
 				c.Close()
 			}
-			return len(held) == 8
-		}, "8 places")
+			return len(held) == 7
+		}, "7 places")
 		c, r := dialLine(t, addr)
 		readUntil(t, c, r, "server full")
 		for _, c := range held {
@@ -260,6 +321,14 @@ func hostileUDP(t *testing.T) {
 	if got, err := ask([]byte("well-behaved")); got != "well-behaved" {
 		t.Fatalf("well-behaved client: %q %v", got, err)
 	}
+	// UDP may lose a datagram under a burst: the well-behaved client asks
+	// again (ask tries five times) and must be answered.
+	defer meanwhile(t, "udp well-behaved client", func() error {
+		if got, err := ask([]byte("check")); got != "check" {
+			return fmt.Errorf("got %q, %v", got, err)
+		}
+		return nil
+	})()
 	t.Run("2,000 source ports, then a new client: answered", func(t *testing.T) {
 		for range 2000 {
 			c, err := net.Dial("udp", addr)
@@ -351,6 +420,45 @@ func hostilePoll(t *testing.T, addr string) {
 	})
 }
 
+// pollRoundTrip is a well-behaved polling client's check (http serve
+// echoes): open a session once, then POST a line and GET it back.
+func pollRoundTrip(hc *http.Client, addr string) func() error {
+	var sid string
+	var after int
+	return func() error {
+		if sid == "" {
+			resp, err := hc.Post("http://"+addr+"/poll/session", "text/plain", nil)
+			if err != nil {
+				return err
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			sid = strings.TrimSpace(string(b))
+		}
+		after++
+		want := fmt.Sprintf("check %d", after)
+		resp, err := hc.Post("http://"+addr+"/poll?sid="+sid, "text/plain", strings.NewReader(want+"\n"))
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			return fmt.Errorf("POST: %s", resp.Status)
+		}
+		resp, err = hc.Get(fmt.Sprintf("http://%s/poll?sid=%s&after=%d&wait=3s", addr, sid, after-1))
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), want) {
+			return fmt.Errorf("GET: %s %q, want %q", resp.Status, b, want)
+		}
+		return nil
+	}
+}
+
 func hostileHTTP(t *testing.T) {
 	s := startNetlab(t, `listening on (\S+)`, "http", "serve", "--listen", "127.0.0.1:0")
 	addr := s.match[1]
@@ -368,6 +476,9 @@ func hostileHTTP(t *testing.T) {
 		io.WriteString(c, "GET /poll HTTP/1.1\r\nHost: x\r\n")
 		slowloris <- closedWithin(c, 10*time.Second)
 	}()
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	defer meanwhile(t, "http well-behaved session", pollRoundTrip(hc, addr))()
 	hostilePoll(t, addr)
 	t.Run("oversize headers: 431", func(t *testing.T) {
 		st, _, _ := rawHTTP(t, addr, "GET /poll HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 64<<10)+"\r\n\r\n")
@@ -395,6 +506,30 @@ func hostileHTTP(t *testing.T) {
 	}
 }
 
+// wsRoundTrip is a well-behaved WebSocket client's check: from sends a
+// text, to reads until it arrives (3 s).
+func wsRoundTrip(from, to *websocket.Conn) func() error {
+	i := 0
+	return func() error {
+		i++
+		want := fmt.Sprintf("check %d", i)
+		from.SetWriteDeadline(time.Now().Add(3 * time.Second))
+		if err := from.WriteMessage(websocket.TextMessage, []byte(want)); err != nil {
+			return err
+		}
+		to.SetReadDeadline(time.Now().Add(3 * time.Second))
+		for {
+			_, b, err := to.ReadMessage()
+			if err != nil {
+				return fmt.Errorf("waiting for %q: %v", want, err)
+			}
+			if strings.Contains(string(b), want) {
+				return nil
+			}
+		}
+	}
+}
+
 func hostileWS(t *testing.T) {
 	s := startNetlab(t, `listening on (\S+)`, "ws", "serve", "--listen", "127.0.0.1:0")
 	addr := s.match[1]
@@ -414,6 +549,12 @@ func hostileWS(t *testing.T) {
 		}
 	}
 	echo()
+	g2, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g2.Close()
+	defer meanwhile(t, "ws well-behaved client", wsRoundTrip(g2, g2))()
 	slowloris := make(chan bool, 1)
 	go func() {
 		c, err := net.Dial("tcp", addr)
@@ -486,6 +627,19 @@ func hostileChat(t *testing.T) {
 		readUntil(t, a, ar, text)
 	}
 	talk("hello from ws")
+	var pair [2]*websocket.Conn
+	for i := range pair {
+		c, _, err := websocket.DefaultDialer.Dial("ws://"+httpAddr+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		wsUntil(c, "welcome")
+		c.WriteMessage(websocket.TextMessage, []byte("/join checks"))
+		wsUntil(c, "joined checks")
+		pair[i] = c
+	}
+	defer meanwhile(t, "chat well-behaved pair (ws)", wsRoundTrip(pair[0], pair[1]))()
 
 	slow := make(chan bool, 1)
 	go func() { // slowloris on the HTTP port
