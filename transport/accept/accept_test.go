@@ -53,9 +53,6 @@ func child(spec string) int {
 			fmt.Fprintln(os.Stderr, "EXIT accept:", err)
 			return 3
 		}
-		if os.Getenv("NETLAB_ACCEPT_DEBUG") != "" {
-			fmt.Fprintln(os.Stderr, "ACCEPTED", ln.Limit().Open())
-		}
 		go func() {
 			defer c.Close()
 			io.Copy(c, c)
