@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,53 @@ func FuzzReadAnswer(f *testing.F) {
 			t.Fatalf("accepted last=%d after %d with %d messages", got, after, n)
 		}
 	})
+}
+
+// 200 slow POSTs (10 sessions, 20 each, Content-Length 100000 sent a byte
+// at a time) do not hold 200 of the server's descriptors: beyond two per
+// session they are refused and closed at once, and the rest are cut at
+// the body deadline. Before, all 200 stayed open for as long as their
+// clients liked.
+func TestTwoHundredSlowPOSTs(t *testing.T) {
+	if openFDsHere() < 0 {
+		t.Skip("no /proc/self/fd to count descriptors")
+	}
+	addr, conns := server(t, Options{BodyTimeout: 500 * time.Millisecond})
+	var sids []string
+	for range 10 {
+		sids = append(sids, openSession(t, addr))
+		<-conns // closed, all at once, with the server
+	}
+	before := openFDsHere()
+	var clients []net.Conn
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	for i := range 200 {
+		clients = append(clients, slowPost(t, addr, sids[i%10], 100000))
+	}
+	// The test holds the 200 client ends; the server's ends beyond two
+	// per session (20) must go at once, and those 20 at the deadline.
+	waitForFDs := func(max int, within time.Duration, what string) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for openFDsHere() > max {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d descriptors open, want at most %d (%d before the POSTs)", what, openFDsHere(), max, before)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitForFDs(before+200+20+5, 2*time.Second, "refused POSTs")
+	waitForFDs(before+200+5, 3*time.Second, "after the body deadline")
+}
+
+func openFDsHere() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
 }
