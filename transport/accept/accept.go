@@ -95,8 +95,12 @@ func (l *Limit) take() bool {
 // DefaultMax is the default connection limit: the soft RLIMIT_NOFILE less a
 // reserve (an eighth, at least 32) for listeners, log files, DNS and the
 // refusals themselves. With `ulimit -n 1024` it is 896.
-func DefaultMax() int {
-	n := fileLimit()
+func DefaultMax() int { return MaxFor(fileLimit()) }
+
+// MaxFor is DefaultMax under a file descriptor limit of nofile (0 or less:
+// unknown, taken as 1<<20).
+func MaxFor(nofile int) int {
+	n := nofile
 	if n <= 0 || n > 1<<20 {
 		n = 1 << 20
 	}
