@@ -13,6 +13,7 @@ import (
 	"github.com/netlab/netlab/labs/echo"
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -39,6 +40,7 @@ type compareOptions struct {
 	noEcho     bool
 	json       bool
 	to         transportOptions
+	pics       *pictureFlags
 }
 
 func newCompareCmd(a *app) *cobra.Command {
@@ -82,6 +84,7 @@ It takes about 10 seconds with the defaults.`,
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs compare)")
 	addTransportFlags(f, &o.to)
 	o.link = addLinkFlags(cmd)
+	o.pics = addPictureFlags(cmd, a)
 	return cmd
 }
 
@@ -131,7 +134,7 @@ func echoFigures(cfg echo.Config) compare.EchoFunc {
 		c := cfg
 		c.Via = via
 		r, err := echo.Run(ctx, tr, c)
-		return compare.EchoFigures{Sent: r.Sent, Received: r.Received, RTT: r.RTT, Wire: r.Wire, HasWire: r.HasWire}, err
+		return compare.EchoFigures{Sent: r.Sent, Received: r.Received, RTT: r.RTT, RTTSamples: r.RTTSamples, Wire: r.Wire, HasWire: r.HasWire}, err
 	}
 }
 
@@ -198,10 +201,11 @@ func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Conf
 			}
 		}
 	}
+	var runErr error
 	if errs := res.Errors(); len(errs) > 0 && !res.Interrupted {
-		return fmt.Errorf("compare: %d part(s) failed (see 'failed:' above)", len(errs))
+		runErr = fmt.Errorf("compare: %d part(s) failed (see 'failed:' above)", len(errs))
 	}
-	return nil
+	return o.pics.write(func() ([]chart.Chart, error) { return chart.Compare(res) }, runErr)
 }
 
 func compareTitle(r compare.Result) string {

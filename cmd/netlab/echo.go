@@ -13,6 +13,7 @@ import (
 
 	"github.com/netlab/netlab/labs/echo"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -31,6 +32,7 @@ type echoOptions struct {
 	wire     *wireFlags    // --wire: the client goes through the tap
 	via      transport.Via // set by validate from link; nil for a perfect link
 	linkDesc string
+	pics     *pictureFlags // --plot, --report (nil: not offered)
 }
 
 func addEchoFlags(cmd *cobra.Command, o *echoOptions) {
@@ -107,6 +109,7 @@ client run in this process, on 127.0.0.1.`,
 	cmd.Flags().StringVarP(&names, "transports", "t", "tcp,udp", transportFlagHelp())
 	addEchoFlags(cmd, &o)
 	addTransportFlags(cmd.Flags(), &to)
+	o.pics = addPictureFlags(cmd, a)
 	return cmd
 }
 
@@ -148,8 +151,9 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 	if a.errIsTerminal && !o.json {
 		fmt.Fprint(a.errOut, "\r\033[K")
 	}
+	charts := func() ([]chart.Chart, error) { return chart.Echo(results) }
 	if o.json {
-		return report.JSON(a.out, echo.ToJSON(cfg, results))
+		return o.pics.write(charts, report.JSON(a.out, echo.ToJSON(cfg, results)))
 	}
 	if o.trace {
 		fmt.Fprintln(a.out)
@@ -173,7 +177,7 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 	if o.hist {
 		echo.WriteHistograms(a.out, results)
 	}
-	return nil
+	return o.pics.write(charts, nil)
 }
 
 // serveEcho runs an echo server for tr on addr until Ctrl-C, then prints

@@ -9,6 +9,7 @@ import (
 
 	"github.com/netlab/netlab/labs/loss"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 )
 
 func init() { register(newLossCmd) }
@@ -22,6 +23,7 @@ type lossOptions struct {
 	json     bool
 	link     *linkFlags
 	to       transportOptions
+	pics     *pictureFlags
 }
 
 // defaultLossTransports are the transports the lab runs when none are
@@ -101,7 +103,7 @@ reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
 			} else if werr := res.WriteText(a.out); werr != nil {
 				return werr
 			}
-			return err
+			return o.pics.write(func() ([]chart.Chart, error) { return chart.Loss(res) }, err)
 		},
 	}
 	fs := cmd.Flags()
@@ -113,5 +115,6 @@ reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
 	fs.BoolVar(&o.json, "json", false, "print one JSON document with the raw numbers instead of tables")
 	o.link = addLinkFlagsDefault(cmd, loss.DefaultLink)
 	addTransportFlags(fs, &o.to)
+	o.pics = addPictureFlags(cmd, a)
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -30,6 +31,7 @@ type pushOptions struct {
 	drain      time.Duration
 	json       bool
 	to         transportOptions
+	pics       *pictureFlags
 }
 
 func newPushCmd(a *app) *cobra.Command {
@@ -85,6 +87,7 @@ nor order; lost events are counted, never resent.`,
 	addTransportFlags(f, &o.to)
 	o.link = addLinkFlags(cmd)
 	o.wire = addWireFlags(cmd)
+	o.pics = addPictureFlags(cmd, a)
 	return cmd
 }
 
@@ -207,9 +210,10 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 		if len(results) == 0 {
 			return errors.New(failed[0])
 		}
-		return fmt.Errorf("push: %d of %d transports failed (see the notes above)", len(failed), len(trs))
+		return o.pics.write(func() ([]chart.Chart, error) { return chart.Push(results) },
+			fmt.Errorf("push: %d of %d transports failed (see the notes above)", len(failed), len(trs)))
 	}
-	return nil
+	return o.pics.write(func() ([]chart.Chart, error) { return chart.Push(results) }, nil)
 }
 
 func pushTitle(cfg push.Config) string {
