@@ -261,11 +261,13 @@ func Missed(results []missed.Result) ([]Chart, error) {
 			p.Title.TextStyle.Font.Size = vg.Points(12)
 			p.Legend.Top, p.Legend.Left = true, false
 			w := vg.Points(40) / vg.Length(max(1, len(transports)))
+			top := 0.0
 			for i, tr := range transports {
 				vals := make(plotter.Values, len(strategies))
 				for j, sg := range strategies {
 					if r := find(sc, sg, tr); r != nil {
 						vals[j] = m.value(r)
+						top = max(top, vals[j])
 					}
 				}
 				b, err := plotter.NewBarChart(vals, w)
@@ -285,6 +287,7 @@ func Missed(results []missed.Result) ([]Chart, error) {
 				labels = append(labels, sg.String())
 			}
 			p.NominalX(labels...)
+			p.Y.Min, p.Y.Max = 0, top*1.4+1 // room for the legend above the bars
 			row = append(row, p)
 		}
 		rows = append(rows, row)

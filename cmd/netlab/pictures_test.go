@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/netlab/netlab/labs/report/chart"
+)
+
+// strokes counts the 2-point lines of each transport's colour in an SVG
+// from gonum/plot: a chart's series and their legend swatches.
+func strokes(svg, transport string) int {
+	c := chart.StyleOf(transport).Color
+	hex := strings.ToUpper(strings.TrimPrefix(hexColor(c.R, c.G, c.B), "#"))
+	return strings.Count(svg, "stroke:#"+hex+";stroke-width:2\"")
+}
+
+func hexColor(r, g, b uint8) string {
+	const digits = "0123456789ABCDEF"
+	out := []byte{'#'}
+	for _, v := range []uint8{r, g, b} {
+		out = append(out, digits[v>>4], digits[v&15])
+	}
+	return string(out)
+}
+
+// TestComparePlotHasOneSeriesPerTransport runs compare with --plot and reads
+// the round-trip chart: every transport that ran is named in the legend and
+// drawn as one line (plus its legend swatch) in its own colour, and no other
+// transport's colour appears.
+func TestComparePlotHasOneSeriesPerTransport(t *testing.T) {
+	dir := t.TempDir()
+	ran := []string{"tcp", "udp", "ws"}
+	code, out, errOut := netlab(t, "", "compare", "--transports", strings.Join(ran, ","),
+		"--count", "5", "--rate", "50", "--echo-count", "20", "--plot", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "compare-rtt.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := string(b)
+	texts := regexp.MustCompile(`>([^<>]+)</text>`).FindAllStringSubmatch(svg, -1)
+	named := map[string]bool{}
+	for _, m := range texts {
+		named[m[1]] = true
+	}
+	for _, tr := range ran {
+		if label := chart.StyleOf(tr).Label; !named[label] {
+			t.Errorf("compare-rtt.svg does not name %s (%q); texts: %v", tr, label, texts)
+		}
+		if n := strokes(svg, tr); n != 2 {
+			t.Errorf("compare-rtt.svg: %d lines in %s's colour, want 2 (its series and its legend swatch)", n, tr)
+		}
+	}
+	for _, tr := range []string{"poll", "longpoll"} {
+		if n := strokes(svg, tr); n != 0 || named[chart.StyleOf(tr).Label] {
+			t.Errorf("compare-rtt.svg draws %s, which did not run", tr)
+		}
+	}
+	for _, f := range []string{"compare-push-delay.svg", "compare-push-timeline.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+}
+
+// TestPlotIntoUnwritableDir: --plot into a path that cannot be a directory
+// prints the run's tables, then one error line, and exits 1.
+func TestPlotIntoUnwritableDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := netlab(t, "", "echo", "--transports", "tcp,udp", "--count", "5", "--plot", filepath.Join(file, "charts"))
+	if code != exitError {
+		t.Errorf("exit %d, want %d", code, exitError)
+	}
+	if !strings.Contains(out, "Echo: 5 messages") || !strings.Contains(out, "round trip") {
+		t.Errorf("the tables are not printed:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimRight(errOut, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "netlab: --plot ") || !strings.Contains(lines[0], "not a directory") {
+		t.Errorf("stderr = %q, want one line naming --plot and why", errOut)
+	}
+}
+
+// TestPlotPNG: --plot-png writes a PNG that is not blank.
+func TestPlotPNG(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := netlab(t, "", "echo", "--transports", "tcp", "--count", "5", "--plot", dir, "--plot-png")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "echo-rtt.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !notBlank(img) {
+		t.Error("echo-rtt.png is blank")
+	}
+}
+
+// notBlank reports whether at least 1% of img's pixels are not the colour
+// of its top-left corner.
+func notBlank(img image.Image) bool {
+	bg := img.At(img.Bounds().Min.X, img.Bounds().Min.Y)
+	br, bgg, bb, _ := bg.RGBA()
+	var differ, all int
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y += 2 {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x += 2 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			all++
+			if r != br || g != bgg || b != bb {
+				differ++
+			}
+		}
+	}
+	return differ*100 >= all
+}
