@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -158,26 +159,34 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 	if o.trace {
 		fmt.Fprintln(a.out)
 	}
-	fmt.Fprintf(a.out, "Echo: %s of %d bytes per transport", echo.Plural(cfg.Count, "message", "messages"), cfg.Size)
-	if cfg.Interval > 0 {
-		fmt.Fprintf(a.out, ", one every %s", report.Duration(cfg.Interval))
-	} else {
-		fmt.Fprint(a.out, ", each sent when the previous reply arrived")
-	}
-	if o.linkDesc != "" {
-		fmt.Fprintf(a.out, ",\nthrough an impaired link: %s", o.linkDesc)
-	}
-	if o.wire.on {
-		fmt.Fprint(a.out, ",\nthrough the tap (trace above; its extra hop is in every round trip)")
-	}
-	fmt.Fprint(a.out, "\n\n")
-	if err := echo.Table(results).Write(a.out); err != nil {
+	if err := writeEchoText(a.out, cfg, results, o.linkDesc, o.wire.on, o.hist); err != nil {
 		return err
 	}
-	if o.hist {
-		echo.WriteHistograms(a.out, results)
-	}
 	return o.pics.write(charts, nil)
+}
+
+// writeEchoText prints an echo run's heading, table and histograms.
+func writeEchoText(w io.Writer, cfg echo.Config, results []echo.Result, linkDesc string, wire, hist bool) error {
+	fmt.Fprintf(w, "Echo: %s of %d bytes per transport", echo.Plural(cfg.Count, "message", "messages"), cfg.Size)
+	if cfg.Interval > 0 {
+		fmt.Fprintf(w, ", one every %s", report.Duration(cfg.Interval))
+	} else {
+		fmt.Fprint(w, ", each sent when the previous reply arrived")
+	}
+	if linkDesc != "" {
+		fmt.Fprintf(w, ",\nthrough an impaired link: %s", linkDesc)
+	}
+	if wire {
+		fmt.Fprint(w, ",\nthrough the tap (trace above; its extra hop is in every round trip)")
+	}
+	fmt.Fprint(w, "\n\n")
+	if err := echo.Table(results).Write(w); err != nil {
+		return err
+	}
+	if hist {
+		echo.WriteHistograms(w, results)
+	}
+	return nil
 }
 
 // serveEcho runs an echo server for tr on addr until Ctrl-C, then prints

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"image"
 	"image/png"
 	"os"
@@ -9,7 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/report/chart"
 )
 
@@ -128,4 +131,54 @@ func notBlank(img image.Image) bool {
 		}
 	}
 	return differ*100 >= all
+}
+
+// TestReportFromSavedJSON: netlab report turns a saved echo --json document
+// into a page with that run's table (its p50s) and its chart.
+func TestReportFromSavedJSON(t *testing.T) {
+	dir := t.TempDir()
+	code, doc, errOut := netlab(t, "", "echo", "--transports", "tcp,udp", "--count", "20", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	in := filepath.Join(dir, "run.json")
+	if err := os.WriteFile(in, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := netlab(t, "", "report", in)
+	if code != 0 || !strings.Contains(out, "run.html") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "run.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved struct {
+		Results []struct {
+			Transport string `json:"transport"`
+			RTT       struct {
+				P50Us float64 `json:"p50_us"`
+			} `json:"rtt"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(doc), &saved); err != nil {
+		t.Fatal(err)
+	}
+	page := string(html)
+	for _, r := range saved.Results {
+		p50 := report.Duration(time.Duration(r.RTT.P50Us * 1000))
+		if !strings.Contains(page, p50) {
+			t.Errorf("the page lacks %s's p50 %s", r.Transport, p50)
+		}
+		if !strings.Contains(page, ">"+chart.StyleOf(r.Transport).Label+"</text>") {
+			t.Errorf("the page's chart does not name %s", r.Transport)
+		}
+	}
+	if n := strings.Count(page, "<svg"); n != 1 {
+		t.Errorf("%d charts on the page, want 1", n)
+	}
+	code, _, errOut = netlab(t, "", "report", filepath.Join(dir, "missing.json"))
+	if code != exitError || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("a missing file: exit %d, stderr %q; want 1 and one line", code, errOut)
+	}
 }

@@ -3,10 +3,12 @@ package echo
 import (
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/stats"
+	"github.com/netlab/netlab/transport"
 )
 
 // Table lays results side by side, one column per transport.
@@ -202,3 +204,38 @@ func Plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// FromJSON turns a document ToJSON wrote back into the run's configuration
+// and results, as far as the document keeps them (no byte traces, times
+// to 0.1 µs), so a saved run can be printed and drawn again.
+func FromJSON(j JSON) (Config, []Result) {
+	cfg := Config{Count: j.Config.Count, Size: j.Config.SizeBytes,
+		Interval: fromMs(j.Config.IntervalMs), Timeout: fromMs(j.Config.TimeoutMs)}
+	var out []Result
+	for _, rj := range j.Results {
+		r := Result{Transport: transport.Info{Name: rj.Transport}, Sent: rj.Sent, Received: rj.Received,
+			Lost: rj.Lost, OutOfOrder: rj.OutOfOrder, Duplicated: rj.Duplicated,
+			Elapsed: fromMs(rj.ElapsedMs), Interrupted: rj.Interrupted}
+		for _, us := range rj.RTTSamplesUs {
+			r.RTTSamples = append(r.RTTSamples, fromUs(us))
+		}
+		l := rj.RTT
+		r.RTT = stats.Summary{Count: l.Count, Min: fromUs(l.MinUs), Mean: fromUs(l.MeanUs), P50: fromUs(l.P50Us),
+			P90: fromUs(l.P90Us), P99: fromUs(l.P99Us), Max: fromUs(l.MaxUs)}
+		if rj.BytesSent != nil && rj.BytesReceived != nil {
+			r.HasWire = true
+			r.Wire.BytesSent, r.Wire.BytesReceived = *rj.BytesSent, *rj.BytesReceived
+			if rj.Requests != nil {
+				r.Wire.Requests = *rj.Requests
+			}
+			if rj.EmptyPolls != nil {
+				r.Wire.EmptyPolls = *rj.EmptyPolls
+			}
+		}
+		out = append(out, r)
+	}
+	return cfg, out
+}
+
+func fromMs(ms float64) time.Duration { return time.Duration(math.Round(ms * float64(time.Millisecond))) }
+func fromUs(us float64) time.Duration { return time.Duration(math.Round(us * float64(time.Microsecond))) }

@@ -50,7 +50,14 @@ func (p Page) Write(w io.Writer) error {
 		Page
 		When    string
 		Figures []figure
-	}{p, p.Date.UTC().Format("2006-01-02 15:04:05 UTC"), figs})
+	}{p, when(p.Date), figs})
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "(not known)"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 var tmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
