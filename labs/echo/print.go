@@ -237,5 +237,9 @@ func FromJSON(j JSON) (Config, []Result) {
 	return cfg, out
 }
 
-func fromMs(ms float64) time.Duration { return time.Duration(math.Round(ms * float64(time.Millisecond))) }
-func fromUs(us float64) time.Duration { return time.Duration(math.Round(us * float64(time.Microsecond))) }
+func fromMs(ms float64) time.Duration {
+	return time.Duration(math.Round(ms * float64(time.Millisecond)))
+}
+func fromUs(us float64) time.Duration {
+	return time.Duration(math.Round(us * float64(time.Microsecond)))
+}
