@@ -39,7 +39,9 @@ func addPictureFlags(cmd *cobra.Command, a *app) *pictureFlags {
 	f.StringVar(&p.report, "report", "", "write one self-contained HTML page of this run (tables, sentences, charts) to `FILE.html`")
 	run := cmd.RunE
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		p.start, p.cmd = time.Now(), commandLine(cmd, args)
+		if p.on() {
+			p.start, p.cmd = time.Now(), commandLine(cmd, args)
+		}
 		if p.png && p.dir == "" {
 			return usagef("--plot-png needs --plot DIR")
 		}
