@@ -100,6 +100,7 @@ func pushCharts(prefix string, results []push.Result) ([]Chart, error) {
 		st := StyleOf(r.Transport)
 		p := newPlot(st.Label, "time since the run began (s)", "event number")
 		p.Title.TextStyle.Font.Size = vg.Points(12)
+		p.X.Min, p.Y.Min = 0, 0
 		var sent, got plotter.XYs
 		for _, e := range r.Events {
 			sent = append(sent, plotter.XY{X: e.Sent.Seconds(), Y: float64(e.Seq)})
@@ -129,6 +130,7 @@ func pushCharts(prefix string, results []push.Result) ([]Chart, error) {
 	}
 	p := newPlot("push: HTTP requests the client made over time", "time since the run began (s)", "requests so far")
 	p.Legend.Left = true
+	p.X.Min, p.Y.Min = 0, 0
 	var reqNames []string
 	for _, r := range results {
 		if len(r.Requests) == 0 {
