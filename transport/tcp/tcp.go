@@ -37,7 +37,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/wire"
+	"github.com/netlab/netlab/transport/internal/countconn"
 )
 
 // Defaults.
@@ -109,7 +109,7 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 // concurrent use.
 type Conn struct {
 	nc      net.Conn
-	ctr     wire.Counter
+	ctr     countconn.Counter
 	maxData int
 	maxLine int
 
@@ -152,8 +152,9 @@ func (t *Transport) newConn(nc net.Conn) *Conn {
 		closing: make(chan struct{}),
 		wdone:   make(chan struct{}),
 	}
-	c.w = bufio.NewWriterSize(wire.Count(nc, &c.ctr), 64<<10)
-	c.r = bufio.NewReaderSize(wire.Count(nc, &c.ctr), 64<<10)
+	cc := countconn.New(nc, &c.ctr)
+	c.w = bufio.NewWriterSize(cc, 64<<10)
+	c.r = bufio.NewReaderSize(cc, 64<<10)
 	go c.writeLoop()
 	return c
 }
@@ -163,7 +164,8 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // WireStats reports bytes read from and written to the socket.
 func (c *Conn) WireStats() transport.WireStats {
-	return transport.WireStats{BytesSent: c.ctr.Sent(), BytesReceived: c.ctr.Received()}
+	read, written := c.ctr.Load()
+	return transport.WireStats{BytesSent: written, BytesReceived: read}
 }
 
 // Send encodes m as one line and queues it for the writer.
@@ -180,7 +182,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 		return err
 	}
 	var line []byte
-	if c.plainPeer.Load() && isPlain(m) {
+	if c.plainPeer.Load() && transport.SendsAsPlainText(m, true) {
 		line = append(append(make([]byte, 0, len(m.Data)+1), m.Data...), '\n')
 	} else {
 		line = append(transport.AppendEncode(make([]byte, 0, len(m.Data)+64), m), '\n')
@@ -210,15 +212,6 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 		}
 		return fmt.Errorf("tcp: send: %w", transport.ErrClosed)
 	}
-}
-
-// isPlain reports whether m can go to a plain-text peer as a bare line
-// without losing anything: only Data, valid text with no newline, and not
-// something that would read back as JSON.
-func isPlain(m transport.Message) bool {
-	return m.Event == "" && m.Room == "" && m.Sent.IsZero() &&
-		bytes.IndexByte(m.Data, '\n') < 0 && !bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{")) &&
-		!bytes.ContainsAny(m.Data, "\r\x00")
 }
 
 // Recv reads the next message. A malformed line yields an error matching
@@ -280,7 +273,9 @@ func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
 		c.nc.Close()
 		return transport.Message{}, c.readErr
 	}
-	c.plainPeer.Store(!bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("{")))
+	if transport.IsPlainText(line) {
+		c.plainPeer.Store(true) // sticky: someone typing at us
+	}
 	return m, nil
 }
 
