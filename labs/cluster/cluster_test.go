@@ -64,6 +64,22 @@ func checkSteps(t *testing.T, r RunResult, want [][]string) {
 	if len(r.Steps) != len(want) {
 		t.Fatalf("%s: %d steps, want %d", r.Adapter, len(r.Steps), len(want))
 	}
+	// Each step is one numbered message to its room (the last to bob's id
+	// room, which is no named room).
+	rooms := []string{"math", "art", "math,art"}
+	for i, s := range r.Steps {
+		if s.Seq != uint64(i+1) {
+			t.Errorf("%s: step %d went as seq %d, want %d", r.Adapter, i+1, s.Seq, i+1)
+		}
+		if i < len(rooms) && s.Room != rooms[i] || i == 3 && (s.Room == "" || slices.Contains(rooms, s.Room)) {
+			t.Errorf("%s: step %d went to room %q", r.Adapter, i+1, s.Room)
+		}
+		for _, d := range s.Deliveries {
+			if !strings.HasSuffix(d.Line, s.From+": "+s.Text) {
+				t.Errorf("%s: step %d: %s received %q, want %s's text", r.Adapter, i+1, d.Bot, d.Line, s.From)
+			}
+		}
+	}
 	for i, s := range r.Steps {
 		if got := receivers(s); !slices.Equal(got, want[i]) {
 			t.Errorf("%s: step %d (%s from %s): received by %v, want %v", r.Adapter, i+1, s.Title, s.From, got, want[i])

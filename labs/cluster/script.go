@@ -504,7 +504,7 @@ func (r *run) stickyProbe(pollPath string) ([]StickyProbe, error) {
 		case p.Status == http.StatusOK:
 			n := strings.Count(body, "\n") + 1
 			p.Answer += fmt.Sprintf(": %d message%s queued for it", n, map[bool]string{true: "s"}[n != 1])
-		case strings.Contains(body, "unknown session"):
+		case p.Status == http.StatusNotFound: // the poll door's answer to a session id it never opened
 			p.Answer += ": unknown session"
 		case body != "":
 			first, _, _ := strings.Cut(body, "\n")
