@@ -110,8 +110,8 @@ func (p *replayer) ask(_ context.Context, from *chat.Socket, m transport.Message
 	p.mu.Lock()
 	ctx, wg := p.ctx, p.wg
 	p.mu.Unlock()
-	if wg == nil {
-		return // not started
+	if wg == nil || ctx.Err() != nil {
+		return // not started, or the server is stopping
 	}
 	wg.Add(1)
 	go func() {
