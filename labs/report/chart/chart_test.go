@@ -1,0 +1,84 @@
+package chart
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/labs/loss"
+)
+
+func TestStylesAreDistinct(t *testing.T) {
+	names, labels, colours := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, s := range Styles() {
+		c := string([]byte{s.Color.R, s.Color.G, s.Color.B})
+		if names[s.Transport] || labels[s.Label] || colours[c] {
+			t.Errorf("%s: its name, label or colour is used twice", s.Transport)
+		}
+		names[s.Transport], labels[s.Label], colours[c] = true, true, true
+	}
+	if StyleOf("ws") != Styles()[4] || StyleOf("made-up").Label != "made-up" {
+		t.Error("StyleOf does not read the table")
+	}
+}
+
+func TestCDF(t *testing.T) {
+	xys := cdf([]time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond, 0})
+	if last := xys[len(xys)-1]; last.X != 3 || last.Y != 1 {
+		t.Errorf("last point %v, want (3 ms, 1)", last)
+	}
+	if xys[0].X != 0.001 || xys[0].Y != 0.25 {
+		t.Errorf("first point %v, want a zero drawn at 1 µs, at 1/4", xys[0])
+	}
+	for i := 1; i < len(xys); i++ {
+		if xys[i].X < xys[i-1].X || xys[i].Y < xys[i-1].Y {
+			t.Fatalf("not monotone at %d: %v", i, xys)
+		}
+	}
+}
+
+// TestLatencyCDFOrder: the series follow the table's order whatever the
+// run's order, and a transport with no samples is left out.
+func TestLatencyCDFOrder(t *testing.T) {
+	c, err := LatencyCDF("x", "x", "x", []Samples{
+		{"ws", []time.Duration{time.Millisecond}}, {"tcp", []time.Duration{time.Microsecond}}, {"udp", nil},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.Series, ",") != "tcp,ws" {
+		t.Errorf("series %v, want tcp,ws", c.Series)
+	}
+	b, err := c.Encode("svg")
+	if err != nil || !strings.Contains(string(b), ">WebSocket</text>") || strings.Contains(string(b), ">UDP</text>") {
+		t.Errorf("the SVG's legend is wrong (err %v)", err)
+	}
+}
+
+func TestLossMarksWhatNeverArrived(t *testing.T) {
+	r := loss.Result{Streams: []loss.Stream{{Transport: "udp", Sent: 3, Delivered: 2,
+		BySeq: []time.Duration{time.Millisecond, -1, 2 * time.Millisecond}}}}
+	cs, err := Loss(r)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("%d charts, err %v", len(cs), err)
+	}
+	b, _ := cs[0].Encode("svg")
+	if !strings.Contains(string(b), ">never arrived</text>") || !strings.Contains(string(b), ">UDP: 2 of 3 delivered</text>") {
+		t.Error("the loss chart does not mark the lost message")
+	}
+}
+
+func TestWriteNamesTheDirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	c, _ := LatencyCDF("x", "x", "x", []Samples{{"tcp", []time.Duration{time.Millisecond}}})
+	_, err := Write(filepath.Join(file, "d"), []Chart{c})
+	if err == nil || !strings.HasPrefix(err.Error(), "--plot "+filepath.Join(file, "d")+": ") {
+		t.Errorf("err = %v, want one naming --plot and the directory", err)
+	}
+	if _, err := c.Encode("gif"); err == nil {
+		t.Error("Encode(gif) did not fail")
+	}
+}
