@@ -18,64 +18,48 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestReportPageInHeadlessChromium writes the page of a real echo run with
-// --report and opens it in headless Chromium: it loads with no console
-// error and no request other than the page itself (everything is inline),
-// shows the tables and the chart, and its screenshot is not blank. Set
-// NETLAB_SCREENSHOT=FILE.png to keep the screenshot.
-func TestReportPageInHeadlessChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("skipping the browser test: %s not found (apt-get install -y chromium)", chromiumPath)
-	}
-	file := filepath.Join(t.TempDir(), "echo.html")
-	code, out, errOut := netlab(t, "", "echo", "--transports", "tcp,udp,ws", "--count", "50", "--report", file)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(1280, 1600),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil { // start the browser (no timeout on this first call)
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
+// browserView is what a page did in Chromium.
+type browserView struct {
+	text     string   // the body's text
+	svgs     int      // inline charts
+	shot     []byte   // a PNG of the viewport
+	requests []string // every URL it requested, the page's own included
+	problems []string // console errors and warnings, exceptions, log errors
+}
 
+// openInChromium loads file in a new tab of browser and reports what
+// happened.
+func openInChromium(t *testing.T, browser context.Context, file string) browserView {
+	t.Helper()
+	tab, cancelTab := chromedp.NewContext(browser)
+	defer cancelTab()
+	if err := chromedp.Do(tab); err != nil { // open the tab without a timeout
+		t.Fatalf("open tab: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	defer cancel()
 	var mu sync.Mutex
-	var requests, problems []string
+	var v browserView
 	if err := chromedp.Listen(ctx, func(ev any) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch e := ev.(type) {
 		case *network.EventRequestWillBeSent:
-			requests = append(requests, e.Request.URL)
+			v.requests = append(v.requests, e.Request.URL)
 		case *runtime.EventConsoleAPICalled:
 			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
-				problems = append(problems, "console."+string(e.Type))
+				v.problems = append(v.problems, "console."+string(e.Type))
 			}
 		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+e.ExceptionDetails.Text)
+			v.problems = append(v.problems, "exception: "+e.ExceptionDetails.Text)
 		case *log.EventEntryAdded:
 			if e.Entry.Level == log.EntryLevelError || e.Entry.Level == log.EntryLevelWarning {
-				problems = append(problems, "log: "+e.Entry.Text)
+				v.problems = append(v.problems, "log: "+e.Entry.Text)
 			}
 		}
 	}); err != nil {
 		t.Fatal(err)
 	}
-	url := "file://" + file
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +69,7 @@ func TestReportPageInHeadlessChromium(t *testing.T) {
 	if _, err := chromedp.Call(ctx, runtime.Enable, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("body")),
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+file), chromedp.WaitReady(chromedp.CSS("body")),
 		chromedp.Sleep(300*time.Millisecond)); err != nil { // let late errors and requests arrive
 		t.Fatal(err)
 	}
@@ -103,30 +87,83 @@ func TestReportPageInHeadlessChromium(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for _, r := range requests {
-		if r != url {
+	v.text, v.svgs, v.shot = text, svgs, shot
+	return v
+}
+
+// TestReportPageInHeadlessChromium writes the page of a real echo run with
+// --report and opens it in headless Chromium: it loads with no console
+// error and no request other than the page itself (everything is inline),
+// shows the tables and the chart, and its screenshot is not blank. A page
+// that fetches an image and logs an error is opened too, to show the check
+// sees both. Set NETLAB_SCREENSHOT=FILE.png to keep the screenshot.
+func TestReportPageInHeadlessChromium(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("skipping the browser test: %s not found (apt-get install -y chromium)", chromiumPath)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "echo.html")
+	code, out, errOut := netlab(t, "", "echo", "--transports", "tcp,udp,ws", "--count", "50", "--report", file)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.WindowSize(1280, 1600),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil { // start the browser (no timeout on this first call)
+		t.Fatalf("start chromium: %v", err)
+	}
+
+	v := openInChromium(t, browser, file)
+	for _, r := range v.requests {
+		if r != "file://"+file {
 			t.Errorf("the page requested %s (want nothing but the page)", r)
 		}
 	}
-	if len(problems) > 0 {
-		t.Errorf("console: %v", problems)
+	if len(v.problems) > 0 {
+		t.Errorf("console: %v", v.problems)
 	}
-	for _, want := range []string{"netlab echo", "command", "netlab echo --count 50 --report", "round trip", "tcp", "udp", "ws"} {
-		if !strings.Contains(text, want) {
+	for _, want := range []string{"netlab echo", "command", "netlab echo --count 50 --report", "round-trip time", "tcp", "udp", "ws"} {
+		if !strings.Contains(v.text, want) {
 			t.Errorf("page text has no %q", want)
 		}
 	}
-	if svgs != 1 {
-		t.Errorf("%d charts on the page, want 1 (echo-rtt)", svgs)
+	if v.svgs != 1 {
+		t.Errorf("%d charts on the page, want 1 (echo-rtt)", v.svgs)
 	}
 	if keep := os.Getenv("NETLAB_SCREENSHOT"); keep != "" {
-		os.WriteFile(keep, shot, 0o644)
+		if err := os.WriteFile(keep, v.shot, 0o644); err != nil {
+			t.Error(err)
+		}
 	}
-	img, err := png.Decode(bytes.NewReader(shot))
+	img, err := png.Decode(bytes.NewReader(v.shot))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !notBlank(img) {
 		t.Error("the screenshot is blank")
+	}
+
+	// The check itself: a page that loads an image from elsewhere and logs
+	// an error is caught.
+	bad := filepath.Join(dir, "bad.html")
+	if err := os.WriteFile(bad, []byte(`<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png"><script>console.error("x")</script></body></html>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := openInChromium(t, browser, bad)
+	if len(b.requests) < 2 || len(b.problems) == 0 {
+		t.Errorf("a page with an outside image and a console error: requests %v, problems %v; the check missed them", b.requests, b.problems)
 	}
 }
