@@ -9,6 +9,7 @@ import (
 
 	"github.com/netlab/netlab/labs/chat"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/ws"
 )
@@ -17,6 +18,7 @@ func newChatBenchCmd(a *app) *cobra.Command {
 	var clients, room, messages int
 	var interval time.Duration
 	var asJSON bool
+	var pics *pictureFlags
 	cmd := &cobra.Command{
 		Use:   "bench [ADDR]",
 		Short: "Load-test a running chat server: many idle WebSocket clients, one busy room",
@@ -51,11 +53,12 @@ sockets, and the bench needs one per client.`,
 			if err != nil {
 				return err
 			}
+			charts := func() ([]chart.Chart, error) { return chart.ChatBench(res) }
 			if asJSON {
-				return report.JSON(a.out, struct {
+				return pics.write(charts, report.JSON(a.out, struct {
 					chat.BenchResult
 					Latency report.LatencyJSON `json:"latency"`
-				}{res, report.Latency(res.Latency)})
+				}{res, report.Latency(res.Latency)}))
 			}
 			t := &report.Table{Title: fmt.Sprintf("chat bench: %d WebSocket clients, %d in room \"bench\", %d broadcasts", clients, room, messages)}
 			t.Row("connect all clients", report.Duration(res.ConnectTime))
@@ -73,7 +76,7 @@ sockets, and the bench needs one per client.`,
 			t.Notes = []string{"latency: sender's Send to receiver's Recv, both in this process (one clock)",
 				"memory: server heap in use + stacks, after GC, (after - before) / new sockets",
 				"fan-out rate: room members reached / time from Send to the last of them, mean over broadcasts"}
-			return t.Write(a.out)
+			return pics.write(charts, t.Write(a.out))
 		},
 	}
 	cmd.Flags().IntVar(&clients, "clients", 1000, "WebSocket clients to open")
@@ -81,5 +84,6 @@ sockets, and the bench needs one per client.`,
 	cmd.Flags().IntVar(&messages, "messages", 20, "broadcasts to send")
 	cmd.Flags().DurationVar(&interval, "interval", 200*time.Millisecond, "time between broadcasts")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	pics = addPictureFlags(cmd, a)
 	return cmd
 }

@@ -182,3 +182,22 @@ func TestReportFromSavedJSON(t *testing.T) {
 		t.Errorf("a missing file: exit %d, stderr %q; want 1 and one line", code, errOut)
 	}
 }
+
+// TestChatBenchPlot: chat bench --plot draws the delivery latency of its
+// WebSocket clients.
+func TestChatBenchPlot(t *testing.T) {
+	srv := startChat(t)
+	dir := t.TempDir()
+	code, out, errOut := netlab(t, "", "chat", "bench", srv.HTTPAddr.String(), "--clients", "20", "--room", "10",
+		"--messages", "3", "--interval", "20ms", "--plot", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "chat-bench-latency.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svg := string(b); !strings.Contains(svg, ">WebSocket</text>") || strokes(svg, "ws") != 2 {
+		t.Errorf("chat-bench-latency.svg has no WebSocket series")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/netlab/netlab/labs/chat"
 	"github.com/netlab/netlab/labs/compare"
 	"github.com/netlab/netlab/labs/echo"
 	"github.com/netlab/netlab/labs/loss"
@@ -299,4 +300,15 @@ func Missed(results []missed.Result) ([]Chart, error) {
 	}
 	return []Chart{tiled("missed", "missed: delivered, missed, recovered and the cost of each strategy, per transport",
 		rows, transports, 34*vg.Centimeter, vg.Length(len(rows))*8*vg.Centimeter)}, nil
+}
+
+// ChatBench is the chart of a chat bench: the distribution of delivery
+// latency, sender's Send to each receiver's Recv, over WebSocket.
+func ChatBench(r chat.BenchResult) ([]Chart, error) {
+	c, err := LatencyCDF("chat-bench-latency", "chat bench: delivery latency, Send to each member's Recv", "delivery latency",
+		[]Samples{{Transport: "ws", Samples: r.Samples}})
+	if err != nil {
+		return nil, err
+	}
+	return []Chart{c}, nil
 }
