@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -182,30 +183,37 @@ func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Conf
 		if err := report.JSON(a.out, compare.JSON(res)); err != nil {
 			return err
 		}
-	} else {
-		t := compare.Table(res)
-		t.Title = compareTitle(res)
-		if d := o.link.describe(); d != "" {
-			t.Title += "\nthrough an impaired link: " + d
-		}
-		if err := t.Write(a.out); err != nil {
-			return err
-		}
-		if s := compare.Sentences(res); len(s) > 0 {
-			reading := report.Table{Title: "\nWhat this run says:"}
-			for _, line := range s {
-				reading.Notes = append(reading.Notes, "  • "+line)
-			}
-			if err := reading.Write(a.out); err != nil {
-				return err
-			}
-		}
+	} else if err := writeCompareText(a.out, res, o.link.describe(), compare.Sentences(res)); err != nil {
+		return err
 	}
 	var runErr error
 	if errs := res.Errors(); len(errs) > 0 && !res.Interrupted {
 		runErr = fmt.Errorf("compare: %d part(s) failed (see 'failed:' above)", len(errs))
 	}
 	return o.pics.write(func() ([]chart.Chart, error) { return chart.Compare(res) }, runErr)
+}
+
+// writeCompareText prints a comparison's table and the sentences that read
+// it.
+func writeCompareText(w io.Writer, res compare.Result, link string, sentences []string) error {
+	t := compare.Table(res)
+	t.Title = compareTitle(res)
+	if link != "" {
+		t.Title += "\nthrough an impaired link: " + link
+	}
+	if err := t.Write(w); err != nil {
+		return err
+	}
+	if len(sentences) > 0 {
+		reading := report.Table{Title: "\nWhat this run says:"}
+		for _, line := range sentences {
+			reading.Notes = append(reading.Notes, "  • "+line)
+		}
+		if err := reading.Write(w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func compareTitle(r compare.Result) string {

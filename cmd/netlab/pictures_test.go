@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"image"
 	"image/png"
 	"os"
@@ -199,5 +200,38 @@ func TestChatBenchPlot(t *testing.T) {
 	}
 	if svg := string(b); !strings.Contains(svg, ">WebSocket</text>") || strokes(svg, "ws") != 2 {
 		t.Errorf("chat-bench-latency.svg has no WebSocket series")
+	}
+}
+
+// TestReportFromSavedCompareJSON: a saved compare document becomes a page
+// with its table, its own sentences and its push delay chart.
+func TestReportFromSavedCompareJSON(t *testing.T) {
+	dir := t.TempDir()
+	code, doc, errOut := netlab(t, "", "compare", "--transports", "tcp,ws", "--count", "5", "--rate", "50", "--echo-count", "5", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	in := filepath.Join(dir, "c.json")
+	if err := os.WriteFile(in, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := netlab(t, "", "report", in, "-o", filepath.Join(dir, "page.html")); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "page.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved struct {
+		Sentences []string `json:"sentences"`
+	}
+	if err := json.Unmarshal([]byte(doc), &saved); err != nil || len(saved.Sentences) == 0 {
+		t.Fatalf("no sentences in the document (err %v)", err)
+	}
+	page := html.UnescapeString(string(b))
+	for _, want := range append([]string{"round trip p50", "delay p50 (server→client)", ">TCP</text>", ">WebSocket</text>"}, saved.Sentences...) {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
 	}
 }

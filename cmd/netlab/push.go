@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -191,18 +192,7 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 			return err
 		}
 	} else if len(results) > 0 {
-		t := push.Table(results)
-		t.Title = pushTitle(cfg)
-		if d := o.link.describe(); d != "" {
-			t.Title += "\nthrough an impaired link: " + d
-		}
-		if o.wire.on {
-			t.Title += "\nthrough the tap (trace above; its extra hop is in every delay)"
-		}
-		for _, f := range failed {
-			t.Notes = append(t.Notes, "failed: "+f)
-		}
-		if err := t.Write(a.out); err != nil {
+		if err := writePushText(a.out, cfg, results, o.link.describe(), o.wire.on, failed); err != nil {
 			return err
 		}
 	}
@@ -214,6 +204,22 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 			fmt.Errorf("push: %d of %d transports failed (see the notes above)", len(failed), len(trs)))
 	}
 	return o.pics.write(func() ([]chart.Chart, error) { return chart.Push(results) }, nil)
+}
+
+// writePushText prints a push run's table.
+func writePushText(w io.Writer, cfg push.Config, results []push.Result, link string, wire bool, failed []string) error {
+	t := push.Table(results)
+	t.Title = pushTitle(cfg)
+	if link != "" {
+		t.Title += "\nthrough an impaired link: " + link
+	}
+	if wire {
+		t.Title += "\nthrough the tap (trace above; its extra hop is in every delay)"
+	}
+	for _, f := range failed {
+		t.Notes = append(t.Notes, "failed: "+f)
+	}
+	return t.Write(w)
 }
 
 func pushTitle(cfg push.Config) string {

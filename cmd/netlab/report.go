@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/netlab/netlab/labs/compare"
 	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/labs/report/page"
 )
@@ -28,7 +30,9 @@ func newReportCmd(a *app) *cobra.Command {
 says of where and when it ran. A run on a student's machine can be shown
 later on the projector.
 
-It reads echo documents (netlab echo --json) so far.`,
+It reads echo, compare and push documents so far. A document keeps no
+per-event times, so the page of a saved compare or push run has its delay
+charts but no timeline.`,
 		Example: `  netlab echo --transports all --json > echo.json
   netlab report echo.json            # writes echo.html
   netlab report echo.json -o page.html`,
@@ -105,10 +109,43 @@ func pageFromJSON(file string) (page.Page, error) {
 		if pg.Charts, err = chart.Echo(results); err != nil {
 			return page.Page{}, err
 		}
+	case "compare":
+		var doc compare.ResultJSON
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return page.Page{}, usagef("report: %s: not a compare document: %v", file, err)
+		}
+		res := compare.FromJSON(doc)
+		if len(res.Columns) == 0 {
+			return page.Page{}, usagef("report: %s: the document has no transports", file)
+		}
+		if err := writeCompareText(&text, res, "", doc.Sentences); err != nil {
+			return page.Page{}, err
+		}
+		if pg.Charts, err = chart.Compare(res); err != nil {
+			return page.Page{}, err
+		}
+	case "push":
+		var doc pushJSON
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return page.Page{}, usagef("report: %s: not a push document: %v", file, err)
+		}
+		var results []push.Result
+		for _, r := range doc.Results {
+			results = append(results, push.FromJSON(r))
+		}
+		if len(results) == 0 {
+			return page.Page{}, usagef("report: %s: the document has no results", file)
+		}
+		if err := writePushText(&text, push.ConfigFromJSON(doc.Config), results, doc.Link, false, doc.Errors); err != nil {
+			return page.Page{}, err
+		}
+		if pg.Charts, err = chart.Push(results); err != nil {
+			return page.Page{}, err
+		}
 	case "":
 		return page.Page{}, usagef("report: %s has no \"lab\" field: not a netlab --json document", file)
 	default:
-		return page.Page{}, usagef("report: %s is a %s document; report reads echo documents so far", file, run.Lab)
+		return page.Page{}, usagef("report: %s is a %s document; report reads echo, compare and push documents so far", file, run.Lab)
 	}
 	pg.Text = text.String()
 	return pg, nil

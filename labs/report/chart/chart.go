@@ -83,8 +83,15 @@ func tiled(name, title string, rows [][]*plot.Plot, series []string, w, h vg.Len
 	}}
 }
 
-// Encode renders c as "svg" or "png".
-func (c Chart) Encode(format string) ([]byte, error) {
+// Encode renders c as "svg" or "png". gonum/plot panics on data it cannot
+// draw; Encode turns that into an error, so a chart never takes a run's
+// output down with it.
+func (c Chart) Encode(format string) (b []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			b, err = nil, fmt.Errorf("chart %s: %v", c.Name, v)
+		}
+	}()
 	var buf bytes.Buffer
 	w, h := c.size()
 	switch format {

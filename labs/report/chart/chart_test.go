@@ -42,12 +42,13 @@ func TestCDF(t *testing.T) {
 // TestLatencyCDFOrder: the series follow the table's order whatever the
 // run's order, and a transport with no samples is left out.
 func TestLatencyCDFOrder(t *testing.T) {
-	c, err := LatencyCDF("x", "x", "x", []Samples{
+	cs, err := LatencyCDF("x", "x", "x", []Samples{
 		{"ws", []time.Duration{time.Millisecond}}, {"tcp", []time.Duration{time.Microsecond}}, {"udp", nil},
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(cs) != 1 {
+		t.Fatal(len(cs), err)
 	}
+	c := cs[0]
 	if strings.Join(c.Series, ",") != "tcp,ws" {
 		t.Errorf("series %v, want tcp,ws", c.Series)
 	}
@@ -73,12 +74,37 @@ func TestLossMarksWhatNeverArrived(t *testing.T) {
 func TestWriteNamesTheDirectory(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(file, nil, 0o644)
-	c, _ := LatencyCDF("x", "x", "x", []Samples{{"tcp", []time.Duration{time.Millisecond}}})
-	_, err := Write(filepath.Join(file, "d"), []Chart{c})
+	cs, _ := LatencyCDF("x", "x", "x", []Samples{{"tcp", []time.Duration{time.Millisecond}}})
+	c := cs[0]
+	_, err := Write(filepath.Join(file, "d"), cs)
 	if err == nil || !strings.HasPrefix(err.Error(), "--plot "+filepath.Join(file, "d")+": ") {
 		t.Errorf("err = %v, want one naming --plot and the directory", err)
 	}
 	if _, err := c.Encode("gif"); err == nil {
 		t.Error("Encode(gif) did not fail")
+	}
+}
+
+// TestNoSamplesNoChart: a run that measured nothing (every reply lost, or
+// stopped at once) draws no chart instead of failing.
+func TestNoSamplesNoChart(t *testing.T) {
+	cs, err := LatencyCDF("x", "x", "x", []Samples{{"udp", nil}})
+	if err != nil || len(cs) != 0 {
+		t.Errorf("%d charts, err %v; want none", len(cs), err)
+	}
+	for name, f := range map[string]func() ([]Chart, error){
+		"loss":   func() ([]Chart, error) { return Loss(loss.Result{}) },
+		"missed": func() ([]Chart, error) { return Missed(nil) },
+		"push":   func() ([]Chart, error) { return Push(nil) },
+	} {
+		cs, err := f()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		for _, c := range cs {
+			if _, err := c.Encode("svg"); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
 	}
 }

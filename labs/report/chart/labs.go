@@ -24,11 +24,7 @@ func Echo(results []echo.Result) ([]Chart, error) {
 	for _, r := range results {
 		series = append(series, Samples{Transport: r.Transport.Name, Samples: r.RTTSamples})
 	}
-	c, err := LatencyCDF("echo-rtt", "echo: round-trip time, one line per transport", "round-trip time", series)
-	if err != nil {
-		return nil, err
-	}
-	return []Chart{c}, nil
+	return LatencyCDF("echo-rtt", "echo: round-trip time, one line per transport", "round-trip time", series)
 }
 
 // Compare is the charts of a compare run: the echo round-trip CDF, the
@@ -54,14 +50,14 @@ func Compare(r compare.Result) ([]Chart, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, c...)
 	}
 	if len(pushed) > 0 {
 		c, err := LatencyCDF("compare-push-delay", "compare: push one-way delay, server to client", "one-way delay", delay)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, c...)
 		pc, err := pushCharts("compare-push", pushed)
 		if err != nil {
 			return nil, err
@@ -87,7 +83,7 @@ func Push(results []push.Result) ([]Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]Chart{c}, more...), nil
+	return append(c, more...), nil
 }
 
 func pushCharts(prefix string, results []push.Result) ([]Chart, error) {
@@ -305,10 +301,6 @@ func Missed(results []missed.Result) ([]Chart, error) {
 // ChatBench is the chart of a chat bench: the distribution of delivery
 // latency, sender's Send to each receiver's Recv, over WebSocket.
 func ChatBench(r chat.BenchResult) ([]Chart, error) {
-	c, err := LatencyCDF("chat-bench-latency", "chat bench: delivery latency, Send to each member's Recv", "delivery latency",
+	return LatencyCDF("chat-bench-latency", "chat bench: delivery latency, Send to each member's Recv", "delivery latency",
 		[]Samples{{Transport: "ws", Samples: r.Samples}})
-	if err != nil {
-		return nil, err
-	}
-	return []Chart{c}, nil
 }

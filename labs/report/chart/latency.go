@@ -22,8 +22,9 @@ type Samples struct {
 // LatencyCDF draws one cumulative distribution per transport on a log time
 // axis (µs and ms read on one chart), with each transport's p50 (circle)
 // and p99 (triangle) marked: a point at (x, y) says y of the samples took
-// x or less. Transports with no samples are left out.
-func LatencyCDF(name, title, xLabel string, series []Samples) (Chart, error) {
+// x or less. Transports with no samples are left out; with none at all there
+// is no chart (nil).
+func LatencyCDF(name, title, xLabel string, series []Samples) ([]Chart, error) {
 	p := newPlot(title, xLabel+" (ms, log scale)", "fraction of messages at or below")
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -40,7 +41,7 @@ func LatencyCDF(name, title, xLabel string, series []Samples) (Chart, error) {
 		}
 		l, err := plotter.NewLine(cdf(s.Samples))
 		if err != nil {
-			return Chart{}, err
+			return nil, err
 		}
 		l.LineStyle = lineStyle(s.Transport)
 		slowest = max(slowest, ms(slices.Max(s.Samples)))
@@ -49,7 +50,7 @@ func LatencyCDF(name, title, xLabel string, series []Samples) (Chart, error) {
 			{X: max(ms(stats.Percentile(s.Samples, 99)), 0.001), Y: 0.99},
 		})
 		if err != nil {
-			return Chart{}, err
+			return nil, err
 		}
 		marks.GlyphStyleFunc = func(i int) draw.GlyphStyle {
 			g := draw.GlyphStyle{Color: StyleOf(s.Transport).Color, Radius: vg.Points(5), Shape: draw.CircleGlyph{}}
@@ -70,10 +71,11 @@ func LatencyCDF(name, title, xLabel string, series []Samples) (Chart, error) {
 		g := draw.GlyphStyle{Color: color.Black, Radius: vg.Points(5), Shape: q.shape}
 		p.Legend.Add(q.label, glyphThumb{g})
 	}
-	if slowest > 0 {
-		p.X.Max = slowest * 40
+	if len(names) == 0 {
+		return nil, nil
 	}
-	return single(name, p, names), nil
+	p.X.Max = max(slowest, 0.001) * 40
+	return []Chart{single(name, p, names)}, nil
 }
 
 // glyphThumb draws a glyph in the legend.
