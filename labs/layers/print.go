@@ -9,6 +9,43 @@ import (
 	"github.com/netlab/netlab/labs/report"
 )
 
+// WriteText prints the result for people: the packet beside the two models
+// and layer by layer, or the captured echo.
+func (r *Result) WriteText(w io.Writer) error {
+	if r.Capture != nil {
+		return writeCapture(w, r.Capture)
+	}
+	fmt.Fprintf(w, "One netlab message (%q) over %s, layer by layer, as a client on 127.0.0.1:%d sends it to a server on 127.0.0.1:%d\n\n", r.Message, r.Transport, r.SrcPort, r.DstPort)
+	if err := ModelTable(r.Packet, r.Transport).Write(w); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nEach layer wraps the one above it: the frame starts with the outermost header.\n\n")
+	if err := WritePacket(w, r.Packet); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nBuilt with gopacket: lengths and checksums computed; ports from a real connection just opened; sequence/ack numbers, IP id, window and timestamps are example values (see --capture for real ones).\n")
+	return err
+}
+
+func writeCapture(w io.Writer, c *Capture) error {
+	fmt.Fprintf(w, "Captured on %s with an AF_PACKET socket: a %s echo of one netlab message, client %s, server %s\n\n", c.Interface, c.Transport, c.Client, c.Server)
+	if err := CaptureTable(c).Write(w); err != nil {
+		return err
+	}
+	if c.Transport != "udp" {
+		fmt.Fprintln(w, "\nseq and ack are relative to each side's initial sequence number, as Wireshark shows them; window is the raw field: in SYNs it is bytes, afterwards it is multiplied by 2^(window scale).")
+	}
+	fmt.Fprintf(w, "Every packet on lo is delivered to a capture twice (leaving and arriving); %d outgoing copies were skipped, as tcpdump does. %d other packets on lo were ignored.\n", c.Duplicates, c.OtherSeen)
+	if c.Dropped > 0 {
+		fmt.Fprintf(w, "The kernel dropped %d packets from the capture buffer: some rows may be missing.\n", c.Dropped)
+	}
+	if c.Data != nil {
+		fmt.Fprintf(w, "\nPacket %d, the client's message, layer by layer as captured:\n\n", c.DataIndex+1)
+		return WritePacket(w, c.Data)
+	}
+	return nil
+}
+
 // modelRow places a layer in both models.
 type modelRow struct {
 	osi   string
