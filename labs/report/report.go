@@ -226,3 +226,15 @@ func MicrosAll(ds []time.Duration) []float64 {
 	}
 	return out
 }
+
+// Plural writes n with its noun: "1 message", "2 messages". A noun whose
+// plural is not noun+"s" gives it: Plural(2, "reply", "replies").
+func Plural[N ~int | ~int64 | ~uint64](n N, noun string, plural ...string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if len(plural) > 0 {
+		return fmt.Sprintf("%d %s", n, plural[0])
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
