@@ -117,11 +117,6 @@ func (o *compareOptions) config(a *app) (compare.Config, error) {
 	for _, tr := range trs {
 		cfg.Subjects = append(cfg.Subjects, subjectOf(tr))
 	}
-	if a.errIsTerminal {
-		cfg.Progress = func(lab, subject string, step, steps int) {
-			fmt.Fprintf(a.errOut, "\rcompare: %s over %s (%d/%d)…\033[K", lab, subject, step, steps)
-		}
-	}
 	return cfg, nil
 }
 
@@ -168,10 +163,21 @@ func subjectOf(tr transport.Transport) compare.Subject {
 }
 
 func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Config) error {
-	res, err := compare.Run(ctx, cfg)
-	if a.errIsTerminal {
-		fmt.Fprint(a.errOut, "\r\033[K")
+	progress := a.progress()
+	defer progress.Stop()
+	cfg.Push.Progress = progress
+	if cfg.Echo != nil {
+		cfg.Echo = echoFigures(echo.Config{Count: o.echoCount, Size: push.DefaultSize, Progress: progress})
 	}
+	cfg.Progress = func(lab, subject string, step, steps int) {
+		n := o.count
+		if lab == "echo" {
+			n = o.echoCount
+		}
+		progress.Step(fmt.Sprintf("compare: %s over %s (%d/%d)", lab, subject, step, steps), n)
+	}
+	res, err := compare.Run(ctx, cfg)
+	progress.Stop()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

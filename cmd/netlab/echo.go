@@ -114,6 +114,10 @@ client run in this process, on 127.0.0.1.`,
 // results side by side.
 func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptions) error {
 	cfg := o.config()
+	if !o.trace {
+		cfg.Progress = a.progress()
+	}
+	defer cfg.Progress.Stop()
 	var traceMu sync.Mutex
 	var results []echo.Result
 	for _, tr := range trs {
@@ -125,9 +129,7 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 				traceMu.Unlock()
 			}
 		}
-		if a.errIsTerminal && !o.json {
-			fmt.Fprintf(a.errOut, "\r\033[Kecho over %s: %d messages…", name, cfg.Count)
-		}
+		cfg.Progress.Step("echo over "+name, cfg.Count)
 		tap := o.wire.start(a.out, name) // nil without --wire
 		cfg.Via = tap.via(o.via)
 		res, err := echo.Run(ctx, tr, cfg)
@@ -145,9 +147,7 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 			break
 		}
 	}
-	if a.errIsTerminal && !o.json {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	cfg.Progress.Stop()
 	if o.json {
 		return report.JSON(a.out, echo.ToJSON(cfg, results))
 	}

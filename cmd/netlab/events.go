@@ -78,10 +78,11 @@ func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Tr
 	var results []events.Result
 	doc := eventsJSON{Lab: "events", Results: []events.ResultJSON{}}
 	var firstErr error
+	progress := a.progress()
+	defer progress.Stop()
+	progress.Step("events (transports done)", len(trs))
 	for i, tr := range trs {
-		if a.errIsTerminal {
-			fmt.Fprintf(a.errOut, "\revents: %s (%d/%d)…\033[K", tr.Info().Name, i+1, len(trs))
-		}
+		progress.Set(i)
 		r, err := events.Run(ctx, events.Config{Transport: tr, Clients: o.clients, RoundTrips: o.roundTrips, AckTimeout: o.ackTimeout})
 		if err != nil {
 			if firstErr == nil {
@@ -99,9 +100,7 @@ func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Tr
 			break
 		}
 	}
-	if a.errIsTerminal {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	progress.Stop()
 	if o.json {
 		if err := report.JSON(a.out, doc); err != nil {
 			return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -113,13 +112,9 @@ func (o *lossOptions) config() (loss.Config, []transport.Transport, error) {
 
 // lossRun runs the lab and prints its result.
 func lossRun(ctx context.Context, a *app, o *lossOptions, cfg loss.Config, trs []transport.Transport) error {
-	if a.errIsTerminal && !o.json {
-		fmt.Fprintf(a.errOut, "sending %d messages over %s…", o.count, o.names)
-	}
+	cfg.Progress = a.progress()
 	res, err := loss.Run(ctx, cfg, trs)
-	if a.errIsTerminal && !o.json {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	cfg.Progress.Stop()
 	if len(res.Streams) == 0 {
 		return err
 	}

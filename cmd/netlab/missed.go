@@ -195,13 +195,9 @@ type missedJSON struct {
 }
 
 func missedRun(ctx context.Context, a *app, o *missedOptions, cfg missed.Config) error {
-	if a.errIsTerminal {
-		cfg.Progress = func(s string) { fmt.Fprintf(a.errOut, "\rmissed: %s…\033[K", s) }
-	}
+	cfg.Progress = a.progress()
 	results, err := missed.Run(ctx, cfg)
-	if a.errIsTerminal {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	cfg.Progress.Stop()
 	if o.json {
 		doc := missedJSON{Lab: "missed", Results: []missed.ResultJSON{}}
 		for _, r := range results {

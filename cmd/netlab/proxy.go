@@ -103,7 +103,9 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 		fmt.Fprintln(a.out, "press Ctrl-C to stop and print the totals")
 	}
 	live := time.NewTicker(time.Second)
-	if a.errIsTerminal {
+	progress := a.progress()
+	defer progress.Stop()
+	if progress != nil {
 		live.Reset(250 * time.Millisecond)
 	}
 	defer live.Stop()
@@ -113,22 +115,19 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 		select {
 		case <-ctx.Done():
 			p.Close()
-			if a.errIsTerminal {
-				fmt.Fprint(a.errOut, "\r\033[K")
-			}
+			progress.Stop()
 			return printProxyTotals(a, o, network, p, link, cfg)
 		case <-live.C:
 			if n, err := p.DialErrors(); n > dialErrs {
 				dialErrs = n
-				if a.errIsTerminal {
-					fmt.Fprint(a.errOut, "\r\033[K")
-				}
+				progress.Stop() // the warning gets its own line; the live line comes back below
+				progress = a.progress()
 				fmt.Fprintf(a.errOut, "netlab: proxy: %s — a client was turned away; is the server at %s running?\n", strings.TrimPrefix(err.Error(), "impair: "), o.upstream)
 			}
 			now := link.Up().Add(link.Down())
 			switch {
-			case a.errIsTerminal:
-				fmt.Fprintf(a.errOut, "\r\033[K%s", liveLine(p, link))
+			case progress != nil:
+				progress.Status(liveLine(p, link))
 			case !o.json && now != last:
 				fmt.Fprintln(a.out, liveLine(p, link))
 			}

@@ -150,10 +150,10 @@ type pushJSON struct {
 func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs []transport.Transport) error {
 	var results []push.Result
 	var failed []string
+	cfg.Progress = a.progress()
+	defer cfg.Progress.Stop()
 	for i, tr := range trs {
-		if a.errIsTerminal {
-			fmt.Fprintf(a.errOut, "\rpush: %s (%d/%d)…\033[K", tr.Info().Name, i+1, len(trs))
-		}
+		cfg.Progress.Step(fmt.Sprintf("push over %s (%d/%d)", tr.Info().Name, i+1, len(trs)), cfg.Count)
 		c := cfg
 		c.Transport = tr
 		tap := o.wire.start(a.out, tr.Info().Name) // nil without --wire
@@ -172,9 +172,7 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 			failed = append(failed, err.Error())
 		}
 	}
-	if a.errIsTerminal {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	cfg.Progress.Stop()
 	if o.json {
 		full, _ := cfg.WithDefaults()
 		doc := pushJSON{Lab: "push", Config: push.ConfigToJSON(full), Link: o.link.describe(), Results: []push.ResultJSON{}, Errors: failed}

@@ -245,7 +245,7 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 	out2, errOut2 := &syncBuffer{}, &syncBuffer{}
 	code = run(context.Background(), []string{"push", "--transports", "tcp", "--schedule", "fixed", "--rate", "100", "--count", "3"},
 		&app{in: strings.NewReader(""), out: out2, errOut: errOut2, errIsTerminal: true})
-	if code != exitOK || !strings.Contains(errOut2.String(), "push: tcp (1/1)") {
+	if code != exitOK || !strings.Contains(errOut2.String(), "push over tcp (1/1)") {
 		t.Errorf("push: exit %d, stderr %q; want a progress line", code, errOut2.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -23,6 +24,13 @@ type Progress struct {
 	p       *mpb.Progress
 	bar     *mpb.Bar
 	stopped bool
+	// status is what Status last said; the line's decorator reads it from
+	// mpb's goroutines, so it is not under mu (that could deadlock).
+	status atomic.Pointer[string]
+
+	refresh chan any      // redraw requests to mpb
+	done    chan struct{} // closed by Stop: tick ends
+	ticked  chan struct{} // closed when tick has ended
 }
 
 // progressRefresh is how often the line is redrawn.
@@ -43,11 +51,39 @@ func NewProgress(w io.Writer) *Progress {
 func NewProgressForced(w io.Writer) *Progress { return newProgress(w, true) }
 
 func newProgress(w io.Writer, force bool) *Progress {
-	opts := []mpb.ContainerOption{mpb.WithOutput(w), mpb.WithRefreshRate(progressRefresh)}
+	// The line is redrawn on a timer and at once when a step starts, so
+	// even a short step is seen.
+	refresh := make(chan any, 1)
+	opts := []mpb.ContainerOption{mpb.WithOutput(w), mpb.WithManualRefresh(refresh)}
 	if force {
-		opts = append(opts, mpb.ForceTTY(), mpb.WithAutoRefresh(), mpb.WithWidth(DefaultWidth))
+		opts = append(opts, mpb.ForceTTY(), mpb.WithWidth(DefaultWidth))
 	}
-	return &Progress{p: mpb.New(opts...)}
+	p := &Progress{p: mpb.New(opts...), refresh: refresh, done: make(chan struct{}), ticked: make(chan struct{})}
+	go p.tick()
+	return p
+}
+
+// tick asks for a redraw every progressRefresh until Stop.
+func (p *Progress) tick() {
+	defer close(p.ticked)
+	t := time.NewTicker(progressRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			p.redraw()
+		case <-p.done:
+			return
+		}
+	}
+}
+
+// redraw asks for a redraw unless one is already asked for.
+func (p *Progress) redraw() {
+	select {
+	case p.refresh <- time.Now():
+	default:
+	}
 }
 
 // Step starts a new step of total units (messages, events; 0 when the
@@ -64,11 +100,39 @@ func (p *Progress) Step(label string, total int) {
 	if p.bar != nil {
 		p.bar.Abort(true)
 	}
+	p.status.Store(nil)
 	start := time.Now()
 	p.bar = p.p.New(int64(total), mpb.NopStyle(), mpb.PrependDecorators(
 		decor.Any(func(s decor.Statistics) string {
+			if st := p.currentStatus(); st != "" {
+				return st
+			}
 			return progressLine(label, s.Current, int64(total), time.Since(start))
 		})))
+	p.redraw()
+}
+
+// Status shows text alone on the line (a live status rather than a
+// count), replacing what the line said.
+func (p *Progress) Status(text string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	noBar := p.bar == nil
+	p.mu.Unlock()
+	if noBar {
+		p.Step("", 0)
+	}
+	p.status.Store(&text)
+	p.redraw()
+}
+
+func (p *Progress) currentStatus() string {
+	if s := p.status.Load(); s != nil {
+		return *s
+	}
+	return ""
 }
 
 // progressLine is the text of the line: "echo over poll: 120/300, 18 s
@@ -141,5 +205,7 @@ func (p *Progress) Stop() {
 		p.bar.Abort(true)
 	}
 	p.mu.Unlock()
+	close(p.done)
+	<-p.ticked
 	p.p.Wait()
 }

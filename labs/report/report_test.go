@@ -207,3 +207,17 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestProgressStatus(t *testing.T) {
+	var b syncBuf
+	p := NewProgressForced(&b)
+	p.Status("proxy: 3 packets")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(b.String(), "proxy: 3 packets") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.Stop()
+	if !strings.Contains(b.String(), "proxy: 3 packets") {
+		t.Fatalf("status not drawn: %q", b.String())
+	}
+}
