@@ -44,13 +44,23 @@ sockets, and the bench needs one per client.`,
 					return ws.Dial(ctx, "ws://"+addr+"/ws", chatWSOptions)
 				}}
 			cfg.Progress = a.progress()
+			started := time.Now()
 			res, err := chat.Bench(cmd.Context(), cfg)
 			cfg.Progress.Stop()
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return report.JSON(a.out, res.JSON())
+				env := report.NewEnvelope("chat bench", started)
+				env.Config = struct {
+					Addr       string  `json:"addr"`
+					Clients    int     `json:"clients"`
+					Room       int     `json:"room"`
+					Messages   int     `json:"messages"`
+					IntervalUs float64 `json:"interval_us"`
+				}{addr, clients, room, messages, report.Micros(interval)}
+				env.Results = res.JSON()
+				return env.Write(a.out)
 			}
 			return res.WriteText(a.out)
 		},

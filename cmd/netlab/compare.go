@@ -176,13 +176,25 @@ func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Conf
 		}
 		progress.Step(fmt.Sprintf("compare: %s over %s (%d/%d)", lab, subject, step, steps), n)
 	}
+	started := time.Now()
 	res, err := compare.Run(ctx, cfg)
 	progress.Stop()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	if o.json {
-		if err := report.JSON(a.out, compare.JSON(res)); err != nil {
+		env := report.NewEnvelope("compare", started)
+		echoCount := 0
+		if res.Echoed {
+			echoCount = o.echoCount
+		}
+		env.Config = compare.ConfigToJSON(res, echoCount, o.link.describe())
+		env.Results = compare.JSON(res)
+		env.Interrupted = res.Interrupted
+		for _, e := range res.Errors() {
+			env.Errors = append(env.Errors, e.Error())
+		}
+		if err := env.Write(a.out); err != nil {
 			return err
 		}
 	} else {
@@ -195,11 +207,8 @@ func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Conf
 			return err
 		}
 		if s := compare.Sentences(res); len(s) > 0 {
-			reading := report.Table{Title: "\nWhat this run says:"}
-			for _, line := range s {
-				reading.Notes = append(reading.Notes, "  • "+line)
-			}
-			if err := reading.Write(a.out); err != nil {
+			fmt.Fprint(a.out, "\nWhat this run says:\n")
+			if err := report.Bullets(a.out, "•", s); err != nil {
 				return err
 			}
 		}

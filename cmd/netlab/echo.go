@@ -114,6 +114,8 @@ client run in this process, on 127.0.0.1.`,
 // results side by side.
 func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptions) error {
 	cfg := o.config()
+	started := time.Now()
+	var errs []string
 	if !o.trace {
 		cfg.Progress = a.progress()
 	}
@@ -141,7 +143,10 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 		}
 		results = append(results, res)
 		if err != nil {
-			fmt.Fprintf(a.errOut, "netlab: %v\n", err)
+			errs = append(errs, err.Error())
+			if !o.json {
+				fmt.Fprintf(a.errOut, "netlab: %v\n", err)
+			}
 		}
 		if ctx.Err() != nil {
 			break
@@ -149,7 +154,12 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 	}
 	cfg.Progress.Stop()
 	if o.json {
-		return report.JSON(a.out, echo.ToJSON(cfg, results))
+		j := echo.ToJSON(cfg, results)
+		j.Config.Link = o.linkDesc
+		env := report.NewEnvelope("echo", started)
+		env.Config, env.Results, env.Errors = j.Config, j.Results, errs
+		env.Interrupted = ctx.Err() != nil
+		return env.Write(a.out)
 	}
 	if o.trace {
 		fmt.Fprintln(a.out)

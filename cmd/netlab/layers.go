@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/labs/layers"
@@ -43,12 +45,15 @@ acknowledgments and the teardown, then the message's packet layer by layer.`,
 			if err := o.Validate(); err != nil {
 				return usageError{err}
 			}
+			started := time.Now()
 			res, err := layers.Run(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return report.JSON(a.out, res.JSON())
+				env := report.NewEnvelope("layers", started)
+				env.Config, env.Results = res.JSON()
+				return env.Write(a.out)
 			}
 			return res.WriteText(a.out)
 		},

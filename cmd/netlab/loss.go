@@ -113,13 +113,23 @@ func (o *lossOptions) config() (loss.Config, []transport.Transport, error) {
 // lossRun runs the lab and prints its result.
 func lossRun(ctx context.Context, a *app, o *lossOptions, cfg loss.Config, trs []transport.Transport) error {
 	cfg.Progress = a.progress()
+	started := time.Now()
 	res, err := loss.Run(ctx, cfg, trs)
 	cfg.Progress.Stop()
 	if len(res.Streams) == 0 {
 		return err
 	}
 	if o.json {
-		if jerr := report.JSON(a.out, res.JSON()); jerr != nil {
+		j := res.JSON()
+		env := report.NewEnvelope("loss", started)
+		env.Config, env.Results = j.Config, j.Streams
+		env.Interrupted = ctx.Err() != nil
+		for _, s := range j.Streams {
+			if s.Error != "" {
+				env.Errors = append(env.Errors, s.Transport+": "+s.Error)
+			}
+		}
+		if jerr := env.Write(a.out); jerr != nil {
 			return jerr
 		}
 	} else if werr := res.WriteText(a.out); werr != nil {

@@ -71,14 +71,18 @@ reordered. See 'netlab docs loss'.`,
 	return cmd
 }
 
-// proxyJSON is the --json form of the totals.
+// proxyConfigJSON is the config of 'netlab proxy --json'.
+type proxyConfigJSON struct {
+	Network  string `json:"network"`
+	Listen   string `json:"listen"`
+	Upstream string `json:"upstream"`
+	Link     string `json:"link"`
+}
+
+// proxyJSON is the results of 'netlab proxy --json': the totals.
 type proxyJSON struct {
-	Network    string        `json:"network"`
-	Listen     string        `json:"listen"`
-	Upstream   string        `json:"upstream"`
-	Link       string        `json:"link"`
 	Clients    uint64        `json:"clients"`
-	DurationMs float64       `json:"duration_ms"`
+	DurationUs float64       `json:"duration_us"`
 	Up         impair.Counts `json:"client_to_server"`
 	Down       impair.Counts `json:"server_to_client"`
 }
@@ -146,9 +150,11 @@ func liveLine(p *impair.Proxy, l *impair.Link) string {
 func printProxyTotals(a *app, o *proxyOptions, network string, p *impair.Proxy, l *impair.Link, cfg impair.Config) error {
 	up, down := l.Up(), l.Down()
 	if o.json {
-		return report.JSON(a.out, proxyJSON{Network: network, Listen: p.Addr().String(), Upstream: o.upstream,
-			Link: cfg.String(), Clients: p.Conns(), DurationMs: report.Micros(time.Since(p.Start())) / 1000,
-			Up: up, Down: down})
+		env := report.NewEnvelope("proxy", p.Start())
+		env.Config = proxyConfigJSON{Network: network, Listen: p.Addr().String(), Upstream: o.upstream, Link: cfg.String()}
+		env.Results = proxyJSON{Clients: p.Conns(), DurationUs: report.Micros(time.Since(p.Start())), Up: up, Down: down}
+		env.Interrupted = true // a proxy runs until Ctrl-C
+		return env.Write(a.out)
 	}
 	unit := "segments"
 	if network == "udp" {

@@ -93,7 +93,9 @@ Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
 'netlab docs' lists them.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       report.Version(),
 	}
+	root.SetVersionTemplate("netlab {{.Version}}\n")
 	root.SetIn(a.in)
 	root.SetOut(a.out)
 	root.SetErr(a.errOut)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -248,23 +249,25 @@ cost over raw TCP, UDP, HTTP polling and WebSocket?`,
 			if !asJSON && len(trs) == 1 {
 				o.Trace = a.out
 			}
+			started := time.Now()
 			res, err := labwire.Run(cmd.Context(), o)
 			if len(res.Echoes) == 0 {
 				return err
 			}
-			switch {
-			case asJSON && len(res.Echoes) == 1:
-				if jerr := report.JSON(a.out, res.JSON()[0]); jerr != nil {
+			if asJSON {
+				env := report.NewEnvelope("wire demo", started)
+				env.Config, env.Results = res.ConfigJSON(o), res.JSON()
+				env.Interrupted = res.Interrupted
+				if err != nil && !res.Interrupted {
+					env.Errors = []string{err.Error()}
+				}
+				if jerr := env.Write(a.out); jerr != nil {
 					return jerr
 				}
-			case asJSON:
-				if jerr := report.JSON(a.out, res.JSON()); jerr != nil {
-					return jerr
-				}
-			default:
-				if werr := res.WriteText(a.out); werr != nil {
-					return werr
-				}
+				return err
+			}
+			if werr := res.WriteText(a.out); werr != nil {
+				return werr
 			}
 			return err
 		},

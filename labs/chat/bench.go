@@ -37,7 +37,7 @@ type BenchResult struct {
 	RoomSize          int           `json:"room_size"`
 	Messages          int           `json:"messages"`
 	ConnectTime       time.Duration `json:"-"`
-	ConnectSeconds    float64       `json:"connect_s"`
+	ConnectUs         float64       `json:"connect_us"`
 	Delivered         int           `json:"delivered"`
 	Missing           int           `json:"missing"`
 	Latency           stats.Summary `json:"-"`
@@ -53,8 +53,8 @@ type BenchResult struct {
 	// connected: memory per connection counts only the new ones.
 	PriorSockets int64           `json:"server_sockets_before"`
 	Samples      []time.Duration `json:"-"`
-	// SpreadMs is, per broadcast, the time from Send to its last delivery.
-	SpreadMs []float64 `json:"spread_ms"`
+	// SpreadUs is, per broadcast, the time from Send to its last delivery.
+	SpreadUs []float64 `json:"spread_us"`
 }
 
 func fetchStats(ctx context.Context, addr string) (ServerStats, error) {
@@ -194,7 +194,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		return res, err
 	}
 	res.ConnectTime = time.Since(start)
-	res.ConnectSeconds = res.ConnectTime.Seconds()
+	res.ConnectUs = report.Micros(res.ConnectTime)
 
 	// Wait until the server holds every client and the room is full.
 	deadline := time.Now().Add(30 * time.Second)
@@ -267,7 +267,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		if last := lastAt[k].Load(); n > 0 && last > sendAt[k].UnixNano() {
 			spread := time.Duration(last - sendAt[k].UnixNano())
 			rates = append(rates, float64(n)/spread.Seconds())
-			res.SpreadMs = append(res.SpreadMs, float64(spread.Microseconds())/1000)
+			res.SpreadUs = append(res.SpreadUs, report.Micros(spread))
 		}
 	}
 	if len(rates) > 0 {

@@ -126,19 +126,21 @@ func WriteTrace(w io.Writer, transport string, e TraceEvent) {
 	}
 }
 
-// JSON is the --json form of echo results. Field names carry their units.
+// JSON is the config and results of an echo run in the --json envelope
+// (report.Envelope). Field names carry their units.
 type JSON struct {
-	Lab     string       `json:"lab"`
-	Config  ConfigJSON   `json:"config"`
-	Results []ResultJSON `json:"results"`
+	Config  ConfigJSON
+	Results []ResultJSON
 }
 
 // ConfigJSON is the run's configuration.
 type ConfigJSON struct {
 	Count      int     `json:"count"`
 	SizeBytes  int     `json:"size_bytes"`
-	IntervalMs float64 `json:"interval_ms"`
-	TimeoutMs  float64 `json:"timeout_ms"`
+	IntervalUs float64 `json:"interval_us"`
+	TimeoutUs  float64 `json:"timeout_us"`
+	// Link is the impaired link in flag spelling; "" for a perfect one.
+	Link string `json:"link"`
 }
 
 // ResultJSON is one transport's result.
@@ -155,7 +157,7 @@ type ResultJSON struct {
 	BytesReceived *int64             `json:"bytes_received,omitempty"`
 	Requests      *int64             `json:"http_requests,omitempty"`
 	EmptyPolls    *int64             `json:"empty_polls,omitempty"`
-	ElapsedMs     float64            `json:"elapsed_ms"`
+	ElapsedUs     float64            `json:"elapsed_us"`
 	Interrupted   bool               `json:"interrupted"`
 }
 
@@ -165,12 +167,12 @@ func ToJSON(cfg Config, results []Result) JSON {
 	if timeout == 0 {
 		timeout = time.Second
 	}
-	out := JSON{Lab: "echo", Config: ConfigJSON{Count: cfg.Count, SizeBytes: cfg.Size,
-		IntervalMs: ms(cfg.Interval), TimeoutMs: ms(timeout)}, Results: []ResultJSON{}}
+	out := JSON{Config: ConfigJSON{Count: cfg.Count, SizeBytes: cfg.Size,
+		IntervalUs: report.Micros(cfg.Interval), TimeoutUs: report.Micros(timeout)}, Results: []ResultJSON{}}
 	for _, r := range results {
 		j := ResultJSON{Transport: r.Transport.Name, Sent: r.Sent, Received: r.Received, Lost: r.Lost,
 			OutOfOrder: r.OutOfOrder, Duplicated: r.Duplicated, RTT: report.Latency(r.RTT),
-			RTTSamplesUs: report.MicrosAll(r.RTTSamples), ElapsedMs: ms(r.Elapsed), Interrupted: r.Interrupted}
+			RTTSamplesUs: report.MicrosAll(r.RTTSamples), ElapsedUs: report.Micros(r.Elapsed), Interrupted: r.Interrupted}
 		if r.HasWire {
 			s, rc := r.Wire.BytesSent, r.Wire.BytesReceived
 			j.BytesSent, j.BytesReceived = &s, &rc
@@ -183,8 +185,6 @@ func ToJSON(cfg Config, results []Result) JSON {
 	}
 	return out
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // bytesNote says what the byte counts include; HTTP headers only when an
 // HTTP-based transport is in the table.

@@ -73,15 +73,23 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
+// ConfigJSON is how the run was set up, in the --json envelope.
+type ConfigJSON struct {
+	Transport string `json:"transport"`
+	Message   string `json:"message"`
+	Capture   bool   `json:"capture"`
+}
+
 // JSON is the --json form of the result: the capture, or the packet with
-// the transport and message it carries.
-func (r *Result) JSON() any {
+// the ports it carries.
+func (r *Result) JSON() (ConfigJSON, any) {
+	c := ConfigJSON{Transport: r.Transport, Message: r.Message, Capture: r.Capture != nil}
 	if r.Capture != nil {
-		return r.Capture
+		return c, r.Capture
 	}
-	return struct {
-		Transport string `json:"transport"`
-		Message   string `json:"message"`
+	return c, struct {
+		SrcPort uint16 `json:"client_port"`
+		DstPort uint16 `json:"server_port"`
 		*Packet
-	}{r.Transport, r.Message, r.Packet}
+	}{r.SrcPort, r.DstPort, r.Packet}
 }

@@ -194,12 +194,17 @@ func seqList(timeline string, m byte, n int) string {
 // JSON is the --json form of a Result; durations are in the unit their
 // field names say.
 type JSON struct {
-	Count      int          `json:"count"`
-	IntervalMs float64      `json:"interval_ms"`
-	SizeBytes  int          `json:"size_bytes"`
-	Link       string       `json:"link"`
-	LateMs     float64      `json:"late_ms"`
-	Streams    []StreamJSON `json:"streams"`
+	Config  ConfigJSON   `json:"config"`
+	Streams []StreamJSON `json:"streams"`
+}
+
+// ConfigJSON is how the run was set up.
+type ConfigJSON struct {
+	Count      int     `json:"count"`
+	IntervalUs float64 `json:"interval_us"`
+	SizeBytes  int     `json:"size_bytes"`
+	Link       string  `json:"link"`
+	LateUs     float64 `json:"late_us"`
 }
 
 // StreamJSON is one transport's stream in JSON.
@@ -215,7 +220,7 @@ type StreamJSON struct {
 	Timeline   string             `json:"timeline"`
 	Stalls     []StallJSON        `json:"stalls"`
 	Link       impair.Counts      `json:"link_client_to_server"`
-	ElapsedMs  float64            `json:"elapsed_ms"`
+	ElapsedUs  float64            `json:"elapsed_us"`
 	Error      string             `json:"error,omitempty"`
 }
 
@@ -228,11 +233,12 @@ type StallJSON struct {
 
 // JSON returns the JSON form of res.
 func (res Result) JSON() JSON {
-	j := JSON{Count: res.Count, IntervalMs: ms(res.Interval), SizeBytes: res.Size, Link: res.Link.String(), LateMs: ms(res.Late)}
+	j := JSON{Config: ConfigJSON{Count: res.Count, IntervalUs: report.Micros(res.Interval), SizeBytes: res.Size,
+		Link: res.Link.String(), LateUs: report.Micros(res.Late)}, Streams: []StreamJSON{}}
 	for _, s := range res.Streams {
 		sj := StreamJSON{Transport: s.Transport, Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost,
 			Duplicated: s.Duplicated, OutOfOrder: s.OutOfOrder, Late: s.LateCount,
-			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Up, ElapsedMs: ms(s.Elapsed),
+			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Up, ElapsedUs: report.Micros(s.Elapsed),
 			Stalls: []StallJSON{}}
 		for _, st := range s.Stalls {
 			sj.Stalls = append(sj.Stalls, StallJSON{st.First, st.Last, report.Micros(st.Worst)})
@@ -244,8 +250,6 @@ func (res Result) JSON() JSON {
 	}
 	return j
 }
-
-func ms(d time.Duration) float64 { return report.Micros(d) / 1000 }
 
 // plural writes "1 segment", "2 segments".
 func plural(n int64, noun string) string {

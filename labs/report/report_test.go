@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -126,7 +127,7 @@ func TestWrap(t *testing.T) {
 		t.Errorf("text that fits changed: %q", got)
 	}
 	var b bytes.Buffer
-	Bullets(&b, []string{strings.Repeat("long sentence ", 20)})
+	Bullets(&b, "-", []string{strings.Repeat("long sentence ", 20)})
 	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
 		if utf8.RuneCountInString(l) > DefaultWidth {
 			t.Errorf("bullet line over %d columns: %q", DefaultWidth, l)
@@ -219,5 +220,19 @@ func TestProgressStatus(t *testing.T) {
 	p.Stop()
 	if !strings.Contains(b.String(), "proxy: 3 packets") {
 		t.Fatalf("status not drawn: %q", b.String())
+	}
+}
+
+func TestVersionOf(t *testing.T) {
+	bi := &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "29a8cc2f1b3c4d5e6f"}, {Key: "vcs.modified", Value: "true"}}}
+	if got := versionOf(bi); got != "(devel) 29a8cc2f1b3c+dirty" {
+		t.Errorf("got %q", got)
+	}
+	if got := versionOf(&debug.BuildInfo{Main: debug.Module{Version: "v1.2.0"}}); got != "v1.2.0" {
+		t.Errorf("got %q", got)
+	}
+	if Version() == "" {
+		t.Error("empty version")
 	}
 }

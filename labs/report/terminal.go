@@ -76,13 +76,15 @@ func Paragraph(w io.Writer, text string) error {
 	return writeLines(w, Wrap(text, Width(w), "", ""))
 }
 
-// Bullets writes each item as "  - item", wrapped to w's width with the
-// item's later lines under its first word.
-func Bullets(w io.Writer, items []string) error {
+// Bullets writes each item as "  - item" (mark is the "-"), wrapped to w's
+// width with the item's later lines under its first word.
+func Bullets(w io.Writer, mark string, items []string) error {
 	width := Width(w)
+	first := "  " + mark + " "
+	rest := strings.Repeat(" ", utf8.RuneCountInString(first))
 	var lines []string
 	for _, it := range items {
-		lines = append(lines, Wrap(it, width, "  - ", "    ")...)
+		lines = append(lines, Wrap(it, width, first, rest)...)
 	}
 	return writeLines(w, lines)
 }

@@ -109,7 +109,6 @@ func printable(b []byte, n int) string {
 
 // JSON is the --json form of a stream lab run.
 type JSON struct {
-	Lab           string      `json:"lab"`
 	Count         int         `json:"count"`
 	SizeBytes     int         `json:"size_bytes"`
 	ReadSizeBytes int         `json:"read_size_bytes"`
@@ -143,7 +142,7 @@ type KernelJSON struct {
 
 // ToJSON converts a result.
 func ToJSON(r Result) JSON {
-	j := JSON{Lab: "tcp stream", Count: r.Config.Count, SizeBytes: r.Config.Size, ReadSizeBytes: r.Config.ReadSize,
+	j := JSON{Count: r.Config.Count, SizeBytes: r.Config.Size, ReadSizeBytes: r.Config.ReadSize,
 		NoDelay: r.Config.NoDelay, Writes: r.Writes, BytesWritten: r.BytesWritten, ReadSizes: []int{},
 		SplitMessages: r.SplitMessages, Recovered: r.Recovered, InOrder: r.InOrder}
 	for _, c := range r.Reads {

@@ -99,11 +99,25 @@ func (res Result) compareTable() *report.Table {
 	return t
 }
 
+// ConfigJSON is how the run was set up, in the --json envelope.
+type ConfigJSON struct {
+	Transports []string `json:"transports"`
+	Count      int      `json:"count"`
+	SizeBytes  int      `json:"size_bytes"`
+}
+
+// ConfigJSON returns how a run with o was set up.
+func (res Result) ConfigJSON(o Options) ConfigJSON {
+	c := ConfigJSON{Transports: []string{}, Count: res.Count, SizeBytes: res.Size}
+	for _, tr := range o.Transports {
+		c.Transports = append(c.Transports, tr.Info().Name)
+	}
+	return c
+}
+
 // EchoJSON is one transport's echo through the tap in JSON.
 type EchoJSON struct {
 	Transport       string     `json:"transport"`
-	Count           int        `json:"count"`
-	SizeBytes       int        `json:"size_bytes"`
 	Sent            int        `json:"sent"`
 	Received        int        `json:"received"`
 	Totals          tap.Totals `json:"totals"`
@@ -114,8 +128,7 @@ type EchoJSON struct {
 func (res Result) JSON() []EchoJSON {
 	out := []EchoJSON{}
 	for _, r := range res.Echoes {
-		out = append(out, EchoJSON{Transport: r.Transport, Count: res.Count, SizeBytes: res.Size,
-			Sent: r.Sent, Received: r.Received, Totals: r.Totals, BytesPerMessage: r.BytesPerMessage()})
+		out = append(out, EchoJSON{Transport: r.Transport, Sent: r.Sent, Received: r.Received, Totals: r.Totals, BytesPerMessage: r.BytesPerMessage()})
 	}
 	return out
 }
