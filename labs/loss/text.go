@@ -16,8 +16,8 @@ const timelineWidth = 50
 // WriteText prints the result for people: the side-by-side table, the
 // timelines, and what the numbers say.
 func (res Result) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "The same %d numbered messages, one every %v, client → server, over each transport\n", res.Count, res.Interval)
-	fmt.Fprintf(w, "through its own copy of the link %s (same seed: same packets lost).\n\n", res.Link)
+	report.Paragraph(w, fmt.Sprintf("The same %d numbered messages, one every %v, client → server, over each transport through its own copy of the link %s (same seed: same packets lost).", res.Count, res.Interval, res.Link))
+	fmt.Fprintln(w)
 	t := report.Table{Header: []string{""}}
 	for _, s := range res.Streams {
 		t.Header = append(t.Header, s.Transport)
@@ -77,11 +77,11 @@ func (res Result) WriteText(w io.Writer) error {
 			fmt.Fprintf(w, "  %-*s %*d %s\n", name, label, digits, i+1, s.Timeline[i:min(i+timelineWidth, len(s.Timeline))])
 		}
 	}
-	fmt.Fprintf(w, "  %s\n\nWhat happened:\n", Legend(res.Late))
-	for _, line := range res.Explain() {
-		fmt.Fprintf(w, "  - %s\n", line)
+	for _, l := range report.Wrap(Legend(res.Late), report.Width(w), "  ", "  ") {
+		fmt.Fprintln(w, l)
 	}
-	return nil
+	fmt.Fprint(w, "\nWhat happened:\n")
+	return report.Bullets(w, "-", res.Explain())
 }
 
 func rto(c impair.Config) time.Duration {
@@ -252,9 +252,4 @@ func (res Result) JSON() JSON {
 }
 
 // plural writes "1 segment", "2 segments".
-func plural(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
+func plural(n int64, noun string) string { return report.Plural(n, noun) }

@@ -206,7 +206,7 @@ func (t *Table) Write(w io.Writer) error {
 	}
 	for _, r := range t.Rows {
 		if isSection(r) {
-			b.WriteString(strings.TrimPrefix(r[0], sectionMark) + "\n")
+			paragraph(strings.TrimPrefix(r[0], sectionMark))
 			continue
 		}
 		line(r)
