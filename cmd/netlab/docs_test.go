@@ -10,7 +10,8 @@ import (
 )
 
 // TestDocsCommandsRun runs every `$ netlab ...` line in docs/ in-process and
-// fails if one exits non-zero, so the walkthroughs never rot. Commands that
+// fails if one exits non-zero or prints a line wider than 100 columns, so
+// the walkthroughs never rot. Commands that
 // run until Ctrl-C (servers) are written with another prompt in the docs,
 // such as `term1$`, and are covered by their own tests.
 func TestDocsCommandsRun(t *testing.T) {
@@ -55,6 +56,11 @@ func TestDocsCommandsRun(t *testing.T) {
 				}
 				if code != 0 {
 					t.Errorf("docs/%s.md:%d: `netlab %s` exited %d:\n%s\n%s", topic, i+1, cmdline, code, out.String(), errOut.String())
+				}
+				if !strings.Contains(cmdline, "--json") {
+					for _, w := range overWide(out.String()) {
+						t.Errorf("docs/%s.md:%d: `netlab %s` prints wider than 100 columns: %s", topic, i+1, cmdline, w)
+					}
 				}
 			})
 		}

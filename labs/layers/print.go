@@ -106,7 +106,9 @@ func ModelTable(p *Packet, transport string) *report.Table {
 func WritePacket(w io.Writer, p *Packet) error {
 	var b strings.Builder
 	for _, l := range p.Layers {
-		fmt.Fprintf(&b, "%s — %d B at offset %d — OSI layer %d (%s), TCP/IP %s layer\n", l.Name, l.Len, l.Offset, l.OSI, l.OSIName, l.TCPIP)
+		for _, line := range report.Wrap(fmt.Sprintf("%s — %d B at offset %d — OSI layer %d (%s), TCP/IP %s layer", l.Name, l.Len, l.Offset, l.OSI, l.OSIName, l.TCPIP), report.DefaultWidth, "", "  ") {
+			b.WriteString(line + "\n")
+		}
 		t := report.Table{Header: []string{"  offset", "bytes", "field", "value"},
 			Columns: []report.Column{{Align: report.AlignLeft}, {Align: report.AlignLeft}, {Align: report.AlignLeft}, {Align: report.AlignLeft, Fold: true}}}
 		for _, f := range l.Fields {
