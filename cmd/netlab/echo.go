@@ -164,19 +164,22 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 	if o.trace {
 		fmt.Fprintln(a.out)
 	}
-	fmt.Fprintf(a.out, "Echo: %s of %d bytes per transport", echo.Plural(cfg.Count, "message", "messages"), cfg.Size)
+	head := fmt.Sprintf("Echo: %s of %d bytes per transport", report.Plural(cfg.Count, "message"), cfg.Size)
 	if cfg.Interval > 0 {
-		fmt.Fprintf(a.out, ", one every %s", report.Duration(cfg.Interval))
+		head += fmt.Sprintf(", one every %s", report.Duration(cfg.Interval))
 	} else {
-		fmt.Fprint(a.out, ", each sent when the previous reply arrived")
+		head += ", each sent when the previous reply arrived"
 	}
 	if o.linkDesc != "" {
-		fmt.Fprintf(a.out, ",\nthrough an impaired link: %s", o.linkDesc)
+		head += fmt.Sprintf(",\nthrough an impaired link: %s", o.linkDesc)
 	}
 	if o.wire.on {
-		fmt.Fprint(a.out, ",\nthrough the tap (trace above; its extra hop is in every round trip)")
+		head += ",\nthrough the tap (trace above; its extra hop is in every round trip)"
 	}
-	fmt.Fprint(a.out, "\n\n")
+	for _, line := range strings.Split(head, "\n") {
+		report.Paragraph(a.out, line)
+	}
+	fmt.Fprintln(a.out)
 	if err := echo.Table(results).Write(a.out); err != nil {
 		return err
 	}
@@ -205,7 +208,7 @@ func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string,
 	err = echo.Serve(ctx, ln, &st)
 	fmt.Fprintf(a.out, "\nstopped after %s: %s, %s echoed, %d malformed\n",
 		report.Duration(time.Since(start).Round(time.Millisecond)),
-		echo.Plural(int(st.Conns.Load()), "client", "clients"), echo.Plural(int(st.Messages.Load()), "message", "messages"), st.Bad.Load())
+		report.Plural(st.Conns.Load(), "client"), report.Plural(st.Messages.Load(), "message"), st.Bad.Load())
 	return err
 }
 

@@ -194,11 +194,3 @@ func bytesNote(http bool) string {
 	}
 	return "Bytes are counted on the client's socket: message framing included, TCP/UDP and IP headers not."
 }
-
-// Plural returns "1 message" or "n messages".
-func Plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}

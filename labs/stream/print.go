@@ -65,12 +65,7 @@ func Write(w io.Writer, r Result, shown int) {
 	}
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
+func plural(n int, word string) string { return report.Plural(n, word) }
 
 func onOff(b bool) string {
 	if b {
