@@ -161,7 +161,8 @@ tap's decoders and prints the same annotated trace a live connection gets:
 			if err != nil {
 				return usageError{err}
 			}
-			fmt.Fprintf(a.out, "Recorded connection %q: %s\n\n", s.Name, s.About)
+			report.Paragraph(a.out, fmt.Sprintf("Recorded connection %q: %s", s.Name, s.About))
+			fmt.Fprintln(a.out)
 			tot := s.Decode(wire.Auto, dumpBytes(dump), a.out)
 			fmt.Fprintln(a.out)
 			return labwire.TotalsTable("What crossed the connection", tot).Write(a.out)

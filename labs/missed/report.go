@@ -19,11 +19,16 @@ func Table(cfg Config, results []Result) *report.Table {
 		// Left out first when the table is wider than 100 columns: the
 		// server's cost, then the tail of the delay, then the rest of the
 		// recovery detail (--json has them all).
-		Columns: []report.Column{10: {Drop: 1}, 11: {Drop: 2}, 13: {Drop: 3}, 7: {Drop: 4}, 9: {Drop: 5}, 5: {Drop: 6}},
+		Columns: []report.Column{10: {Drop: 1}, 11: {Drop: 2}, 13: {Drop: 3}, 7: {Drop: 4}, 9: {Drop: 5}, 5: {Drop: 6}, 8: {}},
 	}
 	cutting := cfg.OfflineMode == Cut && slices.Contains(cfg.Scenarios, Offline)
 	if cutting {
 		t.Header = append(t.Header, "conn", "late", "catch-up")
+		// With a cut, duplicates are the story and nothing is dropped at
+		// the client: drop "dropped" before "dup".
+		t.Columns[8], t.Columns[5] = report.Column{Drop: 6}, report.Column{Drop: 7}
+		t.Columns = append(t.Columns, report.Column{}, report.Column{}, report.Column{}, report.Column{})
+		t.Columns[12] = report.Column{Drop: 8} // the delay is in the late and catch-up columns
 	}
 	var last Scenario = -1
 	var failed, lost []string
