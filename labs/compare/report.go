@@ -14,17 +14,7 @@ import (
 // with notes on how the figures were measured. Sentences are not included;
 // print them after the table.
 func Table(r Result) *report.Table {
-	t := &report.Table{Header: []string{""}}
-	for _, c := range r.Columns {
-		t.Header = append(t.Header, c.Name)
-	}
-	row := func(label string, cell func(Column) string) {
-		cells := []string{label}
-		for _, c := range r.Columns {
-			cells = append(cells, cell(c))
-		}
-		t.Row(cells...)
-	}
+	t, row := report.SideBySide(r.Columns, func(c Column) string { return c.Name })
 	yes := func(b bool) string {
 		if b {
 			return "yes"

@@ -11,21 +11,12 @@ import (
 
 // Table lays results side by side, one column per transport.
 func Table(results []Result) *report.Table {
-	t := &report.Table{Header: []string{""}}
-	for _, r := range results {
-		name := r.Transport.Name
+	t, row := report.SideBySide(results, func(r Result) string {
 		if r.Interrupted {
-			name += " (interrupted)"
+			return r.Transport.Name + " (interrupted)"
 		}
-		t.Header = append(t.Header, name)
-	}
-	row := func(label string, f func(Result) string) {
-		cells := []string{label}
-		for _, r := range results {
-			cells = append(cells, f(r))
-		}
-		t.Row(cells...)
-	}
+		return r.Transport.Name
+	})
 	pct := func(n, of int) string {
 		if of == 0 {
 			return fmt.Sprint(n)

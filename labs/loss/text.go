@@ -18,17 +18,7 @@ const timelineWidth = 50
 func (res Result) WriteText(w io.Writer) error {
 	report.Paragraph(w, fmt.Sprintf("The same %d numbered messages, one every %v, client → server, over each transport through its own copy of the link %s (same seed: same packets lost).", res.Count, res.Interval, res.Link))
 	fmt.Fprintln(w)
-	t := report.Table{Header: []string{""}}
-	for _, s := range res.Streams {
-		t.Header = append(t.Header, s.Transport)
-	}
-	row := func(name string, f func(s Stream) string) {
-		cells := []string{name}
-		for _, s := range res.Streams {
-			cells = append(cells, f(s))
-		}
-		t.Row(cells...)
-	}
+	t, row := report.SideBySide(res.Streams, func(s Stream) string { return s.Transport })
 	num := func(f func(s Stream) int) func(Stream) string {
 		return func(s Stream) string { return fmt.Sprint(f(s)) }
 	}

@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -235,4 +237,18 @@ func TestVersionOf(t *testing.T) {
 	if Version() == "" {
 		t.Error("empty version")
 	}
+}
+
+func ExampleSideBySide() {
+	type run struct {
+		transport string
+		sent      int
+	}
+	t, row := SideBySide([]run{{"tcp", 100}, {"udp", 98}}, func(r run) string { return r.transport })
+	row("sent", func(r run) string { return fmt.Sprint(r.sent) })
+	t.Write(os.Stdout)
+	// Output:
+	//       tcp  udp
+	// ──────────────
+	// sent  100   98
 }

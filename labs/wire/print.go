@@ -66,17 +66,7 @@ func TotalsTable(title string, t tap.Totals) *report.Table {
 // compareTable puts several transports' costs side by side.
 func (res Result) compareTable() *report.Table {
 	rs := res.Echoes
-	t := &report.Table{Header: []string{""}}
-	for _, r := range rs {
-		t.Header = append(t.Header, r.Transport)
-	}
-	row := func(label string, f func(r Echo) string) {
-		cells := []string{label}
-		for _, r := range rs {
-			cells = append(cells, f(r))
-		}
-		t.Row(cells...)
-	}
+	t, row := report.SideBySide(rs, func(r Echo) string { return r.Transport })
 	n := func(v int64) string { return fmt.Sprint(v) }
 	b := func(v int64) string { return fmt.Sprintf("%d B", v) }
 	t.Title = fmt.Sprintf("What %d echoed messages of %d B cost on the wire, through the tap", res.Count, res.Size)
