@@ -9,6 +9,7 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
 )
 
 // A Progress shows how far a lab has got on one line of a terminal, redrawn
@@ -41,6 +42,13 @@ const progressRefresh = 200 * time.Millisecond
 func NewProgress(w io.Writer) *Progress {
 	if !IsTerminal(w) {
 		return nil
+	}
+	if f, ok := w.(fder); ok {
+		if cols, _, err := term.GetSize(int(f.Fd())); err != nil || cols <= 0 {
+			// A terminal that reports no size (a pty nobody sized): draw
+			// 80 columns wide rather than nothing.
+			return newProgress(struct{ io.Writer }{w}, true)
+		}
 	}
 	return newProgress(w, false)
 }
