@@ -24,11 +24,12 @@ func Table(cfg Config, results []Result) *report.Table {
 	cutting := cfg.OfflineMode == Cut && slices.Contains(cfg.Scenarios, Offline)
 	if cutting {
 		t.Header = append(t.Header, "conn", "late", "catch-up")
-		// With a cut, duplicates are the story and nothing is dropped at
-		// the client: drop "dropped" before "dup".
-		t.Columns[8], t.Columns[5] = report.Column{Drop: 6}, report.Column{Drop: 7}
-		t.Columns = append(t.Columns, report.Column{}, report.Column{}, report.Column{}, report.Column{})
-		t.Columns[12] = report.Column{Drop: 8} // the delay is in the late and catch-up columns
+		// With a cut, the late events are the story: keep the duplicates
+		// and the worst delay longest, drop what the client did not do.
+		t.Columns = append(t.Columns, make([]report.Column, len(t.Header)-len(t.Columns))...)
+		for col, rank := range map[int]int{10: 1, 11: 2, 7: 3, 9: 4, 8: 5, 12: 6, 5: 7, 13: 8} {
+			t.Columns[col] = report.Column{Drop: rank}
+		}
 	}
 	var last Scenario = -1
 	var failed, lost []string
