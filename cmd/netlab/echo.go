@@ -119,6 +119,12 @@ client run in this process, on 127.0.0.1.`,
 // results side by side.
 func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptions) error {
 	cfg := o.config()
+	started := time.Now()
+	var errs []string
+	if !o.trace {
+		cfg.Progress = a.progress()
+	}
+	defer cfg.Progress.Stop()
 	var traceMu sync.Mutex
 	var results []echo.Result
 	for _, tr := range trs {
@@ -130,9 +136,7 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 				traceMu.Unlock()
 			}
 		}
-		if a.errIsTerminal && !o.json {
-			fmt.Fprintf(a.errOut, "\r\033[Kecho over %s: %d messages…", name, cfg.Count)
-		}
+		cfg.Progress.Step("echo over "+name, cfg.Count)
 		tap := o.wire.start(a.out, name) // nil without --wire
 		cfg.Via = tap.via(o.via)
 		res, err := echo.Run(ctx, tr, cfg)
@@ -144,18 +148,24 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 		}
 		results = append(results, res)
 		if err != nil {
-			fmt.Fprintf(a.errOut, "netlab: %v\n", err)
+			errs = append(errs, err.Error())
+			if !o.json {
+				fmt.Fprintf(a.errOut, "netlab: %v\n", err)
+			}
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	if a.errIsTerminal && !o.json {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	cfg.Progress.Stop()
 	charts := func() ([]chart.Chart, error) { return chart.Echo(results) }
 	if o.json {
-		return o.pics.write(charts, report.JSON(a.out, echo.ToJSON(cfg, results)))
+		j := echo.ToJSON(cfg, results)
+		j.Config.Link = o.linkDesc
+		env := report.NewEnvelope("echo", started)
+		env.Config, env.Results, env.Errors = j.Config, j.Results, errs
+		env.Interrupted = ctx.Err() != nil
+		return o.pics.write(charts, env.Write(a.out))
 	}
 	if o.trace {
 		fmt.Fprintln(a.out)
@@ -168,19 +178,22 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 
 // writeEchoText prints an echo run's heading, table and histograms.
 func writeEchoText(w io.Writer, cfg echo.Config, results []echo.Result, linkDesc string, wire, hist bool) error {
-	fmt.Fprintf(w, "Echo: %s of %d bytes per transport", echo.Plural(cfg.Count, "message", "messages"), cfg.Size)
+	head := fmt.Sprintf("Echo: %s of %d bytes per transport", report.Plural(cfg.Count, "message"), cfg.Size)
 	if cfg.Interval > 0 {
-		fmt.Fprintf(w, ", one every %s", report.Duration(cfg.Interval))
+		head += fmt.Sprintf(", one every %s", report.Duration(cfg.Interval))
 	} else {
-		fmt.Fprint(w, ", each sent when the previous reply arrived")
+		head += ", each sent when the previous reply arrived"
 	}
 	if linkDesc != "" {
-		fmt.Fprintf(w, ",\nthrough an impaired link: %s", linkDesc)
+		head += fmt.Sprintf(",\nthrough an impaired link: %s", linkDesc)
 	}
 	if wire {
-		fmt.Fprint(w, ",\nthrough the tap (trace above; its extra hop is in every round trip)")
+		head += ",\nthrough the tap (trace above; its extra hop is in every round trip)"
 	}
-	fmt.Fprint(w, "\n\n")
+	for _, line := range strings.Split(head, "\n") {
+		report.Paragraph(w, line)
+	}
+	fmt.Fprintln(w)
 	if err := echo.Table(results).Write(w); err != nil {
 		return err
 	}
@@ -209,7 +222,7 @@ func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string,
 	err = echo.Serve(ctx, ln, &st)
 	fmt.Fprintf(a.out, "\nstopped after %s: %s, %s echoed, %d malformed\n",
 		report.Duration(time.Since(start).Round(time.Millisecond)),
-		echo.Plural(int(st.Conns.Load()), "client", "clients"), echo.Plural(int(st.Messages.Load()), "message", "messages"), st.Bad.Load())
+		report.Plural(st.Conns.Load(), "client"), report.Plural(st.Messages.Load(), "message"), st.Bad.Load())
 	return err
 }
 

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/labs/report/page"
 )
@@ -93,8 +93,8 @@ func (p *pictureFlags) draw(charts func() ([]chart.Chart, error)) error {
 		}
 	}
 	if p.report != "" {
-		pg := page.Page{Lab: p.lab, Command: p.cmd, Version: netlabVersion(), Date: p.start,
-			Host: hostName(), Text: p.text.String(), Charts: cs}
+		pg := page.Page{Lab: p.lab, Command: p.cmd, Version: report.Version(), Date: p.start,
+			Host: hostName(p.start), Text: p.text.String(), Charts: cs}
 		if err := writePage(p.report, pg); err != nil {
 			return err
 		}
@@ -145,38 +145,5 @@ func commandLine(cmd *cobra.Command, args []string) string {
 	return strings.Join(words, " ")
 }
 
-// netlabVersion is the module version and VCS revision this binary was
-// built from, as Go recorded them.
-func netlabVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	var rev, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = ", modified"
-			}
-		}
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if rev != "" {
-		v += " (" + rev + dirty + ")"
-	}
-	return v
-}
-
-func hostName() string {
-	h, err := os.Hostname()
-	if err != nil {
-		return "unknown"
-	}
-	return h
-}
+// hostName describes this machine as the JSON envelope does.
+func hostName(start time.Time) string { return hostLine(report.NewEnvelope("", start).Host) }

@@ -14,6 +14,7 @@ import (
 	"github.com/netlab/netlab/labs/compare"
 	"github.com/netlab/netlab/labs/echo"
 	"github.com/netlab/netlab/labs/push"
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/labs/report/page"
 )
@@ -57,14 +58,17 @@ charts but no timeline.`,
 	return cmd
 }
 
-// savedRun is what report reads of any document: the lab, and where and
-// when it ran when the document says (the shared envelope's fields).
+// savedRun is the JSON envelope every lab prints with --json
+// (report.Envelope), its config and results kept raw for the lab to read.
 type savedRun struct {
-	Lab       string    `json:"lab"`
-	Version   string    `json:"netlab_version"`
-	StartedAt time.Time `json:"started_at"`
-	Host      string    `json:"host"`
-	Command   string    `json:"command"`
+	Lab           string          `json:"lab"`
+	NetlabVersion string          `json:"netlab_version"`
+	StartedAt     time.Time       `json:"started_at"`
+	Host          report.Host     `json:"host"`
+	Config        json.RawMessage `json:"config"`
+	Results       json.RawMessage `json:"results"`
+	Interrupted   bool            `json:"interrupted"`
+	Errors        []string        `json:"errors"`
 }
 
 // pageFromJSON reads the document in file and builds its page.
@@ -81,62 +85,69 @@ func pageFromJSON(file string) (page.Page, error) {
 	if err := json.Unmarshal(b, &run); err != nil {
 		return page.Page{}, usagef("report: %s is not a netlab --json document: %v", file, err)
 	}
-	pg := page.Page{Lab: run.Lab, Command: run.Command, Version: run.Version, Date: run.StartedAt, Host: run.Host,
-		Note: "Made by netlab report from " + file + "; the numbers are that run's, not this machine's."}
-	if pg.Command == "" {
-		pg.Command = "(not in the document)"
-	}
+	pg := page.Page{Lab: run.Lab, Command: "(not in the document)", Version: run.NetlabVersion, Date: run.StartedAt,
+		Host: hostLine(run.Host), Note: "Made by netlab report from " + file + "; the numbers are that run's, not this machine's."}
 	if pg.Version == "" {
-		pg.Version = "(not in the document; report made by " + netlabVersion() + ")"
+		pg.Version = "(not in the document)"
 	}
-	if pg.Host == "" {
-		pg.Host = "(not in the document)"
+	// decode reads the document's config and results into the lab's types.
+	decode := func(config, results any) error {
+		if err := json.Unmarshal(run.Config, config); err != nil {
+			return usagef("report: %s: the config of a %s document: %v", file, run.Lab, err)
+		}
+		if err := json.Unmarshal(run.Results, results); err != nil {
+			return usagef("report: %s: the results of a %s document: %v", file, run.Lab, err)
+		}
+		return nil
 	}
 	var text bytes.Buffer
 	switch run.Lab {
 	case "echo":
-		var doc echo.JSON
-		if err := json.Unmarshal(b, &doc); err != nil {
-			return page.Page{}, usagef("report: %s: not an echo document: %v", file, err)
+		var c echo.ConfigJSON
+		var rs []echo.ResultJSON
+		if err := decode(&c, &rs); err != nil {
+			return page.Page{}, err
 		}
-		cfg, results := echo.FromJSON(doc)
+		cfg, link, results := echo.FromJSON(c, rs)
 		if len(results) == 0 {
 			return page.Page{}, usagef("report: %s: the document has no results", file)
 		}
-		if err := writeEchoText(&text, cfg, results, "", false, true); err != nil {
+		if err := writeEchoText(&text, cfg, results, link, false, true); err != nil {
 			return page.Page{}, err
 		}
 		if pg.Charts, err = chart.Echo(results); err != nil {
 			return page.Page{}, err
 		}
 	case "compare":
-		var doc compare.ResultJSON
-		if err := json.Unmarshal(b, &doc); err != nil {
-			return page.Page{}, usagef("report: %s: not a compare document: %v", file, err)
+		var c compare.ConfigJSON
+		var r compare.ResultJSON
+		if err := decode(&c, &r); err != nil {
+			return page.Page{}, err
 		}
-		res := compare.FromJSON(doc)
+		res := compare.FromJSON(c, r, run.Interrupted)
 		if len(res.Columns) == 0 {
 			return page.Page{}, usagef("report: %s: the document has no transports", file)
 		}
-		if err := writeCompareText(&text, res, "", doc.Sentences); err != nil {
+		if err := writeCompareText(&text, res, c.Link, r.Sentences); err != nil {
 			return page.Page{}, err
 		}
 		if pg.Charts, err = chart.Compare(res); err != nil {
 			return page.Page{}, err
 		}
 	case "push":
-		var doc pushJSON
-		if err := json.Unmarshal(b, &doc); err != nil {
-			return page.Page{}, usagef("report: %s: not a push document: %v", file, err)
+		var c pushConfigJSON
+		var rs []push.ResultJSON
+		if err := decode(&c, &rs); err != nil {
+			return page.Page{}, err
 		}
 		var results []push.Result
-		for _, r := range doc.Results {
+		for _, r := range rs {
 			results = append(results, push.FromJSON(r))
 		}
 		if len(results) == 0 {
 			return page.Page{}, usagef("report: %s: the document has no results", file)
 		}
-		if err := writePushText(&text, push.ConfigFromJSON(doc.Config), results, doc.Link, false, doc.Errors); err != nil {
+		if err := writePushText(&text, push.ConfigFromJSON(c.ConfigJSON), results, c.Link, false, run.Errors); err != nil {
 			return page.Page{}, err
 		}
 		if pg.Charts, err = chart.Push(results); err != nil {
@@ -149,4 +160,12 @@ func pageFromJSON(file string) (page.Page, error) {
 	}
 	pg.Text = text.String()
 	return pg, nil
+}
+
+// hostLine describes a machine in one line: "vm (linux/amd64, 2 CPUs)".
+func hostLine(h report.Host) string {
+	if h.Name == "" && h.OS == "" {
+		return "(not in the document)"
+	}
+	return fmt.Sprintf("%s (%s/%s, %s)", h.Name, h.OS, h.Arch, report.Plural(h.CPUs, "CPU"))
 }

@@ -9,13 +9,14 @@ import (
 	"github.com/netlab/netlab/transport"
 )
 
-// FromJSON turns a document JSON wrote back into a Result, as far as the
-// document keeps it (no round-trip samples, no per-event times), so a saved
-// run can be printed again. The sentences are the document's own.
-func FromJSON(j ResultJSON) Result {
-	r := Result{Elapsed: time.Duration(math.Round(j.ElapsedUs * 1000)), Interrupted: j.Interrupted, Pushed: j.Push != nil}
-	if j.Push != nil {
-		r.PushConfig = push.ConfigFromJSON(*j.Push)
+// FromJSON turns the config and results of a saved --json document back
+// into a Result, as far as the document keeps it (no round-trip samples, no
+// per-event times), so a saved run can be printed again; interrupted is the
+// document's. The sentences are the document's own (j.Sentences).
+func FromJSON(c ConfigJSON, j ResultJSON, interrupted bool) Result {
+	r := Result{Elapsed: time.Duration(math.Round(j.ElapsedUs * 1000)), Interrupted: interrupted, Pushed: c.Push != nil}
+	if c.Push != nil {
+		r.PushConfig = push.ConfigFromJSON(*c.Push)
 	}
 	for _, t := range j.Transports {
 		c := Column{Name: t.Name, Info: transport.Info{Name: t.Name, Reliable: t.Reliable, Ordered: t.Ordered, Duplex: t.Duplex},
