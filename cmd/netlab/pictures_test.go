@@ -198,7 +198,7 @@ func TestChatBenchPlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if svg := string(b); !strings.Contains(svg, ">WebSocket</text>") || strokes(svg, "ws") != 2 {
+	if svg := string(b); !strings.Contains(svg, ">"+chart.StyleOf("ws").Label+"</text>") || strokes(svg, "ws") != 2 {
 		t.Errorf("chat-bench-latency.svg has no WebSocket series")
 	}
 }
@@ -232,7 +232,7 @@ func TestReportFromSavedCompareJSON(t *testing.T) {
 	}
 	// The sentences are wrapped as the table's terminal output wraps them.
 	page := strings.Join(strings.Fields(html.UnescapeString(string(b))), " ")
-	for _, want := range append([]string{"round trip p50", "delay p50 (server→client)", ">TCP</text>", ">WebSocket</text>"}, saved.Results.Sentences...) {
+	for _, want := range append([]string{"round trip p50", "delay p50 (server→client)", ">tcp</text>", ">" + chart.StyleOf("ws").Label + "</text>"}, saved.Results.Sentences...) {
 		if !strings.Contains(page, strings.Join(strings.Fields(want), " ")) {
 			t.Errorf("the page lacks %q", want)
 		}

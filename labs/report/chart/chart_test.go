@@ -53,7 +53,7 @@ func TestLatencyCDFOrder(t *testing.T) {
 		t.Errorf("series %v, want tcp,ws", c.Series)
 	}
 	b, err := c.Encode("svg")
-	if err != nil || !strings.Contains(string(b), ">WebSocket</text>") || strings.Contains(string(b), ">UDP</text>") {
+	if err != nil || !strings.Contains(string(b), ">"+StyleOf("ws").Label+"</text>") || strings.Contains(string(b), ">udp</text>") {
 		t.Errorf("the SVG's legend is wrong (err %v)", err)
 	}
 }
@@ -66,7 +66,7 @@ func TestLossMarksWhatNeverArrived(t *testing.T) {
 		t.Fatalf("%d charts, err %v", len(cs), err)
 	}
 	b, _ := cs[0].Encode("svg")
-	if !strings.Contains(string(b), ">never arrived</text>") || !strings.Contains(string(b), ">UDP: 2 of 3 delivered</text>") {
+	if !strings.Contains(string(b), ">never arrived</text>") || !strings.Contains(string(b), ">udp: 2 of 3 delivered</text>") {
 		t.Error("the loss chart does not mark the lost message")
 	}
 }

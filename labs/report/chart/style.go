@@ -8,8 +8,8 @@ import (
 // A Style is how one transport looks in every chart: its colour, its name
 // in the legend and its place in the legend's order.
 type Style struct {
-	Transport string // netlab's name: "tcp", "ws"...
-	Label     string // the legend's name
+	Transport string // netlab's name: "tcp", "ws"... (the tables' column heads)
+	Label     string // the legend's name: the tables' name, then what it is
 	Color     color.RGBA
 }
 
@@ -18,14 +18,14 @@ type Style struct {
 // what issues add), the colours Okabe and Ito's palette, which stays
 // distinct for readers with a colour-vision deficiency and on a projector.
 var styles = []Style{
-	{"tcp", "TCP", color.RGBA{0x00, 0x72, 0xb2, 0xff}},               // blue
-	{"udp", "UDP", color.RGBA{0xe6, 0x9f, 0x00, 0xff}},               // orange
-	{"poll", "short polling", color.RGBA{0xcc, 0x79, 0xa7, 0xff}},    // reddish purple
-	{"longpoll", "long polling", color.RGBA{0x00, 0x9e, 0x73, 0xff}}, // bluish green
-	{"ws", "WebSocket", color.RGBA{0xd5, 0x5e, 0x00, 0xff}},          // vermilion
-	{"sse", "SSE", color.RGBA{0x56, 0xb4, 0xe9, 0xff}},               // sky blue
-	{"socketio", "Socket.IO", color.RGBA{0x88, 0x88, 0x00, 0xff}},    // olive
-	{"quic", "QUIC", color.RGBA{0x00, 0x00, 0x00, 0xff}},             // black
+	{"tcp", "tcp", color.RGBA{0x00, 0x72, 0xb2, 0xff}},                          // blue
+	{"udp", "udp", color.RGBA{0xe6, 0x9f, 0x00, 0xff}},                          // orange
+	{"poll", "poll (short polling)", color.RGBA{0xcc, 0x79, 0xa7, 0xff}},        // reddish purple
+	{"longpoll", "longpoll (long polling)", color.RGBA{0x00, 0x9e, 0x73, 0xff}}, // bluish green
+	{"ws", "ws (WebSocket)", color.RGBA{0xd5, 0x5e, 0x00, 0xff}},                // vermilion
+	{"sse", "sse (Server-Sent Events)", color.RGBA{0x56, 0xb4, 0xe9, 0xff}},     // sky blue
+	{"socketio", "socketio (Socket.IO)", color.RGBA{0x88, 0x88, 0x00, 0xff}},    // olive
+	{"quic", "quic", color.RGBA{0x00, 0x00, 0x00, 0xff}},                        // black
 }
 
 // fallback colours for transports the table does not know yet.
