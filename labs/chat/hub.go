@@ -178,6 +178,9 @@ type Hub struct {
 	// unpublished counts local broadcasts other servers will not get: the
 	// outbox was full, the adapter refused them, or the hub stopped first.
 	unpublished atomic.Int64
+	// page is the page protocol's history and receipts (page.go); owned
+	// by the run goroutine.
+	page pageState
 	// stopping is closed when Run starts shutting down, so an adapter
 	// handler waiting to hand a broadcast in gives up (the adapter's Close
 	// may wait for its handlers).
@@ -679,6 +682,9 @@ func (h *Hub) emitLocal(b adapter.Broadcast) {
 // b.Except. A full queue marks its socket for removal. Local broadcasts are
 // also handed to the adapter.
 func (h *Hub) deliver(b adapter.Broadcast, local bool) {
+	if local {
+		h.page.remember(b) // page.go: kept for catch-up after a reconnect
+	}
 	if local {
 		b.Origin = h.id
 		select {
