@@ -87,8 +87,8 @@ adapters do: --adapter nats (with --nats URL; 'netlab cluster broker' runs
 one) or --adapter redis (with --redis URL). Each server publishes its
 broadcasts to the broker and delivers what the others publish to its own
 clients. See 'netlab docs cluster'.`,
-		Example: `  term1$ netlab chat serve --listen 0.0.0.0:8080 --tcp 0.0.0.0:8081
-  term2$ nc 127.0.0.1 8081
+		Example: `  term1$ netlab chat serve --listen 0.0.0.0:8080      # nc door on 0.0.0.0:7500
+  term2$ nc 127.0.0.1 7500
   term3$ wscat -c ws://127.0.0.1:8080/ws
 
   # two servers sharing rooms through NATS
@@ -105,6 +105,9 @@ clients. See 'netlab docs cluster'.`,
 			}
 			if err := cluster.CheckKind(adapterKind); err != nil {
 				return usagef("--adapter: %v", err)
+			}
+			if !cmd.Flags().Changed("tcp") { // the nc door follows --listen's host
+				lines = followHost(listen, chatLinesPort)
 			}
 			ctx := cmd.Context()
 			if serverID == "" {
@@ -125,17 +128,20 @@ clients. See 'netlab docs cluster'.`,
 				ad.Close()
 				return err
 			}
-			httpAddr := srv.HTTPAddr.String()
+			httpAddr := listenedOn(listen, srv.HTTPAddr)
 			fmt.Fprintf(a.out, "netlab chat serving (Ctrl-C stops)\n")
 			if adapterKind != cluster.KindNone && adapterKind != "local" {
 				fmt.Fprintf(a.out, "  cluster:  server id %s, rooms shared through %s\n", serverID, adapterKind)
+			}
+			if l := otherAddrs(shareAddrs(httpAddr)); l != "" {
+				fmt.Fprintf(a.out, "  %s\n", l)
 			}
 			fmt.Fprintf(a.out, "  browser:  http://%s/\n", joinHost(httpAddr))
 			fmt.Fprintf(a.out, "  wscat:    wscat -c ws://%s/ws\n", joinHost(httpAddr))
 			fmt.Fprintf(a.out, "  curl:     SID=$(curl -s -X POST http://%s/poll/session)   (see 'netlab docs rooms')\n", joinHost(httpAddr))
 			fmt.Fprintf(a.out, "  terminal: netlab chat join %s --name NAME --room ROOM\n", joinHost(httpAddr))
 			if srv.LinesAddr != nil {
-				h, p, _ := net.SplitHostPort(joinHost(srv.LinesAddr.String()))
+				h, p, _ := net.SplitHostPort(joinHost(listenedOn(lines, srv.LinesAddr)))
 				fmt.Fprintf(a.out, "  nc:       nc %s %s   (then /help)\n", h, p)
 			}
 			err = srv.Wait()
@@ -149,7 +155,7 @@ clients. See 'netlab docs cluster'.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP address: the page, /ws and the polling endpoints")
-	cmd.Flags().StringVar(&lines, "tcp", "127.0.0.1:8081", "TCP line address for nc (\"\" to turn off)")
+	cmd.Flags().StringVar(&lines, "tcp", "127.0.0.1:"+chatLinesPort, "TCP line address for nc (\"\" to turn off; default: the host of --listen, port "+chatLinesPort+")")
 	cmd.Flags().IntVar(&queue, "queue", chat.DefaultSendQueue, "messages queued per client before a slow client is disconnected")
 	cmd.Flags().IntVar(&maxConns, "max-conns", 0, "open connections at most, HTTP and nc together; more are refused (0: the fd limit less an eighth)")
 	cmd.Flags().StringVar(&adapterKind, "adapter", cluster.KindNone, "share rooms with other servers: none, nats or redis")
@@ -159,18 +165,9 @@ clients. See 'netlab docs cluster'.`,
 	return cmd
 }
 
-// joinHost turns a listening address into one to join: 0.0.0.0 and :: mean
-// "this machine's address" (shown as such).
-func joinHost(addr string) string {
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if h == "0.0.0.0" || h == "::" || h == "" {
-		h = "THIS-MACHINE-IP"
-	}
-	return net.JoinHostPort(h, p)
-}
+// joinHost turns a listening address into one to join: on 0.0.0.0 or ::,
+// this machine's first real address (shareaddr.go).
+func joinHost(addr string) string { return shareAddrs(addr)[0] }
 
 func newChatJoinCmd(a *app) *cobra.Command {
 	var name, room, via string
@@ -181,7 +178,7 @@ func newChatJoinCmd(a *app) *cobra.Command {
 		Long: `Join a chat server (default 127.0.0.1:8080) and chat from the terminal: each
 line you type goes to your room; /help lists the commands. --via poll uses
 HTTP long polling instead of WebSocket; --via tcp uses the TCP line port
-(default address 127.0.0.1:8081).
+(default address 127.0.0.1:7500).
 --latency shows how long each message took from the server taking it to your
 terminal (exact when server and client share a clock, e.g. same machine).`,
 		Example: `  netlab chat join --name ada --room math
@@ -200,7 +197,7 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 			}
 			addr := "127.0.0.1:8080"
 			if via == "tcp" {
-				addr = "127.0.0.1:8081"
+				addr = "127.0.0.1:" + chatLinesPort
 			}
 			if len(args) == 1 {
 				addr = args[0]

@@ -186,8 +186,12 @@ func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string,
 	defer ln.Close()
 	name := tr.Info().Name
 	fmt.Fprintf(a.out, "netlab %s echo server listening on %s\n", name, ln.Addr())
+	share := shareAddrs(listenedOn(addr, ln.Addr())) // 0.0.0.0: this machine's real addresses
+	if l := otherAddrs(share); l != "" {
+		fmt.Fprintln(a.out, l)
+	}
 	if hint != nil {
-		fmt.Fprintln(a.out, hint(ln.Addr().String()))
+		fmt.Fprintln(a.out, hint(share[0]))
 	}
 	fmt.Fprintln(a.out, "Press Ctrl-C to stop.")
 	var st echo.ServerStats
