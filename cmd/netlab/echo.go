@@ -239,7 +239,7 @@ func connectEcho(ctx context.Context, a *app, tr transport.Transport, addr strin
 	}
 	conn, err := tr.Dial(ctx, addr)
 	if err != nil {
-		return err
+		return dialError(tr.Info().Name, addr, err) // dialhint.go
 	}
 	defer conn.Close()
 	fmt.Fprintf(a.errOut, "connected to %s over %s; type lines to send, Ctrl-D to finish\n", addr, tr.Info().Name)
@@ -254,6 +254,9 @@ func connectEcho(ctx context.Context, a *app, tr transport.Transport, addr strin
 		}
 	})
 	fmt.Fprintf(a.errOut, "sent %d, received %d\n", sent, received)
+	if !tr.Info().Connected && sent > 0 && received == 0 && ctx.Err() == nil {
+		fmt.Fprintln(a.errOut, udpSilence(addr))
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

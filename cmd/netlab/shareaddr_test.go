@@ -74,3 +74,38 @@ func TestChatLinesDoorFollowsListen(t *testing.T) {
 		t.Errorf("placeholder printed:\n%s", out.String())
 	}
 }
+
+// TestConnectSaysWhatItFound: the wrong kind of server, nothing at all, and
+// a udp connect to nothing each get a sentence that says so.
+func TestConnectSaysWhatItFound(t *testing.T) {
+	srv := startChat(t)
+	lines := srv.LinesAddr.String()
+	code, _, errOut := netlab(t, "hi\n", "ws", "connect", lines)
+	if code == 0 || !strings.Contains(errOut, "that port answers, but not with WebSocket") || !strings.Contains(errOut, "nc door of 'netlab chat serve'") {
+		t.Errorf("ws connect to the nc door: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = netlab(t, "hi\n", "http", "connect", lines)
+	if code == 0 || !strings.Contains(errOut, "not with HTTP") || !strings.Contains(errOut, `(it sent "guest-`) {
+		t.Errorf("http connect to the nc door: exit %d, %q", code, errOut)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	code, _, errOut = netlab(t, "hi\n", "tcp", "connect", free)
+	if code == 0 || !strings.Contains(errOut, "connection refused: nothing listens there") || !strings.Contains(errOut, "netlab tcp serve --listen "+free) {
+		t.Errorf("tcp connect to nothing: exit %d, %q", code, errOut)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent := pc.LocalAddr().String()
+	defer pc.Close() // reads nothing, answers nothing
+	_, _, errOut = netlab(t, "hi\n", "udp", "connect", silent)
+	if !strings.Contains(errOut, "no reply came from "+silent) || !strings.Contains(errOut, "UDP has no connection") {
+		t.Errorf("udp connect to a silent port: %q", errOut)
+	}
+}
