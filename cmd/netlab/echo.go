@@ -51,6 +51,9 @@ func (o *echoOptions) config() echo.Config {
 }
 
 func (o *echoOptions) validate(trs []transport.Transport) error {
+	if o.timeout <= 0 {
+		return usagef("--timeout must be more than 0 (how long to wait for each reply, e.g. 1s), got %v", o.timeout)
+	}
 	if err := o.wire.check(o.json, o.trace); err != nil {
 		return err
 	}
