@@ -126,7 +126,7 @@ clients. See 'netlab docs cluster'.`,
 				}}})
 			if err != nil {
 				ad.Close()
-				return err
+				return bindError(err, "--listen", listen, "--tcp", lines) // dialhint.go
 			}
 			httpAddr := listenedOn(listen, srv.HTTPAddr)
 			fmt.Fprintf(a.out, "netlab chat serving (Ctrl-C stops)\n")

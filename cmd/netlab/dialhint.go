@@ -50,3 +50,27 @@ func answerOf(msg string) string {
 func udpSilence(addr string) string {
 	return fmt.Sprintf("no reply came from %s. UDP has no connection and no handshake: a datagram to a port where nothing listens is dropped (at most an ICMP 'port unreachable' comes back, which networks often filter), so the client cannot tell an absent server from a lost message or a slow one. Is 'netlab udp serve --listen %s' running?", addr, addr)
 }
+
+// bindError gives a server's listen failure the one-line form the echo
+// servers use (listenError), naming the flag whose address failed; pairs
+// are flag, address. Other errors pass through.
+func bindError(err error, pairs ...string) error {
+	msg := err.Error()
+	for i := 0; i+1 < len(pairs); i += 2 {
+		flag, addr := pairs[i], pairs[i+1]
+		if addr == "" || !strings.Contains(msg, "listen "+addr+":") && !strings.Contains(msg, " "+addr+": ") {
+			continue
+		}
+		switch {
+		case strings.Contains(msg, "address already in use"):
+			return fmt.Errorf("listen %s: address already in use — pick another with %s, or port 0 for any free port", addr, flag)
+		case strings.Contains(msg, "cannot assign requested address"):
+			return fmt.Errorf("listen %s: this machine has no such address — use 127.0.0.1 or one of its own addresses in %s", addr, flag)
+		case strings.Contains(msg, "permission denied"):
+			return fmt.Errorf("listen %s: permission denied — ports below 1024 need root; pick a port above 1024 with %s", addr, flag)
+		case strings.Contains(msg, "no such host"), strings.Contains(msg, "missing port"), strings.Contains(msg, "unknown port"), strings.Contains(msg, "too many colons"):
+			return usagef("bad %s address %q: want HOST:PORT, for example 127.0.0.1:8080", flag, addr)
+		}
+	}
+	return err
+}

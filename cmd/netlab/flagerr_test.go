@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"strings"
 	"testing"
 )
@@ -23,6 +24,30 @@ func TestPlainBadInputMessages(t *testing.T) {
 		}
 		if strings.Count(strings.TrimSpace(errOut), "\n") != 0 || strings.Contains(errOut, "strconv") {
 			t.Errorf("netlab %v: want one plain line, got %q", tc.args, errOut)
+		}
+	}
+}
+
+func TestBindErrorsAreOneLineForEveryServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := ln.Addr().String()
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"chat", "serve", "--listen", busy, "--tcp", "127.0.0.1:0"}, "--listen"},
+		{[]string{"chat", "serve", "--listen", "127.0.0.1:0", "--tcp", busy}, "--tcp"},
+		{[]string{"proxy", "--listen", busy, "--upstream", "127.0.0.1:1"}, "--listen"},
+		{[]string{"tcp", "serve", "--listen", busy}, "--listen"},
+	} {
+		_, _, errOut := netlab(t, "", tc.args...)
+		want := "netlab: listen " + busy + ": address already in use — pick another with " + tc.flag + ", or port 0 for any free port\n"
+		if errOut != want {
+			t.Errorf("netlab %v:\n got %q\nwant %q", tc.args, errOut, want)
 		}
 	}
 }
