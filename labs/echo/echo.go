@@ -76,10 +76,13 @@ type TraceEvent struct {
 
 // Result is what one echo run measured, from the client's side.
 type Result struct {
-	Transport   transport.Info
-	Sent        int
-	Received    int // distinct seqs that came back
-	Lost        int // sent, never came back
+	Transport transport.Info
+	Sent      int
+	Received  int // distinct seqs that came back
+	Lost      int // sent, never came back within its timeout
+	// InFlight counts messages sent but not back when Ctrl-C ended the
+	// run, their timeout not yet up: not lost, just not waited for.
+	InFlight    int
 	OutOfOrder  int // came back after a higher seq
 	Duplicated  int // came back more than once (extra copies)
 	RTT         stats.Summary
@@ -375,7 +378,15 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 	mu.Lock()
 	defer mu.Unlock()
 	res.Elapsed = time.Since(start)
-	res.Lost = res.Sent - res.Received
+	if ctx.Err() != nil {
+		stopped := time.Now()
+		for seq := 1; seq <= res.Sent; seq++ {
+			if !seen[seq] && !sendTimes[seq].IsZero() && stopped.Sub(sendTimes[seq]) < cfg.Timeout {
+				res.InFlight++
+			}
+		}
+	}
+	res.Lost = res.Sent - res.Received - res.InFlight
 	res.RTT = stats.Summarize(res.RTTSamples)
 	if m, ok := conn.(transport.Meter); ok {
 		res.Wire, res.HasWire = m.WireStats(), true
