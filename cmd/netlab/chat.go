@@ -71,6 +71,7 @@ func newChatServeCmd(a *app) *cobra.Command {
 	var listen, lines string
 	var queue, maxConns int
 	var adapterKind, natsURL, redisURL, serverID string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the chat page, WebSocket and long-polling endpoints, and a TCP line port",
@@ -106,6 +107,7 @@ clients. See 'netlab docs cluster'.`,
 			if err := cluster.CheckKind(adapterKind); err != nil {
 				return usagef("--adapter: %v", err)
 			}
+			log := newServerLog(a.out, quiet) // serverlog.go
 			if !cmd.Flags().Changed("tcp") { // the nc door follows --listen's host
 				lines = followHost(listen, chatLinesPort)
 			}
@@ -119,9 +121,11 @@ clients. See 'netlab docs cluster'.`,
 			}
 			srv, err := chat.Start(ctx, chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(), MaxConns: maxConns,
 				Logf: func(format string, args ...any) { fmt.Fprintf(a.errOut, "netlab: "+format+"\n", args...) },
-				Hub: chat.Config{SendQueue: queue, ServerID: serverID, Adapter: ad, Disconnecting: func(m chat.Member, rooms []string, reason error) {
+				Hub: chat.Config{SendQueue: queue, ServerID: serverID, Adapter: ad, Events: log.chatEvent, Disconnecting: func(m chat.Member, rooms []string, reason error) {
 					if errors.Is(reason, chat.ErrSlowConsumer) { // the instructor wants to know
 						fmt.Fprintf(a.errOut, "disconnected %s (%s, %s): %v\n", m.Name, m.Door, m.ID, reason)
+					} else {
+						log.chatLeft(m, reason)
 					}
 				}}})
 			if err != nil {
@@ -156,6 +160,7 @@ clients. See 'netlab docs cluster'.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP address: the page, /ws and the polling endpoints")
 	cmd.Flags().StringVar(&lines, "tcp", "127.0.0.1:"+chatLinesPort, "TCP line address for nc (\"\" to turn off; default: the host of --listen, port "+chatLinesPort+")")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no line per client connecting, joining, leaving, disconnecting")
 	cmd.Flags().IntVar(&queue, "queue", chat.DefaultSendQueue, "messages queued per client before a slow client is disconnected")
 	cmd.Flags().IntVar(&maxConns, "max-conns", 0, "open connections at most, HTTP and nc together; more are refused (0: the fd limit less an eighth)")
 	cmd.Flags().StringVar(&adapterKind, "adapter", cluster.KindNone, "share rooms with other servers: none, nats or redis")

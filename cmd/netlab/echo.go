@@ -181,7 +181,7 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 
 // serveEcho runs an echo server for tr on addr until Ctrl-C, then prints
 // totals. hint tells the user how to talk to it with standard tools.
-func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string, hint func(addr string) string) error {
+func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string, hint func(addr string) string, quiet bool) error {
 	ln, err := tr.Listen(ctx, addr)
 	if err != nil {
 		return listenError(err, addr)
@@ -198,6 +198,7 @@ func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string,
 	}
 	fmt.Fprintln(a.out, "Press Ctrl-C to stop.")
 	var st echo.ServerStats
+	st.OnConn = newServerLog(a.out, quiet).echoConn(name) // serverlog.go: a line per client
 	start := time.Now()
 	err = echo.Serve(ctx, ln, &st)
 	fmt.Fprintf(a.out, "\nstopped after %s: %s, %s echoed, %d malformed\n",

@@ -48,6 +48,10 @@ type Config struct {
 	// to leave, while it is still in its rooms (rooms includes its own id
 	// room), with the reason it leaves. It must not call the hub.
 	Disconnecting func(m Member, rooms []string, reason error)
+	// Events, when set, hears each socket connect, join and leave a room
+	// (not its own id room), on the hub's goroutine, for a server's log.
+	// It must not call the hub.
+	Events func(event string, m Member, room string)
 }
 
 // A Member is one socket as listings show it.
@@ -155,6 +159,7 @@ type Hub struct {
 	ad        adapter.Adapter
 	queueLen  int
 	onLeaving func(Member, []string, error)
+	onEvent   func(string, Member, string)
 	maxNotice int
 
 	register   chan *Socket
@@ -206,6 +211,7 @@ func NewHub(cfg Config) *Hub {
 		ad:         cfg.Adapter,
 		queueLen:   cfg.SendQueue,
 		onLeaving:  cfg.Disconnecting,
+		onEvent:    cfg.Events,
 		maxNotice:  cfg.MaxNoticeRoom,
 		register:   make(chan *Socket),
 		unregister: make(chan leaveReq),
@@ -307,6 +313,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.sockets[s.id] = s
 			h.sockets64.Add(1)
 			h.join(s, s.id)
+			h.event("connect", s, "")
 		case r := <-h.unregister:
 			h.remove(r.s, r.reason)
 		case r := <-h.membership:
@@ -607,6 +614,7 @@ func (h *Hub) changeMembership(r memberReq) error {
 		}
 		h.join(s, r.arg)
 		h.notice(r.arg, "join", s.name+" joined "+r.arg)
+		h.event("join", s, r.arg)
 	case "leave":
 		if r.arg == s.id {
 			return fmt.Errorf("chat: a socket cannot leave its own room")
@@ -616,6 +624,7 @@ func (h *Hub) changeMembership(r memberReq) error {
 		}
 		h.notice(r.arg, "leave", s.name+" left "+r.arg)
 		h.leave(s, r.arg)
+		h.event("leave", s, r.arg)
 	case "nick":
 		if err := CheckNick(r.arg); err != nil {
 			return err
@@ -634,6 +643,13 @@ func (h *Hub) changeMembership(r memberReq) error {
 		return fmt.Errorf("chat: unknown membership op %q", r.op)
 	}
 	return nil
+}
+
+// event tells Config.Events, if set.
+func (h *Hub) event(what string, s *Socket, room string) {
+	if h.onEvent != nil {
+		h.onEvent(what, Member{s.id, s.name, s.door}, room)
+	}
 }
 
 // userRooms returns the rooms s is in, except its own id room, sorted.

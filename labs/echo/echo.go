@@ -99,6 +99,9 @@ type ServerStats struct {
 	Open     atomic.Int64 // of those, still open
 	Messages atomic.Int64 // messages echoed
 	Bad      atomic.Int64 // malformed messages answered with an error
+	// OnConn, when set before Serve, hears each client come ("connect")
+	// and go ("disconnect"), for a server's log.
+	OnConn func(event string, c transport.Conn)
 }
 
 // Serve echoes every message on every connection ln accepts until ctx is
@@ -120,11 +123,17 @@ func Serve(ctx context.Context, ln transport.Listener, st *ServerStats) error {
 		}
 		st.Conns.Add(1)
 		st.Open.Add(1)
+		if st.OnConn != nil {
+			st.OnConn("connect", c)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer st.Open.Add(-1)
 			handle(ctx, c, st)
+			if st.OnConn != nil {
+				st.OnConn("disconnect", c)
+			}
 		}()
 	}
 }
