@@ -108,7 +108,7 @@ clients. See 'netlab docs cluster'.`,
 				return usagef("--adapter: %v", err)
 			}
 			log := newServerLog(a.out, quiet) // serverlog.go
-			if !cmd.Flags().Changed("tcp") { // the nc door follows --listen's host
+			if !cmd.Flags().Changed("tcp") {  // the nc door follows --listen's host
 				lines = followHost(listen, chatLinesPort)
 			}
 			ctx := cmd.Context()
