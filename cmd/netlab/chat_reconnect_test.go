@@ -177,4 +177,25 @@ func testPageRestart(t *testing.T, via string) {
 		members, _ := chromedp.Run(page, chromedp.Evaluate[string](`document.getElementById("members").textContent`))
 		return strings.Contains(members, "ann (you)") && strings.Contains(members, "tina")
 	})
+	// A private message names who it is from and that it is to you.
+	var annID string
+	for _, m := range ms {
+		if m.Name == "ann" {
+			annID = m.ID
+		}
+	}
+	tina.say("/msg " + annID + " just between us")
+	waitPage(t, "the private message", func() bool { _, n := logLine(t, page, "[to you] tina: just between us"); return n == 1 })
+	// The join button follows nc's /join: the new room becomes current,
+	// the page stays in its other rooms and in the lobby.
+	if err := chromedp.Do(page, chromedp.SetValue(chromedp.ID("room"), "blue"), chromedp.Click(chromedp.ID("join"))); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, "the page in blue", func() bool {
+		rooms, _ := chromedp.Run(page, chromedp.Evaluate[string](`document.body.dataset.rooms + " " + document.body.dataset.room`))
+		return rooms == "blue,lobby,red blue"
+	})
+	if s, n := logLine(t, page, "> /join blue"); s != "delivered" || n != 1 {
+		t.Errorf("the join command in the log: state %q, %d lines; want it shown once, delivered", s, n)
+	}
 }

@@ -373,6 +373,12 @@ function connect() {
     st.ready = false;
     st.conn = null;
     document.body.dataset.connected = "";
+    if (st.quit) { // the server said bye to /quit: that command did its work
+      st.outbox = st.outbox.filter((it) => {
+        if (it.kind === "cmd" && /^\/quit\b/.test(it.text)) { setState(it, "delivered"); return false; }
+        return true;
+      });
+    }
     for (const it of st.outbox) setState(it, "unsent");
     if (st.quit) { status(why + "; you quit (reload the page to come back)", "closed"); return; }
     // Backoff: 0.5 s, 1 s, 2 s ... up to 10 s, each ±25 % so a classroom of
