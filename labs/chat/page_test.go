@@ -10,7 +10,7 @@ import (
 	"github.com/netlab/netlab/transport"
 )
 
-func sendMsg(t *testing.T, c transport.Conn, m transport.Message) {
+func pageSendMsg(t *testing.T, c transport.Conn, m transport.Message) {
 	t.Helper()
 	if err := c.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
@@ -18,7 +18,7 @@ func sendMsg(t *testing.T, c transport.Conn, m transport.Message) {
 }
 
 // recvEvent reads until a message with event arrives and returns it.
-func recvEvent(t *testing.T, c transport.Conn, event string) transport.Message {
+func pageRecvEvent(t *testing.T, c transport.Conn, event string) transport.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -34,7 +34,7 @@ func recvEvent(t *testing.T, c transport.Conn, event string) transport.Message {
 }
 
 // noChat checks that no chat message arrives within a short wait.
-func noChat(t *testing.T, c transport.Conn) {
+func pageNoChat(t *testing.T, c transport.Conn) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -57,8 +57,8 @@ func TestPageSendIsAckedOnceAndNotDeliveredTwice(t *testing.T) {
 	send(t, bob, "/join math")
 	recvUntil(t, bob, "joined math")
 
-	sendMsg(t, ann, transport.Message{Event: "send", Seq: 12345, Room: "math", Data: []byte("hi")})
-	ack := recvEvent(t, ann, "ack")
+	pageSendMsg(t, ann, transport.Message{Event: "send", Seq: 12345, Room: "math", Data: []byte("hi")})
+	ack := pageRecvEvent(t, ann, "ack")
 	var a struct {
 		HubSeq uint64 `json:"hub_seq"`
 		Dup    bool   `json:"dup"`
@@ -66,13 +66,13 @@ func TestPageSendIsAckedOnceAndNotDeliveredTwice(t *testing.T) {
 	if err := json.Unmarshal(ack.Data, &a); err != nil || ack.Seq != 12345 || a.HubSeq == 0 || a.Dup {
 		t.Fatalf("ack %+v (%s): want seq 12345, a hub seq, not dup (%v)", ack, ack.Data, err)
 	}
-	got := recvEvent(t, bob, "chat")
+	got := pageRecvEvent(t, bob, "chat")
 	if string(got.Data) != "ann: hi" || got.Room != "math" || got.Seq != a.HubSeq {
 		t.Errorf("bob got %+v (%s), want ann: hi in math numbered %d", got, got.Data, a.HubSeq)
 	}
 	// The ack was lost, say: the page sends the same id again.
-	sendMsg(t, ann, transport.Message{Event: "send", Seq: 12345, Room: "math", Data: []byte("hi")})
-	ack = recvEvent(t, ann, "ack")
+	pageSendMsg(t, ann, transport.Message{Event: "send", Seq: 12345, Room: "math", Data: []byte("hi")})
+	ack = pageRecvEvent(t, ann, "ack")
 	var b struct {
 		HubSeq uint64 `json:"hub_seq"`
 		Dup    bool   `json:"dup"`
@@ -81,7 +81,7 @@ func TestPageSendIsAckedOnceAndNotDeliveredTwice(t *testing.T) {
 	if !b.Dup || b.HubSeq != a.HubSeq {
 		t.Errorf("second ack %s: want dup with hub seq %d", ack.Data, a.HubSeq)
 	}
-	noChat(t, bob)
+	pageNoChat(t, bob)
 }
 
 func TestPageResumeReplaysWhatTheRoomsMissed(t *testing.T) {
@@ -99,18 +99,18 @@ func TestPageResumeReplaysWhatTheRoomsMissed(t *testing.T) {
 	send(t, tom, "not for math readers")
 
 	ann := serveConn(t, h)
-	sendMsg(t, ann, transport.Message{Event: "join", Room: "math"})
+	pageSendMsg(t, ann, transport.Message{Event: "join", Room: "math"})
 	recvUntil(t, ann, "joined math")
-	sendMsg(t, ann, transport.Message{Event: "state"})
+	pageSendMsg(t, ann, transport.Message{Event: "state"})
 	var st pageStateJSON
-	json.Unmarshal(recvEvent(t, ann, "state").Data, &st)
+	json.Unmarshal(pageRecvEvent(t, ann, "state").Data, &st)
 	if st.Server != h.ServerID() || st.Room != "math" || strings.Join(st.Rooms, ",") != "lobby,math" {
 		t.Fatalf("state %+v", st)
 	}
 
 	resume := func(after uint64, server string) (chats []transport.Message, info map[string]any) {
 		t.Helper()
-		sendMsg(t, ann, transport.Message{Event: "resume", Seq: after, Data: []byte(server)})
+		pageSendMsg(t, ann, transport.Message{Event: "resume", Seq: after, Data: []byte(server)})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for {
@@ -157,13 +157,13 @@ func TestPageResumeReplaysWhatTheRoomsMissed(t *testing.T) {
 func TestPageCmdIsAckedWithStateAndRunsOnce(t *testing.T) {
 	h := startHub(t, Config{})
 	ann := serveConn(t, h)
-	sendMsg(t, ann, transport.Message{Event: "cmd", Seq: 77, Data: []byte("/join art")})
-	ack := recvEvent(t, ann, "ack")
+	pageSendMsg(t, ann, transport.Message{Event: "cmd", Seq: 77, Data: []byte("/join art")})
+	ack := pageRecvEvent(t, ann, "ack")
 	var st pageStateJSON
 	if err := json.Unmarshal(ack.Data, &st); err != nil || ack.Seq != 77 || st.Room != "art" || strings.Join(st.Rooms, ",") != "art,lobby" {
 		t.Fatalf("ack %s: want seq 77 and state in art and lobby (%v)", ack.Data, err)
 	}
-	sendMsg(t, ann, transport.Message{Event: "cmd", Seq: 77, Data: []byte("/join art")})
+	pageSendMsg(t, ann, transport.Message{Event: "cmd", Seq: 77, Data: []byte("/join art")})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for {
@@ -178,9 +178,9 @@ func TestPageCmdIsAckedWithStateAndRunsOnce(t *testing.T) {
 			break
 		}
 	}
-	sendMsg(t, ann, transport.Message{Event: "members", Room: "art"})
+	pageSendMsg(t, ann, transport.Message{Event: "members", Room: "art"})
 	var ms []memberJSON
-	json.Unmarshal(recvEvent(t, ann, "members").Data, &ms)
+	json.Unmarshal(pageRecvEvent(t, ann, "members").Data, &ms)
 	if len(ms) != 1 || !strings.HasPrefix(ms[0].Name, "guest-") || ms[0].Door != "pipe" || ms[0].ID != st.ID {
 		t.Errorf("members of art: %+v", ms)
 	}
