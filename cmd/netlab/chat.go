@@ -202,6 +202,9 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 				}
 				c, err = ws.Dial(ctx, u, chatWSOptions)
 			}
+			if err != nil && via != "tcp" && strings.Contains(err.Error(), "malformed HTTP") { // dialhint.go
+				return fmt.Errorf("chat join %s: that port answers, but not with HTTP (it sent %s): is it the nc door of 'netlab chat serve'? Join it with --via tcp, or give the HTTP port (8080 by default)", addr, answerOf(err.Error()))
+			}
 			if err != nil {
 				return fmt.Errorf("chat join: %w (is 'netlab chat serve' running there?)", err)
 			}

@@ -138,3 +138,11 @@ func TestChatServeLogsJoinsAndLeaves(t *testing.T) {
 	}
 	t.Errorf("chat serve output lacks some of %q:\n%s", want, out.String())
 }
+
+func TestChatJoinToTheNcDoorSaysSo(t *testing.T) {
+	srv := startChat(t)
+	code, _, errOut := netlab(t, "", "chat", "join", srv.LinesAddr.String(), "--name", "ada")
+	if code == 0 || !strings.Contains(errOut, "that port answers, but not with HTTP") || !strings.Contains(errOut, "--via tcp") {
+		t.Errorf("chat join to the nc door: exit %d, %q", code, errOut)
+	}
+}
