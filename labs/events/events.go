@@ -23,6 +23,10 @@ const (
 	DefaultClients    = 3
 	DefaultRoundTrips = 200
 	DefaultAckTimeout = 200 * time.Millisecond
+	// DefaultRoundTripTime bounds the round trips of each direction: short
+	// polling needs a poll per leg, so 200 of them would take most of a
+	// minute; the table's count says how many fit.
+	DefaultRoundTripTime = 2 * time.Second
 )
 
 // Config describes a run over one transport.
@@ -31,6 +35,9 @@ type Config struct {
 	Clients    int           // clients connected to the server (>= 2)
 	RoundTrips int           // EmitWithAck round trips measured each way
 	AckTimeout time.Duration // how long an EmitWithAck to an unhandled event waits
+	// RoundTripTime bounds each direction's round trips: it stops at
+	// RoundTrips or after this long (DefaultRoundTripTime when 0).
+	RoundTripTime time.Duration
 }
 
 // Step is one action and how many copies each party's handlers got.
@@ -50,6 +57,7 @@ type Result struct {
 	TimeoutErr  string        // the error it returned
 	ClientToSrv stats.Summary // ack round trips, client emits, server acks
 	SrvToClient stats.Summary // ack round trips, server emits, client acks
+	Interrupted bool          // Ctrl-C ended the run: what was measured so far
 }
 
 // counts are the handler calls of one party, by event name.
@@ -81,6 +89,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if cfg.RoundTrips <= 0 {
 		cfg.RoundTrips = DefaultRoundTrips
+	}
+	if cfg.RoundTripTime <= 0 {
+		cfg.RoundTripTime = DefaultRoundTripTime
 	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = DefaultAckTimeout
@@ -192,6 +203,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	for _, s := range steps {
 		if err := step(s.action, s.do); err != nil {
+			if ctx.Err() != nil {
+				res.Interrupted = true
+				return res, nil // Ctrl-C: the steps so far
+			}
 			return res, fmt.Errorf("events: %s: %w", s.action, err)
 		}
 	}
@@ -199,6 +214,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	start := time.Now()
 	_, err = c1.EmitWithAck(ctx, "nobody", nil)
 	res.TimedOutIn = time.Since(start)
+	if ctx.Err() != nil {
+		res.Interrupted = true
+		return res, nil
+	}
 	if !errors.Is(err, event.ErrAckTimeout) {
 		return res, fmt.Errorf("events: EmitWithAck to an unhandled event returned %v, want a timeout", err)
 	}
@@ -206,9 +225,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	rtt := func(s *event.Socket) (stats.Summary, error) {
 		var rec stats.Recorder
-		for i := 0; i < cfg.RoundTrips; i++ {
+		end := time.Now().Add(cfg.RoundTripTime)
+		for i := 0; i < cfg.RoundTrips && time.Now().Before(end); i++ {
 			t0 := time.Now()
 			if _, err := s.EmitWithAck(ctx, "ping", []byte("x")); err != nil {
+				if ctx.Err() != nil {
+					res.Interrupted = true
+					return rec.Summary(), nil // Ctrl-C: what was measured
+				}
 				return rec.Summary(), err
 			}
 			rec.Add(time.Since(t0))
@@ -217,6 +241,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if res.ClientToSrv, err = rtt(c1); err != nil {
 		return res, fmt.Errorf("events: round trips: %w", err)
+	}
+	if res.Interrupted {
+		return res, nil
 	}
 	if res.SrvToClient, err = rtt(sockets[0]); err != nil {
 		return res, fmt.Errorf("events: round trips: %w", err)
