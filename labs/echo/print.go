@@ -201,7 +201,7 @@ func FromJSON(c ConfigJSON, rs []ResultJSON) (cfg Config, link string, results [
 	cfg = Config{Count: c.Count, Size: c.SizeBytes, Interval: fromUs(c.IntervalUs), Timeout: fromUs(c.TimeoutUs)}
 	for _, rj := range rs {
 		r := Result{Transport: transport.Info{Name: rj.Transport}, Sent: rj.Sent, Received: rj.Received,
-			Lost: rj.Lost, OutOfOrder: rj.OutOfOrder, Duplicated: rj.Duplicated,
+			Lost: rj.Lost, InFlight: rj.InFlight, OutOfOrder: rj.OutOfOrder, Duplicated: rj.Duplicated,
 			Elapsed: fromUs(rj.ElapsedUs), Interrupted: rj.Interrupted}
 		for _, us := range rj.RTTSamplesUs {
 			r.RTTSamples = append(r.RTTSamples, fromUs(us))
