@@ -64,11 +64,11 @@ var (
 
 func newConn(qc *quicgo.Conn, opts Options, counter *countconn.Counter, server bool) *Conn {
 	c := &Conn{
-		qc:        qc,
-		opts:      opts,
-		counter:   counter,
-		server:    server,
-		send:      make(chan transport.Message, opts.Queue),
+		qc:      qc,
+		opts:    opts,
+		counter: counter,
+		server:  server,
+		send:    make(chan transport.Message, opts.Queue),
 		// Room for a whole queue, so that the peer's Close, which waits
 		// for this side to have read its stream to the end, does not wait
 		// for this side's application.
