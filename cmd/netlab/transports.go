@@ -9,6 +9,8 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/httppoll"
+	"github.com/netlab/netlab/transport/quic"
+	"github.com/netlab/netlab/transport/sse"
 )
 
 // transportOptions are the per-transport knobs a user can set on any lab
@@ -91,4 +93,15 @@ func parseTransports(list string, o *transportOptions) ([]transport.Transport, e
 // transportFlagHelp is the --transports help text.
 func transportFlagHelp() string {
 	return fmt.Sprintf("comma-separated transports to run, or all (%s)", strings.Join(knownTransports(), ", "))
+}
+
+// The transports of issue 18: Server-Sent Events and QUIC (one stream each
+// way, and a stream per message), after the five in tables.
+func init() {
+	transportOrder = append(transportOrder, "sse", "quic", "quic-streams")
+	transportBuilders["sse"] = func(*transportOptions) transport.Transport { return sse.New(sse.Options{}) }
+	transportBuilders["quic"] = func(*transportOptions) transport.Transport { return quic.New(quic.Options{}) }
+	transportBuilders["quic-streams"] = func(*transportOptions) transport.Transport {
+		return quic.New(quic.Options{PerMessage: true})
+	}
 }
