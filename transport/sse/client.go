@@ -152,6 +152,7 @@ func (c *Conn) validate(r *http.Response) error {
 
 // onEvent is called by the stream for every event, one at a time.
 func (c *Conn) onEvent(ev gosse.Event) {
+
 	if ev.Data == "" {
 		// The spec dispatches no event with an empty data buffer (go-sse
 		// yields one for a block holding only retry:).
