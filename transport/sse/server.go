@@ -144,6 +144,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				httpError(w, http.StatusBadRequest, "missing sid: GET %s opens a session and its first event says its id; then %s %s?sid=ID", s.opts.Prefix, r.Method, s.opts.Prefix)
 				return
 			}
+			if _, has, _ := lastEventID(r); has {
+				httpError(w, http.StatusBadRequest, "Last-Event-ID resumes a session: name it with %s?sid=ID", s.opts.Prefix)
+				return
+			}
 			c, ok := s.open(w, r)
 			if !ok {
 				return

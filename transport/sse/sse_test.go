@@ -338,6 +338,7 @@ func TestBadInput(t *testing.T) {
 		{"Last-Event-ID ahead", "GET", base + "?sid=" + sid, "", []string{"Last-Event-ID", "99"}, 400},
 		{"unknown session", "GET", base + "?sid=nope", "", nil, 404},
 		{"POST without sid", "POST", base, "hi", nil, 400},
+		{"Last-Event-ID without sid", "GET", base, "", []string{"Last-Event-ID", "3"}, 400},
 		{"PUT", "PUT", base + "?sid=" + sid, "", nil, 405},
 		{"no such path", "GET", "http://" + ln.Addr().String() + "/other", "", nil, 404},
 	}
