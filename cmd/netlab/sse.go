@@ -25,7 +25,7 @@ server sends what it missed again from a bounded replay buffer.
 The server speaks plainly enough for curl -N and a browser's EventSource:
 'netlab docs sse' shows how.`,
 		defaultListen: "127.0.0.1:8084",
-		build: func(*transportOptions, bool) transport.Transport { return sse.New(sse.Options{}) },
+		build:         func(*transportOptions, bool) transport.Transport { return sse.New(sse.Options{}) },
 		hint: func(addr string) string {
 			return fmt.Sprintf(`Try it: curl -N http://%[1]s/sse        (its first event says the session id, SID)
    then:  curl -d hello "http://%[1]s/sse?sid=SID"`, addr)

@@ -130,7 +130,9 @@ function connect() {
     $("status").textContent = why;
     document.body.dataset.connected = "";
   };
-  conn = via === "poll" ? connectPoll(opened, closed) : connectWS(opened, closed);
+  conn = via === "poll" ? connectPoll(opened, closed)
+    : via === "sse" && window.connectSSE ? connectSSE(opened, closed) // sse.js
+    : connectWS(opened, closed);
 }
 
 // joinRoom moves this page to room: join it, then leave the previous one
