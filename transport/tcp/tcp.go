@@ -37,7 +37,8 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/wire"
+	"github.com/netlab/netlab/transport/accept"
+	"github.com/netlab/netlab/transport/internal/countconn"
 )
 
 // Defaults.
@@ -60,6 +61,12 @@ type Options struct {
 	Nagle bool
 	// MaxMessage bounds a message's Data; 0 means DefaultMaxMessage.
 	MaxMessage int
+	// MaxConns bounds the connections a Listener keeps open; the excess is
+	// told "server full" and closed. 0 means a default below the file
+	// descriptor limit (see transport/accept).
+	MaxConns int
+	// Logf, when set, hears a Listener's accept errors (once, not per retry).
+	Logf func(format string, args ...any)
 }
 
 // Transport is raw TCP with newline-delimited JSON framing.
@@ -102,14 +109,14 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("tcp: %w", err)
 	}
-	return newListener(ln, t), nil
+	return newListener(accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(t.opts.MaxConns), Refusal: accept.LineFull, Logf: t.opts.Logf}), t), nil
 }
 
 // Conn is one end of a TCP connection carrying messages. It is safe for
 // concurrent use.
 type Conn struct {
 	nc      net.Conn
-	ctr     wire.Counter
+	ctr     countconn.Counter
 	maxData int
 	maxLine int
 
@@ -121,7 +128,7 @@ type Conn struct {
 	w       *bufio.Writer
 	pending atomic.Int64
 
-	plainPeer atomic.Bool // the peer's last line was plain text, not JSON
+	plainPeer atomic.Bool // the peer has sent a plain-text line (sticky)
 
 	// rmu serializes Recv; the fields below it belong to whoever holds it.
 	rmu     sync.Mutex
@@ -141,7 +148,7 @@ var (
 )
 
 func (t *Transport) newConn(nc net.Conn) *Conn {
-	if tc, ok := nc.(*net.TCPConn); ok {
+	if tc, ok := nc.(interface{ SetNoDelay(bool) error }); ok { // a *net.TCPConn, or accept's wrapper of one
 		tc.SetNoDelay(!t.opts.Nagle)
 	}
 	c := &Conn{
@@ -152,8 +159,9 @@ func (t *Transport) newConn(nc net.Conn) *Conn {
 		closing: make(chan struct{}),
 		wdone:   make(chan struct{}),
 	}
-	c.w = bufio.NewWriterSize(wire.Count(nc, &c.ctr), 64<<10)
-	c.r = bufio.NewReaderSize(wire.Count(nc, &c.ctr), 64<<10)
+	cc := countconn.New(nc, &c.ctr)
+	c.w = bufio.NewWriterSize(cc, 64<<10)
+	c.r = bufio.NewReaderSize(cc, 64<<10)
 	go c.writeLoop()
 	return c
 }
@@ -163,7 +171,8 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // WireStats reports bytes read from and written to the socket.
 func (c *Conn) WireStats() transport.WireStats {
-	return transport.WireStats{BytesSent: c.ctr.Sent(), BytesReceived: c.ctr.Received()}
+	read, written := c.ctr.Load()
+	return transport.WireStats{BytesSent: written, BytesReceived: read}
 }
 
 // Send encodes m as one line and queues it for the writer.
@@ -180,7 +189,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 		return err
 	}
 	var line []byte
-	if c.plainPeer.Load() && isPlain(m) {
+	if c.plainPeer.Load() && transport.SendsAsPlainText(m, true) {
 		line = append(append(make([]byte, 0, len(m.Data)+1), m.Data...), '\n')
 	} else {
 		line = append(transport.AppendEncode(make([]byte, 0, len(m.Data)+64), m), '\n')
@@ -210,15 +219,6 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 		}
 		return fmt.Errorf("tcp: send: %w", transport.ErrClosed)
 	}
-}
-
-// isPlain reports whether m can go to a plain-text peer as a bare line
-// without losing anything: only Data, valid text with no newline, and not
-// something that would read back as JSON.
-func isPlain(m transport.Message) bool {
-	return m.Event == "" && m.Room == "" && m.Sent.IsZero() &&
-		bytes.IndexByte(m.Data, '\n') < 0 && !bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{")) &&
-		!bytes.ContainsAny(m.Data, "\r\x00")
 }
 
 // Recv reads the next message. A malformed line yields an error matching
@@ -280,7 +280,9 @@ func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
 		c.nc.Close()
 		return transport.Message{}, c.readErr
 	}
-	c.plainPeer.Store(!bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("{")))
+	if transport.IsPlainText(line) {
+		c.plainPeer.Store(true) // sticky: someone typing at us
+	}
 	return m, nil
 }
 
@@ -410,7 +412,7 @@ func (c *Conn) Close() error {
 // Listener accepts TCP connections. Closing it closes every connection it
 // accepted that is still open.
 type Listener struct {
-	ln net.Listener
+	ln *accept.Listener // retries out-of-fd errors, refuses over MaxConns
 	t  *Transport
 
 	mu     sync.Mutex
@@ -418,7 +420,7 @@ type Listener struct {
 	closed bool
 }
 
-func newListener(ln net.Listener, t *Transport) *Listener {
+func newListener(ln *accept.Listener, t *Transport) *Listener {
 	return &Listener{ln: ln, t: t, conns: map[*Conn]struct{}{}}
 }
 
@@ -427,12 +429,12 @@ func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 // Accept waits for a client.
 func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) {
-	stop := context.AfterFunc(ctx, func() { l.ln.(*net.TCPListener).SetDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, func() { l.ln.SetDeadline(time.Now()) })
 	defer stop()
 	nc, err := l.ln.Accept()
 	if err != nil {
 		if ctx.Err() != nil {
-			l.ln.(*net.TCPListener).SetDeadline(time.Time{})
+			l.ln.SetDeadline(time.Time{})
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, net.ErrClosed) {

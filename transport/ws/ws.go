@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/internal/countconn"
 	"github.com/netlab/netlab/transport/internal/httplisten"
 )
@@ -436,7 +437,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 		}
 	}()
 	b := (*bp)[:0]
-	if c.plainPeer.Load() && isPlain(m) {
+	if c.plainPeer.Load() && transport.SendsAsPlainText(m, false) {
 		b = append(b, m.Data...)
 	} else {
 		b = transport.AppendEncode(b, m)
@@ -920,7 +921,7 @@ func (c *Conn) readMsg() (received, error) {
 		if err != nil {
 			r.err = fmt.Errorf("ws: recv: %w", err) // the connection stays usable
 		}
-		if err != nil || !bytes.HasPrefix(bytes.TrimLeft(p, " \t"), []byte("{")) {
+		if err != nil || transport.IsPlainText(p) {
 			// Someone typing (wscat, a browser): from now on, messages
 			// that are only text go back as plain text. Sticky, so the
 			// answer does not depend on what the peer sent last.
@@ -940,13 +941,6 @@ func (c *Conn) readMsg() (received, error) {
 type received struct {
 	m   transport.Message
 	err error
-}
-
-// isPlain reports whether m can go to a plain-text peer as a bare text frame
-// without losing anything: only Data, valid UTF-8, not read back as JSON.
-func isPlain(m transport.Message) bool {
-	return m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() && utf8.Valid(m.Data) &&
-		!bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{"))
 }
 
 // refuse sends a close frame with code and returns the error that ends
@@ -1149,7 +1143,8 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	return httplisten.Serve(ln, CountingListener(ln), NewServer(t.opts), &http.Server{
+	capped := accept.Wrap(ln, accept.Config{Refusal: accept.HTTPFull}) // out-of-fd retry, 503 over the fd-derived cap
+	return httplisten.Serve(ln, CountingListener(capped), NewServer(t.opts), &http.Server{
 		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          quietLog,
