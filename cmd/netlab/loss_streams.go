@@ -75,18 +75,25 @@ crosses its stream path. See 'netlab docs quic'.`,
 			if handshake {
 				cfg.Handshake = measureHandshakes
 			}
-			if a.errIsTerminal && !json {
-				fmt.Fprintf(a.errOut, "sending %d messages over %s…", count, names)
-			}
+			progress := a.progress()
+			progress.Status(fmt.Sprintf("sending %d messages over %s…", count, names))
+			started := time.Now()
 			res, err := loss.RunStreams(cmd.Context(), cfg, trs)
-			if a.errIsTerminal && !json {
-				fmt.Fprint(a.errOut, "\r\033[K")
-			}
+			progress.Stop()
 			if len(res.Runs) == 0 {
 				return err
 			}
 			if json {
-				if jerr := report.JSON(a.out, res.JSON()); jerr != nil {
+				j := res.JSON()
+				env := report.NewEnvelope("loss streams", started)
+				env.Config, env.Results = j.Config, j.Results
+				env.Interrupted = cmd.Context().Err() != nil
+				for _, r := range j.Results.Runs {
+					if r.Error != "" {
+						env.Errors = append(env.Errors, r.Transport+": "+r.Error)
+					}
+				}
+				if jerr := env.Write(a.out); jerr != nil {
 					return jerr
 				}
 			} else if werr := res.WriteText(a.out); werr != nil {

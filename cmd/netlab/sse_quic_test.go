@@ -25,15 +25,22 @@ func TestLossStreamsCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	var doc struct {
-		Runs []struct {
-			Transport string `json:"transport"`
-			Streams   int    `json:"streams"`
-			Delivered int    `json:"delivered"`
-		} `json:"runs"`
+	var env struct {
+		Lab     string `json:"lab"`
+		Results struct {
+			Runs []struct {
+				Transport string `json:"transport"`
+				Streams   int    `json:"streams"`
+				Delivered int    `json:"delivered"`
+			} `json:"runs"`
+		} `json:"results"`
 	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	doc := env.Results
+	if env.Lab != "loss streams" {
+		t.Errorf("lab %q, want loss streams", env.Lab)
 	}
 	if len(doc.Runs) != 3 || doc.Runs[2].Transport != "quic-streams" || doc.Runs[2].Streams != 60 || doc.Runs[0].Delivered != 60 {
 		t.Fatalf("runs = %+v", doc.Runs)

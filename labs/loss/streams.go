@@ -345,8 +345,8 @@ func streamsLabel(s StreamsRun) string {
 // WriteText prints the comparison: the table, the handshakes and what this
 // run's numbers say.
 func (res StreamsResult) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "Head-of-line blocking: the same %d numbered messages, one every %v, client → server,\n", res.Count, res.Interval)
-	fmt.Fprintf(w, "through its own copy of the link %s (same seed: the same places in each packet sequence dropped).\n\n", res.Link)
+	report.Paragraph(w, fmt.Sprintf("Head-of-line blocking: the same %d numbered messages, one every %v, client → server, through its own copy of the link %s (same seed: the same places in each packet sequence dropped).", res.Count, res.Interval, res.Link))
+	fmt.Fprintln(w)
 	t := report.Table{Header: []string{""}}
 	for _, s := range res.Runs {
 		t.Header = append(t.Header, s.Transport)
@@ -383,11 +383,10 @@ func (res StreamsResult) WriteText(w io.Writer) error {
 	row("  max", dur(func(s StreamsRun) time.Duration { return s.Delay.Max }))
 	t.Section("late (> " + report.Duration(res.Late) + ")")
 	row("  waited for their own packet", num(func(s StreamsRun) int { return s.OwnWait }))
-	row("  held behind another's packet", num(func(s StreamsRun) int { return s.HeldBehind }))
+	row("  released with an earlier late one", num(func(s StreamsRun) int { return s.HeldBehind }))
 	t.Notes = append(t.Notes,
-		"packets dropped: datagrams the link dropped (UDP path), or segments it held for "+report.Duration(rto(res.Link))+" (TCP path: a model of TCP's",
-		"  retransmission timeout, --rto; QUIC recovers by its own loss detection, RFC 9002).",
-		fmt.Sprintf("held behind: late, and arrived within %s of an earlier-sent late message (released together).", report.Duration(res.BurstGap())))
+		"packets dropped: datagrams the link dropped (UDP path), or segments it held for "+report.Duration(rto(res.Link))+" (TCP path: a model of TCP's retransmission timeout, --rto; QUIC recovers by its own loss detection, RFC 9002).",
+		fmt.Sprintf("released with an earlier late one: arrived within %s of an earlier-sent late message. On one ordered stream that is a message held behind a packet that was not its own; with a stream each, messages whose own packets were resent together.", report.Duration(res.BurstGap())))
 	if err := t.Write(w); err != nil {
 		return err
 	}
@@ -413,10 +412,7 @@ func (res StreamsResult) WriteText(w io.Writer) error {
 	}
 
 	fmt.Fprintln(w, "\nWhat happened:")
-	for _, s := range res.StreamsSentences() {
-		fmt.Fprintf(w, "  - %s\n", s)
-	}
-	return nil
+	return report.Bullets(w, "-", res.StreamsSentences())
 }
 
 // StreamsSentences are what this run's numbers say, one sentence each.
@@ -429,8 +425,12 @@ func (res StreamsResult) StreamsSentences() []string {
 			out = append(out, fmt.Sprintf("%s: %v", s.Transport, s.Err))
 			continue
 		}
-		line := fmt.Sprintf("%s (%s): %d of %d messages late; %d waited for their own packet, %d were held behind a packet that was not theirs",
-			s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.OwnWait, s.HeldBehind)
+		held := "released with an earlier late one"
+		if s.Info.Ordered {
+			held = "held behind a packet that was not theirs"
+		}
+		line := fmt.Sprintf("%s (%s): %d of %d messages late; %d waited for their own packet, %d were %s",
+			s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.OwnWait, s.HeldBehind, held)
 		if len(s.Held) > 0 {
 			worst := s.Held[0]
 			for _, h := range s.Held {
@@ -469,7 +469,7 @@ func (res StreamsResult) StreamsSentences() []string {
 		}
 	}
 	if oneQUIC != nil && manyQUIC != nil {
-		out = append(out, fmt.Sprintf("Over QUIC, one stream held %d messages behind another's packet and a stream per message held %d: on one stream QUIC orders bytes as TCP does; across streams it does not.",
+		out = append(out, fmt.Sprintf("Over QUIC, one stream held %d messages behind another's packet; with a stream per message %d late messages came out together with an earlier one: on one stream QUIC orders bytes as TCP does, across streams it does not.",
 			oneQUIC.HeldBehind, manyQUIC.HeldBehind))
 	}
 	var q, t *HandshakeCost
@@ -494,15 +494,26 @@ func (res StreamsResult) StreamsSentences() []string {
 	return out
 }
 
-// StreamsJSON is the comparison's JSON form.
+// StreamsJSON is the comparison's JSON form: Config and Results go into
+// the --json envelope. Durations are in microseconds (fields ending _us).
 type StreamsJSON struct {
-	Count      int                 `json:"count"`
-	IntervalMs float64             `json:"interval_ms"`
-	Size       int                 `json:"size_bytes"`
-	Link       string              `json:"link"`
-	LateMs     float64             `json:"late_ms"`
+	Config  StreamsConfigJSON  `json:"config"`
+	Results StreamsResultsJSON `json:"results"`
+}
+
+// StreamsConfigJSON is how the comparison was set up.
+type StreamsConfigJSON struct {
+	Count      int     `json:"count"`
+	IntervalUs float64 `json:"interval_us"`
+	Size       int     `json:"size_bytes"`
+	Link       string  `json:"link"`
+	LateUs     float64 `json:"late_us"`
+}
+
+// StreamsResultsJSON is what it measured.
+type StreamsResultsJSON struct {
 	Runs       []StreamsRunJSON    `json:"runs"`
-	Handshakes []HandshakeCostJSON `json:"handshakes,omitempty"`
+	Handshakes []HandshakeCostJSON `json:"handshakes"`
 }
 
 // StreamsRunJSON is one run in JSON.
@@ -522,17 +533,18 @@ type StreamsRunJSON struct {
 // HandshakeCostJSON is one handshake in JSON.
 type HandshakeCostJSON struct {
 	Name       string  `json:"name"`
-	ReadyMs    float64 `json:"ready_ms"`
-	ConnectMs  float64 `json:"tcp_connect_ms"`
-	RTTMs      float64 `json:"rtt_ms"`
+	ReadyUs    float64 `json:"ready_us"`
+	ConnectUs  float64 `json:"tcp_connect_us"`
+	RTTUs      float64 `json:"rtt_us"`
 	RoundTrips float64 `json:"round_trips"`
 }
 
-func msOf(d time.Duration) float64 { return report.Micros(d) / 1000 }
-
 // JSON returns the result's JSON form.
 func (res StreamsResult) JSON() StreamsJSON {
-	j := StreamsJSON{Count: res.Count, IntervalMs: msOf(res.Interval), Size: res.Size, Link: res.Link.String(), LateMs: msOf(res.Late)}
+	j := StreamsJSON{Config: StreamsConfigJSON{Count: res.Count, IntervalUs: report.Micros(res.Interval), Size: res.Size,
+		Link: res.Link.String(), LateUs: report.Micros(res.Late)}}
+	j.Results.Runs = []StreamsRunJSON{}
+	j.Results.Handshakes = []HandshakeCostJSON{}
 	for _, s := range res.Runs {
 		streams := 1
 		if !s.Info.Ordered {
@@ -543,10 +555,11 @@ func (res StreamsResult) JSON() StreamsJSON {
 		if s.Err != nil {
 			r.Error = s.Err.Error()
 		}
-		j.Runs = append(j.Runs, r)
+		j.Results.Runs = append(j.Results.Runs, r)
 	}
 	for _, h := range res.Handshakes {
-		j.Handshakes = append(j.Handshakes, HandshakeCostJSON{Name: h.Name, ReadyMs: msOf(h.Ready), ConnectMs: msOf(h.Connect), RTTMs: msOf(h.RTT), RoundTrips: h.RoundTrips()})
+		j.Results.Handshakes = append(j.Results.Handshakes, HandshakeCostJSON{Name: h.Name, ReadyUs: report.Micros(h.Ready),
+			ConnectUs: report.Micros(h.Connect), RTTUs: report.Micros(h.RTT), RoundTrips: h.RoundTrips()})
 	}
 	return j
 }

@@ -47,7 +47,7 @@ func TestStreamsHeadOfLine(t *testing.T) {
 	if err := res.WriteText(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"held behind another's packet", "150 streams", "quic-streams (a stream per message"} {
+	for _, want := range []string{"released with an earlier late one", "held behind a packet that was not theirs", "150 streams", "quic-streams (a stream per message"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, out.String())
 		}
