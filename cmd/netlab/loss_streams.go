@@ -25,6 +25,7 @@ func newLossStreamsCmd(a *app) *cobra.Command {
 		json      bool
 		handshake bool
 		to        transportOptions
+		lf        *linkFlags // set below, once the command exists
 	)
 	cmd := &cobra.Command{
 		Use:   "streams",
@@ -63,7 +64,7 @@ crosses its stream path. See 'netlab docs quic'.`,
 			if late < 0 {
 				return usagef("--late cannot be negative, got %v", late)
 			}
-			link, err := linkFlagsOf(cmd).config()
+			link, err := lf.config()
 			if err != nil {
 				return err
 			}
@@ -110,16 +111,10 @@ crosses its stream path. See 'netlab docs quic'.`,
 	fs.DurationVar(&late, "late", 0, "a message slower than this is late (0: the link's delay + jitter + 20ms)")
 	fs.BoolVar(&json, "json", false, "print one JSON document with the raw numbers instead of tables")
 	fs.BoolVar(&handshake, "handshake", true, "also measure QUIC's and TCP+TLS's handshakes over a delayed link")
-	lf := addLinkFlagsDefault(cmd, loss.DefaultStreamsLink)
-	streamsLinkFlags[cmd] = lf
+	lf = addLinkFlagsDefault(cmd, loss.DefaultStreamsLink)
 	addTransportFlags(fs, &to)
 	return cmd
 }
-
-// streamsLinkFlags keeps each streams command's link flags.
-var streamsLinkFlags = map[*cobra.Command]*linkFlags{}
-
-func linkFlagsOf(cmd *cobra.Command) *linkFlags { return streamsLinkFlags[cmd] }
 
 // measureHandshakes is loss.StreamsConfig.Handshake: QUIC and TCP+TLS 1.3,
 // each through a link with only delay each way, best of three.
