@@ -14,9 +14,10 @@ import (
 // transportOptions are the per-transport knobs a user can set on any lab
 // that runs over several transports.
 type transportOptions struct {
-	nagle        bool             // tcp: Nagle's algorithm on (TCP_NODELAY off)
-	pollInterval positiveDuration // poll: time between GETs; 0 means the default
-	hold         positiveDuration // longpoll: how long the server may hold a GET; 0 means the default
+	nagle        bool               // tcp: Nagle's algorithm on (TCP_NODELAY off)
+	pollInterval positiveDuration   // poll: time between GETs; 0 means the default
+	hold         positiveDuration   // longpoll: how long the server may hold a GET; 0 means the default
+	socketio     socketioTransports // socketio: what the client tries (polling, websocket, or both)
 }
 
 // addTransportFlags adds the transport knobs to a lab's flags.
@@ -26,11 +27,12 @@ func addTransportFlags(fs *pflag.FlagSet, o *transportOptions) {
 	o.hold = positiveDuration(httppoll.DefaultHold)
 	fs.Var(&o.pollInterval, "poll-interval", "poll (short polling): time between GETs")
 	fs.Var(&o.hold, "hold", "longpoll: how long the server may hold a GET before answering empty")
+	addSocketIOFlags(fs, o)
 }
 
 // transportOrder is the order transports appear in tables: the raw sockets,
 // then HTTP from the most chatty to the least.
-var transportOrder = []string{"tcp", "udp", "poll", "longpoll", "ws"}
+var transportOrder = []string{"tcp", "udp", "poll", "longpoll", "ws", "socketio"}
 
 // transportBuilders maps a transport name to its constructor. Each
 // transport's command file registers its own in init. This is the one place

@@ -234,6 +234,18 @@ func (c *Client) session(first chan<- error) error {
 
 	var binary *Event // a binary event waiting for its attachments
 	var want int
+	// Events that arrive before the CONNECT answer wait for it: a server
+	// that recovers a session sends the missed packets first (as the JS
+	// client's receiveBuffer holds them).
+	joined := false
+	var early []Event
+	deliver := func(ev Event) {
+		if joined {
+			c.deliver(ev)
+		} else {
+			early = append(early, ev)
+		}
+	}
 	connectTimer := time.NewTimer(c.opts.ConnectTimeout)
 	defer connectTimer.Stop()
 	for {
@@ -266,7 +278,7 @@ func (c *Client) session(first chan<- error) error {
 			}
 			binary.Attachments = append(binary.Attachments, p.Data)
 			if len(binary.Attachments) == want {
-				c.deliver(*binary)
+				deliver(*binary)
 				binary = nil
 			}
 			continue
@@ -283,6 +295,11 @@ func (c *Client) session(first chan<- error) error {
 			}
 			json.Unmarshal(sp.Data, &answer)
 			c.onConnect(eng, answer.SID, answer.PID)
+			joined = true
+			for _, ev := range early {
+				c.deliver(ev)
+			}
+			early = nil
 			connectTimer.Stop()
 			if first != nil {
 				first <- nil
@@ -313,7 +330,7 @@ func (c *Client) session(first chan<- error) error {
 				binary, want = &ev, sp.Attachments
 				continue
 			}
-			c.deliver(ev)
+			deliver(ev)
 		case packet.Ack, packet.BinaryAck:
 			var args []json.RawMessage
 			json.Unmarshal(sp.Data, &args)

@@ -250,10 +250,17 @@ func (e *engine) pollWritePump() {
 			batch = append(batch[:0], p)
 		}
 		size := len(batch[0].Data) + 1
+		// Fill the body with what else is queued, but send a close packet
+		// on its own, after the rest (as the JS client does).
+		var pending *packet.EnginePacket
 	fill:
-		for size < e.hs.MaxPayload {
+		for size < e.hs.MaxPayload && batch[0].Type != packet.Close {
 			select {
 			case p := <-e.out:
+				if p.Type == packet.Close {
+					pending = &p
+					break fill
+				}
 				batch = append(batch, p)
 				size += len(p.Data) + 2
 			default:
@@ -275,6 +282,17 @@ func (e *engine) pollWritePump() {
 			e.end(nil)
 			return
 		}
+		if pending != nil {
+			batch = append(batch[:0], *pending)
+			body = packet.AppendPayload(body[:0], batch)
+			req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, e.cfg.base+"?"+e.query(Polling), bytes.NewReader(body))
+			if err == nil {
+				req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+				e.do(req)
+			}
+			e.end(nil)
+			return
+		}
 	}
 }
 
@@ -289,6 +307,9 @@ func (e *engine) upgrade() {
 	if err != nil {
 		return
 	}
+	// A session that ends while probing takes the probe with it.
+	stop := context.AfterFunc(e.ctx, func() { ws.Close() })
+	defer stop()
 	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if ws.WriteMessage(websocket.TextMessage, []byte("2probe")) != nil {
 		ws.Close()
@@ -400,6 +421,13 @@ func (e *engine) wsWritePump(ws *websocket.Conn) {
 			return
 		case p = <-e.out:
 		}
+		if p.Type == packet.Close {
+			// Over WebSocket the client closes the socket itself (a close
+			// frame, from end) rather than sending a close packet, as the
+			// JS client does.
+			e.end(nil)
+			return
+		}
 		var err error
 		ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		if p.Binary {
@@ -410,10 +438,6 @@ func (e *engine) wsWritePump(ws *websocket.Conn) {
 		}
 		if err != nil {
 			e.end(fmt.Errorf("transport error: %w", err))
-			return
-		}
-		if p.Type == packet.Close {
-			e.end(nil)
 			return
 		}
 	}

@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	eio "github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -50,6 +52,9 @@ type Server struct {
 	IO      *socket.Server
 	opts    ServerOptions
 	handler http.Handler
+
+	mu    sync.Mutex
+	gates map[string]*connectGate // by Engine.IO session id
 }
 
 // NewServer returns a Server configured from opts.
@@ -80,7 +85,86 @@ func NewServer(opts ServerOptions) *Server {
 	// page on another port of localhost, say).
 	o.SetCors(&types.Cors{Origin: true, Credentials: true})
 	io := socket.NewServer(nil, o)
-	return &Server{IO: io, opts: opts, handler: io.ServeHandler(nil)}
+	s := &Server{IO: io, opts: opts, handler: io.ServeHandler(nil), gates: map[string]*connectGate{}}
+	s.gateConnects()
+	return s
+}
+
+// A connectGate holds a session's packets that follow its CONNECT until
+// the server has registered the socket.
+//
+// The library writes the CONNECT answer (40{"sid":…}) before it records the
+// socket in the client's namespaces, on another goroutine than the one
+// reading the client's packets; a client that emits at once (as soon as it
+// sees 40) can have its event decoded in between, for a namespace the
+// client is not yet in: the library takes that as a protocol violation and
+// closes the session. (Node runs the two steps in one tick, so nothing can
+// come between.) The gate makes the reader wait, at most gateWait, for the
+// namespace's "connect" event, which the library fires after recording the
+// socket.
+type connectGate struct {
+	connecting bool          // a CONNECT went through; only the reader touches it
+	ready      chan struct{} // closed on the namespace's connect
+	once       sync.Once
+}
+
+const gateWait = 5 * time.Second
+
+func (s *Server) gateConnects() {
+	s.IO.Engine().On("connection", func(a ...any) {
+		conn, ok := a[0].(eio.Socket)
+		if !ok {
+			return
+		}
+		g := &connectGate{ready: make(chan struct{})}
+		id := string(conn.Id())
+		s.mu.Lock()
+		s.gates[id] = g
+		s.mu.Unlock()
+		// Run first, before the library's own "data" listener.
+		theirs := conn.Listeners("data")
+		conn.RemoveAllListeners("data")
+		conn.On("data", func(a ...any) {
+			if len(a) == 0 {
+				return
+			}
+			first := byte(0)
+			if sb, ok := a[0].(interface{ String() string }); ok {
+				if str := sb.String(); str != "" {
+					first = str[0]
+				}
+			}
+			switch {
+			case first == '0': // CONNECT
+				g.connecting = true
+			case g.connecting:
+				select {
+				case <-g.ready:
+					g.connecting = false
+				case <-time.After(gateWait):
+				}
+			}
+		})
+		conn.On("data", theirs...)
+		conn.Once("close", func(...any) {
+			s.mu.Lock()
+			delete(s.gates, id)
+			s.mu.Unlock()
+			g.once.Do(func() { close(g.ready) })
+		})
+	})
+	s.IO.On("connect", func(a ...any) {
+		sock, ok := a[0].(*socket.Socket)
+		if !ok {
+			return
+		}
+		s.mu.Lock()
+		g := s.gates[string(sock.Conn().Id())]
+		s.mu.Unlock()
+		if g != nil {
+			g.once.Do(func() { close(g.ready) })
+		}
+	})
 }
 
 // ServeHTTP refuses a request from a browser page that may not connect with

@@ -91,7 +91,7 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, err
 	}
-	h := newHub(t.opts.Server)
+	h := NewDoor(t.opts.Server)
 	hs := &http.Server{ConnContext: countconn.ConnContext, ReadHeaderTimeout: 10 * time.Second}
 	return httplisten.Serve(ln, countconn.Listener{Listener: ln}, h, hs), nil
 }
@@ -285,10 +285,13 @@ func ClientOf(c transport.Conn) *Client {
 	return nil
 }
 
-// hub is the listening side: a Server whose connected sockets are handed
-// out by Accept. It counts the bytes of each Engine.IO session on the
-// connections its requests (polls, posts, the upgrade) arrive on.
-type hub struct {
+// A Door is the listening side: a Server (an http.Handler for
+// /socket.io/) whose connected sockets are handed out by Accept as
+// transport.Conns, each event one Message. It counts the bytes of each
+// Engine.IO session on the connections its requests (polls, posts, the
+// upgrade) arrive on, when the http.Server's listener counts. The chat
+// server mounts one as its Socket.IO door. It is safe for concurrent use.
+type Door struct {
 	srv    *Server
 	accept chan *serverConn
 	done   chan struct{}
@@ -304,10 +307,11 @@ type sessionCount struct {
 	requests atomic.Int64
 }
 
-var _ httplisten.Server = (*hub)(nil)
+var _ httplisten.Server = (*Door)(nil)
 
-func newHub(opts ServerOptions) *hub {
-	h := &hub{
+// NewDoor returns a Door serving a Server configured by opts.
+func NewDoor(opts ServerOptions) *Door {
+	h := &Door{
 		srv:      NewServer(opts),
 		accept:   make(chan *serverConn, 64),
 		done:     make(chan struct{}),
@@ -343,7 +347,8 @@ func newHub(opts ServerOptions) *hub {
 	return h
 }
 
-func (h *hub) counter(sid string) *sessionCount {
+// counter returns the counter of Engine.IO session sid.
+func (h *Door) counter(sid string) *sessionCount {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	sc := h.counters[sid]
@@ -354,7 +359,8 @@ func (h *hub) counter(sid string) *sessionCount {
 	return sc
 }
 
-func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves Engine.IO requests.
+func (h *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sid := r.URL.Query().Get("sid"); sid != "" && len(sid) < 64 {
 		h.mu.Lock()
 		_, known := h.counters[sid]
@@ -370,7 +376,8 @@ func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.srv.ServeHTTP(w, r)
 }
 
-func (h *hub) Accept(ctx context.Context) (transport.Conn, error) {
+// Accept waits for the next socket.
+func (h *Door) Accept(ctx context.Context) (transport.Conn, error) {
 	select {
 	case c := <-h.accept:
 		return c, nil
@@ -381,7 +388,8 @@ func (h *hub) Accept(ctx context.Context) (transport.Conn, error) {
 	}
 }
 
-func (h *hub) Close() error {
+// Close disconnects every socket and stops the server.
+func (h *Door) Close() error {
 	h.once.Do(func() {
 		h.mu.Lock()
 		close(h.done)
@@ -400,7 +408,7 @@ func (h *hub) Close() error {
 
 // serverConn is one connected socket as a transport.Conn.
 type serverConn struct {
-	h        *hub
+	h        *Door
 	s        *socket.Socket
 	sc       *sessionCount
 	in       chan transport.Message
@@ -418,7 +426,7 @@ var (
 	_ transport.Meter = (*serverConn)(nil)
 )
 
-func newServerConn(h *hub, s *socket.Socket) *serverConn {
+func newServerConn(h *Door, s *socket.Socket) *serverConn {
 	c := &serverConn{h: h, s: s, sc: h.counter(string(s.Conn().Id())), in: make(chan transport.Message, 256), gone: make(chan struct{}), shut: make(chan struct{})}
 	s.OnAny(func(a ...any) {
 		name, _ := a[0].(string)
