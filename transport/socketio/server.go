@@ -1,6 +1,9 @@
 package socketio
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +15,8 @@ import (
 	eio "github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/netlab/netlab/transport/socketio/packet"
 )
 
 // Server defaults, the Node socket.io server's.
@@ -177,7 +182,67 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"code":4,"message":"Forbidden"}`))
 		return
 	}
+	q := r.URL.Query()
+	sid := q.Get("sid")
+	if sid == "" && r.Method == http.MethodGet && (q.Get("transport") == Polling || q.Get("transport") == WebSocket) && q.Get("EIO") != "4" {
+		// What the Node server answers; the library says code 4.
+		engineError(w, http.StatusBadRequest, 5, "Unsupported protocol version")
+		return
+	}
+	if sid != "" && r.Method == http.MethodPost && q.Get("transport") == Polling {
+		if conn, ok := s.IO.Engine().Clients().Load(sid); ok && !s.checkPost(w, r, conn) {
+			return
+		}
+	}
 	s.handler.ServeHTTP(w, r)
+}
+
+func engineError(w http.ResponseWriter, status, code int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"code":%d,"message":%q}`, code, message)
+}
+
+// checkPost reads a polling POST's body and answers what the Node server
+// answers where the library differs: a body over the payload limit gets
+// 413 and ends the session; a packet that does not decode (Engine.IO or
+// Socket.IO) gets "ok" and ends the session (Node: "parse error", or the
+// Socket.IO decoder's error, which closes the connection). It reports
+// whether the request should go on to the library, with its body
+// restored.
+func (s *Server) checkPost(w http.ResponseWriter, r *http.Request, conn eio.Socket) bool {
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxPayload+1))
+	if err != nil {
+		return false
+	}
+	if int64(len(body)) > s.opts.MaxPayload {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		conn.Close(true)
+		return false
+	}
+	engineBad, socketBad := false, false
+	ps, err := packet.ParsePayload(body)
+	if err != nil {
+		engineBad = true
+	}
+	for _, p := range ps {
+		if p.Type == packet.Message && !p.Binary {
+			if _, err := packet.ParseSocket(p.Data); err != nil {
+				socketBad = true
+			}
+		}
+	}
+	if engineBad || socketBad {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("ok"))
+		// Engine.IO's parse error ends the session at once; Socket.IO's
+		// decoder error closes it in order (the next poll gets 6, 1).
+		conn.Close(engineBad)
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return true
 }
 
 // Close disconnects every client and stops the server.

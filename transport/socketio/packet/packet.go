@@ -210,10 +210,11 @@ func ParseSocket(b []byte) (SocketPacket, error) {
 		j := bytes.IndexByte(b[i:], ',')
 		if j < 0 {
 			p.Namespace = string(b[i:])
-			return p, nil
+			i = len(b)
+		} else {
+			p.Namespace = string(b[i : i+j])
+			i += j + 1
 		}
-		p.Namespace = string(b[i : i+j])
-		i += j + 1
 	}
 	start := i
 	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
@@ -232,17 +233,45 @@ func ParseSocket(b []byte) (SocketPacket, error) {
 			return p, badf("payload is not JSON")
 		}
 	}
+	// The payload checks of socket.io-parser's isPayloadValid.
 	switch p.Type {
+	case Connect:
+		if len(p.Data) > 0 && p.Data[0] != '{' {
+			return p, badf("CONNECT payload must be an object")
+		}
+	case Disconnect:
+		if len(p.Data) > 0 {
+			return p, badf("DISCONNECT has no payload")
+		}
+	case ConnectError:
+		if len(p.Data) > 0 && p.Data[0] != '{' && p.Data[0] != '"' {
+			return p, badf("CONNECT_ERROR payload must be an object or a string")
+		}
 	case Event, BinaryEvent:
-		if len(p.Data) == 0 || p.Data[0] != '[' {
-			return p, badf("%s without an array payload", p.Type)
+		var arr []json.RawMessage
+		if json.Unmarshal(p.Data, &arr) != nil || len(arr) == 0 {
+			return p, badf("%s needs a non-empty array payload", p.Type)
+		}
+		var name string
+		if json.Unmarshal(arr[0], &name) == nil {
+			if reservedEvents[name] {
+				return p, badf("%q is a reserved event name", name)
+			}
+		} else if len(arr[0]) == 0 || (arr[0][0] != '-' && (arr[0][0] < '0' || arr[0][0] > '9')) {
+			return p, badf("event name must be a string or a number")
 		}
 	case Ack, BinaryAck:
-		if len(p.Data) == 0 || p.Data[0] != '[' || p.ID == NoID {
-			return p, badf("%s needs an id and an array payload", p.Type)
+		if len(p.Data) == 0 || p.Data[0] != '[' {
+			return p, badf("%s needs an array payload", p.Type)
 		}
 	}
 	return p, nil
+}
+
+// reservedEvents may not be emitted (socket.io-parser's RESERVED_EVENTS).
+var reservedEvents = map[string]bool{
+	"connect": true, "connect_error": true, "disconnect": true, "disconnecting": true,
+	"newListener": true, "removeListener": true,
 }
 
 // AppendSocket appends the encoding of p.
