@@ -71,6 +71,11 @@ take --transports ...,socketio.`,
 		build: func(o *transportOptions, _ bool) transport.Transport {
 			return transportBuilders["socketio"](o)
 		},
+		addFlags: func(cmd *cobra.Command, o *transportOptions) {
+			if cmd.Name() != "serve" {
+				addSocketIOFlags(cmd.Flags(), o)
+			}
+		},
 	})
 	for _, c := range group.Commands() {
 		if c.Name() == "serve" {
