@@ -52,6 +52,7 @@ func chatHTTPDoors() []chat.HTTPDoor {
 	return []chat.HTTPDoor{
 		{Name: "ws", Path: "/ws", Handler: wsSrv, Accept: wsSrv, Close: wsSrv.Close},
 		{Name: "poll", Path: httppoll.DefaultPrefix, Handler: pollSrv, Accept: pollSrv, Close: pollSrv.Close},
+		chatSocketIODoor(),
 	}
 }
 
@@ -64,6 +65,7 @@ func chatDialers() []chat.Dialer {
 		{Name: "poll", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
 			return httppoll.Dial(ctx, s.HTTPAddr.String(), chatPollOptions)
 		}},
+		chatSocketIODialer(),
 	}
 }
 

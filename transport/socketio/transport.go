@@ -443,6 +443,14 @@ func newServerConn(h *Door, s *socket.Socket) *serverConn {
 			}
 		}
 		m := fromValue(name, v)
+		// emit("chat", "room", "text"): a room and a text.
+		if len(a) > 2 {
+			room, ok1 := a[1].(string)
+			text, ok2 := a[2].(string)
+			if ok1 && ok2 {
+				m.Room, m.Data = room, []byte(text)
+			}
+		}
 		select {
 		case c.in <- m:
 		case <-c.gone:
