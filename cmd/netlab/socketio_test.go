@@ -70,7 +70,9 @@ func TestSocketIOServeCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"socketio", "serve", "--listen", "127.0.0.1:0"}, &app{out: &out, errOut: &out}) }()
+	go func() {
+		done <- run(ctx, []string{"socketio", "serve", "--listen", "127.0.0.1:0"}, &app{out: &out, errOut: &out})
+	}()
 	var addr string
 	for deadline := time.Now().Add(5 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {

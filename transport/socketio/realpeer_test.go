@@ -18,7 +18,9 @@ import (
 // socket.io-client (testdata/js, installed by .ci/run with npm ci). Without
 // node or the modules they skip, except in CI (CI=true), where they fail.
 
-func jsDir(t *testing.T) string {
+func jsDir(t *testing.T) string { return jsDirB(t) }
+
+func jsDirB(t testing.TB) string {
 	t.Helper()
 	dir, _ := filepath.Abs(filepath.Join("testdata", "js"))
 	missing := ""
@@ -37,8 +39,10 @@ func jsDir(t *testing.T) string {
 }
 
 // startNode starts testdata/js/server.js and returns its address.
-func startNode(t *testing.T, env ...string) string {
-	dir := jsDir(t)
+func startNode(t *testing.T, env ...string) string { return startNodeB(t, env...) }
+
+func startNodeB(t testing.TB, env ...string) string {
+	dir := jsDirB(t)
 	cmd := exec.Command("node", "server.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
@@ -74,7 +78,9 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // startNetlab serves a Server with ServeRooms on 127.0.0.1:0, as netlab
 // socketio serve does, and returns its address.
-func startNetlab(t *testing.T, opts ServerOptions) string {
+func startNetlab(t *testing.T, opts ServerOptions) string { return startNetlabB(t, opts) }
+
+func startNetlabB(t testing.TB, opts ServerOptions) string {
 	t.Helper()
 	srv := NewServer(opts)
 	ServeRooms(srv, nil)

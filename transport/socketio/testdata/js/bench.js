@@ -15,5 +15,6 @@ s.on("connect", async () => {
   const p = (q) => rtt[Math.min(rtt.length - 1, Math.floor((q / 100) * rtt.length))];
   console.log(JSON.stringify({ n: rtt.length, p50_us: p(50), p99_us: p(99) }));
   s.close();
+  process.exit(0);
 });
 setTimeout(() => { console.error("bench: timeout"); process.exit(1); }, 60000);
