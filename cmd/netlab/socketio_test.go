@@ -105,3 +105,51 @@ func TestSocketIOServeCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestMissedRecoveryStrategy: Socket.IO's connection state recovery over
+// the real protocol: within the window the socket comes back recovered
+// and gets every kept event (only volatile and acked ones are missed); with
+// a window shorter than the time away it comes back as a new socket.
+func TestMissedRecoveryStrategy(t *testing.T) {
+	for _, c := range []struct {
+		window    string
+		recovered bool
+	}{{"10s", true}, {"500ms", false}} {
+		var out, errOut syncBuffer
+		code := run(context.Background(), []string{"missed", "--transports", "socketio", "--scenario", "offline",
+			"--strategy", "recovery", "--offline", "1s", "--recovery-window", c.window, "--json"}, &app{out: &out, errOut: &errOut})
+		if code != exitOK {
+			t.Fatalf("window %s: exit %d: %s", c.window, code, errOut.String())
+		}
+		var doc struct {
+			Results []struct {
+				Emitted, Delivered, Missed, Recovered int
+				Rec                                   struct {
+					Recovered   bool `json:"recovered"`
+					SameID      bool `json:"same_id"`
+					Volatile    int  `json:"volatile_missed"`
+					Acked       int  `json:"acked_missed"`
+					Buffered    int  `json:"client_buffered"`
+					BufferedGot int  `json:"client_buffered_received"`
+				} `json:"socketio_recovery"`
+			}
+		}
+		if err := json.Unmarshal([]byte(out.String()), &doc); err != nil || len(doc.Results) != 1 {
+			t.Fatalf("window %s: %v: %s", c.window, err, out.String())
+		}
+		r := doc.Results[0]
+		if r.Rec.Recovered != c.recovered || r.Rec.SameID != c.recovered {
+			t.Errorf("window %s: recovered %v, same id %v; want %v", c.window, r.Rec.Recovered, r.Rec.SameID, c.recovered)
+		}
+		if r.Rec.Buffered != 3 || r.Rec.BufferedGot != 3 {
+			t.Errorf("window %s: client buffered %d emits, the server got %d; want 3 and 3", c.window, r.Rec.Buffered, r.Rec.BufferedGot)
+		}
+		if c.recovered {
+			if r.Missed != r.Rec.Volatile+r.Rec.Acked || r.Recovered == 0 {
+				t.Errorf("recovered run: missed %d, recovered %d; want only the %d volatile + %d acked ticks missed", r.Missed, r.Recovered, r.Rec.Volatile, r.Rec.Acked)
+			}
+		} else if r.Recovered != 0 {
+			t.Errorf("after the window: recovered %d events, want 0", r.Recovered)
+		}
+	}
+}

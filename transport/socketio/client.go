@@ -42,6 +42,9 @@ type ClientOptions struct {
 	ReconnectionDelay, ReconnectionDelayMax time.Duration
 	// ConnectTimeout bounds each connection attempt (default 20s).
 	ConnectTimeout time.Duration
+	// ReconnectGate, if set, is waited for before each reconnection
+	// attempt (a lab keeps the client offline with it).
+	ReconnectGate func(ctx context.Context) error
 }
 
 // An Event is what the client receives: an event the server emitted, or one
@@ -184,6 +187,9 @@ func (c *Client) run(first chan<- error) {
 		}
 		attempt++
 		delay := c.backoff(attempt)
+		if c.opts.ReconnectGate != nil && c.opts.ReconnectGate(c.ctx) != nil {
+			delay = 0 // closed while held: the select below sees it
+		}
 		select {
 		case <-time.After(delay):
 		case <-c.ctx.Done():
@@ -414,6 +420,9 @@ func (c *Client) event(eng *engine, sp packet.SocketPacket) (Event, error) {
 		ev.ack = func(a ...any) error {
 			err := errors.New("socketio: ack already sent")
 			once.Do(func() {
+				if a == nil {
+					a = []any{} // an ACK carries an array, empty or not
+				}
 				data, merr := json.Marshal(a)
 				if merr != nil {
 					err = merr
