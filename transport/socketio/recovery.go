@@ -22,6 +22,7 @@ type RecoveryPair struct {
 	hs     *http.Server
 
 	mu      sync.Mutex
+	sock    *socket.Socket // the client's socket on the server, the latest
 	up      map[int]bool
 	held    chan struct{} // open while the client is kept away
 	release func()
@@ -39,6 +40,9 @@ func NewRecoveryPair(ctx context.Context, window time.Duration) (*RecoveryPair, 
 		if !s.Recovered() {
 			s.Join(tickRoom)
 		}
+		p.mu.Lock()
+		p.sock = s
+		p.mu.Unlock()
 		s.On("up", func(args ...any) {
 			if f, ok := args[0].(float64); ok {
 				p.mu.Lock()
@@ -93,7 +97,15 @@ func (p *RecoveryPair) Emit(n int, volatile, withAck bool) error {
 	case volatile:
 		return op.Volatile().Emit("tick", n)
 	case withAck:
-		op.EmitWithAck("tick", n)(func([]any, error) {})
+		// A broadcast with an ack is not kept either; the library's
+		// broadcast-with-ack races with its own timer, so this one goes
+		// to the socket itself (socket.emit, which is never kept).
+		p.mu.Lock()
+		s := p.sock
+		p.mu.Unlock()
+		if s != nil {
+			s.EmitWithAck("tick", n)(func([]any, error) {})
+		}
 		return nil
 	}
 	return op.Emit("tick", n)
