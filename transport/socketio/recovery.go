@@ -97,9 +97,8 @@ func (p *RecoveryPair) Emit(n int, volatile, withAck bool) error {
 	case volatile:
 		return op.Volatile().Emit("tick", n)
 	case withAck:
-		// A broadcast with an ack is not kept either; the library's
-		// broadcast-with-ack races with its own timer, so this one goes
-		// to the socket itself (socket.emit, which is never kept).
+		// An emit with an ack is never kept. (To the socket itself: the
+		// library's broadcast-with-ack races with its own timer.)
 		p.mu.Lock()
 		s := p.sock
 		p.mu.Unlock()
