@@ -82,8 +82,40 @@ take --transports ...,socketio.`,
 			group.RemoveCommand(c)
 		}
 	}
-	group.AddCommand(newSocketIOServeCmd(a))
+	group.AddCommand(newSocketIOServeCmd(a), newSocketIODemoCmd(a))
 	return group
+}
+
+func newSocketIODemoCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Three Socket.IO clients through every kind of emit, rooms, a disconnect and a recovery (a second)",
+		Long: `Starts netlab's Socket.IO server (the events of 'netlab socketio serve') and
+three clients, ada, bob and cy, on 127.0.0.1, and goes through: an emit from
+a client with an ack, an emit to one socket, to a room, to everyone but the
+sender, to everyone; rooms (every socket is in the room of its own id); a
+disconnect leaving its rooms; a dropped connection that comes back
+recovered. Each line says what each client received, as measured.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			steps, err := socketio.Demo(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for i, st := range steps {
+				fmt.Fprintf(a.out, "%d. %s\n", i+1, st.Did)
+				for _, n := range []string{"ada", "bob", "cy"} {
+					got := st.Got[n]
+					if got == "" {
+						got = "-"
+					}
+					fmt.Fprintf(a.out, "     %-4s got: %s\n", n, got)
+				}
+				fmt.Fprintf(a.out, "   → %s\n", st.Note)
+			}
+			return nil
+		},
+	}
 }
 
 // socketioServeOptions are the flags of 'netlab socketio serve'.

@@ -14,6 +14,7 @@ import (
 //	join  ROOM               join ROOM; the ack lists the socket's rooms
 //	leave ROOM               leave ROOM; the ack lists the socket's rooms
 //	rooms                    the ack lists the socket's rooms
+//	members ROOM             the ack lists the ids of ROOM's sockets
 //	chat  ROOM TEXT          socket.to(ROOM).emit: ROOM's members but the sender
 //	broadcast TEXT           socket.broadcast.emit: everyone but the sender
 //	all   TEXT               io.emit: everyone, the sender included
@@ -73,6 +74,21 @@ func ServeRooms(s *Server, log func(string)) {
 			if ack, ok := lastAck(args); ok {
 				ack([]any{rooms()}, nil)
 			}
+		})
+		sock.On("members", func(args ...any) {
+			room, _ := stringArg(args, 0)
+			ack, ok := lastAck(args)
+			if !ok {
+				return
+			}
+			var ids []string
+			if set, ok := s.IO.Sockets().Adapter().Rooms().Load(socket.Room(room)); ok {
+				for _, id := range set.Keys() {
+					ids = append(ids, string(id))
+				}
+			}
+			slices.Sort(ids)
+			ack([]any{ids}, nil)
 		})
 		sock.On("chat", func(args ...any) {
 			room, ok1 := stringArg(args, 0)

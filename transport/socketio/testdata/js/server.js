@@ -15,6 +15,7 @@ io.on("connection", (socket) => {
   socket.on("join", (room, ack) => { socket.join(room); if (ack) ack(rooms()); });
   socket.on("leave", (room, ack) => { socket.leave(room); if (ack) ack(rooms()); });
   socket.on("rooms", (ack) => ack(rooms()));
+  socket.on("members", async (room, ack) => ack((await io.in(room).fetchSockets()).map((s) => s.id).sort()));
   socket.on("chat", (room, text) => socket.to(room).emit("chat", { from: socket.id, room, text }));
   socket.on("broadcast", (text) => socket.broadcast.emit("chat", { from: socket.id, text }));
   socket.on("all", (text) => io.emit("chat", { from: socket.id, text }));
