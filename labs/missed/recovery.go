@@ -206,7 +206,10 @@ func runRecovery(ctx context.Context, cfg Config, sc Scenario) Result {
 		away := n > p.cutAfter && n <= p.backAfter
 		v, a := tickKind(n)
 		if away && !v && !a {
-			res.HeldPeakEvents++ // kept for this client while it was away
+			// Kept for this client while it was away: the packet's data,
+			// ["tick",n], as the server stores it (its offset besides).
+			res.HeldPeakEvents++
+			res.HeldPeakBytes += int64(len(fmt.Sprintf(`["tick",%d]`, n)))
 		}
 		if !ok {
 			if away && v {
