@@ -31,7 +31,9 @@ import (
 // Over polling, readPump is a loop of GETs (each held by the server until it
 // has packets) and writePump POSTs what is queued, several packets joined by
 // 0x1e in one body. Over WebSocket they are gorilla's readPump and writePump:
-// one frame per packet. Only writePump writes; only readPump reads.
+// one frame per packet; only readPump reads, and writes are serialized by
+// wmu (writePump writes what is queued; send writes a frame itself when
+// nothing is).
 
 // Transport names, as the query's transport= and the JS client's
 // transports option spell them.
@@ -76,8 +78,12 @@ type engine struct {
 	pause     chan struct{}   // closed to stop the polling pumps for the upgrade
 	pollers   sync.WaitGroup  // the polling pumps
 	heartbeat *time.Timer
-	err       error // why the session ended
-	endOnce   sync.Once
+
+	wmu     sync.Mutex   // serializes WebSocket writes (gorilla allows one writer)
+	wbuf    []byte       // frame buffer, under wmu
+	queued  atomic.Int64 // packets queued on out and not yet written
+	err     error        // why the session ended
+	endOnce sync.Once
 }
 
 // openEngine opens a session: a polling handshake (then an upgrade in the
@@ -274,7 +280,9 @@ func (e *engine) pollWritePump() {
 			return
 		}
 		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-		if _, err := e.do(req); err != nil {
+		_, err = e.do(req)
+		e.queued.Add(-int64(len(batch)))
+		if err != nil {
 			e.end(fmt.Errorf("transport error: %w", err))
 			return
 		}
@@ -283,6 +291,7 @@ func (e *engine) pollWritePump() {
 			return
 		}
 		if pending != nil {
+			e.queued.Add(-1)
 			batch = append(batch[:0], *pending)
 			body = packet.AppendPayload(body[:0], batch)
 			req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, e.cfg.base+"?"+e.query(Polling), bytes.NewReader(body))
@@ -411,9 +420,9 @@ func (e *engine) wsReadPump(ws *websocket.Conn) {
 	}
 }
 
-// wsWritePump writes one frame per packet.
+// wsWritePump writes one frame per packet, what send queued. (When
+// nothing is queued, send writes a frame itself: see send.)
 func (e *engine) wsWritePump(ws *websocket.Conn) {
-	var buf []byte
 	for {
 		var p packet.EnginePacket
 		select {
@@ -428,19 +437,25 @@ func (e *engine) wsWritePump(ws *websocket.Conn) {
 			e.end(nil)
 			return
 		}
-		var err error
-		ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		if p.Binary {
-			err = ws.WriteMessage(websocket.BinaryMessage, p.Data)
-		} else {
-			buf = packet.AppendEngine(buf[:0], p)
-			err = ws.WriteMessage(websocket.TextMessage, buf)
-		}
+		e.wmu.Lock()
+		err := e.writeFrame(ws, p)
+		e.queued.Add(-1)
+		e.wmu.Unlock()
 		if err != nil {
 			e.end(fmt.Errorf("transport error: %w", err))
 			return
 		}
 	}
+}
+
+// writeFrame writes p as one WebSocket frame; e.wmu is held.
+func (e *engine) writeFrame(ws *websocket.Conn, p packet.EnginePacket) error {
+	ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if p.Binary {
+		return ws.WriteMessage(websocket.BinaryMessage, p.Data)
+	}
+	e.wbuf = packet.AppendEngine(e.wbuf[:0], p)
+	return ws.WriteMessage(websocket.TextMessage, e.wbuf)
 }
 
 // handle acts on one packet from the server: a ping is answered with a
@@ -461,17 +476,38 @@ func (e *engine) handle(p packet.EnginePacket) {
 	}
 }
 
-// send queues p for writePump.
+// send queues p for writePump. Over WebSocket, when nothing is queued,
+// it writes the frame itself instead: waking the writer goroutine would
+// cost a good part of a loopback round trip for nothing (netlab's ws
+// transport does the same). Frames still leave in the order of send.
 func (e *engine) send(ctx context.Context, p packet.EnginePacket) error {
 	select {
 	case <-e.done:
 		return errEngineClosed
 	default:
 	}
+	if p.Type != packet.Close {
+		e.wmu.Lock()
+		e.mu.Lock()
+		ws := e.ws
+		e.mu.Unlock()
+		if ws != nil && e.queued.Load() == 0 {
+			err := e.writeFrame(ws, p)
+			e.wmu.Unlock()
+			if err != nil {
+				e.end(fmt.Errorf("transport error: %w", err))
+				return errEngineClosed
+			}
+			return nil
+		}
+		e.wmu.Unlock()
+	}
+	e.queued.Add(1)
 	select {
 	case e.out <- p:
 		return nil
 	case <-ctx.Done():
+		e.queued.Add(-1)
 		return ctx.Err()
 	case <-e.done:
 		return errEngineClosed
