@@ -96,6 +96,8 @@ a client with an ack, an emit to one socket, to a room, to everyone but the
 sender, to everyone; rooms (every socket is in the room of its own id); a
 disconnect leaving its rooms; a dropped connection that comes back
 recovered. Each line says what each client received, as measured.`,
+		Example: `  netlab socketio demo
+  netlab docs socketio      # the walkthrough that explains each step`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			steps, err := socketio.Demo(cmd.Context())
