@@ -42,12 +42,14 @@ func ModelTable(p *Packet, transport string) *Grid {
 		pres = "UTF-8 JSON text, masked by the frame (no header of its own)"
 	}
 	t.Row("6 presentation", "  (application)", pres, "–")
-	sess := "the TCP connection (no header of its own)"
+	// Nothing on the wire marks OSI layer 5: the TCP connection's state
+	// (ports, sequence numbers) is layer 4, in the TCP header.
+	sess := "nothing (the TCP connection itself is layer 4)"
 	if transport == "udp" {
-		sess = "none: UDP has no connection"
+		sess = "nothing (and UDP has no connection)"
 	}
 	if transport == "ws" {
-		sess = "the WebSocket session on its TCP connection"
+		sess = "nothing (a WebSocket is application data on TCP)"
 	}
 	t.Row("5 session", "  (application)", sess, "–")
 	name, n = size(4)
