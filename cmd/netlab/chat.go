@@ -65,7 +65,6 @@ func chatDialers() []chat.Dialer {
 		{Name: "poll", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
 			return httppoll.Dial(ctx, s.HTTPAddr.String(), chatPollOptions)
 		}},
-		chatSocketIODialer(),
 	}
 }
 

@@ -24,12 +24,6 @@ func chatSocketIODoor() chat.HTTPDoor {
 	return chat.HTTPDoor{Name: "socketio", Path: "/socket.io/", Handler: d, Accept: roomArgAcceptor{d}, Close: d.Close}
 }
 
-func chatSocketIODialer() chat.Dialer {
-	return chat.Dialer{Name: "socketio", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
-		return socketio.New(socketio.Options{}).Dial(ctx, s.HTTPAddr.String())
-	}}
-}
-
 // roomArgAcceptor hands out conns on which emit("join", "math") means room
 // "math" (the chat session takes a join's room from Message.Room).
 type roomArgAcceptor struct{ d *socketio.Door }
