@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -92,25 +93,8 @@ func WritePacket(w io.Writer, p *Packet) error {
 		b.WriteString("\n")
 	}
 	b.WriteString("The whole frame as it crosses lo (what a capture shows):\n")
-	for off := 0; off < len(p.Bytes); off += 16 {
-		row := p.Bytes[off:min(off+16, len(p.Bytes))]
-		var hx, asc strings.Builder
-		for i := 0; i < 16; i++ {
-			if i == 8 {
-				hx.WriteByte(' ')
-			}
-			if i < len(row) {
-				fmt.Fprintf(&hx, "%02x ", row[i])
-				if row[i] >= 0x20 && row[i] < 0x7f {
-					asc.WriteByte(row[i])
-				} else {
-					asc.WriteByte('.')
-				}
-			} else {
-				hx.WriteString("   ")
-			}
-		}
-		fmt.Fprintf(&b, "  %04x  %s |%s|\n", off, hx.String(), asc.String())
+	for line := range strings.Lines(hex.Dump(p.Bytes)) {
+		b.WriteString("  " + line)
 	}
 	var legend []string
 	for _, l := range p.Layers {
