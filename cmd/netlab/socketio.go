@@ -111,6 +111,10 @@ recovered. Each line says what each client received, as measured.`,
 					if got == "" {
 						got = "-"
 					}
+					// One received item per line when they do not fit in one.
+					if len(got) > 80 {
+						got = strings.ReplaceAll(got, "; ", ";\n               ")
+					}
 					fmt.Fprintf(a.out, "     %-4s got: %s\n", n, got)
 				}
 				fmt.Fprintf(a.out, "   → %s\n", st.Note)

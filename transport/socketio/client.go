@@ -438,6 +438,11 @@ func (c *Client) event(eng *engine, sp packet.SocketPacket) (Event, error) {
 
 func (c *Client) deliver(ev Event) {
 	select {
+	case c.events <- ev: // room in the queue: delivered even while closing
+		return
+	default:
+	}
+	select {
 	case c.events <- ev:
 	case <-c.ctx.Done():
 	}

@@ -65,7 +65,12 @@ func Demo(ctx context.Context) ([]DemoStep, error) {
 					json.Unmarshal(ev.Args[0], &m)
 					text = fmt.Sprintf("chat %q", m.Text)
 				case "welcome":
-					text = "welcome " + string(ev.Args[0])
+					var w struct {
+						Transport string
+						Recovered bool
+					}
+					json.Unmarshal(ev.Args[0], &w)
+					text = fmt.Sprintf("welcome (on %s)", w.Transport)
 				case "connect":
 					text = fmt.Sprintf("connect (recovered: %v)", ev.Recovered)
 				case "disconnect":
@@ -110,7 +115,7 @@ func Demo(ctx context.Context) ([]DemoStep, error) {
 		return s
 	}
 
-	settle("ada, bob, cy connect (each socket opens on polling, then upgrades)", "the server emits \"welcome\" to one socket: only that socket gets it")
+	settle("ada, bob, cy connect (each opens on polling, then upgrades)", "the server emits \"welcome\" to one socket: only that socket gets it")
 	r := ack(clients["ada"], "echo", "hi")
 	settle(`ada: emit("echo", "hi") with an ack`, "a client's emit reaches the server only; the ack came back to ada: "+r)
 	ra := ack(clients["ada"], "join", "math")
@@ -128,11 +133,11 @@ func Demo(ctx context.Context) ([]DemoStep, error) {
 	clients["bob"].Close()
 	time.Sleep(100 * time.Millisecond)
 	after := ack(clients["ada"], "members", "math")
-	settle(`bob: disconnect()`, fmt.Sprintf(`members of "math": %s before, %s after: a socket that disconnects leaves its rooms`, short(before), short(after)))
+	settle(`bob: disconnect()`, fmt.Sprintf("members of \"math\": %s before, %s after:\n     a socket that disconnects leaves its rooms", short(before), short(after)))
 	clients["cy"].DropTransport()
 	time.Sleep(50 * time.Millisecond)
-	clients["ada"].Emit(ctx, "all", "while cy was away")
+	clients["ada"].Emit(ctx, "all", "while away")
 	time.Sleep(200 * time.Millisecond)
-	settle(`cy's connection drops; ada: emit("all", "while cy was away"); cy reconnects`, "connection state recovery: cy is back with its id and gets what it missed")
+	settle(`cy's connection drops; ada: emit("all", "while away"); cy reconnects`, "connection state recovery: cy is back with its id and gets what it missed")
 	return steps, nil
 }
