@@ -51,6 +51,7 @@ func chatHTTPDoors() []chat.HTTPDoor {
 		{Name: "ws", Path: "/ws", Handler: wsSrv, Accept: wsSrv, Close: wsSrv.Close},
 		{Name: "poll", Path: httppoll.DefaultPrefix, Handler: pollSrv, Accept: pollSrv, Close: pollSrv.Close},
 		chatSSEDoor(), // chat_sse.go
+		chatSocketIODoor(),
 	}
 }
 
