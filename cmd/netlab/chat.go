@@ -50,6 +50,8 @@ func chatHTTPDoors() []chat.HTTPDoor {
 	return []chat.HTTPDoor{
 		{Name: "ws", Path: "/ws", Handler: wsSrv, Accept: wsSrv, Close: wsSrv.Close},
 		{Name: "poll", Path: httppoll.DefaultPrefix, Handler: pollSrv, Accept: pollSrv, Close: pollSrv.Close},
+		chatSSEDoor(), // chat_sse.go
+		chatSocketIODoor(),
 	}
 }
 

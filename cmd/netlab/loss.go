@@ -80,6 +80,7 @@ reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
 	o.link = addLinkFlagsDefault(cmd, loss.DefaultLink)
 	addTransportFlags(fs, &o.to)
 	o.pics = addPictureFlags(cmd, a)
+	cmd.AddCommand(newLossStreamsCmd(a)) // loss_streams.go
 	return cmd
 }
 

@@ -388,7 +388,9 @@ function connect() {
     status(why + "; reconnecting in " + (wait / 1000).toFixed(1) + " s (attempt " + st.attempt + ")", "reconnecting");
     retryTimer = setTimeout(connect, wait);
   };
-  st.conn = via === "poll" ? connectPoll(opened, closed) : connectWS(opened, closed);
+  st.conn = via === "poll" ? connectPoll(opened, closed)
+    : via === "sse" && window.connectSSE ? connectSSE(opened, closed) // sse.js
+    : connectWS(opened, closed);
 }
 
 function reconnectNow() {
