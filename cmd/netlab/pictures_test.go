@@ -238,3 +238,14 @@ func TestReportFromSavedCompareJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestChartsOrderTransportsAsTables: the charts' table of transports
+// (colour, name, order) lists every transport in the tables' order.
+func TestChartsOrderTransportsAsTables(t *testing.T) {
+	styles := chart.Styles()
+	for i, n := range transportOrder {
+		if i >= len(styles) || styles[i].Transport != n {
+			t.Fatalf("tables order %v; the charts' styles start %v", transportOrder, styles)
+		}
+	}
+}

@@ -23,18 +23,19 @@ var styles = []Style{
 	{"poll", "poll (short polling)", color.RGBA{0xcc, 0x79, 0xa7, 0xff}},        // reddish purple
 	{"longpoll", "longpoll (long polling)", color.RGBA{0x00, 0x9e, 0x73, 0xff}}, // bluish green
 	{"ws", "ws (WebSocket)", color.RGBA{0xd5, 0x5e, 0x00, 0xff}},                // vermilion
-	{"sse", "sse (Server-Sent Events)", color.RGBA{0x56, 0xb4, 0xe9, 0xff}},     // sky blue
-	{"socketio", "socketio (Socket.IO)", color.RGBA{0x88, 0x88, 0x00, 0xff}},    // olive
+	{"socketio", "socketio (Socket.IO)", color.RGBA{0x56, 0xb4, 0xe9, 0xff}},    // sky blue
+	{"sse", "sse (Server-Sent Events)", color.RGBA{0xb8, 0xa8, 0x00, 0xff}},     // yellow, darkened to read on white
 	{"quic", "quic", color.RGBA{0x00, 0x00, 0x00, 0xff}},                        // black
+	{"quic-streams", "quic-streams", color.RGBA{0x77, 0x77, 0x77, 0xff}},        // grey
 }
 
 // fallback colours for transports the table does not know yet.
 var fallback = []color.RGBA{
-	{0x66, 0x66, 0x66, 0xff}, {0x99, 0x44, 0x00, 0xff}, {0x44, 0x00, 0x99, 0xff},
+	{0x99, 0x44, 0x00, 0xff}, {0x44, 0x00, 0x99, 0xff}, {0x00, 0x44, 0x44, 0xff},
 }
 
 // StyleOf returns the style of transport name; a name the table does not
-// know gets a grey-ish fallback colour and its own name.
+// know gets a fallback colour and its own name.
 func StyleOf(name string) Style {
 	for _, s := range styles {
 		if s.Transport == name {
