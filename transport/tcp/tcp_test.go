@@ -168,3 +168,37 @@ func TestAcceptHonoursContext(t *testing.T) {
 		t.Fatalf("Accept = %v, want DeadlineExceeded", err)
 	}
 }
+
+// A Recv whose ctx ends while half a line has arrived loses nothing: the
+// read pump keeps reading, and the next Recv gets the whole message.
+func TestRecvCancelledMidLineKeepsTheMessage(t *testing.T) {
+	ln, err := New(Options{}).Listen(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	server, err := ln.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	line := `{"seq":7,"text":"whole"}` + "\n"
+	io.WriteString(raw, line[:9])
+	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancelShort()
+	if _, err := server.Recv(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Recv with half a line and a 100ms ctx: err = %v, want DeadlineExceeded", err)
+	}
+	io.WriteString(raw, line[9:])
+	m, err := server.Recv(ctx)
+	if err != nil || m.Seq != 7 || string(m.Data) != "whole" {
+		t.Fatalf("Recv after the rest arrived = %+v, %v; want seq 7 \"whole\"", m, err)
+	}
+}
