@@ -9,7 +9,7 @@
 // lines, so `nc 127.0.0.1 PORT` works against every netlab TCP server.
 //
 // Every Conn has the shape of gorilla/websocket's chat example, written once
-// in transport/internal/pump: one read pump goroutine reads lines and hands
+// in transport/pump: one read pump goroutine reads lines and hands
 // each message to Recv through a channel (a Recv whose ctx ends returns at
 // once and loses nothing), and Send writes its line under one write lock.
 // The read pump reads up to 16 messages ahead of Recv, then stops reading,
@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/internal/pump"
+	"github.com/netlab/netlab/transport/pump"
 	"github.com/netlab/netlab/transport/wire"
 )
 

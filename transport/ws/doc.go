@@ -15,7 +15,7 @@
 // send frames whenever they like (full duplex).
 //
 // Every connection has the shape of gorilla's chat example
-// (examples/chat/client.go), written once in transport/internal/pump: one
+// (examples/chat/client.go), written once in transport/pump: one
 // read pump goroutine per connection does every read — gorilla's
 // NextReader, the read limit, the read deadline, answering pings and close
 // frames — and hands each whole message to Recv through a channel, so Recv

@@ -18,7 +18,7 @@ import (
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
 	"github.com/netlab/netlab/transport/internal/httplisten"
-	"github.com/netlab/netlab/transport/internal/pump"
+	"github.com/netlab/netlab/transport/pump"
 )
 
 // Defaults for Options fields left zero.

@@ -21,6 +21,9 @@
 // Close takes the write lock (so a Send in progress finishes), says goodbye
 // (a WebSocket close frame), waits a moment for the peer's answer, which the
 // read pump sees, then closes the socket; the read pump then ends.
+//
+// The package sits beside the transports rather than in transport/internal
+// because the chat lab's line client (labs/chat) is built on it too.
 package pump
 
 import (
