@@ -14,9 +14,10 @@
 //   - Writes are serialized in one place, a write lock: Send encodes and
 //     writes its message under it, the heartbeat's pings and Close's goodbye
 //     take it too. A Send waiting for the lock gives up when its ctx ends.
-//     There is no writer goroutine: handing each message to one would cost
-//     a goroutine wake-up per message (a good part of a loopback round trip)
-//     and a goroutine per idle connection.
+//     There is no writer goroutine: measured, one made no difference to a
+//     loopback round trip, and its stack (about 4 KiB) would be a fifth of
+//     an idle chat connection's memory. What it would buy is throughput with
+//     many messages in flight, where Send could return before the write.
 //
 // Close takes the write lock (so a Send in progress finishes), says goodbye
 // (a WebSocket close frame), waits a moment for the peer's answer, which the
