@@ -299,10 +299,6 @@ func (c *Conn) CloseWith(code int, reason string) error {
 	return nil
 }
 
-// Done is closed when the read pump has ended: the connection is finished
-// (closed by either side, or broken).
-func (c *Conn) Done() <-chan struct{} { return c.read }
-
 func (c *Conn) errClosed(op string) error {
 	return fmt.Errorf("%s: %s: %w", c.opts.Name, op, transport.ErrClosed)
 }
