@@ -46,7 +46,7 @@ const (
 	recvQueue = 4
 	// readBuffer is gorilla's read buffer: frame headers and control frames
 	// go through it; a large payload is read past it.
-	readBuffer = 512
+	readBuffer = 256
 	// answerWait is how long Close waits for the peer's close frame.
 	answerWait = 500 * time.Millisecond
 	// maxFrameHeader is the largest WebSocket frame header (RFC 6455 5.2).
