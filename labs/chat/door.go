@@ -86,7 +86,7 @@ const (
 
 // errBadMessages ends a session whose client sent maxBadInputs bad
 // messages in a row.
-var errBadMessages = errors.New("chat: bad messages")
+var errBadMessages = errors.New("bad messages in a row")
 
 // open registers a client with the hub, names it and puts it in the
 // starting room.
@@ -142,7 +142,7 @@ func (h *Hub) serve(ctx context.Context, d *clientConn, door string) error {
 					if bad++; bad < maxBadInputs {
 						continue
 					}
-					err = fmt.Errorf("%w: %d in a row, the last: %w", errBadMessages, bad, err)
+					err = fmt.Errorf("chat: %d %w: %w", bad, errBadMessages, err)
 				}
 				if errors.Is(err, io.EOF) {
 					err = errors.New("chat: client closed the connection")

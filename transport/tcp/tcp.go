@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/pump"
 	"github.com/netlab/netlab/transport/wire"
 )
@@ -41,8 +42,9 @@ const (
 	// writeWait bounds one write to the socket; a peer that reads nothing
 	// for this long gets its connection closed.
 	writeWait = 10 * time.Second
-	// recvQueue is how many messages the read pump reads ahead of Recv.
-	recvQueue = 16
+	// ReadAhead is how many messages the read pump reads ahead of Recv
+	// before it stops reading (and TCP's flow control slows the peer).
+	ReadAhead = 16
 	// readBuffer is the line reader's buffer; a longer line is gathered
 	// past it.
 	readBuffer = 4 << 10
@@ -55,6 +57,12 @@ type Options struct {
 	Nagle bool
 	// MaxMessage bounds a message's Data; 0 means DefaultMaxMessage.
 	MaxMessage int
+	// MaxConns bounds the connections a Listener keeps open; the excess is
+	// told "server full" and closed. 0 means a default below the file
+	// descriptor limit (see transport/accept).
+	MaxConns int
+	// Logf, when set, hears a Listener's accept errors (once, not per retry).
+	Logf func(format string, args ...any)
 }
 
 // Transport is raw TCP with newline-delimited JSON framing.
@@ -93,7 +101,11 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("tcp: %w", err)
 	}
-	return &Listener{ln: ln, t: t, conns: map[*Conn]struct{}{}}, nil
+	return &Listener{
+		ln:    accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(t.opts.MaxConns), Refusal: accept.LineFull, Logf: t.opts.Logf}),
+		t:     t,
+		conns: map[*Conn]struct{}{},
+	}, nil
 }
 
 // Conn is one end of a TCP connection carrying messages: a pump.Conn over
@@ -110,7 +122,7 @@ var (
 )
 
 func (t *Transport) newConn(nc net.Conn, onClose func()) *Conn {
-	if tc, ok := nc.(*net.TCPConn); ok {
+	if tc, ok := nc.(interface{ SetNoDelay(bool) error }); ok { // a *net.TCPConn, or accept's wrapper of one
 		tc.SetNoDelay(!t.opts.Nagle)
 	}
 	w := &lineWire{nc: nc, maxData: t.opts.MaxMessage, maxLine: 6*t.opts.MaxMessage + 1024}
@@ -122,7 +134,7 @@ func (t *Transport) newConn(nc net.Conn, onClose func()) *Conn {
 			Name:         "tcp",
 			MaxMessage:   t.opts.MaxMessage,
 			WriteTimeout: writeWait,
-			RecvQueue:    recvQueue,
+			RecvQueue:    ReadAhead,
 			OnClose:      onClose,
 		}),
 		nc:  nc,
@@ -243,7 +255,7 @@ func (w *lineWire) Close() error { return w.nc.Close() }
 // Listener accepts TCP connections. Closing it closes every connection it
 // accepted that is still open.
 type Listener struct {
-	ln net.Listener
+	ln *accept.Listener // retries out-of-fd errors, refuses over MaxConns
 	t  *Transport
 
 	mu     sync.Mutex
@@ -256,12 +268,12 @@ func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 // Accept waits for a client.
 func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) {
-	stop := context.AfterFunc(ctx, func() { l.ln.(*net.TCPListener).SetDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, func() { l.ln.SetDeadline(time.Now()) })
 	defer stop()
 	nc, err := l.ln.Accept()
 	if err != nil {
 		if ctx.Err() != nil {
-			l.ln.(*net.TCPListener).SetDeadline(time.Time{})
+			l.ln.SetDeadline(time.Time{})
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, net.ErrClosed) {

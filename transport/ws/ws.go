@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/internal/countconn"
 	"github.com/netlab/netlab/transport/internal/httplisten"
 	"github.com/netlab/netlab/transport/pump"
@@ -41,9 +42,10 @@ const (
 	// DefaultAcceptTimeout is how long an upgraded connection waits for
 	// Server.Accept before it is closed with 1013 (try again later).
 	DefaultAcceptTimeout = 10 * time.Second
+	// ReadAhead is how many messages the read pump reads ahead of Recv
+	// before it stops reading (and TCP's flow control slows the peer).
+	ReadAhead = 4
 
-	// recvQueue is how many messages the read pump reads ahead of Recv.
-	recvQueue = 4
 	// readBuffer is gorilla's read buffer: frame headers and control frames
 	// go through it; a large payload is read past it.
 	readBuffer = 256
@@ -130,7 +132,7 @@ func newConn(wc *websocket.Conn, watch *frameWatch, cc *countconn.Conn, opts Opt
 			Name:         "ws",
 			MaxMessage:   opts.MaxMessage,
 			WriteTimeout: opts.WriteTimeout,
-			RecvQueue:    recvQueue,
+			RecvQueue:    ReadAhead,
 			PingInterval: opts.PingInterval,
 			CloseCode:    websocket.CloseNormalClosure,
 			AnswerWait:   answerWait,
@@ -424,7 +426,8 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	return httplisten.Serve(ln, CountingListener(ln), NewServer(t.opts), &http.Server{
+	capped := accept.Wrap(ln, accept.Config{Refusal: accept.HTTPFull}) // out-of-fd retry, 503 over the fd-derived cap
+	return httplisten.Serve(ln, CountingListener(capped), NewServer(t.opts), &http.Server{
 		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          quietLog,
