@@ -1,8 +1,7 @@
 package main
 
 import (
-	"errors"
-	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,10 +13,8 @@ func init() { register(newLayersCmd) }
 
 func newLayersCmd(a *app) *cobra.Command {
 	var (
-		tr      string
-		msg     string
-		asJSON  bool
-		capture bool
+		o      layers.Options
+		asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "layers",
@@ -45,81 +42,26 @@ acknowledgments and the teardown, then the message's packet layer by layer.`,
   sudo netlab layers --transport tcp --capture`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch tr {
-			case "tcp", "udp", "ws":
-			default:
-				return usagef("--transport %q: want tcp, udp or ws", tr)
+			if err := o.Validate(); err != nil {
+				return usageError{err}
 			}
-			if len(msg) > 1000 {
-				return usagef("--message is %d bytes: keep it under 1000 so the packet stays readable", len(msg))
-			}
-			if capture {
-				c, err := layers.CaptureEcho(cmd.Context(), layers.Config{Transport: tr, Message: msg})
-				if errors.Is(err, layers.ErrCaptureUnavailable) {
-					return fmt.Errorf("%w", err)
-				}
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return report.JSON(a.out, c)
-				}
-				return writeCapture(a, c)
-			}
-			network := "tcp"
-			if tr == "udp" {
-				network = "udp"
-			}
-			src, dst, err := layers.RealPorts(network)
-			if err != nil {
-				return err
-			}
-			p, err := layers.Build(layers.Config{Transport: tr, Message: msg, SrcPort: src, DstPort: dst})
+			started := time.Now()
+			res, err := layers.Run(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return report.JSON(a.out, struct {
-					Transport string `json:"transport"`
-					Message   string `json:"message"`
-					*layers.Packet
-				}{tr, msg, p})
+				env := report.NewEnvelope("layers", started)
+				env.Config, env.Results = res.JSON()
+				return env.Write(a.out)
 			}
-			fmt.Fprintf(a.out, "One netlab message (%q) over %s, layer by layer, as a client on 127.0.0.1:%d sends it to a server on 127.0.0.1:%d\n\n", msg, tr, src, dst)
-			if err := layers.ModelTable(p, tr).Write(a.out); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "\nEach layer wraps the one above it: the frame starts with the outermost header.\n\n")
-			if err := layers.WritePacket(a.out, p); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "\nBuilt with gopacket: lengths and checksums computed; ports from a real connection just opened; sequence/ack numbers, IP id, window and timestamps are example values (see --capture for real ones).\n")
-			return nil
+			return res.WriteText(a.out)
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&tr, "transport", "t", "tcp", "tcp, udp or ws")
-	fs.StringVarP(&msg, "message", "m", "hi", "the text of the message")
+	fs.StringVarP(&o.Transport, "transport", "t", "tcp", "tcp, udp or ws")
+	fs.StringVarP(&o.Message, "message", "m", "hi", "the text of the message")
 	fs.BoolVar(&asJSON, "json", false, "print the layers (or the capture) as JSON")
-	fs.BoolVar(&capture, "capture", false, "capture the real packets of a short echo on lo (Linux, root)")
+	fs.BoolVar(&o.Capture, "capture", false, "capture the real packets of a short echo on lo (Linux, root)")
 	return cmd
-}
-
-func writeCapture(a *app, c *layers.Capture) error {
-	fmt.Fprintf(a.out, "Captured on %s with an AF_PACKET socket: a %s echo of one netlab message, client %s, server %s\n\n", c.Interface, c.Transport, c.Client, c.Server)
-	if err := layers.CaptureTable(c).Write(a.out); err != nil {
-		return err
-	}
-	if c.Transport != "udp" {
-		fmt.Fprintln(a.out, "\nseq and ack are relative to each side's initial sequence number, as Wireshark shows them; window is the raw field: in SYNs it is bytes, afterwards it is multiplied by 2^(window scale).")
-	}
-	fmt.Fprintf(a.out, "Every packet on lo is delivered to a capture twice (leaving and arriving); %d outgoing copies were skipped, as tcpdump does. %d other packets on lo were ignored.\n", c.Duplicates, c.OtherSeen)
-	if c.Dropped > 0 {
-		fmt.Fprintf(a.out, "The kernel dropped %d packets from the capture buffer: some rows may be missing.\n", c.Dropped)
-	}
-	if c.Data != nil {
-		fmt.Fprintf(a.out, "\nPacket %d, the client's message, layer by layer as captured:\n\n", c.DataIndex+1)
-		return layers.WritePacket(a.out, c.Data)
-	}
-	return nil
 }

@@ -59,6 +59,8 @@ type Config struct {
 	// Late is the one-way delay above which a message counts as late; 0
 	// means the link's delay + jitter + 20 ms.
 	Late time.Duration
+	// Progress, if not nil, shows each transport's messages sent.
+	Progress *report.Progress
 }
 
 func (c Config) withDefaults() Config {
@@ -160,6 +162,7 @@ func Run(ctx context.Context, cfg Config, trs []transport.Transport) (Result, er
 	}
 	res := Result{Count: cfg.Count, Interval: cfg.Interval, Size: cfg.Size, Link: cfg.Link, Late: cfg.Late}
 	for _, tr := range trs {
+		cfg.Progress.Step("loss over "+tr.Info().Name, cfg.Count)
 		r := runOne(ctx, cfg, tr)
 		res.Streams = append(res.Streams, r)
 		if ctx.Err() != nil {
@@ -270,6 +273,7 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 			break
 		}
 		r.Sent++
+		cfg.Progress.Set(r.Sent)
 	}
 
 	// Wait for stragglers. A reliable transport delivers everything

@@ -16,19 +16,9 @@ const timelineWidth = 50
 // WriteText prints the result for people: the side-by-side table, the
 // timelines, and what the numbers say.
 func (res Result) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "The same %d numbered messages, one every %v, client → server, over each transport\n", res.Count, res.Interval)
-	fmt.Fprintf(w, "through its own copy of the link %s (same seed: same packets lost).\n\n", res.Link)
-	t := report.Table{Header: []string{""}}
-	for _, s := range res.Streams {
-		t.Header = append(t.Header, s.Transport)
-	}
-	row := func(name string, f func(s Stream) string) {
-		cells := []string{name}
-		for _, s := range res.Streams {
-			cells = append(cells, f(s))
-		}
-		t.Row(cells...)
-	}
+	report.Paragraph(w, fmt.Sprintf("The same %d numbered messages, one every %v, client → server, over each transport through its own copy of the link %s (same seed: same packets lost).", res.Count, res.Interval, res.Link))
+	fmt.Fprintln(w)
+	t, row := report.SideBySide(res.Streams, func(s Stream) string { return s.Transport })
 	num := func(f func(s Stream) int) func(Stream) string {
 		return func(s Stream) string { return fmt.Sprint(f(s)) }
 	}
@@ -77,11 +67,11 @@ func (res Result) WriteText(w io.Writer) error {
 			fmt.Fprintf(w, "  %-*s %*d %s\n", name, label, digits, i+1, s.Timeline[i:min(i+timelineWidth, len(s.Timeline))])
 		}
 	}
-	fmt.Fprintf(w, "  %s\n\nWhat happened:\n", Legend(res.Late))
-	for _, line := range res.Explain() {
-		fmt.Fprintf(w, "  - %s\n", line)
+	for _, l := range report.Wrap(Legend(res.Late), report.Width(w), "  ", "  ") {
+		fmt.Fprintln(w, l)
 	}
-	return nil
+	fmt.Fprint(w, "\nWhat happened:\n")
+	return report.Bullets(w, "-", res.Explain())
 }
 
 func rto(c impair.Config) time.Duration {
@@ -194,12 +184,17 @@ func seqList(timeline string, m byte, n int) string {
 // JSON is the --json form of a Result; durations are in the unit their
 // field names say.
 type JSON struct {
-	Count      int          `json:"count"`
-	IntervalMs float64      `json:"interval_ms"`
-	SizeBytes  int          `json:"size_bytes"`
-	Link       string       `json:"link"`
-	LateMs     float64      `json:"late_ms"`
-	Streams    []StreamJSON `json:"streams"`
+	Config  ConfigJSON   `json:"config"`
+	Streams []StreamJSON `json:"streams"`
+}
+
+// ConfigJSON is how the run was set up.
+type ConfigJSON struct {
+	Count      int     `json:"count"`
+	IntervalUs float64 `json:"interval_us"`
+	SizeBytes  int     `json:"size_bytes"`
+	Link       string  `json:"link"`
+	LateUs     float64 `json:"late_us"`
 }
 
 // StreamJSON is one transport's stream in JSON.
@@ -215,7 +210,7 @@ type StreamJSON struct {
 	Timeline   string             `json:"timeline"`
 	Stalls     []StallJSON        `json:"stalls"`
 	Link       impair.Counts      `json:"link_client_to_server"`
-	ElapsedMs  float64            `json:"elapsed_ms"`
+	ElapsedUs  float64            `json:"elapsed_us"`
 	Error      string             `json:"error,omitempty"`
 }
 
@@ -228,11 +223,12 @@ type StallJSON struct {
 
 // JSON returns the JSON form of res.
 func (res Result) JSON() JSON {
-	j := JSON{Count: res.Count, IntervalMs: ms(res.Interval), SizeBytes: res.Size, Link: res.Link.String(), LateMs: ms(res.Late)}
+	j := JSON{Config: ConfigJSON{Count: res.Count, IntervalUs: report.Micros(res.Interval), SizeBytes: res.Size,
+		Link: res.Link.String(), LateUs: report.Micros(res.Late)}, Streams: []StreamJSON{}}
 	for _, s := range res.Streams {
 		sj := StreamJSON{Transport: s.Transport, Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost,
 			Duplicated: s.Duplicated, OutOfOrder: s.OutOfOrder, Late: s.LateCount,
-			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Up, ElapsedMs: ms(s.Elapsed),
+			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Up, ElapsedUs: report.Micros(s.Elapsed),
 			Stalls: []StallJSON{}}
 		for _, st := range s.Stalls {
 			sj.Stalls = append(sj.Stalls, StallJSON{st.First, st.Last, report.Micros(st.Worst)})
@@ -245,12 +241,5 @@ func (res Result) JSON() JSON {
 	return j
 }
 
-func ms(d time.Duration) float64 { return report.Micros(d) / 1000 }
-
 // plural writes "1 segment", "2 segments".
-func plural(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
+func plural(n int64, noun string) string { return report.Plural(n, noun) }

@@ -31,8 +31,8 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/accept"
+	"github.com/netlab/netlab/transport/internal/countconn"
 	"github.com/netlab/netlab/transport/pump"
-	"github.com/netlab/netlab/transport/wire"
 )
 
 // Defaults.
@@ -113,7 +113,7 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 type Conn struct {
 	*pump.Conn
 	nc  net.Conn
-	ctr *wire.Counter
+	ctr *countconn.Counter
 }
 
 var (
@@ -126,7 +126,7 @@ func (t *Transport) newConn(nc net.Conn, onClose func()) *Conn {
 		tc.SetNoDelay(!t.opts.Nagle)
 	}
 	w := &lineWire{nc: nc, maxData: t.opts.MaxMessage, maxLine: 6*t.opts.MaxMessage + 1024}
-	counted := wire.Count(nc, &w.ctr)
+	counted := countconn.New(nc, &w.ctr)
 	w.r = bufio.NewReaderSize(counted, readBuffer)
 	w.w = counted
 	return &Conn{
@@ -147,20 +147,21 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // WireStats reports bytes read from and written to the socket.
 func (c *Conn) WireStats() transport.WireStats {
-	return transport.WireStats{BytesSent: c.ctr.Sent(), BytesReceived: c.ctr.Received()}
+	read, written := c.ctr.Load()
+	return transport.WireStats{BytesSent: written, BytesReceived: read}
 }
 
 // lineWire is the framing: one message per line.
 type lineWire struct {
 	nc      net.Conn
-	ctr     wire.Counter
+	ctr     countconn.Counter
 	r       *bufio.Reader // read pump only
 	w       io.Writer     // under the pump's write lock
 	line    []byte        // a line longer than r's buffer, gathered (read pump only)
 	maxData int
 	maxLine int // the worst case of JSON escaping (6 bytes per byte of Data) plus the other fields
-	// plainPeer reports whether the peer's last line was plain text, not
-	// JSON (set by the read pump, read by Send).
+	// plainPeer reports whether the peer has sent a plain-text line (sticky;
+	// set by the read pump, read by Send).
 	plainPeer atomic.Bool
 }
 
@@ -182,7 +183,9 @@ func (w *lineWire) ReadMessage() (transport.Message, error) {
 	if len(m.Data) > w.maxData {
 		return transport.Message{}, fmt.Errorf("tcp: recv %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, w.maxData)
 	}
-	w.plainPeer.Store(!bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("{")))
+	if transport.IsPlainText(line) {
+		w.plainPeer.Store(true) // sticky: someone typing at us
+	}
 	return m, nil
 }
 
@@ -225,7 +228,7 @@ func (w *lineWire) WriteMessage(m transport.Message, deadline time.Time) error {
 		}
 	}()
 	b := (*bp)[:0]
-	if w.plainPeer.Load() && isPlain(m) {
+	if w.plainPeer.Load() && transport.SendsAsPlainText(m, true) {
 		b = append(b, m.Data...)
 	} else {
 		b = transport.AppendEncode(b, m)
@@ -235,15 +238,6 @@ func (w *lineWire) WriteMessage(m transport.Message, deadline time.Time) error {
 	w.nc.SetWriteDeadline(deadline)
 	_, err := w.w.Write(b)
 	return err
-}
-
-// isPlain reports whether m can go to a plain-text peer as a bare line
-// without losing anything: only Data, valid text with no newline, and not
-// something that would read back as JSON.
-func isPlain(m transport.Message) bool {
-	return m.Event == "" && m.Room == "" && m.Sent.IsZero() &&
-		bytes.IndexByte(m.Data, '\n') < 0 && !bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{")) &&
-		!bytes.ContainsAny(m.Data, "\r\x00")
 }
 
 // Goodbye: TCP has nothing to say before closing.

@@ -91,7 +91,7 @@ func (w *wire) ReadMessage() (transport.Message, error) {
 			return transport.Message{}, w.refuse(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
 		}
 		m, err = transport.Decode(p)
-		if err != nil || !bytes.HasPrefix(bytes.TrimLeft(p, " \t"), []byte("{")) {
+		if err != nil || transport.IsPlainText(p) {
 			// Someone typing (wscat, a browser): from now on, messages
 			// that are only text go back as plain text. Sticky, so the
 			// answer does not depend on what the peer sent last.
@@ -175,7 +175,7 @@ func (w *wire) WriteMessage(m transport.Message, deadline time.Time) error {
 		}
 	}()
 	b := (*bp)[:0]
-	if w.plainPeer.Load() && isPlain(m) {
+	if w.plainPeer.Load() && transport.SendsAsPlainText(m, false) {
 		b = append(b, m.Data...)
 	} else {
 		b = transport.AppendEncode(b, m)
@@ -186,13 +186,6 @@ func (w *wire) WriteMessage(m transport.Message, deadline time.Time) error {
 	}
 	w.ws.SetWriteDeadline(deadline)
 	return w.ws.WriteMessage(websocket.TextMessage, b)
-}
-
-// isPlain reports whether m can go to a plain-text peer as a bare text frame
-// without losing anything: only Data, valid UTF-8, not read back as JSON.
-func isPlain(m transport.Message) bool {
-	return m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() && utf8.Valid(m.Data) &&
-		!bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{"))
 }
 
 // Ping writes a ping frame.
