@@ -77,6 +77,7 @@ reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
 	fs.BoolVar(&o.json, "json", false, "print one JSON document with the raw numbers instead of tables")
 	o.link = addLinkFlagsDefault(cmd, loss.DefaultLink)
 	addTransportFlags(fs, &o.to)
+	cmd.AddCommand(newLossStreamsCmd(a)) // loss_streams.go
 	return cmd
 }
 
