@@ -30,6 +30,10 @@ type wire struct {
 	// (wscat, a browser): messages that are only text go back to it plain.
 	// Set by the read pump, read by Send.
 	plainPeer atomic.Bool
+	// binaryPeer reports whether the peer has sent a binary frame (a
+	// third-party client sending raw bytes): messages that are only data go
+	// back to it as binary frames, the same bytes, as an echo server should.
+	binaryPeer atomic.Bool
 }
 
 func newWire(wc *websocket.Conn, watch *frameWatch, opts Options) *wire {
@@ -86,6 +90,7 @@ func (w *wire) ReadMessage() (transport.Message, error) {
 	var m transport.Message
 	if typ == websocket.BinaryMessage {
 		m.Data = bytes.Clone(p)
+		w.binaryPeer.Store(true)
 	} else {
 		if !utf8.Valid(p) {
 			return transport.Message{}, w.refuse(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
@@ -166,7 +171,8 @@ func (w *wire) refuse(code int, text string) error {
 // encodeBuffers lend WriteMessage a buffer to encode a message into.
 var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// WriteMessage writes m as one text frame.
+// WriteMessage writes m as one text frame (a binary frame of m.Data alone
+// to a peer that sends binary frames).
 func (w *wire) WriteMessage(m transport.Message, deadline time.Time) error {
 	bp := encodeBuffers.Get().(*[]byte)
 	defer func() {
@@ -175,7 +181,11 @@ func (w *wire) WriteMessage(m transport.Message, deadline time.Time) error {
 		}
 	}()
 	b := (*bp)[:0]
-	if w.plainPeer.Load() && transport.SendsAsPlainText(m, false) {
+	frame := websocket.TextMessage
+	if w.binaryPeer.Load() && m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() {
+		frame = websocket.BinaryMessage
+		b = append(b, m.Data...)
+	} else if w.plainPeer.Load() && transport.SendsAsPlainText(m, false) {
 		b = append(b, m.Data...)
 	} else {
 		b = transport.AppendEncode(b, m)
@@ -185,7 +195,7 @@ func (w *wire) WriteMessage(m transport.Message, deadline time.Time) error {
 		return fmt.Errorf("ws: send: %d-byte frame: %w (read limit %d)", len(b), transport.ErrTooLarge, w.opts.ReadLimit)
 	}
 	w.ws.SetWriteDeadline(deadline)
-	return w.ws.WriteMessage(websocket.TextMessage, b)
+	return w.ws.WriteMessage(frame, b)
 }
 
 // Ping writes a ping frame.
