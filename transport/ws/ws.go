@@ -81,6 +81,13 @@ type Options struct {
 	// CaptureHandshake makes Dial record the bytes of the HTTP handshake,
 	// returned by Conn.Handshake.
 	CaptureHandshake bool
+	// MaxConns bounds the connections Transport.Listen keeps open; the
+	// excess is answered 503 and closed. 0 means a default below the file
+	// descriptor limit (see transport/accept).
+	MaxConns int
+	// Logf, when set, hears Transport.Listen's accept errors (once, not per
+	// retry).
+	Logf func(format string, args ...any)
 }
 
 func (o Options) withDefaults() Options {
@@ -426,7 +433,8 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	capped := accept.Wrap(ln, accept.Config{Refusal: accept.HTTPFull}) // out-of-fd retry, 503 over the fd-derived cap
+	// out-of-fd retry, 503 over MaxConns
+	capped := accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(t.opts.MaxConns), Refusal: accept.HTTPFull, Logf: t.opts.Logf})
 	return httplisten.Serve(ln, CountingListener(capped), NewServer(t.opts), &http.Server{
 		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
 		IdleTimeout:       60 * time.Second,
