@@ -37,7 +37,7 @@ is broadcast to any of its rooms exactly once. Browsers, nc, curl, wscat and
 
 // chatWSOptions are the WebSocket options of the chat server: messages are
 // short chat lines, so frames are limited far below the transport default.
-var chatWSOptions = ws.Options{MaxMessage: 4 << 10, SendQueue: 32}
+var chatWSOptions = ws.Options{MaxMessage: 4 << 10}
 
 // chatPollOptions are the long-polling options of the chat server and of
 // 'netlab chat join --via poll'.

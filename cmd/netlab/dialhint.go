@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // dialError turns a failed connect into one line that says what was found
@@ -20,16 +23,46 @@ func dialError(group, addr string, err error) error {
 	case errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(msg, "connection refused"):
 		return fmt.Errorf("connect %s: connection refused: nothing listens there; start a server first, e.g. 'netlab %s serve --listen %s'", addr, group, addr)
 	case strings.Contains(msg, "malformed HTTP") || strings.Contains(msg, "malformed MIME header"):
-		what := map[string]string{"ws": "WebSocket", "http": "HTTP"}[group]
-		if what == "" {
-			what = group
+		return notHTTP(group, addr, answerOf(msg))
+	case (group == "ws" || group == "http") && !strings.Contains(msg, "timeout"):
+		// The server may have spoken before the request was sent (the nc
+		// door greets every client); Go's HTTP client then reports an
+		// unsolicited response, not the bytes. An HTTP server never speaks
+		// first, so ask the port once more and look.
+		if first, ok := spokeFirst(addr); ok {
+			return notHTTP(group, addr, first)
 		}
-		return fmt.Errorf("connect %s: that port answers, but not with %s (it sent %s): is it the nc door of 'netlab chat serve', or a tcp echo server? 'netlab %s serve' listens on %s by default",
-			addr, what, answerOf(msg), group, defaultServe[group])
 	case group == "ws" && strings.Contains(msg, "bad handshake"):
 		return fmt.Errorf("connect %s: that port answers HTTP, but does not upgrade to WebSocket at /ws: is it 'netlab http serve'? 'netlab ws serve' listens on %s by default", addr, defaultServe["ws"])
 	}
 	return err
+}
+
+// notHTTP says that addr answered with something other than HTTP.
+func notHTTP(group, addr, sent string) error {
+	what := map[string]string{"ws": "WebSocket", "http": "HTTP"}[group]
+	if what == "" {
+		what = group
+	}
+	return fmt.Errorf("connect %s: that port answers, but not with %s (it sent %s): is it the nc door of 'netlab chat serve', or a tcp echo server? 'netlab %s serve' listens on %s by default",
+		addr, what, sent, group, defaultServe[group])
+}
+
+// spokeFirst connects to addr and reports what the server sends before it
+// is asked anything, if it sends something within half a second.
+func spokeFirst(addr string) (string, bool) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", false
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	buf := make([]byte, 32)
+	n, _ := c.Read(buf)
+	if n == 0 || strings.HasPrefix(string(buf[:n]), "HTTP/") {
+		return "", false
+	}
+	return strconv.Quote(string(buf[:n])), true
 }
 
 // defaultServe is each group's default serve address (see tcp.go, ws.go ...).

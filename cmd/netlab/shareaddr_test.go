@@ -85,7 +85,7 @@ func TestConnectSaysWhatItFound(t *testing.T) {
 		t.Errorf("ws connect to the nc door: exit %d, %q", code, errOut)
 	}
 	code, _, errOut = netlab(t, "hi\n", "http", "connect", lines)
-	if code == 0 || !strings.Contains(errOut, "not with HTTP") || !strings.Contains(errOut, `(it sent "guest-`) {
+	if code == 0 || !strings.Contains(errOut, "not with HTTP") || !strings.Contains(errOut, `(it sent "`) || !strings.Contains(errOut, "guest-") {
 		t.Errorf("http connect to the nc door: exit %d, %q", code, errOut)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -41,7 +41,7 @@ websocket' shows how.`,
 		defaultListen: "127.0.0.1:8081",
 		build: func(o *transportOptions, serve bool) transport.Transport {
 			f := flags[o]
-			opts := ws.Options{AllowOrigins: f.allowOrigins}
+			opts := ws.Options{AllowOrigins: f.allowOrigins, MaxConns: o.maxConns, Logf: o.logf}
 			if f.showHandshake {
 				return &handshakePrinter{Transport: ws.New(opts), opts: opts, out: a.out}
 			}
@@ -55,6 +55,7 @@ websocket' shows how.`,
 			f := &wsFlags{}
 			flags[o] = f
 			if cmd.Name() == "serve" {
+				cmd.Flags().IntVar(&o.maxConns, "max-conns", 0, "open connections at most; more are answered 503 (0: the fd limit less an eighth)")
 				cmd.Flags().StringSliceVar(&f.allowOrigins, "allow-origin", nil,
 					"also accept browser pages from these origins (e.g. https://class.example.org), or * for any; same host and localhost are always accepted")
 				cmd.Example += "\n  netlab ws serve --allow-origin https://class.example.org"

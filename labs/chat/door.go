@@ -55,88 +55,45 @@ func (h *Hub) ServeAcceptor(ctx context.Context, a Acceptor, door string) error 
 // leaves, is disconnected or ctx is done, then closes c. The client talks in
 // transport.Message wire form: {"event":"join","room":"r1"},
 // {"event":"chat","text":"hi"}, or plain text ("/join r1", "hi").
-//
-// One goroutine serves the client (10,000 idle clients cost 10,000
-// goroutines here, not 20,000): it writes what the hub queued, then waits in
-// Recv; the hub interrupts that Recv (transport.Conn promises a cancelled
-// Recv leaves the connection usable) when it queues a message.
 func (h *Hub) ServeConn(ctx context.Context, c transport.Conn, door string) error {
 	d := &clientConn{
-		recv:  func(ctx context.Context) (transport.Message, error) { return c.Recv(ctx) },
+		recv:  c.Recv,
 		send:  func(ctx context.Context, m *transport.Message, _ bool) error { return c.Send(ctx, *m) },
 		flush: func() error { return nil },
-		close: c.Close,
+		close: func(code int, reason string) error {
+			if cw, ok := c.(closerWith); ok {
+				return cw.CloseWith(code, reason)
+			}
+			return c.Close()
+		},
 	}
-	s, se, err := h.open(ctx, d, door)
-	if err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() { h.Disconnect(s, ErrShutdown) })
-	defer stop()
-	bad := 0
-	for {
-		// Write everything queued (a removed socket gets its goodbye instead).
-		var werr error
-		for werr == nil && len(s.send) > 0 && s.Err() == nil {
-			werr = h.write(ctx, d, <-s.send, se)
-		}
-		if werr != nil {
-			h.Disconnect(s, fmt.Errorf("chat: write to client: %w", werr))
-		}
-		select {
-		case <-s.done:
-			h.goodbye(d, s, se)
-			return d.close()
-		default:
-		}
-		// Wait for the client, until the hub has something for it. Arm the
-		// wake-up before looking at the queue again, so none is missed.
-		rctx, cancel := context.WithCancel(context.Background())
-		s.setWake(cancel)
-		select {
-		case <-s.done:
-			cancel()
-		default:
-			if len(s.send) > 0 {
-				cancel()
-			}
-		}
-		m, err := d.recv(rctx)
-		s.setWake(nil)
-		woken := rctx.Err() != nil
-		cancel()
-		if err != nil {
-			if woken && errors.Is(err, context.Canceled) {
-				continue
-			}
-			if errors.Is(err, transport.ErrTooLarge) || errors.Is(err, transport.ErrMalformed) {
-				se.errorf("%v", err)
-				if bad++; bad < maxBadInputs {
-					continue
-				}
-				err = fmt.Errorf("chat: %d bad messages in a row: %w", bad, err)
-			}
-			if errors.Is(err, io.EOF) {
-				err = errors.New("chat: client closed the connection")
-			}
-			h.Disconnect(s, err)
-			<-s.done // closed by the hub once it took the request (or as it stopped)
-			continue
-		}
-		bad = 0
-		if err := se.handle(ctx, m); err != nil {
-			h.Disconnect(s, err)
-			<-s.done
-		}
-	}
+	return h.serve(ctx, d, door)
 }
+
+// closerWith is a Conn that can say why it closes (a WebSocket close frame's
+// code and reason, RFC 6455 7.4.1).
+type closerWith interface {
+	CloseWith(code int, reason string) error
+}
+
+// Close codes (RFC 6455 7.4.1) a door closes a client with; doors without
+// close codes (TCP lines, polling) just close.
+const (
+	closeNormal          = 1000 // the client quit, or was disconnected
+	closeGoingAway       = 1001 // the server is shutting down
+	closePolicyViolation = 1008 // too many bad messages in a row
+)
+
+// errBadMessages ends a session whose client sent maxBadInputs bad
+// messages in a row.
+var errBadMessages = errors.New("bad messages in a row")
 
 // open registers a client with the hub, names it and puts it in the
 // starting room.
 func (h *Hub) open(ctx context.Context, d *clientConn, door string) (*Socket, *session, error) {
 	s, err := h.Connect(ctx, "", door)
 	if err != nil {
-		_ = d.close()
+		_ = d.close(closeGoingAway, "server not accepting clients")
 		return nil, nil, err
 	}
 	nick := "guest-" + s.id[:4]
@@ -155,13 +112,15 @@ type clientConn struct {
 	recv  func(ctx context.Context) (transport.Message, error)
 	send  func(ctx context.Context, m *transport.Message, latency bool) error
 	flush func() error // after a burst of sends
-	close func() error
+	// close closes the connection, saying why where the door can (a
+	// WebSocket close code).
+	close func(code int, reason string) error
 }
 
-// serve runs a session with two goroutines: a reader feeds the session,
-// this goroutine writes what the hub queues for the socket (STYLE.md 4).
-// The TCP line door uses it: its buffered line reader cannot be interrupted
-// without losing a partial line.
+// serve runs a session in the shape of gorilla's chat client
+// (examples/chat/client.go, STYLE.md 4): a read pump goroutine reads the
+// client and feeds the session, and this goroutine, the write pump, writes
+// what the hub queues for the socket. Every door uses it.
 func (h *Hub) serve(ctx context.Context, d *clientConn, door string) error {
 	s, se, err := h.open(ctx, d, door)
 	if err != nil {
@@ -175,12 +134,15 @@ func (h *Hub) serve(ctx context.Context, d *clientConn, door string) error {
 		for {
 			m, err := d.recv(ctx)
 			if err != nil {
-				if errors.Is(err, transport.ErrTooLarge) || errors.Is(err, transport.ErrMalformed) {
+				// A message the connection could not read, which leaves
+				// it usable: say so, and go on up to maxBadInputs in a
+				// row. Anything else ended the connection.
+				if errors.Is(err, transport.ErrMalformed) || errors.Is(err, errLineTooLong) {
 					se.errorf("%v", err)
 					if bad++; bad < maxBadInputs {
 						continue
 					}
-					err = fmt.Errorf("chat: %d bad messages in a row: %w", bad, err)
+					err = fmt.Errorf("chat: %d %w: %w", bad, errBadMessages, err)
 				}
 				if errors.Is(err, io.EOF) {
 					err = errors.New("chat: client closed the connection")
@@ -222,7 +184,14 @@ func (h *Hub) serve(ctx context.Context, d *clientConn, door string) error {
 	}
 	<-s.done
 	h.goodbye(d, s, se)
-	_ = d.close()
+	code, reason := closeNormal, "bye"
+	switch err := s.Err(); {
+	case errors.Is(err, ErrShutdown):
+		code, reason = closeGoingAway, "server shutting down"
+	case errors.Is(err, errBadMessages):
+		code, reason = closePolicyViolation, fmt.Sprintf("%d bad messages in a row", maxBadInputs)
+	}
+	_ = d.close(code, reason)
 	<-readerDone
 	return nil
 }

@@ -88,32 +88,9 @@ type Socket struct {
 	done chan struct{}
 	err  error // set before done is closed
 
-	// wake, when set, is called after a message is queued or the socket is
-	// removed: it interrupts the door's Recv so the door writes (see
-	// serveConn). Guarded by wakeMu.
-	wakeMu sync.Mutex
-	wake   func()
-
 	// owned by the hub's run goroutine
 	name  string
 	rooms map[string]bool
-}
-
-// setWake installs (or, with nil, removes) the wake-up function.
-func (s *Socket) setWake(f func()) {
-	s.wakeMu.Lock()
-	s.wake = f
-	s.wakeMu.Unlock()
-}
-
-// wakeUp calls the wake-up function, if any.
-func (s *Socket) wakeUp() {
-	s.wakeMu.Lock()
-	f := s.wake
-	s.wakeMu.Unlock()
-	if f != nil {
-		f()
-	}
 }
 
 // ID returns the socket's id (its own room).
@@ -738,7 +715,6 @@ func (h *Hub) deliver(b adapter.Broadcast, local bool) {
 		select {
 		case s.send <- msg:
 			h.delivered.Add(1)
-			s.wakeUp()
 		default:
 			h.pending = append(h.pending, s)
 		}
@@ -797,7 +773,6 @@ func (h *Hub) remove(s *Socket, reason error) {
 	h.sockets64.Add(-1)
 	s.err = reason
 	close(s.done)
-	s.wakeUp()
 	if errors.Is(reason, ErrSlowConsumer) {
 		// The slow consumer itself never sees why (its queue is full):
 		// tell every room it was in, the lobby too, which ordinary

@@ -57,7 +57,7 @@ func (h *Hub) ServeLine(ctx context.Context, nc net.Conn) error {
 			return err
 		},
 		flush: w.Flush,
-		close: nc.Close,
+		close: func(int, string) error { return nc.Close() },
 	}
 	return h.serve(ctx, d, "tcp")
 }

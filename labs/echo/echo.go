@@ -144,8 +144,19 @@ func Serve(ctx context.Context, ln transport.Listener, st *ServerStats) error {
 // Handle echoes messages on c until it fails or ctx is done, then closes c.
 func Handle(ctx context.Context, c transport.Conn) { handle(ctx, c, new(ServerStats)) }
 
+// goingAway is the WebSocket close code for a server shutting down (RFC
+// 6455 §7.4.1: 1001, "going away"); connections that can say a code
+// (CloseWith) say it when the server stops.
+const goingAway = 1001
+
 func handle(ctx context.Context, c transport.Conn, st *ServerStats) {
-	defer c.Close()
+	defer func() {
+		if cw, ok := c.(interface{ CloseWith(int, string) error }); ok && ctx.Err() != nil {
+			cw.CloseWith(goingAway, "server shutting down")
+			return
+		}
+		c.Close()
+	}()
 	for {
 		m, err := c.Recv(ctx)
 		if errors.Is(err, transport.ErrMalformed) {

@@ -22,11 +22,14 @@ func reportRTT(b *testing.B, samples []time.Duration) {
 }
 
 // BenchmarkEchoRTT compares one 64-byte round trip through netlab's TCP
-// transport (framing, reader and writer goroutines, an echo server on the
-// transport) with a minimal raw Go TCP echo (no framing, TCP_NODELAY, one
-// Write and one ReadFull per side). Run with:
+// transport (line framing, a read pump per connection, an echo server on
+// the transport) with a minimal raw Go TCP echo (no framing, TCP_NODELAY,
+// one Write and one ReadFull per side). Run with:
 //
 //	go test -run '^$' -bench EchoRTT -benchtime 20000x ./transport/tcp
+//
+// The two run one after the other; transport/ws's BenchmarkEchoRTT runs
+// them taking turns in one run, with the ratio.
 func BenchmarkEchoRTT(b *testing.B) {
 	payload := make([]byte, 64)
 	for i := range payload {

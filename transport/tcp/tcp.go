@@ -8,19 +8,13 @@
 // connection whose peer speaks plain lines (nc, telnet) is answered in plain
 // lines, so `nc 127.0.0.1 PORT` works against every netlab TCP server.
 //
-// Each Conn has one writer goroutine (the shape of gorilla/websocket's chat
-// example): Send encodes on the caller's goroutine and queues the line; the
-// writer writes everything queued and flushes once. When nothing is queued or
-// being written, Send writes its line itself: handing one line to another
-// goroutine would cost a wake-up (several microseconds, as much as a loopback
-// round trip) for nothing to coalesce, and order is kept because every write
-// happens under one lock, after everything queued before it.
-//
-// Reading needs no goroutine of its own: Recv reads the socket directly (one
-// Recv at a time), and a cancelled context interrupts it with a read
-// deadline, keeping any half-read line for the next Recv. A peer that sends
-// while nobody calls Recv fills the kernel's buffers and TCP's flow control
-// slows it down, which is what TCP is for.
+// Every Conn has the shape of gorilla/websocket's chat example, written once
+// in transport/pump: one read pump goroutine reads lines and hands
+// each message to Recv through a channel (a Recv whose ctx ends returns at
+// once and loses nothing), and Send writes its line under one write lock.
+// The read pump reads up to 16 messages ahead of Recv, then stops reading,
+// and TCP's flow control slows a peer that sends faster than the
+// application receives. A line over the size limit closes the connection.
 package tcp
 
 import (
@@ -31,7 +25,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,19 +32,22 @@ import (
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/pump"
 )
 
 // Defaults.
 const (
 	// DefaultMaxMessage is the largest Data a message may carry: 64 KiB.
 	DefaultMaxMessage = 64 << 10
-	// sendQueue is how many encoded lines may wait for the writer.
-	sendQueue = 256
-	// writeWait bounds one flush to the socket; a peer that reads nothing
+	// writeWait bounds one write to the socket; a peer that reads nothing
 	// for this long gets its connection closed.
 	writeWait = 10 * time.Second
-	// closeWait bounds how long Close spends flushing what was queued.
-	closeWait = time.Second
+	// ReadAhead is how many messages the read pump reads ahead of Recv
+	// before it stops reading (and TCP's flow control slows the peer).
+	ReadAhead = 16
+	// readBuffer is the line reader's buffer; a longer line is gathered
+	// past it.
+	readBuffer = 4 << 10
 )
 
 // Options configure the transport. The zero value is ready to use.
@@ -88,10 +84,6 @@ func (t *Transport) Info() transport.Info {
 		Connected: true, Duplex: true, MaxMessage: t.opts.MaxMessage}
 }
 
-// maxLine bounds one encoded line: the worst case of JSON escaping (6 bytes
-// per byte of Data, "\u0000") plus room for the other fields.
-func (t *Transport) maxLine() int { return 6*t.opts.MaxMessage + 1024 }
-
 // Dial connects to a netlab TCP server at addr.
 func (t *Transport) Dial(ctx context.Context, addr string) (transport.Conn, error) {
 	var d net.Dialer
@@ -99,7 +91,7 @@ func (t *Transport) Dial(ctx context.Context, addr string) (transport.Conn, erro
 	if err != nil {
 		return nil, fmt.Errorf("tcp: %w", err)
 	}
-	return t.newConn(c), nil
+	return t.newConn(c, nil), nil
 }
 
 // Listen listens on addr ("127.0.0.1:0" for any free port).
@@ -109,37 +101,19 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("tcp: %w", err)
 	}
-	return newListener(accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(t.opts.MaxConns), Refusal: accept.LineFull, Logf: t.opts.Logf}), t), nil
+	return &Listener{
+		ln:    accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(t.opts.MaxConns), Refusal: accept.LineFull, Logf: t.opts.Logf}),
+		t:     t,
+		conns: map[*Conn]struct{}{},
+	}, nil
 }
 
-// Conn is one end of a TCP connection carrying messages. It is safe for
-// concurrent use.
+// Conn is one end of a TCP connection carrying messages: a pump.Conn over
+// lineWire. It is safe for concurrent use.
 type Conn struct {
-	nc      net.Conn
-	ctr     countconn.Counter
-	maxData int
-	maxLine int
-
-	out chan []byte // encoded lines for writeLoop
-
-	// wmu serializes writes to w. pending counts lines queued on out or
-	// being written by writeLoop; Send writes directly only when it is 0.
-	wmu     sync.Mutex
-	w       *bufio.Writer
-	pending atomic.Int64
-
-	plainPeer atomic.Bool // the peer has sent a plain-text line (sticky)
-
-	// rmu serializes Recv; the fields below it belong to whoever holds it.
-	rmu     sync.Mutex
-	r       *bufio.Reader
-	partial []byte // a line begun but not finished when a Recv was cancelled
-	readErr error  // sticky: why the stream can't be read any more
-
-	writeErr atomic.Value  // error: why writing failed
-	closing  chan struct{} // closed by Close
-	wdone    chan struct{} // closed when writeLoop returns
-	once     sync.Once
+	*pump.Conn
+	nc  net.Conn
+	ctr *countconn.Counter
 }
 
 var (
@@ -147,23 +121,25 @@ var (
 	_ transport.Meter = (*Conn)(nil)
 )
 
-func (t *Transport) newConn(nc net.Conn) *Conn {
+func (t *Transport) newConn(nc net.Conn, onClose func()) *Conn {
 	if tc, ok := nc.(interface{ SetNoDelay(bool) error }); ok { // a *net.TCPConn, or accept's wrapper of one
 		tc.SetNoDelay(!t.opts.Nagle)
 	}
-	c := &Conn{
-		nc:      nc,
-		maxData: t.opts.MaxMessage,
-		maxLine: t.maxLine(),
-		out:     make(chan []byte, sendQueue),
-		closing: make(chan struct{}),
-		wdone:   make(chan struct{}),
+	w := &lineWire{nc: nc, maxData: t.opts.MaxMessage, maxLine: 6*t.opts.MaxMessage + 1024}
+	counted := countconn.New(nc, &w.ctr)
+	w.r = bufio.NewReaderSize(counted, readBuffer)
+	w.w = counted
+	return &Conn{
+		Conn: pump.New(w, pump.Options{
+			Name:         "tcp",
+			MaxMessage:   t.opts.MaxMessage,
+			WriteTimeout: writeWait,
+			RecvQueue:    ReadAhead,
+			OnClose:      onClose,
+		}),
+		nc:  nc,
+		ctr: &w.ctr,
 	}
-	cc := countconn.New(nc, &c.ctr)
-	c.w = bufio.NewWriterSize(cc, 64<<10)
-	c.r = bufio.NewReaderSize(cc, 64<<10)
-	go c.writeLoop()
-	return c
 }
 
 // NetConn returns the underlying connection (for TCP_INFO and the like).
@@ -175,243 +151,102 @@ func (c *Conn) WireStats() transport.WireStats {
 	return transport.WireStats{BytesSent: written, BytesReceived: read}
 }
 
-// Send encodes m as one line and queues it for the writer.
-func (c *Conn) Send(ctx context.Context, m transport.Message) error {
-	if len(m.Data) > c.maxData {
-		return fmt.Errorf("tcp: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.maxData)
-	}
-	select {
-	case <-c.closing:
-		return fmt.Errorf("tcp: send: %w", transport.ErrClosed)
-	default:
-	}
-	if err, _ := c.writeErr.Load().(error); err != nil {
-		return err
-	}
-	var line []byte
-	if c.plainPeer.Load() && transport.SendsAsPlainText(m, true) {
-		line = append(append(make([]byte, 0, len(m.Data)+1), m.Data...), '\n')
-	} else {
-		line = append(transport.AppendEncode(make([]byte, 0, len(m.Data)+64), m), '\n')
-	}
-	// Fast path: nothing queued or in flight, so writing now keeps order.
-	c.wmu.Lock()
-	if c.pending.Load() == 0 {
-		err := c.writeLocked(line, writeWait)
-		c.wmu.Unlock()
-		return err
-	}
-	c.wmu.Unlock()
-	c.pending.Add(1)
-	select {
-	case c.out <- line:
-		return nil
-	case <-ctx.Done():
-		c.pending.Add(-1)
-		return ctx.Err()
-	case <-c.closing:
-		c.pending.Add(-1)
-		return fmt.Errorf("tcp: send: %w", transport.ErrClosed)
-	case <-c.wdone:
-		c.pending.Add(-1)
-		if err, _ := c.writeErr.Load().(error); err != nil {
-			return err
-		}
-		return fmt.Errorf("tcp: send: %w", transport.ErrClosed)
-	}
+// lineWire is the framing: one message per line.
+type lineWire struct {
+	nc      net.Conn
+	ctr     countconn.Counter
+	r       *bufio.Reader // read pump only
+	w       io.Writer     // under the pump's write lock
+	line    []byte        // a line longer than r's buffer, gathered (read pump only)
+	maxData int
+	maxLine int // the worst case of JSON escaping (6 bytes per byte of Data) plus the other fields
+	// plainPeer reports whether the peer has sent a plain-text line (sticky;
+	// set by the read pump, read by Send).
+	plainPeer atomic.Bool
 }
 
-// Recv reads the next message. A malformed line yields an error matching
-// transport.ErrMalformed and the connection stays usable; a line over the
-// size limit closes the connection with an error matching
-// transport.ErrTooLarge. When ctx is done Recv returns ctx.Err() and the
-// connection stays usable.
-func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
-	select {
-	case <-c.closing:
-		return transport.Message{}, fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
-	default:
-	}
-	if err := ctx.Err(); err != nil {
-		return transport.Message{}, err
-	}
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	if c.readErr != nil {
-		return transport.Message{}, c.readErr
-	}
-	if ctx.Done() != nil {
-		// Interrupt a blocked read when ctx ends; afterwards, make sure the
-		// deadline is cleared before anyone reads again.
-		fired := make(chan struct{})
-		stop := context.AfterFunc(ctx, func() {
-			c.nc.SetReadDeadline(time.Unix(1, 0))
-			close(fired)
-		})
-		defer func() {
-			if !stop() {
-				<-fired
-				c.nc.SetReadDeadline(time.Time{})
-			}
-		}()
-	}
-	line, err := c.readLine()
+// ReadMessage reads one line. A line that is not a message is an error
+// matching transport.ErrMalformed, and the connection stays usable; a line
+// over the size limit ends it with transport.ErrTooLarge.
+func (w *lineWire) ReadMessage() (transport.Message, error) {
+	line, err := w.readLine()
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-			return transport.Message{}, ctx.Err()
-		}
-		select {
-		case <-c.closing:
-			err = fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
-		default:
-		}
-		c.readErr = err
 		return transport.Message{}, err
 	}
 	line = bytes.TrimSuffix(line, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r")) // nc -C, telnet
 	m, err := transport.Decode(line)            // copies what it keeps
 	if err != nil {
-		c.plainPeer.Store(true) // someone typing at us: answer in plain lines
+		w.plainPeer.Store(true) // someone typing at us: answer in plain lines
 		return transport.Message{}, fmt.Errorf("tcp: recv: %w", err)
 	}
-	if len(m.Data) > c.maxData {
-		c.readErr = fmt.Errorf("tcp: recv %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.maxData)
-		c.nc.Close()
-		return transport.Message{}, c.readErr
+	if len(m.Data) > w.maxData {
+		return transport.Message{}, fmt.Errorf("tcp: recv %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, w.maxData)
 	}
 	if transport.IsPlainText(line) {
-		c.plainPeer.Store(true) // sticky: someone typing at us
+		w.plainPeer.Store(true) // sticky: someone typing at us
 	}
 	return m, nil
 }
 
-// readLine reads up to and including the next '\n'. c.rmu must be held. A
-// read interrupted by a deadline keeps what it read in c.partial.
-func (c *Conn) readLine() ([]byte, error) {
+// readLine reads up to and including the next '\n'.
+func (w *lineWire) readLine() ([]byte, error) {
+	w.line = w.line[:0]
 	for {
-		chunk, err := c.r.ReadSlice('\n')
-		if err == nil && c.partial == nil {
+		chunk, err := w.r.ReadSlice('\n')
+		if err == nil && len(w.line) == 0 {
 			return chunk, nil // the common case: no copy
 		}
-		if len(chunk) > 0 {
-			c.partial = append(c.partial, chunk...)
-		}
-		if len(c.partial) > c.maxLine {
-			c.nc.Close()
-			return nil, fmt.Errorf("tcp: recv: line over %d bytes: %w", c.maxLine, transport.ErrTooLarge)
+		w.line = append(w.line, chunk...)
+		if len(w.line) > w.maxLine {
+			return nil, fmt.Errorf("tcp: recv: line over %d bytes: %w", w.maxLine, transport.ErrTooLarge)
 		}
 		switch {
 		case err == nil:
-			line := c.partial
-			c.partial = nil
-			return line, nil
+			return w.line, nil
 		case err == bufio.ErrBufferFull:
 			continue
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, err
-		case errors.Is(err, io.EOF) && len(c.partial) == 0:
+		case errors.Is(err, io.EOF) && len(w.line) == 0:
 			return nil, io.EOF
 		case errors.Is(err, io.EOF):
 			// A last line without its newline (nc when its input ends
 			// without one) is still a line; the next read sees io.EOF.
-			line := c.partial
-			c.partial = nil
-			return line, nil
-		case errors.Is(err, net.ErrClosed):
-			return nil, fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
+			return w.line, nil
 		default:
 			return nil, fmt.Errorf("tcp: recv: %w", err)
 		}
 	}
 }
 
-func (c *Conn) writeLocked(line []byte, wait time.Duration) error {
-	if err, _ := c.writeErr.Load().(error); err != nil {
-		return err
-	}
-	if _, err := c.w.Write(line); err != nil {
-		return c.failLocked(err)
-	}
-	return c.flushLocked(wait)
-}
+// lineBuffers lend WriteMessage a buffer to encode a line into.
+var lineBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-func (c *Conn) flushLocked(wait time.Duration) error {
-	if c.w.Buffered() == 0 {
-		return nil
+// WriteMessage writes m as one line, with one write.
+func (w *lineWire) WriteMessage(m transport.Message, deadline time.Time) error {
+	bp := lineBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			lineBuffers.Put(bp)
+		}
+	}()
+	b := (*bp)[:0]
+	if w.plainPeer.Load() && transport.SendsAsPlainText(m, true) {
+		b = append(b, m.Data...)
+	} else {
+		b = transport.AppendEncode(b, m)
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(wait))
-	if err := c.w.Flush(); err != nil {
-		return c.failLocked(err)
-	}
-	return nil
-}
-
-func (c *Conn) failLocked(err error) error {
-	err = fmt.Errorf("tcp: send: %w", err)
-	c.writeErr.CompareAndSwap(nil, err)
-	c.nc.Close()
+	b = append(b, '\n')
+	*bp = b
+	w.nc.SetWriteDeadline(deadline)
+	_, err := w.w.Write(b)
 	return err
 }
 
-// writeLoop writes what Send queued: every line waiting, then one flush.
-func (c *Conn) writeLoop() {
-	defer close(c.wdone)
-	// drain writes every queued line under the lock, then flushes once.
-	drain := func(first []byte, wait time.Duration) bool {
-		c.wmu.Lock()
-		defer c.wmu.Unlock()
-		n := int64(0)
-		ok := true
-		write := func(line []byte) {
-			n++
-			if ok {
-				if _, err := c.w.Write(line); err != nil {
-					c.failLocked(err)
-					ok = false
-				}
-			}
-		}
-		if first != nil {
-			write(first)
-		}
-		for more := true; more; {
-			select {
-			case line := <-c.out:
-				write(line)
-			default:
-				more = false
-			}
-		}
-		if ok && c.flushLocked(wait) != nil {
-			ok = false
-		}
-		c.pending.Add(-n)
-		return ok
-	}
-	for {
-		select {
-		case line := <-c.out:
-			if !drain(line, writeWait) {
-				return
-			}
-		case <-c.closing:
-			drain(nil, closeWait)
-			return
-		}
-	}
-}
+// Goodbye: TCP has nothing to say before closing.
+func (w *lineWire) Goodbye(int, string, time.Time) bool { return false }
 
-// Close flushes queued messages (for at most a second), then closes the
-// connection. It is safe to call more than once.
-func (c *Conn) Close() error {
-	c.once.Do(func() {
-		close(c.closing)
-		<-c.wdone
-		c.nc.Close()
-	})
-	return nil
-}
+// Close closes the socket.
+func (w *lineWire) Close() error { return w.nc.Close() }
 
 // Listener accepts TCP connections. Closing it closes every connection it
 // accepted that is still open.
@@ -422,10 +257,6 @@ type Listener struct {
 	mu     sync.Mutex
 	conns  map[*Conn]struct{}
 	closed bool
-}
-
-func newListener(ln *accept.Listener, t *Transport) *Listener {
-	return &Listener{ln: ln, t: t, conns: map[*Conn]struct{}{}}
 }
 
 // Addr is the address clients dial.
@@ -446,20 +277,20 @@ func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) {
 		}
 		return nil, fmt.Errorf("tcp: accept: %w", err)
 	}
-	c := l.t.newConn(nc)
+	var c *Conn
+	c = l.t.newConn(nc, func() { // forget the conn once closed, so a long-running server does not grow
+		l.mu.Lock()
+		delete(l.conns, c)
+		l.mu.Unlock()
+	})
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		c.Close()
 		return nil, fmt.Errorf("tcp: accept: %w", transport.ErrClosed)
 	}
 	l.conns[c] = struct{}{}
-	go func() { // forget the conn once it is closed, so a long-running server does not grow
-		<-c.closing
-		l.mu.Lock()
-		delete(l.conns, c)
-		l.mu.Unlock()
-	}()
+	l.mu.Unlock()
 	return c, nil
 }
 

@@ -168,3 +168,82 @@ func TestAcceptHonoursContext(t *testing.T) {
 		t.Fatalf("Accept = %v, want DeadlineExceeded", err)
 	}
 }
+
+// A Recv whose ctx ends while half a line has arrived loses nothing: the
+// read pump keeps reading, and the next Recv gets the whole message.
+func TestRecvCancelledMidLineKeepsTheMessage(t *testing.T) {
+	ln, err := New(Options{}).Listen(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	server, err := ln.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	line := `{"seq":7,"text":"whole"}` + "\n"
+	io.WriteString(raw, line[:9])
+	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancelShort()
+	if _, err := server.Recv(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Recv with half a line and a 100ms ctx: err = %v, want DeadlineExceeded", err)
+	}
+	io.WriteString(raw, line[9:])
+	m, err := server.Recv(ctx)
+	if err != nil || m.Seq != 7 || string(m.Data) != "whole" {
+		t.Fatalf("Recv after the rest arrived = %+v, %v; want seq 7 \"whole\"", m, err)
+	}
+}
+
+// Close is bounded even while a Send is stuck writing to a peer that reads
+// nothing: it waits a moment for the write lock, then closes the socket,
+// and the stuck Send returns an error.
+func TestCloseWithASendStuckOnAPeerThatDoesNotRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err == nil {
+			accepted <- nc // and never read from it
+		}
+	}()
+	c, err := New(Options{}).Dial(context.Background(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := <-accepted
+	defer peer.Close()
+	sendErr := make(chan error, 1)
+	go func() {
+		big := transport.Message{Data: []byte(strings.Repeat("x", DefaultMaxMessage))}
+		for {
+			if err := c.Send(context.Background(), big); err != nil {
+				sendErr <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond) // the socket buffers fill; a Send blocks in its write
+	start := time.Now()
+	c.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v with a stuck Send, want a few seconds at most", d)
+	}
+	select {
+	case <-sendErr:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stuck Send did not return after Close")
+	}
+}

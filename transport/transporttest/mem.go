@@ -12,7 +12,8 @@ import (
 
 // Mem is an in-memory transport for testing labs without sockets: Listen
 // registers a listener under a fresh address, Dial connects to it with a
-// Pipe. Copies, if set, decides for every message sent client→server how
+// Pipe whose ends count the bytes of each message's wire form
+// (transport.Meter). It passes the conformance suite (Run). Copies, if set, decides for every message sent client→server how
 // many copies arrive (0 drops it, 2 duplicates it), so a lab's loss and
 // duplicate accounting can be checked exactly.
 type Mem struct {
@@ -34,7 +35,7 @@ func (t *Mem) Info() transport.Info {
 		name = "mem"
 	}
 	return transport.Info{Name: name, Network: "tcp", Reliable: t.Copies == nil, Ordered: true,
-		Connected: true, Duplex: true, MaxMessage: 1 << 20}
+		Connected: true, Duplex: true, MaxMessage: PipeMaxMessage}
 }
 
 type memAddr string
@@ -63,9 +64,11 @@ func (t *Mem) Dial(ctx context.Context, addr string) (transport.Conn, error) {
 	if l == nil {
 		return nil, fmt.Errorf("mem: dial %s: connection refused", addr)
 	}
-	client, server := Pipe()
+	pc, ps := pipe()
+	server := &memConn{ps}
+	var client transport.Conn = &memConn{pc}
 	if t.Copies != nil {
-		client = &copier{Conn: client, copies: t.Copies}
+		client = &copier{memConn: &memConn{pc}, copies: t.Copies}
 	}
 	select {
 	case l.accept <- server:
@@ -118,15 +121,30 @@ func (l *memListener) Close() error {
 	return nil
 }
 
+// memConn is one end of a Mem connection: a Pipe end that counts the bytes
+// of each message's wire form (transport.Encode), what a stream transport
+// would carry.
+type memConn struct{ *pipeConn }
+
+var _ transport.Meter = memConn{}
+
+// WireStats counts the wire-form bytes of the messages sent and received.
+func (c memConn) WireStats() transport.WireStats {
+	return transport.WireStats{BytesSent: c.sent.Load(), BytesReceived: c.received.Load()}
+}
+
 // copier sends each message as many times as copies says.
 type copier struct {
-	transport.Conn
+	*memConn
 	copies func(transport.Message) int
 }
 
 func (c *copier) Send(ctx context.Context, m transport.Message) error {
+	if len(m.Data) > PipeMaxMessage {
+		return c.memConn.Send(ctx, m) // refused, whatever copies says
+	}
 	for range c.copies(m) {
-		if err := c.Conn.Send(ctx, m); err != nil {
+		if err := c.memConn.Send(ctx, m); err != nil {
 			return err
 		}
 	}

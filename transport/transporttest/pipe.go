@@ -8,16 +8,32 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/netlab/netlab/transport"
 )
 
+// PipeMaxMessage is the largest Data a Pipe (and Mem) carries.
+const PipeMaxMessage = 1 << 20
+
+// pipeQueue is how many messages one direction of a Pipe holds before Send
+// blocks.
+const pipeQueue = 256
+
 // Pipe returns two connected in-memory Conns: what one sends the other
 // receives, reliably and in order. Closing one end lets the other receive
-// io.EOF after the messages already sent. Both are safe for concurrent use.
+// io.EOF after the messages already sent. A message with more than
+// PipeMaxMessage bytes of Data is refused with transport.ErrTooLarge. A Pipe
+// has no wire, so it is not a transport.Meter (Mem's Conns are). Both are
+// safe for concurrent use.
 func Pipe() (transport.Conn, transport.Conn) {
-	ab := make(chan transport.Message, 64)
-	ba := make(chan transport.Message, 64)
+	a, b := pipe()
+	return a, b
+}
+
+func pipe() (*pipeConn, *pipeConn) {
+	ab := make(chan transport.Message, pipeQueue)
+	ba := make(chan transport.Message, pipeQueue)
 	a := &pipeConn{in: ba, out: ab, closed: make(chan struct{})}
 	b := &pipeConn{in: ab, out: ba, closed: make(chan struct{})}
 	a.peer, b.peer = b, a
@@ -31,11 +47,16 @@ type pipeConn struct {
 	once    sync.Once
 	mu      sync.Mutex // guards closing out against concurrent sends
 	outDone bool
+
+	sent, received atomic.Int64 // wire-form bytes, for Mem's WireStats
 }
 
 var _ transport.Conn = (*pipeConn)(nil)
 
 func (p *pipeConn) Send(ctx context.Context, m transport.Message) error {
+	if len(m.Data) > PipeMaxMessage {
+		return fmt.Errorf("pipe: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, PipeMaxMessage)
+	}
 	select {
 	case <-p.closed:
 		return fmt.Errorf("pipe: send: %w", transport.ErrClosed)
@@ -49,6 +70,7 @@ func (p *pipeConn) Send(ctx context.Context, m transport.Message) error {
 	}
 	select {
 	case p.out <- m:
+		p.sent.Add(int64(len(transport.Encode(m))))
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -70,6 +92,7 @@ func (p *pipeConn) Recv(ctx context.Context) (transport.Message, error) {
 		if !ok {
 			return transport.Message{}, io.EOF
 		}
+		p.received.Add(int64(len(transport.Encode(m))))
 		return m, nil
 	case <-ctx.Done():
 		return transport.Message{}, ctx.Err()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"testing"
 	"time"
 
@@ -274,20 +273,23 @@ func testConcurrent(t *testing.T, tr transport.Transport) {
 	p := connect(t, tr)
 	ctx := ctxWait(t)
 	const senders, each = 8, 50
-	var wg sync.WaitGroup
+	// Senders and the receiver run at once: a transport may hold only a
+	// few messages in flight.
+	errc := make(chan error, senders)
 	for s := range senders {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			for i := range each {
 				if lossTolerant(tr) && i%10 == 0 {
 					time.Sleep(time.Millisecond)
 				}
-				p.client.Send(ctx, transport.Message{Seq: uint64(s*1000 + i), Event: fmt.Sprint(s)})
+				if err := p.client.Send(ctx, transport.Message{Seq: uint64(s*1000 + i), Event: fmt.Sprint(s)}); err != nil {
+					errc <- fmt.Errorf("sender %d, message %d: Send: %w", s, i, err)
+					return
+				}
 			}
+			errc <- nil
 		}()
 	}
-	wg.Wait()
 	want := senders * each
 	rctx := ctx
 	if lossTolerant(tr) {
@@ -315,6 +317,11 @@ func testConcurrent(t *testing.T, tr transport.Transport) {
 			}
 		}
 		last[m.Event] = int64(m.Seq)
+	}
+	for range senders {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -184,11 +184,21 @@ func TestBadFramesGetRFC6455Codes(t *testing.T) {
 		{"fragmented ping", frame(0x09, true, []byte("hi")), 1002},
 		{"invalid UTF-8 in a text frame", frame(0x81, true, []byte{'h', 0xff, 0xfe}), 1007},
 		{"frame over the read limit", frame(0x81, true, make([]byte, 2000)), 1009},
+		// RFC 6455 5.4: a continuation frame continues a message; with none
+		// open it is a protocol error, answered at once.
+		{"continuation with FIN=0 and no message open", frame(0x00, true, []byte("hi")), 1002},
+		{"continuation with FIN=1 and no message open", frame(0x80, true, []byte("hi")), 1002},
+		// 5.5.1: a close frame's body, if any, starts with a 2-byte code.
+		{"close frame with a 1-byte body", frame(0x88, true, []byte{0x03}), 1002},
+		// 5.2: the most significant bit of a 64-bit length must be 0.
+		{"64-bit length with the top bit set", []byte{0x81, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 2, 1, 2, 3, 4, 'h', 'i'}, 1002},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c, r := rawHandshake(t, addr)
 			c.Write(tc.frame)
+			// At once: well before the read deadline (45 s) could end it.
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
 			if got := closeCode(t, r); got != tc.want {
 				t.Errorf("got close %d, want %d", got, tc.want)
 			}

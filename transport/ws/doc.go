@@ -14,26 +14,26 @@
 // and the server answers "101 Switching Protocols"; from then on both sides
 // send frames whenever they like (full duplex).
 //
-// Every connection has one writer goroutine (as in gorilla's chat example)
-// and, while the application reads, no reader goroutine: Recv reads the
-// socket itself, so a message reaches it without a hand-off between
-// goroutines (a wake-up, a good part of a loopback round trip). When no Recv
-// has run for 100 ms, a background reader reads until the next Recv, so
-// pings are answered, a close frame is seen and a dead peer is noticed while
-// the application is busy; it queues up to 16 messages for Recv, then stops
-// reading (and TCP's flow control slows the peer). A Recv whose ctx ends
-// returns at once and loses nothing: a reader waits until a whole message
-// has arrived before it takes any of it (sock.go). The writer drains the
-// send queue and writes every frame that is queued to the socket in one
-// write, so a busy connection makes fewer system calls. When the connection
-// is idle — nothing queued, nothing waiting to be received, and the previous
-// Send more than a few microseconds ago — Send writes its frame itself
-// instead: waking the writer would cost a good part of a loopback round trip
-// for nothing to coalesce. (netlab's TCP transport does the same.) Frames
-// always leave in the order Send was called. Both sides send a ping every
-// PingInterval (default 25 s); a connection from which nothing (no message,
-// no pong) arrives for PingInterval+PongTimeout (default 25 s + 20 s) is
-// closed as dead, at most a quarter of that window later.
+// Every connection has the shape of gorilla's chat example
+// (examples/chat/client.go), written once in transport/pump: one
+// read pump goroutine per connection does every read — gorilla's
+// NextReader, the read limit, the read deadline, answering pings and close
+// frames — and hands each whole message to Recv through a channel, so Recv
+// is a select on that channel and its ctx: a Recv whose ctx ends returns at
+// once and loses nothing. Writes are serialized by one write lock: Send
+// encodes its message and writes the frame itself, and the heartbeat's pings
+// and Close's close frame take the same lock. There is no writer goroutine,
+// so an idle connection costs one goroutine. Both sides send a ping every
+// PingInterval (default 25 s); every frame that arrives (a message, a ping,
+// a pong) moves the read deadline, so a peer from which nothing arrives for
+// PingInterval+PongTimeout (default 25 s + 20 s) is closed as dead, at most
+// a quarter of that window later.
+//
+// The read pump reads up to four messages ahead of Recv, then stops reading
+// until Recv takes one (and TCP's flow control slows the peer). Close waits
+// for a Send in progress, sends a close frame (1000; a Server's Close sends
+// 1001, going away), waits up to half a second for the peer's close frame
+// and closes the socket.
 //
 // What the reader refuses, with the RFC 6455 close code:
 //
@@ -41,7 +41,14 @@
 //	text frame that is not valid UTF-8      1007 invalid frame payload data
 //	message with Data over MaxMessage       1009
 //	unmasked client frame, reserved bits,   1002 protocol error (gorilla)
-//	bad opcode, fragmented control frame
+//	bad opcode, fragmented control frame,
+//	continuation with no message open
+//	64-bit length with the top bit set      1002 (5.2)
+//	close frame with a 1-byte body          1002 (5.5.1)
+//
+// gorilla answers most of these itself. For the last two it sends no close
+// frame (or echoes an empty one), so a Server reads its socket through a
+// frameWatch that follows the frame headers going by and flags them.
 //
 // A text frame that starts with '{' but is not a wire message makes Recv
 // return an error matching transport.ErrMalformed; the connection stays up.
