@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 BIN     := bin/netlab
 
-.PHONY: run test unit lint fmt vet tidy-check build bench fuzz clean docs
+.PHONY: run test unit lint fmt vet tidy-check build bench fuzz clean docs docs-img
 
 run: build
 	./$(BIN) compare
@@ -34,6 +34,16 @@ tidy-check:
 docs:
 	$(GO) test -count=1 -run '^TestDocsCommandsRun$$' ./cmd/netlab -args -update $(if $(WHOLE),-whole)
 	$(GO) test -count=1 -run '^TestDocs' ./cmd/netlab
+
+# docs-img redraws the charts the walkthroughs show (docs/img/) from fresh
+# runs of the labs with their defaults (about a minute).
+docs-img: build
+	rm -rf docs/img && mkdir -p docs/img
+	./$(BIN) echo --transports all --count 200 --plot docs/img >/dev/null
+	./$(BIN) compare --plot docs/img >/dev/null
+	./$(BIN) push --plot docs/img >/dev/null
+	./$(BIN) loss --plot docs/img >/dev/null
+	./$(BIN) missed --plot docs/img >/dev/null
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x $(PKGS)

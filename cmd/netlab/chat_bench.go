@@ -8,6 +8,7 @@ import (
 
 	"github.com/netlab/netlab/labs/chat"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/ws"
 )
@@ -16,6 +17,7 @@ func newChatBenchCmd(a *app) *cobra.Command {
 	var clients, room, messages int
 	var interval time.Duration
 	var asJSON bool
+	var pics *pictureFlags
 	cmd := &cobra.Command{
 		Use:   "bench [ADDR]",
 		Short: "Load-test a running chat server: many idle WebSocket clients, one busy room",
@@ -50,6 +52,7 @@ sockets, and the bench needs one per client.`,
 			if err != nil {
 				return err
 			}
+			charts := func() ([]chart.Chart, error) { return chart.ChatBench(res) }
 			if asJSON {
 				env := report.NewEnvelope("chat bench", started)
 				env.Config = struct {
@@ -60,9 +63,9 @@ sockets, and the bench needs one per client.`,
 					IntervalUs float64 `json:"interval_us"`
 				}{addr, clients, room, messages, report.Micros(interval)}
 				env.Results = res.JSON()
-				return env.Write(a.out)
+				return pics.write(charts, env.Write(a.out))
 			}
-			return res.WriteText(a.out)
+			return pics.write(charts, res.WriteText(a.out))
 		},
 	}
 	cmd.Flags().IntVar(&clients, "clients", 1000, "WebSocket clients to open")
@@ -70,5 +73,6 @@ sockets, and the bench needs one per client.`,
 	cmd.Flags().IntVar(&messages, "messages", 20, "broadcasts to send")
 	cmd.Flags().DurationVar(&interval, "interval", 200*time.Millisecond, "time between broadcasts")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	pics = addPictureFlags(cmd, a)
 	return cmd
 }

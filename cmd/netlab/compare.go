@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/netlab/netlab/labs/echo"
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -39,6 +41,7 @@ type compareOptions struct {
 	noEcho     bool
 	json       bool
 	to         transportOptions
+	pics       *pictureFlags
 }
 
 func newCompareCmd(a *app) *cobra.Command {
@@ -82,6 +85,7 @@ It takes about 10 seconds with the defaults.`,
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table (schema: netlab docs compare)")
 	addTransportFlags(f, &o.to)
 	o.link = addLinkFlags(cmd)
+	o.pics = addPictureFlags(cmd, a)
 	return cmd
 }
 
@@ -126,7 +130,7 @@ func echoFigures(cfg echo.Config) compare.EchoFunc {
 		c := cfg
 		c.Via = via
 		r, err := echo.Run(ctx, tr, c)
-		return compare.EchoFigures{Sent: r.Sent, Received: r.Received, RTT: r.RTT, Wire: r.Wire, HasWire: r.HasWire}, err
+		return compare.EchoFigures{Sent: r.Sent, Received: r.Received, RTT: r.RTT, RTTSamples: r.RTTSamples, Wire: r.Wire, HasWire: r.HasWire}, err
 	}
 }
 
@@ -197,24 +201,32 @@ func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Conf
 		if err := env.Write(a.out); err != nil {
 			return err
 		}
-	} else {
-		t := compare.Table(res)
-		t.Title = compareTitle(res)
-		if d := o.link.describe(); d != "" {
-			t.Title += "\nthrough an impaired link: " + d
-		}
-		if err := t.Write(a.out); err != nil {
+	} else if err := writeCompareText(a.out, res, o.link.describe(), compare.Sentences(res)); err != nil {
+		return err
+	}
+	var runErr error
+	if errs := res.Errors(); len(errs) > 0 && !res.Interrupted {
+		runErr = fmt.Errorf("compare: %d part(s) failed (see 'failed:' above)", len(errs))
+	}
+	return o.pics.write(func() ([]chart.Chart, error) { return chart.Compare(res) }, runErr)
+}
+
+// writeCompareText prints a comparison's table and the sentences that read
+// it.
+func writeCompareText(w io.Writer, res compare.Result, link string, sentences []string) error {
+	t := compare.Table(res)
+	t.Title = compareTitle(res)
+	if link != "" {
+		t.Title += "\nthrough an impaired link: " + link
+	}
+	if err := t.Write(w); err != nil {
+		return err
+	}
+	if len(sentences) > 0 {
+		fmt.Fprint(w, "\nWhat this run says:\n")
+		if err := report.Bullets(w, "•", sentences); err != nil {
 			return err
 		}
-		if s := compare.Sentences(res); len(s) > 0 {
-			fmt.Fprint(a.out, "\nWhat this run says:\n")
-			if err := report.Bullets(a.out, "•", s); err != nil {
-				return err
-			}
-		}
-	}
-	if errs := res.Errors(); len(errs) > 0 && !res.Interrupted {
-		return fmt.Errorf("compare: %d part(s) failed (see 'failed:' above)", len(errs))
 	}
 	return nil
 }

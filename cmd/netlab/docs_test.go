@@ -633,3 +633,31 @@ func TestDocsEndWithCheckYourself(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsImagesExist: every image a page links (Markdown ![..](path) or
+// <img src>) is a file under docs/, drawn by 'make docs-img'; none is
+// fetched from the network.
+func TestDocsImagesExist(t *testing.T) {
+	link := regexp.MustCompile(`!\[[^\]]*\]\(([^)\s]+)[^)]*\)|<img[^>]*\ssrc="([^"]+)"`)
+	linked := 0
+	for _, topic := range docs.Topics() {
+		text, err := docs.Read(topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(text, -1) {
+			src := m[1] + m[2]
+			linked++
+			if strings.Contains(src, "://") || strings.HasPrefix(src, "//") {
+				t.Errorf("docs/%s.md links %s: images must be files under docs/ (make docs-img)", topic, src)
+				continue
+			}
+			if _, err := os.Stat(filepath.Join("..", "..", "docs", filepath.FromSlash(src))); err != nil {
+				t.Errorf("docs/%s.md links %s, which does not exist (make docs-img draws the charts)", topic, src)
+			}
+		}
+	}
+	if linked == 0 {
+		t.Error("no page links an image; the walkthroughs show their charts")
+	}
+}

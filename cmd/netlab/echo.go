@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/netlab/netlab/labs/echo"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -32,6 +34,7 @@ type echoOptions struct {
 	wire     *wireFlags    // --wire: the client goes through the tap
 	via      transport.Via // set by validate from link; nil for a perfect link
 	linkDesc string
+	pics     *pictureFlags // --plot, --report (nil: not offered)
 }
 
 func addEchoFlags(cmd *cobra.Command, o *echoOptions) {
@@ -111,6 +114,7 @@ client run in this process, on 127.0.0.1.`,
 	cmd.Flags().StringVarP(&names, "transports", "t", "tcp,udp", transportFlagHelp())
 	addEchoFlags(cmd, &o)
 	addTransportFlags(cmd.Flags(), &to)
+	o.pics = addPictureFlags(cmd, a)
 	return cmd
 }
 
@@ -157,38 +161,47 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 		}
 	}
 	cfg.Progress.Stop()
+	charts := func() ([]chart.Chart, error) { return chart.Echo(results) }
 	if o.json {
 		j := echo.ToJSON(cfg, results)
 		j.Config.Link = o.linkDesc
 		env := report.NewEnvelope("echo", started)
 		env.Config, env.Results, env.Errors = j.Config, j.Results, errs
 		env.Interrupted = ctx.Err() != nil
-		return env.Write(a.out)
+		return o.pics.write(charts, env.Write(a.out))
 	}
 	if o.trace {
 		fmt.Fprintln(a.out)
 	}
+	if err := writeEchoText(a.out, cfg, results, o.linkDesc, o.wire.on, o.hist); err != nil {
+		return err
+	}
+	return o.pics.write(charts, nil)
+}
+
+// writeEchoText prints an echo run's heading, table and histograms.
+func writeEchoText(w io.Writer, cfg echo.Config, results []echo.Result, linkDesc string, wire, hist bool) error {
 	head := fmt.Sprintf("Echo: %s of %d bytes per transport", report.Plural(cfg.Count, "message"), cfg.Size)
 	if cfg.Interval > 0 {
 		head += fmt.Sprintf(", one every %s", report.Duration(cfg.Interval))
 	} else {
 		head += ", each sent when the previous reply arrived"
 	}
-	if o.linkDesc != "" {
-		head += fmt.Sprintf(",\nthrough an impaired link: %s", o.linkDesc)
+	if linkDesc != "" {
+		head += fmt.Sprintf(",\nthrough an impaired link: %s", linkDesc)
 	}
-	if o.wire.on {
+	if wire {
 		head += ",\nthrough the tap (trace above; its extra hop is in every round trip)"
 	}
 	for _, line := range strings.Split(head, "\n") {
-		report.Paragraph(a.out, line)
+		report.Paragraph(w, line)
 	}
-	fmt.Fprintln(a.out)
-	if err := echo.Table(results).Write(a.out); err != nil {
+	fmt.Fprintln(w)
+	if err := echo.Table(results).Write(w); err != nil {
 		return err
 	}
-	if o.hist {
-		echo.WriteHistograms(a.out, results)
+	if hist {
+		echo.WriteHistograms(w, results)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/netlab/netlab/labs/loss"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -23,6 +24,7 @@ type lossOptions struct {
 	json     bool
 	link     *linkFlags
 	to       transportOptions
+	pics     *pictureFlags
 }
 
 // defaultLossTransports are the transports the lab runs when none are
@@ -77,6 +79,7 @@ reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
 	fs.BoolVar(&o.json, "json", false, "print one JSON document with the raw numbers instead of tables")
 	o.link = addLinkFlagsDefault(cmd, loss.DefaultLink)
 	addTransportFlags(fs, &o.to)
+	o.pics = addPictureFlags(cmd, a)
 	cmd.AddCommand(newLossStreamsCmd(a)) // loss_streams.go
 	return cmd
 }
@@ -136,5 +139,5 @@ func lossRun(ctx context.Context, a *app, o *lossOptions, cfg loss.Config, trs [
 	} else if werr := res.WriteText(a.out); werr != nil {
 		return werr
 	}
-	return err
+	return o.pics.write(func() ([]chart.Chart, error) { return chart.Loss(res) }, err)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/netlab/netlab/labs/missed"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/impair"
 )
@@ -32,6 +33,7 @@ type missedOptions struct {
 	offlineMode string
 	json        bool
 	tr          transportOptions
+	pics        *pictureFlags
 }
 
 func newMissedCmd(a *app) *cobra.Command {
@@ -105,6 +107,7 @@ it.`,
 	f.DurationVar(&o.ackTimeout, "ack-timeout", missed.DefaultAckTimeout, "ack: how long the server waits for an ack before resending")
 	f.DurationVar(&o.recoveryWin, "recovery-window", missed.DefaultRecoveryWindow, "recovery (Socket.IO, --transports socketio): maxDisconnectionDuration, how long the server keeps a lost session")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table")
+	o.pics = addPictureFlags(cmd, a)
 	return cmd
 }
 
@@ -238,7 +241,7 @@ func missedRun(ctx context.Context, a *app, o *missedOptions, cfg missed.Config)
 		}
 	}
 	if err != nil {
-		return err
+		return o.pics.write(func() ([]chart.Chart, error) { return chart.Missed(results) }, err)
 	}
 	var failed []string
 	for _, r := range results {
@@ -247,7 +250,8 @@ func missedRun(ctx context.Context, a *app, o *missedOptions, cfg missed.Config)
 		}
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("missed: %d of %d runs failed; first: %s", len(failed), len(results), failed[0])
+		return o.pics.write(func() ([]chart.Chart, error) { return chart.Missed(results) },
+			fmt.Errorf("missed: %d of %d runs failed; first: %s", len(failed), len(results), failed[0]))
 	}
-	return nil
+	return o.pics.write(func() ([]chart.Chart, error) { return chart.Missed(results) }, nil)
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -30,6 +32,7 @@ type pushOptions struct {
 	drain      time.Duration
 	json       bool
 	to         transportOptions
+	pics       *pictureFlags
 }
 
 func newPushCmd(a *app) *cobra.Command {
@@ -85,6 +88,7 @@ nor order; lost events are counted, never resent.`,
 	addTransportFlags(f, &o.to)
 	o.link = addLinkFlags(cmd)
 	o.wire = addWireFlags(cmd)
+	o.pics = addPictureFlags(cmd, a)
 	return cmd
 }
 
@@ -187,18 +191,7 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 			return err
 		}
 	} else if len(results) > 0 {
-		t := push.Table(results)
-		t.Title = pushTitle(cfg)
-		if d := o.link.describe(); d != "" {
-			t.Title += "\nthrough an impaired link: " + d
-		}
-		if o.wire.on {
-			t.Title += "\nthrough the tap (trace above; its extra hop is in every delay)"
-		}
-		for _, f := range failed {
-			t.Notes = append(t.Notes, "failed: "+f)
-		}
-		if err := t.Write(a.out); err != nil {
+		if err := writePushText(a.out, cfg, results, o.link.describe(), o.wire.on, failed); err != nil {
 			return err
 		}
 	}
@@ -206,9 +199,26 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 		if len(results) == 0 {
 			return errors.New(failed[0])
 		}
-		return fmt.Errorf("push: %d of %d transports failed (see the notes above)", len(failed), len(trs))
+		return o.pics.write(func() ([]chart.Chart, error) { return chart.Push(results) },
+			fmt.Errorf("push: %d of %d transports failed (see the notes above)", len(failed), len(trs)))
 	}
-	return nil
+	return o.pics.write(func() ([]chart.Chart, error) { return chart.Push(results) }, nil)
+}
+
+// writePushText prints a push run's table.
+func writePushText(w io.Writer, cfg push.Config, results []push.Result, link string, wire bool, failed []string) error {
+	t := push.Table(results)
+	t.Title = pushTitle(cfg)
+	if link != "" {
+		t.Title += "\nthrough an impaired link: " + link
+	}
+	if wire {
+		t.Title += "\nthrough the tap (trace above; its extra hop is in every delay)"
+	}
+	for _, f := range failed {
+		t.Notes = append(t.Notes, "failed: "+f)
+	}
+	return t.Write(w)
 }
 
 func pushTitle(cfg push.Config) string {

@@ -124,7 +124,7 @@ Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
 var commandGroup = map[string]string{
 	"compare": "labs", "echo": "labs", "push": "labs", "loss": "labs", "missed": "labs", "events": "labs",
 	"tcp": "transports", "udp": "transports", "http": "transports", "ws": "transports",
-	"chat": "tools", "cluster": "tools", "proxy": "tools", "wire": "tools", "layers": "tools",
+	"chat": "tools", "cluster": "tools", "proxy": "tools", "wire": "tools", "layers": "tools", "report": "tools",
 	"docs": "learn",
 }
 

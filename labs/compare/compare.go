@@ -48,8 +48,11 @@ type EchoFigures struct {
 	Sent     int
 	Received int
 	RTT      stats.Summary // round-trip time on the client's monotonic clock
-	Wire     transport.WireStats
-	HasWire  bool
+	// RTTSamples are the round-trip times summarized in RTT, in arrival
+	// order (for charts).
+	RTTSamples []time.Duration
+	Wire       transport.WireStats
+	HasWire    bool
 }
 
 // Lost is how many echoes never came back.

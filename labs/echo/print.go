@@ -3,11 +3,13 @@ package echo
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"time"
 
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/stats"
+	"github.com/netlab/netlab/transport"
 )
 
 // Table lays results side by side, one column per transport.
@@ -189,4 +191,39 @@ func bytesNote(http bool) string {
 		return "Bytes are counted on the client's socket: message framing and HTTP headers included, TCP/UDP and IP headers not."
 	}
 	return "Bytes are counted on the client's socket: message framing included, TCP/UDP and IP headers not."
+}
+
+// FromJSON turns the config and results of a saved --json document back
+// into the run's configuration (and its link, in flag spelling) and
+// results, as far as the document keeps them (no byte traces, times to 0.1
+// µs), so a saved run can be printed and drawn again.
+func FromJSON(c ConfigJSON, rs []ResultJSON) (cfg Config, link string, results []Result) {
+	cfg = Config{Count: c.Count, Size: c.SizeBytes, Interval: fromUs(c.IntervalUs), Timeout: fromUs(c.TimeoutUs)}
+	for _, rj := range rs {
+		r := Result{Transport: transport.Info{Name: rj.Transport}, Sent: rj.Sent, Received: rj.Received,
+			Lost: rj.Lost, InFlight: rj.InFlight, OutOfOrder: rj.OutOfOrder, Duplicated: rj.Duplicated,
+			Elapsed: fromUs(rj.ElapsedUs), Interrupted: rj.Interrupted}
+		for _, us := range rj.RTTSamplesUs {
+			r.RTTSamples = append(r.RTTSamples, fromUs(us))
+		}
+		l := rj.RTT
+		r.RTT = stats.Summary{Count: l.Count, Min: fromUs(l.MinUs), Mean: fromUs(l.MeanUs), P50: fromUs(l.P50Us),
+			P90: fromUs(l.P90Us), P99: fromUs(l.P99Us), Max: fromUs(l.MaxUs)}
+		if rj.BytesSent != nil && rj.BytesReceived != nil {
+			r.HasWire = true
+			r.Wire.BytesSent, r.Wire.BytesReceived = *rj.BytesSent, *rj.BytesReceived
+			if rj.Requests != nil {
+				r.Wire.Requests = *rj.Requests
+			}
+			if rj.EmptyPolls != nil {
+				r.Wire.EmptyPolls = *rj.EmptyPolls
+			}
+		}
+		results = append(results, r)
+	}
+	return cfg, c.Link, results
+}
+
+func fromUs(us float64) time.Duration {
+	return time.Duration(math.Round(us * float64(time.Microsecond)))
 }

@@ -119,6 +119,9 @@ type Stream struct {
 	// server run here, so they share it).
 	Latency stats.Summary
 	Samples []time.Duration
+	// BySeq is the one-way delay of each message's first arrival, indexed
+	// by sequence number - 1; -1 for a message that never arrived.
+	BySeq []time.Duration
 	// Timeline has one mark per message, in sequence order (MarkOnTime...).
 	Timeline string
 	// Stalls are the runs of consecutive late messages, in order: how
@@ -362,6 +365,13 @@ func (r *Stream) tally(arrivals []arrival, sent []time.Time, late time.Duration)
 		highest = max(highest, a.seq)
 	}
 	r.Latency = stats.Summarize(r.Samples)
+	r.BySeq = make([]time.Duration, n)
+	for seq := 1; seq <= n; seq++ {
+		r.BySeq[seq-1] = -1
+		if times[seq] > 0 {
+			r.BySeq[seq-1] = first[seq]
+		}
+	}
 	var tl strings.Builder
 	var stall *Stall
 	for seq := 1; seq <= n; seq++ {

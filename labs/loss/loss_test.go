@@ -43,6 +43,18 @@ func TestUDPLosesTCPWaits(t *testing.T) {
 		if s.Delivered+s.Lost != s.Sent {
 			t.Errorf("%s: delivered %d + lost %d != sent %d", s.Transport, s.Delivered, s.Lost, s.Sent)
 		}
+		never := 0
+		for i, d := range s.BySeq {
+			if d < 0 {
+				never++
+				if s.Timeline[i] != loss.MarkNever {
+					t.Errorf("%s: message %d has no delay but is marked %q", s.Transport, i+1, s.Timeline[i])
+				}
+			}
+		}
+		if len(s.BySeq) != s.Sent || never != s.Lost {
+			t.Errorf("%s: %d delays by seq, %d never arrived; want %d and %d", s.Transport, len(s.BySeq), never, s.Sent, s.Lost)
+		}
 	}
 	// UDP: what the link dropped is what the application lost.
 	if int64(u.Lost) != u.Up.Dropped || u.Lost == 0 {

@@ -138,6 +138,14 @@ type Result struct {
 	// stamped just before handing the event to its transport.
 	Delays []time.Duration
 	Delay  stats.Summary
+	// Events are the delivered events, in order of arrival, with when the
+	// server stamped each and when the client got it, since the run began:
+	// the raw points of a delivery timeline.
+	Events []EventTimes
+	// Requests samples the client's HTTP request count (Wire.Requests)
+	// over the run, every RequestSampleEvery and at the end; nil when the
+	// transport does not count requests.
+	Requests []RequestCount
 
 	// UpSent and UpReceived count the client's own messages upstream;
 	// UpDelays are their one-way delays, client Send to server Recv.
@@ -169,6 +177,23 @@ type Result struct {
 	// the numbers are then what was measured until then.
 	Interrupted bool
 }
+
+// EventTimes is one delivered event on the run's clock.
+type EventTimes struct {
+	Seq     uint64
+	Sent    time.Duration // the server stamped it, since the run began
+	Arrived time.Duration // the client received it, since the run began
+}
+
+// A RequestCount is how many HTTP requests the client had made At a moment
+// since the run began.
+type RequestCount struct {
+	At       time.Duration
+	Requests int64
+}
+
+// RequestSampleEvery is how often Result.Requests is sampled.
+const RequestSampleEvery = 10 * time.Millisecond
 
 // Lost is how many emitted events never reached the client.
 func (r Result) Lost() int { return max(0, r.Emitted-r.Delivered) }
@@ -563,9 +588,23 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 	var drain <-chan time.Time
 	emitDoneC := emitDone
 	complete := func() bool { return gotEnd && uint64(len(seen)) >= endSeq }
+	meter, _ := client.(transport.Meter)
+	var sampleC <-chan time.Time
+	sampleRequests := func() {
+		if n := meter.WireStats().Requests; n > 0 || len(res.Requests) > 0 {
+			res.Requests = append(res.Requests, RequestCount{At: time.Since(start), Requests: n})
+		}
+	}
+	if meter != nil {
+		t := time.NewTicker(RequestSampleEvery)
+		defer t.Stop()
+		sampleC = t.C
+	}
 collect:
 	for !complete() {
 		select {
+		case <-sampleC:
+			sampleRequests()
 		case a := <-arrivals:
 			switch a.m.Event {
 			case EventPush:
@@ -579,6 +618,7 @@ collect:
 				}
 				maxSeq = max(maxSeq, a.m.Seq)
 				res.Delays = append(res.Delays, a.at.Sub(a.m.Sent))
+				res.Events = append(res.Events, EventTimes{Seq: a.m.Seq, Sent: a.m.Sent.Sub(start), Arrived: a.at.Sub(start)})
 				if firstAt.IsZero() {
 					firstAt = a.at
 				}
@@ -611,8 +651,9 @@ collect:
 		case <-runCtx.Done():
 		}
 	}
-	if m, ok := client.(transport.Meter); ok {
-		res.Wire, res.HasWire = m.WireStats(), true
+	if meter != nil {
+		res.Wire, res.HasWire = meter.WireStats(), true
+		sampleRequests()
 	}
 	res.Interrupted = ctx.Err() != nil
 	cancel()

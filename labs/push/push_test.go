@@ -54,6 +54,14 @@ func TestRunConnsFixedScheduleExactCounts(t *testing.T) {
 	if res.Interrupted {
 		t.Error("interrupted, want not")
 	}
+	if len(res.Events) != 40 {
+		t.Errorf("%d event times, want one per delivered event (40)", len(res.Events))
+	}
+	for i, e := range res.Events {
+		if e.Sent <= 0 || e.Arrived < e.Sent || e.Arrived-e.Sent != res.Delays[i] {
+			t.Errorf("event %d: sent %v, arrived %v, delay %v: want 0 < sent <= arrived, arrived-sent = delay", e.Seq, e.Sent, e.Arrived, res.Delays[i])
+		}
+	}
 }
 
 func TestRunOverTransportDuration(t *testing.T) {

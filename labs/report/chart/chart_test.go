@@ -1,0 +1,110 @@
+package chart
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/labs/loss"
+)
+
+func TestStylesAreDistinct(t *testing.T) {
+	names, labels, colours := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, s := range Styles() {
+		c := string([]byte{s.Color.R, s.Color.G, s.Color.B})
+		if names[s.Transport] || labels[s.Label] || colours[c] {
+			t.Errorf("%s: its name, label or colour is used twice", s.Transport)
+		}
+		names[s.Transport], labels[s.Label], colours[c] = true, true, true
+	}
+	if StyleOf("ws") != Styles()[4] || StyleOf("made-up").Label != "made-up" {
+		t.Error("StyleOf does not read the table")
+	}
+}
+
+func TestCDF(t *testing.T) {
+	xys := cdf([]time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond, 0})
+	if last := xys[len(xys)-1]; last.X != 3 || last.Y != 1 {
+		t.Errorf("last point %v, want (3 ms, 1)", last)
+	}
+	if xys[0].X != 0.001 || xys[0].Y != 0.25 {
+		t.Errorf("first point %v, want a zero drawn at 1 µs, at 1/4", xys[0])
+	}
+	for i := 1; i < len(xys); i++ {
+		if xys[i].X < xys[i-1].X || xys[i].Y < xys[i-1].Y {
+			t.Fatalf("not monotone at %d: %v", i, xys)
+		}
+	}
+}
+
+// TestLatencyCDFOrder: the series follow the table's order whatever the
+// run's order, and a transport with no samples is left out.
+func TestLatencyCDFOrder(t *testing.T) {
+	cs, err := LatencyCDF("x", "x", "x", []Samples{
+		{"ws", []time.Duration{time.Millisecond}}, {"tcp", []time.Duration{time.Microsecond}}, {"udp", nil},
+	})
+	if err != nil || len(cs) != 1 {
+		t.Fatal(len(cs), err)
+	}
+	c := cs[0]
+	if strings.Join(c.Series, ",") != "tcp,ws" {
+		t.Errorf("series %v, want tcp,ws", c.Series)
+	}
+	b, err := c.Encode("svg")
+	if err != nil || !strings.Contains(string(b), ">"+StyleOf("ws").Label+"</text>") || strings.Contains(string(b), ">udp</text>") {
+		t.Errorf("the SVG's legend is wrong (err %v)", err)
+	}
+}
+
+func TestLossMarksWhatNeverArrived(t *testing.T) {
+	r := loss.Result{Streams: []loss.Stream{{Transport: "udp", Sent: 3, Delivered: 2,
+		BySeq: []time.Duration{time.Millisecond, -1, 2 * time.Millisecond}}}}
+	cs, err := Loss(r)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("%d charts, err %v", len(cs), err)
+	}
+	b, _ := cs[0].Encode("svg")
+	if !strings.Contains(string(b), ">never arrived</text>") || !strings.Contains(string(b), ">udp: 2 of 3 delivered</text>") {
+		t.Error("the loss chart does not mark the lost message")
+	}
+}
+
+func TestWriteNamesTheDirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	cs, _ := LatencyCDF("x", "x", "x", []Samples{{"tcp", []time.Duration{time.Millisecond}}})
+	c := cs[0]
+	_, err := Write(filepath.Join(file, "d"), cs)
+	if err == nil || !strings.HasPrefix(err.Error(), "--plot "+filepath.Join(file, "d")+": ") {
+		t.Errorf("err = %v, want one naming --plot and the directory", err)
+	}
+	if _, err := c.Encode("gif"); err == nil {
+		t.Error("Encode(gif) did not fail")
+	}
+}
+
+// TestNoSamplesNoChart: a run that measured nothing (every reply lost, or
+// stopped at once) draws no chart instead of failing.
+func TestNoSamplesNoChart(t *testing.T) {
+	cs, err := LatencyCDF("x", "x", "x", []Samples{{"udp", nil}})
+	if err != nil || len(cs) != 0 {
+		t.Errorf("%d charts, err %v; want none", len(cs), err)
+	}
+	for name, f := range map[string]func() ([]Chart, error){
+		"loss":   func() ([]Chart, error) { return Loss(loss.Result{}) },
+		"missed": func() ([]Chart, error) { return Missed(nil) },
+		"push":   func() ([]Chart, error) { return Push(nil) },
+	} {
+		cs, err := f()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		for _, c := range cs {
+			if _, err := c.Encode("svg"); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,306 @@
+package chart
+
+import (
+	"fmt"
+	"image/color"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/netlab/netlab/labs/chat"
+	"github.com/netlab/netlab/labs/compare"
+	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/loss"
+	"github.com/netlab/netlab/labs/missed"
+	"github.com/netlab/netlab/labs/push"
+)
+
+// Echo is the chart of an echo run: the round-trip CDF per transport.
+func Echo(results []echo.Result) ([]Chart, error) {
+	var series []Samples
+	for _, r := range results {
+		series = append(series, Samples{Transport: r.Transport.Name, Samples: r.RTTSamples})
+	}
+	return LatencyCDF("echo-rtt", "echo: round-trip time, one line per transport", "round-trip time", series)
+}
+
+// Compare is the charts of a compare run: the echo round-trip CDF, the
+// push one-way delay CDF, the push delivery timeline and HTTP requests over
+// time, for the parts that ran.
+func Compare(r compare.Result) ([]Chart, error) {
+	var out []Chart
+	var rtt, delay []Samples
+	var pushed []push.Result
+	for _, c := range r.Columns {
+		if c.Echo != nil {
+			rtt = append(rtt, Samples{Transport: c.Name, Samples: c.Echo.RTTSamples})
+		}
+		if c.Push != nil {
+			delay = append(delay, Samples{Transport: c.Name, Samples: c.Push.Delays})
+			p := *c.Push
+			p.Transport = c.Name
+			pushed = append(pushed, p)
+		}
+	}
+	if r.Echoed && len(rtt) > 0 {
+		c, err := LatencyCDF("compare-rtt", "compare: echo round-trip time, one line per transport", "round-trip time", rtt)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c...)
+	}
+	if len(pushed) > 0 {
+		c, err := LatencyCDF("compare-push-delay", "compare: push one-way delay, server to client", "one-way delay", delay)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c...)
+		pc, err := pushCharts("compare-push", pushed)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pc...)
+	}
+	return out, nil
+}
+
+// Push is the charts of a push run: one-way delay CDF, the delivery
+// timeline (when the server produced each event, when each transport
+// delivered it) and HTTP requests over time.
+func Push(results []push.Result) ([]Chart, error) {
+	var delay []Samples
+	for _, r := range results {
+		delay = append(delay, Samples{Transport: r.Transport, Samples: r.Delays})
+	}
+	c, err := LatencyCDF("push-delay", "push: one-way delay, server to client", "one-way delay", delay)
+	if err != nil {
+		return nil, err
+	}
+	more, err := pushCharts("push", results)
+	if err != nil {
+		return nil, err
+	}
+	return append(c, more...), nil
+}
+
+func pushCharts(prefix string, results []push.Result) ([]Chart, error) {
+	results = sortByTransport(results, func(r push.Result) string { return r.Transport })
+	var rows [][]*plot.Plot
+	var names []string
+	for _, r := range results {
+		if len(r.Events) == 0 {
+			continue
+		}
+		st := StyleOf(r.Transport)
+		p := newPlot(st.Label, "time since the run began (s)", "event number")
+		p.Title.TextStyle.Font.Size = vg.Points(12)
+		p.X.Min, p.Y.Min = 0, 0
+		var sent, got plotter.XYs
+		for _, e := range r.Events {
+			sent = append(sent, plotter.XY{X: e.Sent.Seconds(), Y: float64(e.Seq)})
+			got = append(got, plotter.XY{X: e.Arrived.Seconds(), Y: float64(e.Seq)})
+		}
+		ps, err := plotter.NewScatter(sent)
+		if err != nil {
+			return nil, err
+		}
+		ps.GlyphStyle = draw.GlyphStyle{Color: color.Gray{0x88}, Radius: vg.Points(3), Shape: draw.RingGlyph{}}
+		pg, err := plotter.NewScatter(got)
+		if err != nil {
+			return nil, err
+		}
+		pg.GlyphStyle = draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
+		p.Add(ps, pg)
+		p.Legend.Add("produced by the server", ps)
+		p.Legend.Add("delivered over "+st.Label, pg)
+		p.Legend.Left = true
+		rows = append(rows, []*plot.Plot{p})
+		names = append(names, r.Transport)
+	}
+	var out []Chart
+	if len(rows) > 0 {
+		out = append(out, tiled(prefix+"-timeline", "push: each event as the server produced it and as the client got it",
+			rows, names, Width, vg.Length(len(rows))*6*vg.Centimeter+2*vg.Centimeter))
+	}
+	p := newPlot("push: HTTP requests the client made over time", "time since the run began (s)", "requests so far")
+	p.Legend.Left = true
+	p.X.Min, p.Y.Min = 0, 0
+	var reqNames []string
+	for _, r := range results {
+		if len(r.Requests) == 0 {
+			continue
+		}
+		var xys plotter.XYs
+		for _, q := range r.Requests {
+			xys = append(xys, plotter.XY{X: q.At.Seconds(), Y: float64(q.Requests)})
+		}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, err
+		}
+		l.LineStyle = lineStyle(r.Transport)
+		l.StepStyle = plotter.PostStep
+		p.Add(l)
+		p.Legend.Add(StyleOf(r.Transport).Label, l)
+		reqNames = append(reqNames, r.Transport)
+	}
+	if len(reqNames) > 0 {
+		out = append(out, single(prefix+"-requests", p, reqNames))
+	}
+	return out, nil
+}
+
+// Loss is the chart of a loss run: each message's one-way delay against
+// its number, one panel per transport; a message that never arrived is a
+// cross on the axis.
+func Loss(r loss.Result) ([]Chart, error) {
+	streams := sortByTransport(r.Streams, func(s loss.Stream) string { return s.Transport })
+	var rows [][]*plot.Plot
+	var names []string
+	var top time.Duration
+	for _, s := range streams {
+		for _, d := range s.BySeq {
+			top = max(top, d)
+		}
+	}
+	for _, s := range streams {
+		if len(s.BySeq) == 0 {
+			continue
+		}
+		st := StyleOf(s.Transport)
+		p := newPlot(fmt.Sprintf("%s: %d of %d delivered", st.Label, s.Delivered, s.Sent), "message number", "one-way delay (ms)")
+		p.Title.TextStyle.Font.Size = vg.Points(12)
+		p.Y.Min, p.Y.Max = 0, ms(top)*1.05+1
+		var got, lost plotter.XYs
+		for i, d := range s.BySeq {
+			if d < 0 {
+				lost = append(lost, plotter.XY{X: float64(i + 1), Y: 0})
+				continue
+			}
+			got = append(got, plotter.XY{X: float64(i + 1), Y: ms(d)})
+		}
+		if len(got) > 0 {
+			sc, err := plotter.NewScatter(got)
+			if err != nil {
+				return nil, err
+			}
+			sc.GlyphStyle = draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}
+			p.Add(sc)
+			p.Legend.Add("delivered", sc)
+		}
+		if len(lost) > 0 {
+			sc, err := plotter.NewScatter(lost)
+			if err != nil {
+				return nil, err
+			}
+			sc.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}
+			p.Add(sc)
+			p.Legend.Add("never arrived", sc)
+		}
+		p.Legend.Left = true
+		rows = append(rows, []*plot.Plot{p})
+		names = append(names, s.Transport)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return []Chart{tiled("loss-delay", "loss: one-way delay of each message, by message number", rows, names,
+		Width, vg.Length(len(rows))*6*vg.Centimeter+2*vg.Centimeter)}, nil
+}
+
+// Missed is the chart of a missed run: for each scenario, per strategy and
+// transport, the events delivered, missed and recovered and the extra
+// messages the strategy cost.
+func Missed(results []missed.Result) ([]Chart, error) {
+	var scenarios []missed.Scenario
+	var strategies []missed.Strategy
+	var transports []string
+	seen := map[string]bool{}
+	for _, r := range results {
+		if k := "s" + r.Scenario.String(); !seen[k] {
+			seen[k] = true
+			scenarios = append(scenarios, r.Scenario)
+		}
+		if k := "g" + r.Strategy.String(); !seen[k] {
+			seen[k] = true
+			strategies = append(strategies, r.Strategy)
+		}
+		if k := "t" + r.Transport; !seen[k] {
+			seen[k] = true
+			transports = append(transports, r.Transport)
+		}
+	}
+	transports = sortByTransport(transports, func(s string) string { return s })
+	find := func(sc missed.Scenario, sg missed.Strategy, tr string) *missed.Result {
+		for i := range results {
+			r := &results[i]
+			if r.Scenario == sc && r.Strategy == sg && r.Transport == tr {
+				return r
+			}
+		}
+		return nil
+	}
+	measures := []struct {
+		title string
+		value func(r *missed.Result) float64
+	}{
+		{"delivered", func(r *missed.Result) float64 { return float64(r.Delivered) }},
+		{"missed", func(r *missed.Result) float64 { return float64(r.Missed) }},
+		{"recovered", func(r *missed.Result) float64 { return float64(r.Recovered) }},
+		{"cost: extra messages", func(r *missed.Result) float64 { return float64(r.ExtraMessages) }},
+	}
+	var rows [][]*plot.Plot
+	for _, sc := range scenarios {
+		var row []*plot.Plot
+		for _, m := range measures {
+			p := newPlot(sc.String()+": "+m.title, "strategy", "")
+			p.Title.TextStyle.Font.Size = vg.Points(12)
+			p.Legend.Top, p.Legend.Left = true, false
+			w := vg.Points(40) / vg.Length(max(1, len(transports)))
+			top := 0.0
+			for i, tr := range transports {
+				vals := make(plotter.Values, len(strategies))
+				for j, sg := range strategies {
+					if r := find(sc, sg, tr); r != nil {
+						vals[j] = m.value(r)
+						top = max(top, vals[j])
+					}
+				}
+				b, err := plotter.NewBarChart(vals, w)
+				if err != nil {
+					return nil, err
+				}
+				b.Color = StyleOf(tr).Color
+				b.LineStyle.Width = 0
+				b.Offset = w * vg.Length(2*i-len(transports)+1) / 2
+				p.Add(b)
+				if sc == scenarios[0] && m.title == measures[0].title {
+					p.Legend.Add(StyleOf(tr).Label, b)
+				}
+			}
+			var labels []string
+			for _, sg := range strategies {
+				labels = append(labels, sg.String())
+			}
+			p.NominalX(labels...)
+			p.Y.Min, p.Y.Max = 0, top*1.4+1 // room for the legend above the bars
+			row = append(row, p)
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return []Chart{tiled("missed", "missed: delivered, missed, recovered and the cost of each strategy, per transport",
+		rows, transports, 34*vg.Centimeter, vg.Length(len(rows))*8*vg.Centimeter)}, nil
+}
+
+// ChatBench is the chart of a chat bench: the distribution of delivery
+// latency, sender's Send to each receiver's Recv, over WebSocket.
+func ChatBench(r chat.BenchResult) ([]Chart, error) {
+	return LatencyCDF("chat-bench-latency", "chat bench: delivery latency, Send to each member's Recv", "delivery latency",
+		[]Samples{{Transport: "ws", Samples: r.Samples}})
+}
