@@ -17,6 +17,7 @@ type Counters struct {
 	Duplicated  atomic.Int64 // extra copies of datagrams
 	Reordered   atomic.Int64 // datagrams held back behind a later one
 	Cut         atomic.Int64 // packets that met the --cut window (datagrams dropped, segments held)
+	Overflow    atomic.Int64 // packets dropped because the link's queue was full (counted in Dropped too)
 }
 
 // Counts is a snapshot of Counters.
@@ -30,6 +31,7 @@ type Counts struct {
 	Duplicated  int64 `json:"duplicated"`
 	Reordered   int64 `json:"reordered"`
 	Cut         int64 `json:"cut"`
+	Overflow    int64 `json:"overflow"`
 }
 
 // Load returns a snapshot.
@@ -37,7 +39,7 @@ func (c *Counters) Load() Counts {
 	return Counts{
 		Packets: c.Packets.Load(), Bytes: c.Bytes.Load(), Delivered: c.Delivered.Load(),
 		Delayed: c.Delayed.Load(), Dropped: c.Dropped.Load(), Retransmits: c.Retransmits.Load(),
-		Duplicated: c.Duplicated.Load(), Reordered: c.Reordered.Load(), Cut: c.Cut.Load(),
+		Duplicated: c.Duplicated.Load(), Reordered: c.Reordered.Load(), Cut: c.Cut.Load(), Overflow: c.Overflow.Load(),
 	}
 }
 
@@ -47,6 +49,7 @@ func (c Counts) Add(d Counts) Counts {
 		Packets: c.Packets + d.Packets, Bytes: c.Bytes + d.Bytes, Delivered: c.Delivered + d.Delivered,
 		Delayed: c.Delayed + d.Delayed, Dropped: c.Dropped + d.Dropped, Retransmits: c.Retransmits + d.Retransmits,
 		Duplicated: c.Duplicated + d.Duplicated, Reordered: c.Reordered + d.Reordered, Cut: c.Cut + d.Cut,
+		Overflow: c.Overflow + d.Overflow,
 	}
 }
 

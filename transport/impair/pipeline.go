@@ -125,6 +125,9 @@ func (p *Pipeline) Push(out []Packet, data []byte, now time.Time) []Packet {
 	return p.finish(out, p.run(0, []Packet{pk}))
 }
 
+// Next is the Index the next packet pushed will get.
+func (p *Pipeline) Next() uint64 { return p.next }
+
 // Holding reports whether a step holds packets back.
 func (p *Pipeline) Holding() bool {
 	for _, s := range p.steps {
