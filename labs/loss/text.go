@@ -8,6 +8,7 @@ import (
 
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport/impair"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 // timelineWidth is how many marks a timeline line holds.
@@ -17,7 +18,8 @@ const timelineWidth = 50
 // timelines, and what the numbers say.
 func (res Result) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "The same %d numbered messages, one every %v, client → server, over each transport\n", res.Count, res.Interval)
-	fmt.Fprintf(w, "through its own copy of the link %s (same seed: same packets lost).\n\n", res.Link)
+	fmt.Fprintf(w, "through its own copy of the link %s (same seed: same packets lost).\n", res.Link)
+	fmt.Fprintf(w, "The link is a simulated wire between two real TCP/IP stacks (%s loss recovery).\n\n", res.Recovery)
 	t := report.Table{Header: []string{""}}
 	for _, s := range res.Streams {
 		t.Header = append(t.Header, s.Transport)
@@ -50,15 +52,32 @@ func (res Result) WriteText(w io.Writer) error {
 	row("  p50", lat(func(s Stream) time.Duration { return s.Latency.P50 }))
 	row("  p99", lat(func(s Stream) time.Duration { return s.Latency.P99 }))
 	row("  max", lat(func(s Stream) time.Duration { return s.Latency.Max }))
-	t.Section("what the link did (client → server)")
-	row("  packets in", func(s Stream) string { return fmt.Sprint(s.Up.Packets) })
-	row("  dropped", func(s Stream) string { return fmt.Sprint(s.Up.Dropped) })
-	row("  retransmitted (waited "+report.Duration(rto(res.Link))+")", func(s Stream) string { return fmt.Sprint(s.Up.Retransmits) })
-	row("  duplicated", func(s Stream) string { return fmt.Sprint(s.Up.Duplicated) })
-	row("  reordered", func(s Stream) string { return fmt.Sprint(s.Up.Reordered) })
-	if res.Link.Cut != (impair.Cut{}) {
-		row("  met the cut", func(s Stream) string { return fmt.Sprint(s.Up.Cut) })
+	t.Section("what the wire did (client → server / back)")
+	both := func(f func(c impair.Counts) int64) func(Stream) string {
+		return func(s Stream) string { return fmt.Sprintf("%d / %d", f(s.Wire.Up), f(s.Wire.Down)) }
 	}
+	row("  packets in", both(func(c impair.Counts) int64 { return c.Packets }))
+	row("  dropped", both(func(c impair.Counts) int64 { return c.Dropped }))
+	row("  duplicated", both(func(c impair.Counts) int64 { return c.Duplicated }))
+	row("  reordered", both(func(c impair.Counts) int64 { return c.Reordered }))
+	if res.Link.Cut != (impair.Cut{}) {
+		row("  met the cut", both(func(c impair.Counts) int64 { return c.Cut }))
+	}
+	t.Section("what the client's TCP did")
+	tcpRow := func(name string, f func(simwire.TCPStats) uint64) {
+		row("  "+name, func(s Stream) string {
+			if s.Info.Network != "tcp" {
+				return "–"
+			}
+			return fmt.Sprint(f(s.Wire.Client))
+		})
+	}
+	tcpRow("segments sent", func(c simwire.TCPStats) uint64 { return c.SegmentsSent })
+	tcpRow("retransmitted", func(c simwire.TCPStats) uint64 { return c.Retransmits })
+	tcpRow("  fast (dup ACKs)", func(c simwire.TCPStats) uint64 { return c.FastRetransmits })
+	tcpRow("  RTO timeouts", func(c simwire.TCPStats) uint64 { return c.Timeouts })
+	tcpRow("SACK recoveries", func(c simwire.TCPStats) uint64 { return c.SACKRecoveries })
+	tcpRow("tail loss probes", func(c simwire.TCPStats) uint64 { return c.TLPRecoveries })
 	if err := t.Write(w); err != nil {
 		return err
 	}
@@ -82,13 +101,6 @@ func (res Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "  - %s\n", line)
 	}
 	return nil
-}
-
-func rto(c impair.Config) time.Duration {
-	if c.RTO > 0 {
-		return c.RTO
-	}
-	return impair.DefaultRTO
 }
 
 // Explain says, with this run's numbers, what each transport did.
@@ -123,18 +135,34 @@ func (res Result) Explain() []string {
 			continue
 		}
 		line := fmt.Sprintf("%s: all %d of %d arrived, in order, none twice", s.Transport, s.Delivered, s.Sent)
-		if s.Up.Retransmits == 0 && s.LateCount == 0 {
-			out = append(out, line+fmt.Sprintf(" (%s): the link lost none of its segments this time.", lat))
+		c := s.Wire.Client
+		lostPkts := s.Wire.Up.Dropped + s.Wire.Up.Cut + s.Wire.Down.Dropped + s.Wire.Down.Cut
+		if c.Retransmits == 0 && s.LateCount == 0 {
+			out = append(out, line+fmt.Sprintf(" (%s): the wire lost %s and TCP resent nothing.", lat, plural(lostPkts, "packet")))
 			continue
 		}
 		var why []string
-		if s.Up.Retransmits > 0 {
-			why = append(why, fmt.Sprintf("the link lost %s, resent after the %s retransmission timeout (doubled when a resend was lost too)",
-				plural(s.Up.Retransmits, "segment"), report.Duration(rto(res.Link))))
+		if c.Retransmits > 0 {
+			how := []string{}
+			if c.FastRetransmits > 0 {
+				how = append(how, fmt.Sprintf("%d by fast retransmit (the receiver's duplicate ACKs and SACK blocks said what was missing)", c.FastRetransmits))
+			}
+			if c.Timeouts > 0 {
+				how = append(how, fmt.Sprintf("%d after the retransmission timer fired (nothing behind the loss to make duplicate ACKs)", c.Timeouts))
+			}
+			if c.TLPRecoveries > 0 {
+				how = append(how, fmt.Sprintf("%d by a tail loss probe", c.TLPRecoveries))
+			}
+			w := fmt.Sprintf("the wire lost %s (%d client → server) and the client's TCP resent %s",
+				plural(lostPkts, "packet"), s.Wire.Up.Dropped+s.Wire.Up.Cut, plural(int64(c.Retransmits), "segment"))
+			if len(how) > 0 {
+				w += ": " + strings.Join(how, "; ")
+			}
+			why = append(why, w)
 		}
 		if s.Up.Cut > 0 {
-			why = append(why, fmt.Sprintf("%s met the %s outage and passed only at the first retransmission after it (the timer doubles: %s, %s, …), so TCP came back after the link did",
-				plural(s.Up.Cut, "segment"), res.Link.Cut.For, report.Duration(rto(res.Link)), report.Duration(2*rto(res.Link))))
+			why = append(why, fmt.Sprintf("%s met the %s outage; TCP's timer doubles each time a resend is lost too (RFC 6298), so TCP came back after the link did",
+				plural(s.Up.Cut, "packet"), res.Link.Cut.For))
 		}
 		if len(why) > 0 {
 			line += ", but " + strings.Join(why, "; ")
@@ -215,8 +243,45 @@ type StreamJSON struct {
 	Timeline   string             `json:"timeline"`
 	Stalls     []StallJSON        `json:"stalls"`
 	Link       impair.Counts      `json:"link_client_to_server"`
-	ElapsedMs  float64            `json:"elapsed_ms"`
-	Error      string             `json:"error,omitempty"`
+	LinkDown   impair.Counts      `json:"link_server_to_client"`
+	ClientTCP  *simwire.TCPStats  `json:"client_tcp,omitempty"`
+	ServerTCP  *simwire.TCPStats  `json:"server_tcp,omitempty"`
+	QueueDrops uint64             `json:"queue_drops"`
+	// TCPProbe is the client TCP sender's state on every ACK that changed it.
+	TCPProbe  []SampleJSON `json:"tcp_probe,omitempty"`
+	Packets   []PacketJSON `json:"packets,omitempty"`
+	ElapsedMs float64      `json:"elapsed_ms"`
+	Error     string       `json:"error,omitempty"`
+}
+
+// SampleJSON is one sample of the TCP sender's state.
+type SampleJSON struct {
+	TMs         float64 `json:"t_ms"`
+	CwndSegs    int     `json:"cwnd_segments"`
+	Ssthresh    int     `json:"ssthresh_segments"`
+	SRTTMs      float64 `json:"srtt_ms"`
+	RTTVarMs    float64 `json:"rttvar_ms"`
+	RTOMs       float64 `json:"rto_ms"`
+	Outstanding int     `json:"outstanding_segments"`
+	SACKed      int     `json:"sacked_segments"`
+	InRecovery  bool    `json:"in_recovery"`
+}
+
+// PacketJSON is one packet on the wire (--ladder).
+type PacketJSON struct {
+	Dir       string      `json:"dir"`
+	Index     uint64      `json:"index"`
+	SentMs    float64     `json:"sent_ms"`
+	ArrivedMs *float64    `json:"arrived_ms"` // null: dropped
+	Copies    int         `json:"copies"`
+	Proto     string      `json:"proto"`
+	Flags     string      `json:"flags,omitempty"`
+	Seq       uint32      `json:"seq"`
+	Ack       uint32      `json:"ack"`
+	Len       int         `json:"len"`
+	Window    uint16      `json:"window"`
+	SACK      [][2]uint32 `json:"sack,omitempty"`
+	Options   string      `json:"options,omitempty"`
 }
 
 // StallJSON is a run of late messages.
@@ -232,8 +297,26 @@ func (res Result) JSON() JSON {
 	for _, s := range res.Streams {
 		sj := StreamJSON{Transport: s.Transport, Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost,
 			Duplicated: s.Duplicated, OutOfOrder: s.OutOfOrder, Late: s.LateCount,
-			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Up, ElapsedMs: ms(s.Elapsed),
-			Stalls: []StallJSON{}}
+			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Wire.Up, LinkDown: s.Wire.Down,
+			QueueDrops: s.Wire.QueueDrops, ElapsedMs: ms(s.Elapsed), Stalls: []StallJSON{}}
+		if s.Info.Network == "tcp" {
+			c, sv := s.Wire.Client, s.Wire.Server
+			sj.ClientTCP, sj.ServerTCP = &c, &sv
+		}
+		for _, p := range s.Probe {
+			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TMs: ms(p.At), CwndSegs: p.Cwnd, Ssthresh: p.Ssthresh,
+				SRTTMs: ms(p.SRTT), RTTVarMs: ms(p.RTTVar), RTOMs: ms(p.RTO), Outstanding: p.Outstanding,
+				SACKed: p.SACKed, InRecovery: p.InRecovery})
+		}
+		for _, p := range s.Packets {
+			pj := PacketJSON{Dir: p.Dir.String(), Index: p.Index, SentMs: ms(p.Sent), Copies: p.Copies, Proto: p.Proto,
+				Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Len: p.Len, Window: p.Window, SACK: p.SACK, Options: p.Options}
+			if !p.Dropped() {
+				a := ms(p.Arrived)
+				pj.ArrivedMs = &a
+			}
+			sj.Packets = append(sj.Packets, pj)
+		}
 		for _, st := range s.Stalls {
 			sj.Stalls = append(sj.Stalls, StallJSON{st.First, st.Last, report.Micros(st.Worst)})
 		}

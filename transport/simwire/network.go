@@ -46,35 +46,39 @@ const (
 type Recovery int
 
 const (
-	// RACK detects loss by time (RFC 8985): a segment sent well before one
-	// that was acknowledged (SACKed) is presumed lost. gVisor's default.
-	RACK Recovery = iota
 	// Classic waits for three duplicate ACKs (RFC 5681 fast retransmit),
-	// with SACK (RFC 6675) to choose what to resend.
-	Classic
+	// with SACK (RFC 6675) to choose what to resend. The default: after a
+	// run of losses (a --cut, heavy --loss) gVisor's RACK was seen stuck in
+	// recovery, resending two segments per retransmission timeout, where
+	// classic recovery went back to slow start as RFC 5681 says.
+	Classic Recovery = iota
+	// RACK detects loss by time (RFC 8985): a segment sent well before one
+	// that was acknowledged (SACKed) is presumed lost; with it comes the
+	// tail loss probe. gVisor's own default, and Linux's.
+	RACK
 )
 
-// String returns "rack" or "classic".
+// String returns "classic" or "rack".
 func (r Recovery) String() string {
-	if r == Classic {
-		return "classic"
+	if r == RACK {
+		return "rack"
 	}
-	return "rack"
+	return "classic"
 }
 
 // ParseRecovery reads a --tcp-recovery value: "rack" or "classic".
 func ParseRecovery(s string) (Recovery, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "rack", "":
-		return RACK, nil
-	case "classic", "3dupack", "dupack":
+	case "classic", "":
 		return Classic, nil
+	case "rack":
+		return RACK, nil
 	}
-	return RACK, fmt.Errorf("simwire: --tcp-recovery %q: want rack or classic", s)
+	return Classic, fmt.Errorf("simwire: --tcp-recovery %q: want rack or classic", s)
 }
 
-// Options configure a Network. The zero value is a perfect wire with RACK
-// recovery and nothing recorded.
+// Options configure a Network. The zero value is a perfect wire with
+// classic recovery and nothing recorded.
 type Options struct {
 	// Impair is what the wire does to packets, the same each way.
 	Impair impair.Config
@@ -111,6 +115,7 @@ type Network struct {
 	probe  *prober
 
 	stop      chan struct{}
+	closed    chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	mu        sync.Mutex
@@ -134,7 +139,7 @@ func New(opts Options) (*Network, error) {
 	if opts.up == nil {
 		opts.up, opts.down = new(impair.Counters), new(impair.Counters)
 	}
-	n := &Network{opts: opts, start: time.Now(), stop: make(chan struct{})}
+	n := &Network{opts: opts, start: time.Now(), stop: make(chan struct{}), closed: make(chan struct{})}
 	if opts.Trace > 0 {
 		n.trace = newTracer(n.start, opts.Trace)
 	}
@@ -174,9 +179,9 @@ func (n *Network) newHost(addr netip.Addr, side string) (*Host, error) {
 	if e := s.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); e != nil {
 		return fail("SACK", e)
 	}
-	rec := tcpip.TCPRecovery(tcpip.TCPRACKLossDetection)
-	if n.opts.Recovery == Classic {
-		rec = 0
+	rec := tcpip.TCPRecovery(0)
+	if n.opts.Recovery == RACK {
+		rec = tcpip.TCPRACKLossDetection
 	}
 	if e := s.SetTransportProtocolOption(tcp.ProtocolNumber, &rec); e != nil {
 		return fail("recovery", e)
@@ -230,9 +235,13 @@ func (n *Network) Close() error {
 		if n.opts.PCAP != nil {
 			n.opts.PCAP.flush()
 		}
+		close(n.closed)
 	})
 	return nil
 }
+
+// Closed is closed once Close has stopped the network.
+func (n *Network) Closed() <-chan struct{} { return n.closed }
 
 // Addr returns the stack's address.
 func (h *Host) Addr() netip.Addr { return h.addr }

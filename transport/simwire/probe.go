@@ -10,7 +10,7 @@ import (
 // A Sample is a TCP sender's state as the stack's probe saw it on one
 // received segment (usually an ACK).
 type Sample struct {
-	At         time.Duration `json:"-"` // since the network started
+	At         time.Duration `json:"-"`    // since the network started
 	Side       string        `json:"side"` // "client" or "server": whose stack
 	LocalPort  uint16        `json:"local_port"`
 	RemotePort uint16        `json:"remote_port"`

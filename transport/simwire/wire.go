@@ -50,7 +50,7 @@ type direction struct {
 
 func newDirection(n *Network, dir Dir, from, to *channel.Endpoint, counts *impair.Counters) *direction {
 	d := &direction{n: n, dir: dir, from: from, to: to, counts: counts, wake: make(chan struct{}, 1),
-		pipe: impair.NewPipeline(n.opts.Impair, impair.Datagrams, n.start, 0, int(dir), counts)}
+		pipe: impair.NewPipeline(n.opts.Impair, n.start, 0, int(dir), counts)}
 	from.AddNotify(d)
 	return d
 }
