@@ -74,7 +74,9 @@ func (res Result) WriteLadder(w io.Writer) error {
 }
 
 // fmtMs writes a duration in milliseconds with three decimals: "12.345ms".
-func fmtMs(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d)/float64(time.Millisecond)) }
+func fmtMs(d time.Duration) string {
+	return fmt.Sprintf("%.3fms", float64(d)/float64(time.Millisecond))
+}
 
 // relativeSeq turns absolute sequence numbers into ones relative to each
 // connection side's initial sequence number (the SYN's, or the first seen).

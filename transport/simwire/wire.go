@@ -72,7 +72,7 @@ func (d *direction) run() {
 	for {
 		d.take()
 		now := time.Now()
-		d.deliverDue(now)
+		d.deliver(now, false)
 		holding := d.pipe.Holding()
 		switch {
 		case !holding:
@@ -97,6 +97,12 @@ func (d *direction) run() {
 		timer.Reset(wait)
 		select {
 		case <-d.n.stop:
+			// Stopping: what is on the wire arrives now rather than
+			// vanish (so the pcap and the counts agree), and nothing more
+			// is taken.
+			d.take()
+			d.enqueue(d.pipe.Flush(nil, time.Now()))
+			d.deliver(time.Now(), true)
 			return
 		case <-d.wake:
 		case <-timer.C:
@@ -153,10 +159,11 @@ func (d *direction) enqueue(pks []impair.Packet) {
 	}
 }
 
-// deliverDue injects every queued packet due by now into the receiving
-// stack. A server→client packet goes to the pcap as it arrives.
-func (d *direction) deliverDue(now time.Time) {
-	for d.head < len(d.queue) && !d.queue[d.head].At.After(now) {
+// deliver injects every queued packet due by now (all of them if all)
+// into the receiving stack. A server→client packet goes to the pcap as it
+// arrives.
+func (d *direction) deliver(now time.Time, all bool) {
+	for d.head < len(d.queue) && (all || !d.queue[d.head].At.After(now)) {
 		p := d.queue[d.head]
 		d.queue[d.head] = impair.Packet{}
 		d.head++
