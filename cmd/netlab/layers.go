@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/labs/layers"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 func init() { register(newLayersCmd) }
@@ -18,6 +20,7 @@ func newLayersCmd(a *app) *cobra.Command {
 		msg     string
 		asJSON  bool
 		capture bool
+		pcap    string
 	)
 	cmd := &cobra.Command{
 		Use:   "layers",
@@ -29,11 +32,14 @@ Ethernet header Linux puts even on loopback, each field with its offset, its
 bytes and what it means, and where each layer sits in the OSI (7 layers) and
 TCP/IP (4 layers) models.
 
-The packet is built with gopacket (lengths and checksums computed, then
-decoded back to annotate it). The ports come from a real connection opened for
-this run; sequence and acknowledgment numbers, IP identification, window and
-TCP timestamps are example values, because the kernel picks them per
-connection.
+The packet is real: the message crosses netlab's simulated wire between two
+TCP/IP stacks in this process (gVisor's netstack, 10.0.0.1 to 10.0.0.2) on a
+real connection — handshake, message, echo, teardown — and the client's packet
+that carried it is decoded with gopacket: its sequence and acknowledgment
+numbers, IP identification, window, options (MSS, window scale, SACK-permitted,
+timestamps, in the SYN) and checksums are the ones the stacks chose. The wire
+carries bare IPv4 packets, so there is no Ethernet header; --pcap FILE writes
+the whole exchange for Wireshark or tshark.
 
 --capture records the real packets of a short echo on lo instead (Linux,
 root or CAP_NET_RAW): the TCP three-way handshake, the data (for ws: the
@@ -42,6 +48,7 @@ acknowledgments and the teardown, then the message's packet layer by layer.`,
 		Example: `  netlab layers --transport tcp --message hi
   netlab layers --transport udp --message hi --json
   netlab layers --transport ws --message hi
+  netlab layers --transport tcp --pcap layers.pcap
   sudo netlab layers --transport tcp --capture`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -66,26 +73,26 @@ acknowledgments and the teardown, then the message's packet layer by layer.`,
 				}
 				return writeCapture(a, c)
 			}
-			network := "tcp"
-			if tr == "udp" {
-				network = "udp"
-			}
-			src, dst, err := layers.RealPorts(network)
+			run, err := layers.FromWire(cmd.Context(), layers.Config{Transport: tr, Message: msg})
 			if err != nil {
 				return err
 			}
-			p, err := layers.Build(layers.Config{Transport: tr, Message: msg, SrcPort: src, DstPort: dst})
-			if err != nil {
-				return err
+			if pcap != "" {
+				if err := os.WriteFile(pcap, run.PCAP, 0o644); err != nil {
+					return usagef("--pcap: %v", err)
+				}
+				fmt.Fprintf(a.errOut, "netlab: wrote the exchange's %d packets to %s\n", len(run.Exchange), pcap)
 			}
+			p := run.Packet
 			if asJSON {
 				return report.JSON(a.out, struct {
 					Transport string `json:"transport"`
 					Message   string `json:"message"`
 					*layers.Packet
-				}{tr, msg, p})
+					SYN *layers.Packet `json:"syn,omitempty"`
+				}{tr, msg, p, run.SYN})
 			}
-			fmt.Fprintf(a.out, "One netlab message (%q) over %s, layer by layer, as a client on 127.0.0.1:%d sends it to a server on 127.0.0.1:%d\n\n", msg, tr, src, dst)
+			fmt.Fprintf(a.out, "One netlab message (%q) over %s, layer by layer, as the client's stack (%s) sent it to the server's (%s) across netlab's simulated wire\n\n", msg, tr, simwire.ClientAddr, simwire.ServerAddr)
 			if err := layers.ModelTable(p, tr).Write(a.out); err != nil {
 				return err
 			}
@@ -93,7 +100,16 @@ acknowledgments and the teardown, then the message's packet layer by layer.`,
 			if err := layers.WritePacket(a.out, p); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "\nBuilt with gopacket: lengths and checksums computed; ports from a real connection just opened; sequence/ack numbers, IP id, window and timestamps are example values (see --capture for real ones).\n")
+			what := "handshake, message, echo, teardown"
+			if tr == "udp" {
+				what = "the datagram and its echo: UDP has no handshake"
+			} else if tr == "ws" {
+				what = "handshake, HTTP Upgrade and 101, the frame, its echo, close frames, teardown"
+			}
+			fmt.Fprintf(a.out, "\nA real packet of a real exchange (%d packets in all: %s); decoded with gopacket.\n", len(run.Exchange), what)
+			if run.SYNOptions != "" {
+				fmt.Fprintf(a.out, "The client's SYN offered: %s.\n", run.SYNOptions)
+			}
 			return nil
 		},
 	}
@@ -102,6 +118,7 @@ acknowledgments and the teardown, then the message's packet layer by layer.`,
 	fs.StringVarP(&msg, "message", "m", "hi", "the text of the message")
 	fs.BoolVar(&asJSON, "json", false, "print the layers (or the capture) as JSON")
 	fs.BoolVar(&capture, "capture", false, "capture the real packets of a short echo on lo (Linux, root)")
+	fs.StringVar(&pcap, "pcap", "", "write the simulated wire's packets of the exchange to `FILE` (pcap)")
 	return cmd
 }
 

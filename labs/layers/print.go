@@ -55,8 +55,11 @@ func ModelTable(p *Packet, transport string) *Grid {
 	name, n = size(3)
 	t.Row("3 network", "internet", name, n)
 	name, n = size(2)
+	if layerNamed(p, 2) == nil {
+		name = "none: the simulated wire carries bare IP packets"
+	}
 	t.Row("2 data link", "link", name, n)
-	t.Row("1 physical", "  (link)", "none on lo: the frame is handed back in memory", "–")
+	t.Row("1 physical", "  (link)", "none on "+p.Medium+": the packet is handed over in memory", "–")
 	t.Row("the whole frame", "", "", fmt.Sprintf("%d B", p.Len))
 	return t
 }
@@ -89,7 +92,7 @@ func WritePacket(w io.Writer, p *Packet) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("The whole frame as it crosses lo (what a capture shows):\n")
+	fmt.Fprintf(&b, "The whole packet as it crosses %s (what a capture shows):\n", p.Medium)
 	for off := 0; off < len(p.Bytes); off += 16 {
 		row := p.Bytes[off:min(off+16, len(p.Bytes))]
 		var hx, asc strings.Builder

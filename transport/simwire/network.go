@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	glog "gvisor.dev/gvisor/pkg/log"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -133,6 +134,7 @@ type Host struct {
 // New starts a network: both stacks and the wire's two directions. Close
 // stops it.
 func New(opts Options) (*Network, error) {
+	quietOnce.Do(func() { glog.SetTarget(discard{}) })
 	if err := opts.Impair.Validate(); err != nil {
 		return nil, err
 	}
@@ -161,6 +163,14 @@ func New(opts Options) (*Network, error) {
 	go n.down.run()
 	return n, nil
 }
+
+// quietOnce silences gVisor's own log: it warns on stderr about segments
+// for connections a closing stack aborted, which are normal here.
+var quietOnce sync.Once
+
+type discard struct{}
+
+func (discard) Emit(int, glog.Level, time.Time, string, ...any) {}
 
 func (n *Network) newHost(addr netip.Addr, side string) (*Host, error) {
 	tcpProto := tcp.NewProtocol
