@@ -81,7 +81,7 @@ acknowledgments and the teardown, then the message's packet layer by layer.`,
 				if err := os.WriteFile(pcap, run.PCAP, 0o644); err != nil {
 					return usagef("--pcap: %v", err)
 				}
-				fmt.Fprintf(a.errOut, "netlab: wrote the exchange's %d packets to %s\n", len(run.Exchange), pcap)
+				fmt.Fprintf(a.errOut, "pcap: wrote the exchange's %d packets to %s\n", len(run.Exchange), pcap)
 			}
 			p := run.Packet
 			if asJSON {

@@ -238,7 +238,7 @@ func (f *linkFlags) finish(c *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("--pcap %s: %w", f.pcapPath, err)
 	}
-	fmt.Fprintf(c.ErrOrStderr(), "netlab: wrote %d packets to %s (as captured at the client; the packets the wire dropped are not in it)\n",
+	fmt.Fprintf(c.ErrOrStderr(), "pcap: wrote %d packets to %s (as captured at the client; the packets the wire dropped are not in it)\n",
 		f.pcap.Packets(), f.pcapPath)
 	return nil
 }
