@@ -19,7 +19,7 @@ import (
 // rtoGone is the error a user who passes --rto gets.
 const rtoGone = "--rto is gone: an impaired link now carries real TCP between two TCP/IP stacks (gVisor's netstack), " +
 	"and its retransmission timer follows RFC 6298 (1s at first, then from the measured round trip, at least 200ms); " +
-	"use --tcp-recovery classic|rack to choose how TCP detects a loss (see 'netlab docs loss')"
+	"use --tcp-recovery classic|rack to choose how TCP detects a loss"
 
 // linkFlags are the impairment flags every lab shares, spelled the same
 // everywhere: --delay --jitter --loss --burst --dup --reorder --rate --cut
