@@ -3,6 +3,7 @@ package loss
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -256,8 +257,9 @@ type StreamJSON struct {
 
 // SampleJSON is one sample of the TCP sender's state.
 type SampleJSON struct {
-	TMs         float64 `json:"t_ms"`
-	CwndSegs    int     `json:"cwnd_segments"`
+	TMs      float64 `json:"t_ms"`
+	CwndSegs int     `json:"cwnd_segments"`
+	// Ssthresh is -1 until the first loss sets it (it starts "infinite").
 	Ssthresh    int     `json:"ssthresh_segments"`
 	SRTTMs      float64 `json:"srtt_ms"`
 	RTTVarMs    float64 `json:"rttvar_ms"`
@@ -304,7 +306,11 @@ func (res Result) JSON() JSON {
 			sj.ClientTCP, sj.ServerTCP = &c, &sv
 		}
 		for _, p := range s.Probe {
-			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TMs: ms(p.At), CwndSegs: p.Cwnd, Ssthresh: p.Ssthresh,
+			ssthresh := p.Ssthresh
+			if ssthresh >= math.MaxInt32 {
+				ssthresh = -1
+			}
+			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TMs: ms(p.At), CwndSegs: p.Cwnd, Ssthresh: ssthresh,
 				SRTTMs: ms(p.SRTT), RTTVarMs: ms(p.RTTVar), RTOMs: ms(p.RTO), Outstanding: p.Outstanding,
 				SACKed: p.SACKed, InRecovery: p.InRecovery})
 		}
