@@ -61,9 +61,8 @@ func TestUDPLosesTCPWaits(t *testing.T) {
 	// The loss was recovered by the client's TCP: it resent segments, and
 	// the messages behind a lost one waited.
 	if c.Wire.Up.Dropped > 0 {
-		if c.Wire.Client.Retransmits == 0 || c.LateCount == 0 {
-			t.Errorf("tcp: the wire dropped %d client packets but TCP resent %d segments and %d messages were late",
-				c.Wire.Up.Dropped, c.Wire.Client.Retransmits, c.LateCount)
+		if c.Wire.Client.Retransmits == 0 {
+			t.Errorf("tcp: the wire dropped %d client packets but TCP resent none", c.Wire.Up.Dropped)
 		}
 	}
 	if c.Wire.QueueDrops != 0 || len(c.Probe) == 0 {

@@ -182,8 +182,15 @@ func TestOneLostSegmentIsFastRetransmitted(t *testing.T) {
 				Recovery: rec, Trace: 1000, drop: dropNth(2)})
 			took := sendAndWait(t, n, make([]byte, 20*1460))
 			st := n.Stats()
-			if st.Client.Retransmits != 1 || st.Client.Timeouts != 0 {
-				t.Errorf("client TCP %+v: want exactly 1 retransmission and no timeout", st.Client)
+			// Classic recovery: exactly one resend. RACK detects loss by
+			// time, so on a busy machine it may also resend a segment that
+			// was only late (a spurious recovery) or send a tail loss
+			// probe (RFC 8985): no timeout either way.
+			if rec == Classic && st.Client.Retransmits != 1 {
+				t.Errorf("client TCP %+v: want exactly 1 retransmission", st.Client)
+			}
+			if st.Client.Timeouts != 0 {
+				t.Errorf("client TCP %+v: want no timeout", st.Client)
 			}
 			if st.Client.FastRetransmits+st.Client.SACKRecoveries == 0 {
 				t.Errorf("client TCP %+v: the retransmission was not a fast one", st.Client)
@@ -199,10 +206,6 @@ func TestOneLostSegmentIsFastRetransmitted(t *testing.T) {
 			}
 			if dupacks < 1 || sacked < 1 {
 				t.Errorf("%d duplicate ACKs with SACK blocks seen, want some", dupacks)
-			}
-			// A timeout would cost at least 200 ms (gVisor's minimum RTO).
-			if took > 190*time.Millisecond {
-				t.Errorf("recovery took %v: that is a timeout's delay, not a fast retransmit's", took)
 			}
 			t.Logf("%s: delivered in %v, %d dup ACKs with SACK, client TCP %+v", rec, took, dupacks, st.Client)
 		})
@@ -292,15 +295,31 @@ func TestPCAPMatchesWire(t *testing.T) {
 	t.Logf("pcap: %d packets up to %v; wire %d delivered, %d dropped", count, last.Sub(n.Start()), delivered, st.Up.Dropped+st.Down.Dropped)
 }
 
-// The same seed drops the same packet indexes.
+// The same seed drops the same packet indexes. (UDP: its packets are its
+// datagrams, in the order sent; TCP's numbering also depends on when its
+// timers and ACKs fire.)
 func TestSameSeedSameDrops(t *testing.T) {
 	dropped := func(seed uint64) []uint64 {
-		n := newNetwork(t, Options{Impair: impair.Config{Loss: 0.1, Seed: seed}, Trace: 100_000})
-		transfer(t, n, randomBytes(100<<10, 1))
+		n := newNetwork(t, Options{Impair: impair.Config{Loss: 0.1, Seed: seed}, Trace: 1000})
+		srv, err := n.Server().ListenUDP(53)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		cl, err := n.Client().DialUDP(netip.AddrPortFrom(ServerAddr, 53))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for i := 0; i < 200; i++ {
+			if _, err := cl.Write([]byte{byte(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		n.Close()
 		var out []uint64
 		for _, p := range n.Trace() {
-			if p.Dir == Up && p.Dropped() && p.Index < 40 {
+			if p.Dir == Up && p.Dropped() {
 				out = append(out, p.Index)
 			}
 		}
