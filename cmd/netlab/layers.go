@@ -24,13 +24,12 @@ func newLayersCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "layers",
-		Short: "One message wrapped layer by layer: payload, TCP/UDP, IPv4, Ethernet, beside the OSI and TCP/IP models",
-		Long: `layers shows one netlab message the way it leaves the machine on the loopback
-interface: the application's bytes (netlab's JSON, with TCP's newline or
-inside a WebSocket frame), then the TCP or UDP header, the IPv4 header and the
-Ethernet header Linux puts even on loopback, each field with its offset, its
-bytes and what it means, and where each layer sits in the OSI (7 layers) and
-TCP/IP (4 layers) models.
+		Short: "One real packet taken apart layer by layer: payload, TCP/UDP, IPv4, beside the OSI and TCP/IP models",
+		Long: `layers shows one netlab message as a packet: the application's bytes
+(netlab's JSON, with TCP's newline or inside a WebSocket frame), then the TCP
+or UDP header and the IPv4 header, each field with its offset, its bytes and
+what it means, and where each layer sits in the OSI (7 layers) and TCP/IP (4
+layers) models.
 
 The packet is real: the message crosses netlab's simulated wire between two
 TCP/IP stacks in this process (gVisor's netstack, 10.0.0.1 to 10.0.0.2) on a
