@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	glog "gvisor.dev/gvisor/pkg/log"
@@ -94,6 +95,9 @@ type Options struct {
 	// PCAP, if set, receives every packet that crossed the wire.
 	PCAP *PCAP
 
+	// queue, set by tests, replaces endpointQueue.
+	queue int
+
 	// drop, set by tests, drops a packet the pipeline would let through:
 	// a forced loss of one chosen packet.
 	drop func(dir Dir, p Packet) bool
@@ -128,7 +132,26 @@ type Network struct {
 type Host struct {
 	s    *stack.Stack
 	ep   *channel.Endpoint
+	nic  *countingEndpoint
 	addr netip.Addr
+}
+
+// A countingEndpoint is the NIC's link endpoint: a channel.Endpoint that
+// counts the packets its full queue refused. (channel.Endpoint reports
+// them to the stack as not written without an error, and the stack drops
+// them without a count.)
+type countingEndpoint struct {
+	*channel.Endpoint
+	drops atomic.Uint64
+}
+
+// WritePackets implements stack.LinkEndpoint.
+func (e *countingEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
+	n, err := e.Endpoint.WritePackets(pkts)
+	if d := pkts.Len() - n; d > 0 {
+		e.drops.Add(uint64(d))
+	}
+	return n, err
 }
 
 // New starts a network: both stacks and the wire's two directions. Close
@@ -204,8 +227,13 @@ func (n *Network) newHost(addr netip.Addr, side string) (*Host, error) {
 	if e := s.SetTransportProtocolOption(tcp.ProtocolNumber, &rcv); e != nil {
 		return fail("receive buffer", e)
 	}
-	ep := channel.New(endpointQueue, MTU, "")
-	if e := s.CreateNIC(nicID, ep); e != nil {
+	queue := endpointQueue
+	if n.opts.queue > 0 {
+		queue = n.opts.queue
+	}
+	ep := channel.New(queue, MTU, "")
+	nic := &countingEndpoint{Endpoint: ep}
+	if e := s.CreateNIC(nicID, nic); e != nil {
 		return fail("NIC", e)
 	}
 	pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber,
@@ -214,7 +242,7 @@ func (n *Network) newHost(addr netip.Addr, side string) (*Host, error) {
 		return fail("address", e)
 	}
 	s.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: nicID}})
-	return &Host{s: s, ep: ep, addr: addr}, nil
+	return &Host{s: s, ep: ep, nic: nic, addr: addr}, nil
 }
 
 // Client is the client's end of the wire (10.0.0.1).
@@ -341,7 +369,7 @@ func (n *Network) stats() Stats {
 	st := Stats{Up: n.opts.up.Load(), Down: n.opts.down.Load(),
 		Client: tcpStats(n.client.s), Server: tcpStats(n.server.s)}
 	for _, h := range []*Host{n.client, n.server} {
-		st.QueueDrops += queueDrops(h.s)
+		st.QueueDrops += h.nic.drops.Load() + queueDrops(h.s)
 	}
 	return st
 }
@@ -359,5 +387,5 @@ func tcpStats(s *stack.Stack) TCPStats {
 
 func queueDrops(s *stack.Stack) uint64 {
 	st := s.Stats()
-	return st.NICs.TxPacketsDroppedNoBufferSpace.Value() + st.UDP.ReceiveBufferErrors.Value()
+	return st.UDP.ReceiveBufferErrors.Value()
 }

@@ -391,3 +391,24 @@ func asNetErr(err error, ne *net.Error) bool {
 	}
 	return ok
 }
+
+// A full endpoint queue is counted, not silent: with a queue of 2 and the
+// wire stopped, what did not fit shows in QueueDrops.
+func TestFullQueueIsCounted(t *testing.T) {
+	n := newNetwork(t, Options{queue: 2})
+	close(n.stop) // the wire stops taking packets: the queue fills
+	n.wg.Wait()
+	cl, err := n.Client().DialUDP(netip.AddrPortFrom(ServerAddr, 53))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const sent = 10
+	for i := 0; i < sent; i++ {
+		cl.Write([]byte{byte(i)})
+	}
+	if got := n.Stats().QueueDrops; got != sent-2 {
+		t.Errorf("QueueDrops = %d, want %d (%d sent, room for 2)", got, sent-2, sent)
+	}
+	n.stop = make(chan struct{}) // let Close run its course
+}
