@@ -69,7 +69,7 @@ func chatDialers() []chat.Dialer {
 
 func newChatServeCmd(a *app) *cobra.Command {
 	var listen, lines string
-	var queue int
+	var queue, maxConns int
 	var adapterKind, natsURL, redisURL, serverID string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -100,6 +100,9 @@ clients. See 'netlab docs cluster'.`,
 			if queue < 1 {
 				return usagef("--queue must be >= 1, got %d", queue)
 			}
+			if maxConns < 0 {
+				return usagef("--max-conns must be >= 0 (0: the fd limit less an eighth), got %d", maxConns)
+			}
 			if err := cluster.CheckKind(adapterKind); err != nil {
 				return usagef("--adapter: %v", err)
 			}
@@ -111,7 +114,8 @@ clients. See 'netlab docs cluster'.`,
 			if err != nil {
 				return err
 			}
-			srv, err := chat.Start(ctx, chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(),
+			srv, err := chat.Start(ctx, chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(), MaxConns: maxConns,
+				Logf: func(format string, args ...any) { fmt.Fprintf(a.errOut, "netlab: "+format+"\n", args...) },
 				Hub: chat.Config{SendQueue: queue, ServerID: serverID, Adapter: ad, Disconnecting: func(m chat.Member, rooms []string, reason error) {
 					if errors.Is(reason, chat.ErrSlowConsumer) { // the instructor wants to know
 						fmt.Fprintf(a.errOut, "disconnected %s (%s, %s): %v\n", m.Name, m.Door, m.ID, reason)
@@ -147,6 +151,7 @@ clients. See 'netlab docs cluster'.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP address: the page, /ws and the polling endpoints")
 	cmd.Flags().StringVar(&lines, "tcp", "127.0.0.1:8081", "TCP line address for nc (\"\" to turn off)")
 	cmd.Flags().IntVar(&queue, "queue", chat.DefaultSendQueue, "messages queued per client before a slow client is disconnected")
+	cmd.Flags().IntVar(&maxConns, "max-conns", 0, "open connections at most, HTTP and nc together; more are refused (0: the fd limit less an eighth)")
 	cmd.Flags().StringVar(&adapterKind, "adapter", cluster.KindNone, "share rooms with other servers: none, nats or redis")
 	cmd.Flags().StringVar(&natsURL, "nats", "nats://127.0.0.1:4222", "NATS server for --adapter nats")
 	cmd.Flags().StringVar(&redisURL, "redis", "redis://127.0.0.1:6379", "Redis server for --adapter redis")

@@ -70,6 +70,14 @@ It listens on 127.0.0.1 unless --listen names another address (use
 			if err := checkHostPort(listen); err != nil {
 				return usagef("bad --listen address %q: want HOST:PORT, for example %s", listen, g.defaultListen)
 			}
+			if sto.maxConns < 0 {
+				flag := "--max-conns"
+				if cmd.Flags().Lookup("max-peers") != nil {
+					flag = "--max-peers"
+				}
+				return usagef("%s must be >= 0 (0: the default), got %d", flag, sto.maxConns)
+			}
+			sto.logf = func(format string, args ...any) { fmt.Fprintf(a.errOut, "netlab: "+format+"\n", args...) }
 			return serveEcho(cmd.Context(), a, g.build(&sto, true), listen, g.hint)
 		},
 	}

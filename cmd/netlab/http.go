@@ -50,6 +50,8 @@ plainly enough for curl: 'netlab docs http-polling' shows how.`,
 				Mode:         httppoll.Mode(f.mode),
 				PollInterval: time.Duration(f.pollInterval),
 				Hold:         time.Duration(f.hold),
+				MaxConns:     o.maxConns,
+				Logf:         o.logf,
 			})
 			if serve {
 				return httpServeTransport{tr} // one server for both modes
@@ -69,6 +71,7 @@ plainly enough for curl: 'netlab docs http-polling' shows how.`,
 			}
 			flags[o] = f
 			if cmd.Name() == "serve" {
+				cmd.Flags().IntVar(&o.maxConns, "max-conns", 0, "open connections at most; more are answered 503 (0: the fd limit less an eighth)")
 				return // the server serves both modes; the client picks
 			}
 			cmd.Flags().Var(&f.mode, "mode", "short (a GET every --poll-interval) or long (the server holds each GET)")

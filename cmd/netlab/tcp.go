@@ -30,7 +30,7 @@ message answered in plain text.
 split into reads, Nagle's algorithm, and the kernel's view of a connection.`,
 		defaultListen: "127.0.0.1:7000",
 		build: func(o *transportOptions, serve bool) transport.Transport {
-			return tcp.New(tcp.Options{Nagle: o.nagle})
+			return tcp.New(tcp.Options{Nagle: o.nagle, MaxConns: o.maxConns, Logf: o.logf})
 		},
 		hint: func(addr string) string {
 			host, port, _ := net.SplitHostPort(addr)
@@ -38,6 +38,9 @@ split into reads, Nagle's algorithm, and the kernel's view of a connection.`,
 		},
 		addFlags: func(cmd *cobra.Command, o *transportOptions) {
 			cmd.Flags().BoolVar(&o.nagle, "nagle", false, "turn Nagle's algorithm on (TCP_NODELAY off)")
+			if cmd.Name() == "serve" {
+				cmd.Flags().IntVar(&o.maxConns, "max-conns", 0, "open connections at most; more are told \"server full\" (0: the fd limit less an eighth)")
+			}
 		},
 	})
 	group.AddCommand(newTCPStreamCmd(a))

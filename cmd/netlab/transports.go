@@ -14,9 +14,11 @@ import (
 // transportOptions are the per-transport knobs a user can set on any lab
 // that runs over several transports.
 type transportOptions struct {
-	nagle        bool             // tcp: Nagle's algorithm on (TCP_NODELAY off)
-	pollInterval positiveDuration // poll: time between GETs; 0 means the default
-	hold         positiveDuration // longpoll: how long the server may hold a GET; 0 means the default
+	nagle        bool                             // tcp: Nagle's algorithm on (TCP_NODELAY off)
+	pollInterval positiveDuration                 // poll: time between GETs; 0 means the default
+	hold         positiveDuration                 // longpoll: how long the server may hold a GET; 0 means the default
+	maxConns     int                              // serve (tcp, http): open connections; 0 means a default below the fd limit
+	logf         func(format string, args ...any) // serve: where a server's accept errors are logged
 }
 
 // addTransportFlags adds the transport knobs to a lab's flags.

@@ -27,7 +27,12 @@ A message's encoded form may be at most 65,507 bytes (the largest UDP payload
 over IPv4); larger ones are refused, never truncated.`,
 		defaultListen: "127.0.0.1:7001",
 		build: func(o *transportOptions, serve bool) transport.Transport {
-			return udp.New(udp.Options{NoAmplify: true})
+			return udp.New(udp.Options{NoAmplify: true, MaxPeers: o.maxConns})
+		},
+		addFlags: func(cmd *cobra.Command, o *transportOptions) {
+			if cmd.Name() == "serve" {
+				cmd.Flags().IntVar(&o.maxConns, "max-peers", 0, fmt.Sprintf("clients tracked at once; a newcomer beyond it replaces the least recently seen (0: %d)", udp.DefaultMaxPeers))
+			}
 		},
 		hint: func(addr string) string {
 			host, port, _ := net.SplitHostPort(addr)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -438,6 +439,110 @@ func (h *Hub) Members(ctx context.Context, room string) ([]Member, error) {
 	return out, err
 }
 
+// Replies the server writes itself are cut to fit every door: a client's
+// limit (the WebSocket door's 4 KiB message, say) is for what clients send,
+// and a listing of 200 rooms or a lobby of 150 must not disconnect the one
+// who asked for it.
+const (
+	// MaxReply is the most bytes of text in one reply message.
+	MaxReply = 2000
+	// MaxReplyParts is the most messages one listing is split into; what
+	// is left over is counted, not shown.
+	MaxReplyParts = 8
+)
+
+// packReply packs items into chunks whose joined text (with sep between
+// items) stays under MaxReply less room for a part header and a trailer, at
+// most MaxReplyParts of them; it returns how many items did not fit. An
+// item longer than half of MaxReply is clipped.
+func packReply(items []string, sep string) (chunks [][]string, left int) {
+	const budget = MaxReply - 100
+	var cur []string
+	size := 0
+	for i, it := range items {
+		if len(it) > MaxReply/2 {
+			it = it[:MaxReply/2]
+		}
+		if len(cur) > 0 && size+len(sep)+len(it) > budget {
+			if len(chunks) == MaxReplyParts-1 {
+				return append(chunks, cur), len(items) - i
+			}
+			chunks = append(chunks, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, it)
+		size += len(sep) + len(it)
+	}
+	return append(chunks, cur), 0
+}
+
+// partOf is " (part i of n)", or "" when there is one part.
+func partOf(i, n int) string {
+	if n == 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (part %d of %d)", i+1, n)
+}
+
+// RoomsReply is the answer to /rooms: the rooms and their member counts,
+// in as many messages as it takes (see MaxReply).
+func (h *Hub) RoomsReply(ctx context.Context) ([]string, error) {
+	all, err := h.Rooms(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	users, err := h.Rooms(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]string, len(users))
+	for i, r := range users {
+		items[i] = fmt.Sprintf("%s (%d)", r.Name, r.Members)
+	}
+	chunks, left := packReply(items, "  ")
+	out := make([]string, len(chunks))
+	for i, c := range chunks {
+		var b strings.Builder
+		if len(chunks) > 1 {
+			fmt.Fprintf(&b, "%d rooms%s: ", len(users), partOf(i, len(chunks)))
+		}
+		for _, it := range c {
+			b.WriteString(it + "  ")
+		}
+		if i == len(chunks)-1 {
+			if left > 0 {
+				fmt.Fprintf(&b, "... and %d more not shown  ", left)
+			}
+			fmt.Fprintf(&b, "+ %d own rooms, one per socket", len(all)-len(users))
+		}
+		out[i] = strings.TrimRight(b.String(), " ")
+	}
+	return out, nil
+}
+
+// WhoReply is the answer to /who ROOM: who is in it, in as many messages
+// as it takes (see MaxReply).
+func (h *Hub) WhoReply(ctx context.Context, room string) ([]string, error) {
+	ms, err := h.Members(ctx, room)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]string, len(ms))
+	for i, m := range ms {
+		items[i] = fmt.Sprintf("\n  %-12s %s via %s", m.Name, m.ID, m.Door)
+	}
+	chunks, left := packReply(items, "")
+	out := make([]string, len(chunks))
+	for i, c := range chunks {
+		text := fmt.Sprintf("%d in %s%s:", len(ms), room, partOf(i, len(chunks))) + strings.Join(c, "")
+		if i == len(chunks)-1 && left > 0 {
+			text += fmt.Sprintf("\n  ... and %d more not shown", left)
+		}
+		out[i] = text
+	}
+	return out, nil
+}
+
 // RoomsOf lists the rooms s is in (its own id room included), sorted.
 func (h *Hub) RoomsOf(ctx context.Context, s *Socket) ([]string, error) {
 	var out []string
@@ -543,11 +648,17 @@ func (h *Hub) userRooms(s *Socket) []string {
 // notice tells a room something happened in it, unless the room is over
 // the notice limit or is the lobby (DefaultRoom).
 func (h *Hub) notice(room, event, text string) {
-	if h.maxNotice > 0 && len(h.rooms[room]) > h.maxNotice {
-		return
-	}
 	if room == DefaultRoom {
 		return // everyone passes through the lobby on the way to a room: no one wants to hear it
+	}
+	h.noticeRoom(room, event, text)
+}
+
+// noticeRoom tells a room something happened in it, the lobby included,
+// unless the room is over the notice limit.
+func (h *Hub) noticeRoom(room, event, text string) {
+	if h.maxNotice > 0 && len(h.rooms[room]) > h.maxNotice {
+		return
 	}
 	h.emitLocal(adapter.Broadcast{Rooms: []string{room}, Msg: transport.Message{Event: event, Room: room, Data: []byte(text)}})
 }
@@ -652,6 +763,17 @@ func (h *Hub) remove(s *Socket, reason error) {
 	s.err = reason
 	close(s.done)
 	s.wakeUp()
+	if errors.Is(reason, ErrSlowConsumer) {
+		// The slow consumer itself never sees why (its queue is full):
+		// tell every room it was in, the lobby too, which ordinary
+		// comings and goings do not reach. The server log hears it from
+		// Disconnecting.
+		for _, r := range user {
+			h.noticeRoom(r, "leave", fmt.Sprintf("%s was disconnected from %s: too slow to read its messages (%d queued, none read); it did not see this notice",
+				s.name, r, cap(s.send)))
+		}
+		return
+	}
 	why := "disconnected"
 	if reason != nil {
 		why = reason.Error()

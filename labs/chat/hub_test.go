@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -425,4 +426,95 @@ func BenchmarkHubFanout1000(b *testing.B) {
 	b.ReportMetric(float64(b.N*members)/b.Elapsed().Seconds(), "deliveries/s")
 	cancel()
 	wg.Wait()
+}
+
+// Listings the server writes are split to fit every door: 300 rooms with
+// long names and a lobby of 150 each come back in parts of at most
+// MaxReply bytes, with every entry in one of them.
+func TestLongListingsAreSplit(t *testing.T) {
+	h := startHub(t, Config{SendQueue: 4096}) // the asker hears of each of its joins
+	ctx := context.Background()
+	s := connect(t, h, "asker", DefaultRoom)
+	for i := range 300 {
+		if err := h.Join(ctx, s, fmt.Sprintf("room-with-a-long-name-%010d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 149 {
+		connect(t, h, fmt.Sprintf("member%03d", i), DefaultRoom)
+	}
+	rooms, err := h.RoomsReply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who, err := h.WhoReply(ctx, DefaultRoom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, parts := range map[string][]string{"rooms": rooms, "who": who} {
+		if len(parts) < 2 || len(parts) > MaxReplyParts {
+			t.Errorf("%s: %d parts, want 2..%d", name, len(parts), MaxReplyParts)
+		}
+		for i, p := range parts {
+			if len(p) > MaxReply {
+				t.Errorf("%s part %d: %d bytes, over %d", name, i+1, len(p), MaxReply)
+			}
+		}
+	}
+	all := strings.Join(rooms, "\n")
+	for _, want := range []string{"room-with-a-long-name-0000000000 (1)", "room-with-a-long-name-0000000299 (1)", "lobby (150)", "own rooms", "(part 1 of"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("/rooms lacks %q", want)
+		}
+	}
+	if w := strings.Join(who, "\n"); !strings.Contains(w, "150 in lobby (part 1 of") || !strings.Contains(w, "member148") || !strings.Contains(w, "asker") {
+		t.Errorf("/who lobby:\n%s", w)
+	}
+	// More than MaxReplyParts can hold: the rest is counted, not shown.
+	for i := 300; i < 1000; i++ {
+		h.Join(ctx, s, fmt.Sprintf("room-with-a-long-name-%010d", i))
+	}
+	rooms, _ = h.RoomsReply(ctx)
+	if len(rooms) != MaxReplyParts || !strings.Contains(rooms[len(rooms)-1], "more not shown") {
+		t.Errorf("1,000 rooms: %d parts, last %q", len(rooms), rooms[len(rooms)-1])
+	}
+}
+
+// A slow consumer cannot read why it was cut off (its queue is full): the
+// rooms it was in hear it, the lobby included, and the server's
+// Disconnecting hook (the server log) gets the reason.
+func TestSlowConsumerNoticeReachesOthers(t *testing.T) {
+	logged := make(chan error, 1)
+	h := startHub(t, Config{SendQueue: 4, Disconnecting: func(m Member, _ []string, reason error) {
+		if m.Name == "slow" {
+			logged <- reason
+		}
+	}})
+	slow := connect(t, h, "slow", DefaultRoom, "r")
+	other := connect(t, h, "other", DefaultRoom)
+	drain(other)
+	var seen []string
+	for range 10 {
+		emit(t, h, Target{Rooms: []string{DefaultRoom}}, "x")
+		m := <-other.Messages()
+		seen = append(seen, m.Event+":"+string(m.Data))
+	}
+	<-slow.Done()
+	select {
+	case err := <-logged:
+		if !errors.Is(err, ErrSlowConsumer) {
+			t.Errorf("log hook got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Disconnecting not called")
+	}
+	var notice string
+	for _, m := range append(seen, drain(other)...) {
+		if strings.Contains(m, "too slow") {
+			notice = m
+		}
+	}
+	if !strings.Contains(notice, "slow was disconnected from lobby") {
+		t.Fatalf("the lobby was not told: %q", notice)
+	}
 }

@@ -12,10 +12,25 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/netlab/netlab/transport/accept"
 )
 
 //go:embed static
 var staticFiles embed.FS
+
+// Limits of the chat server's HTTP listener (the doors add their own: see
+// docs/limits.md).
+const (
+	// ReadHeaderTimeout cuts off clients that send request headers slowly
+	// (slowloris).
+	ReadHeaderTimeout = 5 * time.Second
+	// MaxHeaderBytes bounds a request's headers.
+	MaxHeaderBytes = 16 << 10
+	// IdleTimeout closes a kept-alive connection with no request, above
+	// the long-polling door's longest hold (60 s).
+	IdleTimeout = 2 * time.Minute
+)
 
 // An HTTPDoor is a front door served over HTTP (WebSocket, long polling):
 // its handler is mounted at Path on the chat server's mux, and the
@@ -34,6 +49,14 @@ type ServerConfig struct {
 	Listen string     // HTTP address for the page and HTTP doors ("" = no HTTP)
 	Lines  string     // TCP line address ("" = no line door)
 	Doors  []HTTPDoor // WebSocket, long polling
+	// MaxConns bounds the connections open at once over both listeners
+	// (HTTP and lines share the process's file descriptors); over it a
+	// line client reads "server full" and an HTTP client gets 503. 0 means
+	// a default below the file descriptor limit (accept.DefaultMax).
+	MaxConns int
+	// Logf, when set, hears accept errors (running out of descriptors:
+	// logged once, retried with backoff).
+	Logf func(format string, args ...any)
 }
 
 // A Server is a running chat server: one hub behind every door.
@@ -41,6 +64,8 @@ type Server struct {
 	Hub       *Hub
 	HTTPAddr  net.Addr // nil when not serving HTTP
 	LinesAddr net.Addr // nil when not serving lines
+	// Limit counts the connections open on both listeners.
+	Limit *accept.Limit
 
 	wg   sync.WaitGroup
 	errs chan error
@@ -67,13 +92,25 @@ func Start(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		}
 		s.LinesAddr = linesLn.Addr()
 	}
+	// One accept loop for both listeners: out-of-descriptor errors are
+	// retried with backoff and logged once, and connections over the limit
+	// are refused with a word instead of left hanging.
+	limit := accept.NewLimit(cfg.MaxConns)
+	s.Limit = limit
+	if httpLn != nil {
+		httpLn = accept.Wrap(httpLn, accept.Config{Limit: limit, Refusal: accept.HTTPFull, Logf: cfg.Logf})
+	}
+	if linesLn != nil {
+		linesLn = accept.Wrap(linesLn, accept.Config{Limit: limit, Refusal: accept.LineFull, Logf: cfg.Logf})
+	}
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
 	hubDone := make(chan struct{})
 	go func() { s.Hub.Run(hubCtx); close(hubDone) }()
 
 	var doors sync.WaitGroup
 	if httpLn != nil {
-		srv := &http.Server{Handler: s.mux(cfg.Doors), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: s.mux(cfg.Doors), ReadHeaderTimeout: ReadHeaderTimeout, MaxHeaderBytes: MaxHeaderBytes,
+			IdleTimeout: IdleTimeout}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()

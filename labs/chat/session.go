@@ -271,20 +271,13 @@ func (se *session) rename(ctx context.Context, name string) error {
 }
 
 func (se *session) rooms(ctx context.Context) error {
-	all, err := se.hub.Rooms(ctx, true)
+	parts, err := se.hub.RoomsReply(ctx) // split to fit any door
 	if err != nil {
 		return err
 	}
-	users, err := se.hub.Rooms(ctx, false)
-	if err != nil {
-		return err
+	for _, p := range parts {
+		se.reply("rooms", "", p)
 	}
-	var b strings.Builder
-	for _, r := range users {
-		fmt.Fprintf(&b, "%s (%d)  ", r.Name, r.Members)
-	}
-	fmt.Fprintf(&b, "+ %d own rooms, one per socket", len(all)-len(users))
-	se.reply("rooms", "", b.String())
 	return nil
 }
 
@@ -296,16 +289,13 @@ func (se *session) who(ctx context.Context, room string) error {
 		se.errorf("usage: /who ROOM")
 		return nil
 	}
-	ms, err := se.hub.Members(ctx, room)
+	parts, err := se.hub.WhoReply(ctx, room) // split to fit any door
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d in %s:", len(ms), room)
-	for _, m := range ms {
-		fmt.Fprintf(&b, "\n  %-12s %s via %s", m.Name, m.ID, m.Door)
+	for _, p := range parts {
+		se.reply("who", room, p)
 	}
-	se.reply("who", room, b.String())
 	return nil
 }
 

@@ -263,12 +263,26 @@ func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return after, fmt.Errorf("httppoll: poll: %s: %s", resp.Status, bytes.TrimSpace(body))
 	}
-	last, err := strconv.ParseUint(resp.Header.Get("X-Netlab-Last"), 10, 64)
+	return readAnswer(resp.Body, resp.Header.Get("X-Netlab-Last"), after, c.opts, func(m transport.Message) error {
+		select {
+		case c.recv <- m:
+			return nil
+		case <-c.pollCtx.Done():
+			return transport.ErrClosed
+		}
+	})
+}
+
+// readAnswer reads a poll answer's body, one message per line, handing each
+// to deliver, and checks that it carried the messages after after up to the
+// X-Netlab-Last header's number; it returns that number.
+func readAnswer(body io.Reader, lastHeader string, after uint64, o Options, deliver func(transport.Message) error) (uint64, error) {
+	last, err := strconv.ParseUint(lastHeader, 10, 64)
 	if err != nil {
-		return after, fmt.Errorf("httppoll: poll: bad X-Netlab-Last %q", resp.Header.Get("X-Netlab-Last"))
+		return after, fmt.Errorf("httppoll: poll: bad X-Netlab-Last %q", clip(lastHeader))
 	}
-	sc := bufio.NewScanner(io.LimitReader(resp.Body, c.opts.MaxBody+int64(c.opts.wireLimit())))
-	sc.Buffer(make([]byte, 0, 4096), c.opts.wireLimit()+1)
+	sc := bufio.NewScanner(io.LimitReader(body, o.MaxBody+int64(o.wireLimit())))
+	sc.Buffer(make([]byte, 0, 4096), o.wireLimit()+1)
 	n := uint64(0)
 	for sc.Scan() {
 		if len(sc.Bytes()) == 0 {
@@ -279,10 +293,8 @@ func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
 			return after, fmt.Errorf("httppoll: poll: %w", err)
 		}
 		n++
-		select {
-		case c.recv <- m:
-		case <-c.pollCtx.Done():
-			return after, transport.ErrClosed
+		if err := deliver(m); err != nil {
+			return after, err
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -332,24 +344,53 @@ func (c *Conn) postPump() {
 func (c *Conn) post(body []byte, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// A server whose queue for this session is full answers 429 (or 503)
+	// with Retry-After and takes nothing: send the same body again, after
+	// a pause that doubles from 5ms up to what Retry-After asks.
+	pause := 5 * time.Millisecond
+	for {
+		retry, err := c.postOnce(ctx, body)
+		if retry <= 0 || err == nil {
+			return err
+		}
+		t := time.NewTimer(min(pause, retry))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+		pause *= 2
+	}
+}
+
+// postOnce makes one POST. When the server asks to try again later it
+// returns how much later, with the error to report if there is no time left.
+func (c *Conn) postOnce(ctx context.Context, body []byte) (retry time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"?sid="+url.QueryEscape(c.sid), bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("httppoll: send: %w", err)
+		return 0, fmt.Errorf("httppoll: send: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	c.requests.Add(1)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("httppoll: send: %w", err)
+		return 0, fmt.Errorf("httppoll: send: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		if resp.StatusCode == http.StatusGone {
-			return fmt.Errorf("httppoll: send: %s: %w", bytes.TrimSpace(msg), transport.ErrClosed)
+		switch resp.StatusCode {
+		case http.StatusGone:
+			return 0, fmt.Errorf("httppoll: send: %s: %w", bytes.TrimSpace(msg), transport.ErrClosed)
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs >= 0 {
+				return max(time.Duration(secs)*time.Second, time.Millisecond),
+					fmt.Errorf("httppoll: send: %s: %s", resp.Status, bytes.TrimSpace(msg))
+			}
 		}
-		return fmt.Errorf("httppoll: send: %s: %s", resp.Status, bytes.TrimSpace(msg))
+		return 0, fmt.Errorf("httppoll: send: %s: %s", resp.Status, bytes.TrimSpace(msg))
 	}
 	io.Copy(io.Discard, resp.Body)
-	return nil
+	return 0, nil
 }

@@ -54,6 +54,15 @@ const (
 	DefaultReadHeaderTimeout = 5 * time.Second
 	// DefaultWriteTimeout bounds each client POST.
 	DefaultWriteTimeout = 10 * time.Second
+	// DefaultBodyTimeout bounds reading one POST body: a client sending
+	// it a byte a second is answered 408 and cut off.
+	DefaultBodyTimeout = 10 * time.Second
+	// DefaultMaxPosts is how many POSTs one session may have in progress
+	// at once; more are answered 429 at once.
+	DefaultMaxPosts = 2
+	// DefaultMaxSessions bounds the sessions open at once; POST /session
+	// beyond it is answered 503.
+	DefaultMaxSessions = 10000
 
 	closeTimeout = 2 * time.Second
 )
@@ -71,6 +80,15 @@ type Options struct {
 	Queue             int
 	ReadHeaderTimeout time.Duration
 	WriteTimeout      time.Duration
+	BodyTimeout       time.Duration
+	MaxPosts          int
+	MaxSessions       int
+	// MaxConns bounds the connections Listen's server keeps open; the
+	// excess is answered 503 and closed. 0 means a default below the file
+	// descriptor limit (see transport/accept).
+	MaxConns int
+	// Logf, when set, hears Listen's accept errors (once, not per retry).
+	Logf func(format string, args ...any)
 	// Prefix is the path of the endpoints (DefaultPrefix).
 	Prefix string
 }
@@ -102,6 +120,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
+	}
+	if o.MaxPosts <= 0 {
+		o.MaxPosts = DefaultMaxPosts
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
 	}
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -121,6 +124,23 @@ func httpError(w http.ResponseWriter, status int, format string, a ...any) {
 // ServeHTTP serves the endpoints listed in the package documentation.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	bodyRead := false
+	if r.ContentLength != 0 {
+		// A body must arrive within BodyTimeout. Until it is read whole, an
+		// answer closes the connection, and the handler leaves with the
+		// read deadline passed: otherwise net/http reads the rest of an
+		// unread body (up to 256 KiB, at whatever pace the client sends
+		// it) to keep the connection, holding a descriptor for a slow
+		// client that was already refused.
+		w.Header().Set("Connection", "close")
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+		defer func() {
+			if !bodyRead {
+				rc.SetReadDeadline(time.Now())
+			}
+		}()
+	}
 	switch r.URL.Path {
 	case s.opts.Prefix + "/session":
 		if r.Method != http.MethodPost {
@@ -150,7 +170,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.MethodGet:
 			c.poll(w, r)
 		case http.MethodPost:
-			c.receive(w, r)
+			bodyRead = c.receive(w, r)
 		case http.MethodDelete:
 			c.peerClose(nil)
 			w.WriteHeader(http.StatusNoContent)
@@ -175,7 +195,15 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		c.idle.Stop()
 		httpError(w, http.StatusServiceUnavailable, "server closed")
+		return
+	}
+	if len(s.sessions) >= s.opts.MaxSessions {
+		s.mu.Unlock()
+		c.idle.Stop()
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, "server full: %d sessions open, try again later", s.opts.MaxSessions)
 		return
 	}
 	s.sessions[c.id] = c
@@ -219,6 +247,8 @@ type ServerConn struct {
 	plainPeer atomic.Bool
 
 	in      chan transport.Message
+	inMu    sync.Mutex    // held while a POST puts its messages on in
+	posting atomic.Int32  // POSTs in progress
 	gone    chan struct{} // closed when the session ends
 	goneErr error         // why, set before gone is closed
 	endOnce sync.Once
@@ -284,24 +314,10 @@ func (c *ServerConn) peerClose(error) { c.end(io.EOF) }
 // poll answers a GET: the messages after ?after=N, at once or when one
 // arrives within ?wait=.
 func (c *ServerConn) poll(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var after uint64
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			httpError(w, http.StatusBadRequest, "bad after=%q: want the number of the last message received (0 at first)", v)
-			return
-		}
-		after = n
-	}
-	var wait time.Duration
-	if v := q.Get("wait"); v != "" {
-		d, err := parseWait(v)
-		if err != nil {
-			httpError(w, http.StatusBadRequest, "bad wait=%q: %v", v, err)
-			return
-		}
-		wait = min(d, c.srv.opts.MaxHold)
+	after, wait, err := parsePollQuery(r.URL.Query(), c.srv.opts.MaxHold)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
 	}
 
 	c.mu.Lock()
@@ -399,61 +415,130 @@ func (c *ServerConn) poll(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// parseWait reads a Go duration ("25s", "500ms") or a number of seconds.
+// parsePollQuery reads a GET's after= (the number of the last message
+// received) and wait= (how long to hold the GET, capped at maxHold).
+func parsePollQuery(q url.Values, maxHold time.Duration) (after uint64, wait time.Duration, err error) {
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bad after=%q: want the number of the last message received (0 at first)", clip(v))
+		}
+		after = n
+	}
+	if v := q.Get("wait"); v != "" {
+		d, err := parseWait(v)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bad wait=%q: %v", clip(v), err)
+		}
+		wait = min(d, maxHold)
+	}
+	return after, wait, nil
+}
+
+// clip shortens a client's value for an error message.
+func clip(v string) string {
+	if len(v) > 64 {
+		return v[:64] + "..."
+	}
+	return v
+}
+
+// maxWait is the largest wait= accepted (it is then capped at MaxHold).
+const maxWait = time.Hour
+
+// parseWait reads a Go duration ("25s", "500ms") or a number of seconds,
+// from 0 to an hour. NaN, infinities, negative and out-of-range values are
+// refused: NaN compares false with every bound and would otherwise become a
+// negative (endless) wait.
 func parseWait(v string) (time.Duration, error) {
 	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n < 0 || n > 3600 {
+		if math.IsNaN(n) || n < 0 || n > maxWait.Seconds() {
 			return 0, errors.New("want 0 to 3600 seconds")
 		}
 		return time.Duration(n * float64(time.Second)), nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		return 0, errors.New("want a duration such as 25s or 500ms")
+		return 0, errors.New("want a duration such as 25s or 500ms, or seconds from 0 to 3600")
 	}
-	if d < 0 {
-		return 0, errors.New("want a duration >= 0")
+	if d < 0 || d > maxWait {
+		return 0, errors.New("want a duration from 0 to 1h")
 	}
 	return d, nil
 }
 
 // receive takes a POST: every line of the body is one message, checked
-// before any is delivered.
-func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) {
+// before any is delivered, and delivered all together or not at all. A
+// session may have MaxPosts POSTs in progress; its body must arrive within
+// BodyTimeout; and when the session's queue has no room for every line the
+// answer is 429 with Retry-After at once, nothing taken.
+//
+// It reports whether it read the body whole.
+func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) (bodyRead bool) {
+	if n := c.posting.Add(1); n > int32(c.srv.opts.MaxPosts) {
+		c.posting.Add(-1)
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusTooManyRequests, "session %s already has %d POSTs in progress; send one at a time", c.id, c.srv.opts.MaxPosts)
+		return bodyRead
+	}
+	defer c.posting.Add(-1)
 	max := c.srv.opts.MaxBody
 	if r.ContentLength > max {
 		httpError(w, http.StatusRequestEntityTooLarge, "body of %d bytes is over the %d-byte limit", r.ContentLength, max)
-		return
+		return bodyRead
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max)) // within the deadline ServeHTTP set
+	if err == nil {
+		bodyRead = true
+		w.Header().Del("Connection") // read whole: the connection may be kept
+		http.NewResponseController(w).SetReadDeadline(time.Time{})
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			httpError(w, http.StatusRequestEntityTooLarge, "body is over the %d-byte limit", max)
-			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			httpError(w, http.StatusRequestTimeout, "body not received within %v", c.srv.opts.BodyTimeout)
+		default:
+			httpError(w, http.StatusBadRequest, "reading body: %v", err)
 		}
-		httpError(w, http.StatusBadRequest, "reading body: %v", err)
-		return
+		return bodyRead
 	}
 	msgs, status, err := decodeLines(body, c.srv.opts)
 	if err != nil {
 		httpError(w, status, "%v", err)
-		return
+		return bodyRead
+	}
+	if len(msgs) > cap(c.in) {
+		httpError(w, http.StatusRequestEntityTooLarge, "%d messages in one POST; the session queues at most %d", len(msgs), cap(c.in))
+		return bodyRead
 	}
 	if len(msgs) > 0 && !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
 		c.plainPeer.Store(true) // sticky: someone typing, as curl users do
 	}
-	for _, m := range msgs {
-		select {
-		case c.in <- m:
-		case <-c.gone:
-			httpError(w, http.StatusGone, "session %s closed", c.id)
-			return
-		case <-r.Context().Done():
-			return
-		}
+	select {
+	case <-c.gone:
+		httpError(w, http.StatusGone, "session %s closed", c.id)
+		return bodyRead
+	default:
 	}
+	// Only POSTs put messages on c.in, one at a time under inMu, and Recv
+	// only takes them off: the room seen here can only grow until all are in.
+	c.inMu.Lock()
+	if room := cap(c.in) - len(c.in); room < len(msgs) {
+		c.inMu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusTooManyRequests, "session %s: the server has not read what was sent before (room for %d of these %d messages); nothing was taken, send again later",
+			c.id, room, len(msgs))
+		return bodyRead
+	}
+	for _, m := range msgs {
+		c.in <- m
+	}
+	c.inMu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // decodeLines splits a body into messages, one per line; it returns the

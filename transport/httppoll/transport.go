@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/internal/httplisten"
 )
 
@@ -52,7 +53,10 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("httppoll: %w", err)
 	}
-	return httplisten.Serve(ln, CountingListener(ln), NewServer(t.opts), &http.Server{
+	// accept retries running out of descriptors (net/http would too, but
+	// logs every retry) and answers connections over MaxConns 503.
+	capped := accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(t.opts.MaxConns), Refusal: accept.HTTPFull, Logf: t.opts.Logf})
+	return httplisten.Serve(ln, CountingListener(capped), NewServer(t.opts), &http.Server{
 		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
 		IdleTimeout:       2 * t.opts.MaxHold,
 		MaxHeaderBytes:    16 << 10,

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/wire"
 )
 
@@ -60,6 +61,12 @@ type Options struct {
 	Nagle bool
 	// MaxMessage bounds a message's Data; 0 means DefaultMaxMessage.
 	MaxMessage int
+	// MaxConns bounds the connections a Listener keeps open; the excess is
+	// told "server full" and closed. 0 means a default below the file
+	// descriptor limit (see transport/accept).
+	MaxConns int
+	// Logf, when set, hears a Listener's accept errors (once, not per retry).
+	Logf func(format string, args ...any)
 }
 
 // Transport is raw TCP with newline-delimited JSON framing.
@@ -102,7 +109,7 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("tcp: %w", err)
 	}
-	return newListener(ln, t), nil
+	return newListener(accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(t.opts.MaxConns), Refusal: accept.LineFull, Logf: t.opts.Logf}), t), nil
 }
 
 // Conn is one end of a TCP connection carrying messages. It is safe for
@@ -141,7 +148,7 @@ var (
 )
 
 func (t *Transport) newConn(nc net.Conn) *Conn {
-	if tc, ok := nc.(*net.TCPConn); ok {
+	if tc, ok := nc.(interface{ SetNoDelay(bool) error }); ok { // a *net.TCPConn, or accept's wrapper of one
 		tc.SetNoDelay(!t.opts.Nagle)
 	}
 	c := &Conn{
@@ -410,7 +417,7 @@ func (c *Conn) Close() error {
 // Listener accepts TCP connections. Closing it closes every connection it
 // accepted that is still open.
 type Listener struct {
-	ln net.Listener
+	ln *accept.Listener // retries out-of-fd errors, refuses over MaxConns
 	t  *Transport
 
 	mu     sync.Mutex
@@ -418,7 +425,7 @@ type Listener struct {
 	closed bool
 }
 
-func newListener(ln net.Listener, t *Transport) *Listener {
+func newListener(ln *accept.Listener, t *Transport) *Listener {
 	return &Listener{ln: ln, t: t, conns: map[*Conn]struct{}{}}
 }
 
@@ -427,12 +434,12 @@ func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 // Accept waits for a client.
 func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) {
-	stop := context.AfterFunc(ctx, func() { l.ln.(*net.TCPListener).SetDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, func() { l.ln.SetDeadline(time.Now()) })
 	defer stop()
 	nc, err := l.ln.Accept()
 	if err != nil {
 		if ctx.Err() != nil {
-			l.ln.(*net.TCPListener).SetDeadline(time.Time{})
+			l.ln.SetDeadline(time.Time{})
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, net.ErrClosed) {

@@ -23,6 +23,7 @@ package udp
 
 import (
 	"bytes"
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -41,7 +42,8 @@ const (
 	// DefaultMaxMessage bounds a message's Data, leaving room for the JSON
 	// envelope inside one datagram.
 	DefaultMaxMessage = 65000
-	// DefaultMaxPeers bounds how many clients a server tracks at once.
+	// DefaultMaxPeers bounds how many clients a server tracks at once; a
+	// new client beyond it takes the place of the least recently seen one.
 	DefaultMaxPeers = 1024
 	// DefaultIdleTimeout is how long a server remembers a silent client.
 	DefaultIdleTimeout = time.Minute
@@ -66,6 +68,9 @@ type Options struct {
 	// into an amplifier. netlab's echo servers set it.
 	NoAmplify bool
 	// MaxPeers bounds the clients a server tracks; 0 means DefaultMaxPeers.
+	// When the table is full, a new client evicts the least recently seen
+	// one (whose ServerConn is closed), so a burst of datagrams from many
+	// source ports cannot lock new clients out.
 	MaxPeers int
 	// IdleTimeout forgets a client silent that long; 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration
@@ -277,9 +282,10 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	}
 	uc := pc.(*net.UDPConn)
 	uc.SetReadBuffer(socketBuffer)
-	l := &Listener{uc: uc, opts: t.opts, peers: map[netip.AddrPort]*ServerConn{},
-		accept: make(chan *ServerConn, 64), closing: make(chan struct{}), done: make(chan struct{})}
+	l := &Listener{uc: uc, opts: t.opts, peers: map[netip.AddrPort]*ServerConn{}, lru: list.New(),
+		accept: make(chan *ServerConn, 64), closing: make(chan struct{}), done: make(chan struct{}), swept: make(chan struct{})}
 	go l.readLoop()
+	go l.sweepLoop()
 	return l, nil
 }
 
@@ -291,11 +297,30 @@ type Listener struct {
 
 	mu    sync.Mutex
 	peers map[netip.AddrPort]*ServerConn
+	lru   *list.List // of *ServerConn, the most recently seen at the front
+
+	evicted, expired atomic.Int64
 
 	accept  chan *ServerConn
 	closing chan struct{}
-	done    chan struct{}
+	done    chan struct{} // readLoop returned
+	swept   chan struct{} // sweepLoop returned
 	once    sync.Once
+}
+
+// Evicted reports how many clients lost their place to a newcomer because
+// the peer table was full.
+func (l *Listener) Evicted() int64 { return l.evicted.Load() }
+
+// Expired reports how many clients were forgotten for being silent longer
+// than the idle timeout.
+func (l *Listener) Expired() int64 { return l.expired.Load() }
+
+// Peers reports how many clients the listener tracks now.
+func (l *Listener) Peers() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.peers)
 }
 
 var _ transport.Listener = (*Listener)(nil)
@@ -306,7 +331,6 @@ func (l *Listener) Addr() net.Addr { return l.uc.LocalAddr() }
 func (l *Listener) readLoop() {
 	defer close(l.done)
 	buf := make([]byte, MaxDatagram+1)
-	lastSweep := time.Now()
 	for {
 		n, from, err := l.uc.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -316,25 +340,26 @@ func (l *Listener) readLoop() {
 			continue
 		}
 		now := time.Now()
-		if now.Sub(lastSweep) > time.Second {
-			l.sweep(now)
-			lastSweep = now
-		}
 		l.mu.Lock()
 		c, ok := l.peers[from]
-		if !ok {
-			if len(l.peers) >= l.opts.MaxPeers {
+		if ok {
+			l.lru.MoveToFront(c.elem)
+		} else {
+			if len(l.accept) == cap(l.accept) {
 				l.mu.Unlock()
-				continue // too many clients: ignore newcomers rather than grow without bound
+				continue // nobody is accepting: drop, as a full backlog would
+			}
+			if len(l.peers) >= l.opts.MaxPeers {
+				// Full: the least recently seen client makes room. A
+				// burst from many ports then costs the oldest their
+				// state, never a newcomer its answer.
+				l.evicted.Add(1)
+				l.forgetLocked(l.lru.Back().Value.(*ServerConn))
 			}
 			c = &ServerConn{l: l, peer: from, in: make(chan received, recvQueue), closing: make(chan struct{})}
-			select {
-			case l.accept <- c:
-				l.peers[from] = c
-			default:
-				l.mu.Unlock()
-				continue // nobody is accepting: drop
-			}
+			l.peers[from] = c
+			c.elem = l.lru.PushFront(c)
+			l.accept <- c // room was checked above, and only this goroutine sends
 		}
 		l.mu.Unlock()
 		c.lastSeen.Store(now.UnixNano())
@@ -350,15 +375,49 @@ func (l *Listener) readLoop() {
 	}
 }
 
-// sweep forgets clients silent for longer than the idle timeout.
+// forgetLocked drops c from the table and closes it. l.mu must be held.
+func (l *Listener) forgetLocked(c *ServerConn) {
+	if l.peers[c.peer] == c {
+		delete(l.peers, c.peer)
+		l.lru.Remove(c.elem)
+	}
+	c.closeLocked()
+}
+
+// sweepInterval is how often idle clients are looked for: a quarter of the
+// idle timeout, between 10ms and a second.
+func (l *Listener) sweepInterval() time.Duration {
+	return min(max(l.opts.IdleTimeout/4, 10*time.Millisecond), time.Second)
+}
+
+// sweepLoop forgets idle clients on a timer, whether datagrams arrive or
+// not.
+func (l *Listener) sweepLoop() {
+	defer close(l.swept)
+	t := time.NewTicker(l.sweepInterval())
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			l.sweep(now)
+		case <-l.closing:
+			return
+		}
+	}
+}
+
+// sweep forgets clients silent for longer than the idle timeout, oldest
+// first.
 func (l *Listener) sweep(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for addr, c := range l.peers {
-		if now.Sub(time.Unix(0, c.lastSeen.Load())) > l.opts.IdleTimeout {
-			delete(l.peers, addr)
-			c.closeLocked()
+	for e := l.lru.Back(); e != nil; e = l.lru.Back() {
+		c := e.Value.(*ServerConn)
+		if now.Sub(time.Unix(0, c.lastSeen.Load())) <= l.opts.IdleTimeout {
+			return
 		}
+		l.expired.Add(1)
+		l.forgetLocked(c)
 	}
 }
 
@@ -381,10 +440,10 @@ func (l *Listener) Close() error {
 		close(l.closing)
 		l.uc.Close()
 		<-l.done
+		<-l.swept
 		l.mu.Lock()
-		for addr, c := range l.peers {
-			delete(l.peers, addr)
-			c.closeLocked()
+		for _, c := range l.peers {
+			l.forgetLocked(c)
 		}
 		l.mu.Unlock()
 	})
@@ -396,6 +455,7 @@ func (l *Listener) Close() error {
 type ServerConn struct {
 	l         *Listener
 	peer      netip.AddrPort
+	elem      *list.Element // in l.lru; guarded by l.mu
 	in        chan received
 	st        stats
 	lastSeen  atomic.Int64 // unix nanoseconds of the last datagram
@@ -448,10 +508,7 @@ func (c *ServerConn) WireStats() transport.WireStats {
 // client for Accept.
 func (c *ServerConn) Close() error {
 	c.l.mu.Lock()
-	if c.l.peers[c.peer] == c {
-		delete(c.l.peers, c.peer)
-	}
-	c.closeLocked()
+	c.l.forgetLocked(c)
 	c.l.mu.Unlock()
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/internal/countconn"
 	"github.com/netlab/netlab/transport/internal/httplisten"
 )
@@ -1149,7 +1150,8 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	return httplisten.Serve(ln, CountingListener(ln), NewServer(t.opts), &http.Server{
+	capped := accept.Wrap(ln, accept.Config{Refusal: accept.HTTPFull}) // out-of-fd retry, 503 over the fd-derived cap
+	return httplisten.Serve(ln, CountingListener(capped), NewServer(t.opts), &http.Server{
 		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          quietLog,
