@@ -185,10 +185,11 @@ func (f *linkFlags) options() (simwire.Options, error) {
 }
 
 // link returns the impaired link the flags describe (nil for a perfect
-// link), or a usage error. Its counts are printed after the command ran.
+// link, unless --pcap asks for the packets: then a perfect simulated wire),
+// or a usage error. Its counts are printed after the command ran.
 func (f *linkFlags) link() (*simwire.Link, error) {
 	o, err := f.options()
-	if err != nil || o.Impair.Perfect() {
+	if err != nil || (o.Impair.Perfect() && o.PCAP == nil) {
 		return nil, err
 	}
 	l, err := simwire.NewLink(o)

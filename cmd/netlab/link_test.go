@@ -194,3 +194,38 @@ func TestLinkFlagsBesideLabFlags(t *testing.T) {
 		t.Errorf("no impairment: via() = %v, %v; want nil, nil", v, err)
 	}
 }
+
+// --pcap on a lab: the file reads back with as many packets as the note on
+// stderr says, and the link's summary (with the stacks' TCP counters)
+// follows the lab's output.
+func TestLabPCAPAndLinkSummary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "echo.pcap")
+	code, out, errOut := netlab(t, "", "tcp", "echo", "-n", "10", "--loss", "10%", "--histogram=false", "--pcap", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"a simulated wire between two TCP/IP stacks", "client TCP: ", "segments sent", "RTO timeouts"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			break
+		}
+		n++
+	}
+	if n < 20 || !strings.Contains(errOut, fmt.Sprintf("wrote %d packets to %s", n, path)) {
+		t.Errorf("pcap holds %d packets; stderr %q", n, errOut)
+	}
+}
