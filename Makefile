@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 BIN     := bin/netlab
 
-.PHONY: run test unit lint fmt vet tidy-check build bench fuzz clean
+.PHONY: run test unit lint fmt vet tidy-check build bench fuzz clean docs
 
 run: build
 	./$(BIN) compare
@@ -26,6 +26,14 @@ vet:
 
 tidy-check:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; $(GO) mod tidy -diff; exit 1; }
+
+# docs reruns every `$ netlab ...` command in docs/ and pastes its fresh output
+# under it (keeping only the parts each page showed), then runs the docs tests:
+# a prose figure that no longer comes out of the run is named, to be reread.
+# WHOLE=1 pastes a whole fresh output where a page's cut no longer fits it.
+docs:
+	$(GO) test -count=1 -run '^TestDocsCommandsRun$$' ./cmd/netlab -args -update $(if $(WHOLE),-whole)
+	$(GO) test -count=1 -run '^TestDocs' ./cmd/netlab
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x $(PKGS)

@@ -2,11 +2,15 @@ package transport
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/base64"
 	"errors"
 	"fmt"
-	"slices"
+	"strconv"
 	"time"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // The wire form of a Message, shared by every netlab transport (a line on
@@ -26,13 +30,22 @@ import (
 // message: its bytes are Data, the other fields are empty. That is what lets
 // nc, curl and wscat users type plain words at netlab's servers.
 type wireMessage struct {
-	Seq    uint64 `json:"seq,omitempty"`
-	Event  string `json:"event,omitempty"`
-	Room   string `json:"room,omitempty"`
-	SentNs int64  `json:"sent_ns,omitempty"`
-	Text   string `json:"text,omitempty"`
-	Data   []byte `json:"data,omitempty"`
+	Seq    uint64 `json:"seq"`
+	Event  string `json:"event"`
+	Room   string `json:"room"`
+	SentNs int64  `json:"sent_ns"`
+	Text   string `json:"text"`
+	Data   []byte `json:"data,format:base64"`
 }
+
+// The wire form is decoded by github.com/go-json-experiment/json (what
+// becomes encoding/json/v2): unknown members, duplicate names and text after
+// the object are errors; invalid UTF-8 inside a string becomes U+FFFD, as
+// encoding/json has always done. It is encoded by AppendEncode, field by
+// field in the order above, with the same library's string quoting: a
+// struct through json.Marshal costs about five times as much (reflection and
+// a copy), and every message pays it on both ends.
+var unmarshalOpts = json.JoinOptions(json.RejectUnknownMembers(true), jsontext.AllowInvalidUTF8(true))
 
 // ErrMalformed is returned when bytes that claim to be a message (a JSON
 // object) cannot be decoded.
@@ -45,36 +58,80 @@ func Encode(m Message) []byte {
 
 // AppendEncode appends the JSON wire form of m to b.
 func AppendEncode(b []byte, m Message) []byte {
-	if need := len(m.Event) + len(m.Room) + len(m.Data)*4/3 + 96; cap(b)-len(b) < need {
-		b = slices.Grow(b, need)
+	b = append(b, '{')
+	start := len(b)
+	name := func(n string) {
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		b = append(b, n...)
 	}
-	return appendMessage(b, &m)
+	// AppendQuote only fails on invalid UTF-8, which it has replaced by
+	// U+FFFD: the output is valid either way.
+	if m.Seq != 0 {
+		name(`"seq":`)
+		b = strconv.AppendUint(b, m.Seq, 10)
+	}
+	if m.Event != "" {
+		name(`"event":`)
+		b, _ = jsontext.AppendQuote(b, m.Event)
+	}
+	if m.Room != "" {
+		name(`"room":`)
+		b, _ = jsontext.AppendQuote(b, m.Room)
+	}
+	if !m.Sent.IsZero() {
+		if ns := m.Sent.UnixNano(); ns != 0 {
+			name(`"sent_ns":`)
+			b = strconv.AppendInt(b, ns, 10)
+		}
+	}
+	if len(m.Data) > 0 {
+		if utf8.Valid(m.Data) {
+			name(`"text":`)
+			b, _ = jsontext.AppendQuote(b, m.Data)
+		} else {
+			name(`"data":"`)
+			b = base64.StdEncoding.AppendEncode(b, m.Data)
+			b = append(b, '"')
+		}
+	}
+	return append(b, '}')
 }
 
-// Decode reads one message in wire form. Input that does not start with '{'
-// (after spaces) is a plain text message; input that does but is not valid
+// IsPlainText reports whether b (a line, datagram, frame or body a peer
+// sent) is plain text rather than a message in wire form: after leading
+// spaces and tabs it does not start with '{'. This is netlab's one rule for
+// telling someone typing (nc, curl, wscat) from a program speaking JSON.
+func IsPlainText(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t")
+	return len(b) == 0 || b[0] != '{'
+}
+
+// SendsAsPlainText reports whether m can go to a plain-text peer as its bare
+// bytes with nothing lost: m has only Data, that Data is text (valid UTF-8
+// without NUL) and it reads back as the same message: plain (see
+// IsPlainText) and, when the peer reads lines (lines is true: TCP, an HTTP
+// body of lines), one line that is not blank. Any other message goes to a
+// plain-text peer in wire form all the same.
+func SendsAsPlainText(m Message, lines bool) bool {
+	if m.Seq != 0 || m.Event != "" || m.Room != "" || !m.Sent.IsZero() ||
+		!utf8.Valid(m.Data) || bytes.IndexByte(m.Data, 0) >= 0 || !IsPlainText(m.Data) {
+		return false
+	}
+	return !lines || (!bytes.ContainsAny(m.Data, "\r\n") && len(bytes.TrimSpace(m.Data)) > 0)
+}
+
+// Decode reads one message in wire form. Plain text (see IsPlainText) is a
+// message whose bytes are Data; input that starts with '{' but is not valid
 // JSON of the wire form is an error matching ErrMalformed.
 func Decode(b []byte) (Message, error) {
-	trimmed := bytes.TrimLeft(b, " \t")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	if IsPlainText(b) {
 		return Message{Data: bytes.Clone(b)}, nil
 	}
-	var m Message
-	switch err := parseMessage(trimmed, &m); err {
-	case nil:
-		return m, nil
-	case errBoth:
-		return Message{}, err
-	}
-	// The fast parser declined: let encoding/json decide (and explain).
 	var w wireMessage
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
+	if err := json.Unmarshal(b, &w, unmarshalOpts); err != nil {
 		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if dec.More() {
-		return Message{}, fmt.Errorf("%w: text after the JSON object", ErrMalformed)
 	}
 	return fromWire(w)
 }

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ func TestDecodePlainText(t *testing.T) {
 }
 
 func TestDecodeMalformed(t *testing.T) {
-	for _, in := range []string{`{`, `{"seq":-1}`, `{"seq":1}{}`, `{"nope":1}`, `{"text":"a","data":"YQ=="}`, `{"data":"***"}`} {
+	for _, in := range []string{`{`, `{"seq":-1}`, `{"seq":1}{}`, `{"nope":1}`, `{"text":"a","data":"YQ=="}`, `{"data":"***"}`, `{"room":"r","room":"s"}`, `{"SEQ":3}`, `{"seq":1.5}`, `{"seq":01}`} {
 		if _, err := Decode([]byte(in)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("Decode(%s) err = %v, want ErrMalformed", in, err)
 		}
@@ -69,76 +68,87 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// decodeWithEncodingJSON is the reference decoder the hand-written one must
-// agree with.
-func decodeWithEncodingJSON(b []byte) (wireMessage, error) {
-	var w wireMessage
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return w, err
-	}
-	if dec.More() {
-		return w, errors.New("more")
-	}
-	return w, nil
-}
-
-func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
-	for _, s := range []string{
-		`{"seq":1,"event":"echo","text":"hi"}`, `{}`, ` { "seq" : 18446744073709551615 } `,
-		`{"text":"a\"b\\c\/d\n\u00e9\ud83d\ude00\ud800x"}`, `{"data":"AAEC"}`, `{"sent_ns":-5}`,
-		`{"seq":01}`, `{"seq":1.5}`, `{"room":"r","room":"s"}`, "{\"text\":\"\xff\"}", `{"SEQ":3}`,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		var fast Message
-		err := parseMessage(b, &fast)
-		if err == errSyntax {
-			return // declined: Decode falls back to encoding/json itself
-		}
-		w, rerr := decodeWithEncodingJSON(b)
-		if rerr != nil {
-			t.Fatalf("fast parser accepted %q (err %v), encoding/json rejects it: %v", b, err, rerr)
-		}
-		ref, referr := fromWire(w)
-		if (err == nil) != (referr == nil) {
-			t.Fatalf("%q: fast parser err %v, reference %v", b, err, referr)
-		}
-		if err != nil {
-			return
-		}
-		if fast.Seq != ref.Seq || fast.Event != ref.Event || fast.Room != ref.Room || !fast.Sent.Equal(ref.Sent) ||
-			!bytes.Equal(fast.Data, ref.Data) || (fast.Data == nil) != (ref.Data == nil) {
-			t.Fatalf("%q: fast %+v, encoding/json %+v", b, fast, ref)
-		}
-	})
-}
-
-func FuzzEncodeMatchesEncodingJSON(f *testing.F) {
+func FuzzEncodeDecode(f *testing.F) {
 	f.Add(uint64(1), "echo", "room", int64(5), []byte("text \"q\" \n\t\x01 é \u2028 <>&"))
 	f.Add(uint64(0), "", "", int64(0), []byte{0xff, 0})
 	f.Fuzz(func(t *testing.T, seq uint64, event, room string, sent int64, data []byte) {
-		w := wireMessage{Seq: seq, Event: event, Room: room, SentNs: sent}
-		if utf8.Valid(data) {
-			w.Text = string(data)
-		} else {
-			w.Data = data
+		if !utf8.ValidString(event) || !utf8.ValidString(room) {
+			return // names are text; invalid bytes in them become U+FFFD
 		}
 		m := Message{Seq: seq, Event: event, Room: room, Data: data}
 		if sent != 0 {
 			m.Sent = time.Unix(0, sent)
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.Encode(w)
-		want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-		if got := AppendEncode(nil, m); !bytes.Equal(got, want) {
-			t.Fatalf("AppendEncode = %s\nencoding/json = %s", got, want)
+		b := Encode(m)
+		got, err := Decode(b)
+		if err != nil {
+			t.Fatalf("Decode(Encode(%+v)) = %v (wire %s)", m, err, b)
+		}
+		if got.Seq != m.Seq || got.Event != m.Event || got.Room != m.Room || !got.Sent.Equal(m.Sent) || !bytes.Equal(got.Data, m.Data) {
+			t.Fatalf("round trip of %+v gave %+v (wire %s)", m, got, b)
 		}
 	})
+}
+
+func TestEncodeEscapesOnlyWhatJSONNeeds(t *testing.T) {
+	got := string(Encode(Message{Event: "a\"b", Data: []byte("<&>\\\n\x01")}))
+	want := `{"event":"a\"b","text":"<&>\\\n\u0001"}`
+	if got != want {
+		t.Fatalf("Encode = %s, want %s", got, want)
+	}
+	if got := Encode(Message{Event: "bad\xff"}); string(got) != `{"event":"bad\ufffd"}` && string(got) != "{\"event\":\"bad\uFFFD\"}" && string(got) != "{\"event\":\"bad\xef\xbf\xbd\"}" {
+		t.Fatalf("Encode of invalid UTF-8 = %q, want U+FFFD in its place", got)
+	}
+}
+
+func TestAppendEncodeAppends(t *testing.T) {
+	got := AppendEncode([]byte("x:"), Message{Seq: 3})
+	if string(got) != `x:{"seq":3}` {
+		t.Fatalf("AppendEncode = %q", got)
+	}
+}
+
+func TestPlainTextRule(t *testing.T) {
+	for in, want := range map[string]bool{
+		"hello": true, "": true, "  hi {": true, `{"seq":1}`: false, " \t{": false, "[1]": true,
+	} {
+		if got := IsPlainText([]byte(in)); got != want {
+			t.Errorf("IsPlainText(%q) = %v, want %v", in, got, want)
+		}
+	}
+	for _, c := range []struct {
+		m           Message
+		line, whole bool // as a line (TCP), as a whole datagram or frame (UDP, WebSocket)
+	}{
+		{Message{Data: []byte("hi there")}, true, true},
+		{Message{Data: []byte("héllo")}, true, true},
+		{Message{Seq: 1, Data: []byte("hi")}, false, false},
+		{Message{Event: "chat", Data: []byte("hi")}, false, false},
+		{Message{Room: "r", Data: []byte("hi")}, false, false},
+		{Message{Sent: time.Unix(1, 0), Data: []byte("hi")}, false, false},
+		{Message{Data: []byte("two\nlines")}, false, true},
+		{Message{Data: []byte("hello\n")}, false, true},
+		{Message{Data: []byte("cr\r")}, false, true},
+		{Message{Data: []byte(" ")}, false, true},
+		{Message{}, false, true},
+		{Message{Data: []byte("nul\x00")}, false, false},
+		{Message{Data: []byte{0xff}}, false, false},
+		{Message{Data: []byte(` {"seq":1}`)}, false, false},
+	} {
+		if got := SendsAsPlainText(c.m, true); got != c.line {
+			t.Errorf("SendsAsPlainText(%+v, lines) = %v, want %v", c.m, got, c.line)
+		}
+		if got := SendsAsPlainText(c.m, false); got != c.whole {
+			t.Errorf("SendsAsPlainText(%+v, whole) = %v, want %v", c.m, got, c.whole)
+		}
+		if SendsAsPlainText(c.m, false) {
+			// What goes out as plain text reads back as the same message.
+			back, err := Decode(c.m.Data)
+			if err != nil || !bytes.Equal(back.Data, c.m.Data) || back.Seq != 0 || back.Event != "" {
+				t.Errorf("plain %q reads back as %+v, %v", c.m.Data, back, err)
+			}
+		}
+	}
 }
 
 func TestDecodeNumberEdges(t *testing.T) {

@@ -243,8 +243,20 @@ func TestChatBadInputOnEveryDoor(t *testing.T) {
 	t.Run("poll invalid JSON and over-long body", func(t *testing.T) {
 		pc := dialChat(t, srv, "poll", "badpoll")
 		sid := pc.c.(*httppoll.Conn).Session()
+		// Expect: 100-continue (RFC 9110 §10.1.1) lets the server refuse a
+		// body before it is sent. Without it the server answers 413 and
+		// closes while the client is still writing, and the client may see
+		// the close as a reset instead of the answer.
+		hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 10 * time.Second}}
+		defer hc.CloseIdleConnections()
 		for _, body := range []string{`{"event":` + "\n", strings.Repeat("q", 100<<10)} {
-			resp, err := http.Post("http://"+srv.HTTPAddr.String()+"/poll?sid="+sid, "application/x-ndjson", strings.NewReader(body))
+			req, err := http.NewRequest(http.MethodPost, "http://"+srv.HTTPAddr.String()+"/poll?sid="+sid, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-ndjson")
+			req.Header.Set("Expect", "100-continue")
+			resp, err := hc.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -69,7 +69,7 @@ func newClusterDemoCmd(a *app) *cobra.Command {
 		Use:   "demo",
 		Short: "Three chat servers, bots on each, shared rooms; then the same without an adapter",
 		Long: `Start a broker (an embedded nats-server, unless --nats names one) and three
-chat servers on 127.0.0.1, connect two bots to each over TCP, and show who
+chat servers on 127.0.0.1, connect two bots to each over WebSocket, and show who
 receives each message and from which server. Then run the same script with
 --adapter none, where a broadcast reaches only the sender's own server.
 
@@ -87,7 +87,7 @@ within one server beside latency across servers.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := cluster.DemoConfig{NATSURL: natsURL, RedisURL: redisURL, Messages: messages, NoKill: noKill,
-				Doors: chatHTTPDoors, PollPath: httppoll.DefaultPrefix}
+				Doors: chatHTTPDoors, PollPath: httppoll.DefaultPrefix, Dialer: chatDialers()[0]} // bots over the WebSocket door
 			if kind != "" {
 				if err := cluster.CheckKind(kind); err != nil {
 					return usagef("--adapter: %v", err)

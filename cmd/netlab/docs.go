@@ -17,8 +17,10 @@ func newDocsCmd(a *app) *cobra.Command {
 		Short: "Print a walkthrough (no browser needed); without a topic, list them",
 		Long: `Prints netlab's walkthroughs, the same Markdown files as in the docs/ folder,
 embedded in the binary. Each one asks a question, runs a lab, shows real
-output and explains it. Without a topic, lists the topics.`,
+output and explains it. Without a topic, lists the topics; start with
+'netlab docs basics' (client, server, socket, port, connection).`,
 		Example: `  netlab docs
+  netlab docs basics
   netlab docs tcp
   netlab docs udp | less`,
 		Args: cobra.MaximumNArgs(1),

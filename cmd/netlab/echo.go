@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -203,11 +204,11 @@ func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string,
 func listenError(err error, addr string) error {
 	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "address already in use"):
+	case errors.Is(err, syscall.EADDRINUSE):
 		return fmt.Errorf("listen %s: address already in use — pick another with --listen, or port 0 for any free port", addr)
-	case strings.Contains(msg, "cannot assign requested address"):
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return fmt.Errorf("listen %s: this machine has no such address — use 127.0.0.1 or one of its own addresses", addr)
-	case strings.Contains(msg, "permission denied"):
+	case errors.Is(err, syscall.EACCES):
 		return fmt.Errorf("listen %s: permission denied — ports below 1024 need root; pick a port above 1024", addr)
 	}
 	var ae *net.AddrError

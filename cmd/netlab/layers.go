@@ -129,7 +129,7 @@ func writeCapture(a *app, c *layers.Capture) error {
 	if c.Transport != "udp" {
 		fmt.Fprintln(a.out, "\nseq and ack are relative to each side's initial sequence number, as Wireshark shows them; window is the raw field: in SYNs it is bytes, afterwards it is multiplied by 2^(window scale).")
 	}
-	fmt.Fprintf(a.out, "Every packet on lo is delivered to a capture twice (leaving and arriving); %d outgoing copies were skipped, as tcpdump does. %d other packets on lo were ignored.\n", c.Duplicates, c.OtherSeen)
+	fmt.Fprintf(a.out, "Every packet on lo is delivered to a capture twice (leaving and arriving); a socket filter kept only the arriving copy, as tcpdump does. %d other packets on lo were ignored.\n", c.OtherSeen)
 	if c.Dropped > 0 {
 		fmt.Fprintf(a.out, "The kernel dropped %d packets from the capture buffer: some rows may be missing.\n", c.Dropped)
 	}

@@ -48,6 +48,12 @@ type Config struct {
 	// to leave, while it is still in its rooms (rooms includes its own id
 	// room), with the reason it leaves. It must not call the hub.
 	Disconnecting func(m Member, rooms []string, reason error)
+	// Events handles client events the chat does not know itself (the
+	// cluster lab's "replay"), in the manner of Socket.IO's socket.on: a
+	// session calls Events[m.Event] with the client's socket and the message
+	// instead of answering "unknown event". It runs on the client's reader
+	// goroutine; it may call the hub.
+	Events map[string]func(ctx context.Context, from *Socket, m transport.Message)
 }
 
 // A Member is one socket as listings show it.
@@ -174,6 +180,8 @@ type Hub struct {
 	seq     uint64
 	pending []*Socket // to remove after the current delivery
 
+	events map[string]func(ctx context.Context, from *Socket, m transport.Message)
+
 	sockets64, delivered, kicked, published, remoteN atomic.Int64
 	// unpublished counts local broadcasts other servers will not get: the
 	// outbox was full, the adapter refused them, or the hub stopped first.
@@ -203,6 +211,7 @@ func NewHub(cfg Config) *Hub {
 		ad:         cfg.Adapter,
 		queueLen:   cfg.SendQueue,
 		onLeaving:  cfg.Disconnecting,
+		events:     cfg.Events,
 		maxNotice:  cfg.MaxNoticeRoom,
 		register:   make(chan *Socket),
 		unregister: make(chan leaveReq),
@@ -310,7 +319,9 @@ func (h *Hub) Run(ctx context.Context) error {
 			r.reply <- h.changeMembership(r)
 		case b := <-h.broadcast:
 			h.seq++
-			b.Msg.Seq = h.seq
+			if b.Msg.Seq == 0 { // a sender's own number is kept
+				b.Msg.Seq = h.seq
+			}
 			b.Msg.Sent = time.Now()
 			h.deliver(b, true)
 		case b := <-h.remote:
@@ -397,7 +408,9 @@ func (h *Hub) Rename(ctx context.Context, s *Socket, name string) error {
 }
 
 // Emit broadcasts m to the target on this server and, through the adapter,
-// on the others. The hub sets m.Seq (its message number) and m.Sent (when it
+// on the others. The hub sets m.Seq (its message number) unless the sender
+// numbered m itself (a chat client's Seq travels with its message, so its
+// receivers can tell its messages apart), and m.Sent (when it
 // took the message, on the server's clock).
 func (h *Hub) Emit(ctx context.Context, t Target, m transport.Message) error {
 	b := adapter.Broadcast{Origin: h.id, Rooms: t.Rooms, Except: t.Except, Msg: m}

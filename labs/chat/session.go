@@ -107,12 +107,12 @@ func (se *session) handle(ctx context.Context, m transport.Message) error {
 		if strings.TrimSpace(text) == "" {
 			return nil
 		}
-		return se.chat(ctx, m.Room, text)
+		return se.chat(ctx, m.Room, text, m.Seq)
 	}
 	text := string(m.Data)
 	switch m.Event {
 	case "chat":
-		return se.chat(ctx, m.Room, text)
+		return se.chat(ctx, m.Room, text, m.Seq)
 	case "join":
 		return se.join(ctx, m.Room)
 	case "leave":
@@ -135,6 +135,10 @@ func (se *session) handle(ctx context.Context, m transport.Message) error {
 	case "quit":
 		return errQuit
 	default:
+		if f := se.hub.events[m.Event]; f != nil {
+			f(ctx, se.s, m)
+			return nil
+		}
 		se.errorf("unknown event %q: use chat, join, leave, nick, rooms, who, latency or quit", clip(m.Event))
 		return nil
 	}
@@ -160,20 +164,20 @@ func (se *session) command(ctx context.Context, line string) error {
 			se.errorf("usage: /msg ID TEXT (ids are in /who)")
 			return nil
 		}
-		return se.emit(ctx, []string{id}, id, text)
+		return se.emit(ctx, []string{id}, id, text, 0)
 	case "/to":
 		rooms, text, _ := strings.Cut(arg, " ")
 		if rooms == "" || strings.TrimSpace(text) == "" {
 			se.errorf("usage: /to ROOM1,ROOM2 TEXT")
 			return nil
 		}
-		return se.chat(ctx, rooms, text)
+		return se.chat(ctx, rooms, text, 0)
 	case "/all":
 		if arg == "" {
 			se.errorf("usage: /all TEXT")
 			return nil
 		}
-		return se.chat(ctx, "*", arg)
+		return se.chat(ctx, "*", arg, 0)
 	case "/latency":
 		switch arg {
 		case "on", "off":
@@ -194,8 +198,9 @@ func (se *session) command(ctx context.Context, line string) error {
 
 // chat sends text to rooms: "" is the current room, "*" everyone, and a
 // comma-separated list the union of those rooms. Everyone in them gets it
-// except the sender.
-func (se *session) chat(ctx context.Context, rooms, text string) error {
+// except the sender. seq is the sender's number for the message (0: none;
+// the hub numbers it).
+func (se *session) chat(ctx context.Context, rooms, text string, seq uint64) error {
 	if rooms == "" {
 		rooms = se.room
 	}
@@ -204,7 +209,7 @@ func (se *session) chat(ctx context.Context, rooms, text string) error {
 		return nil
 	}
 	if rooms == "*" {
-		return se.emit(ctx, nil, "*", text)
+		return se.emit(ctx, nil, "*", text, seq)
 	}
 	list := strings.Split(rooms, ",")
 	for _, r := range list {
@@ -212,15 +217,15 @@ func (se *session) chat(ctx context.Context, rooms, text string) error {
 			return se.softError(err)
 		}
 	}
-	return se.emit(ctx, list, rooms, text)
+	return se.emit(ctx, list, rooms, text, seq)
 }
 
-func (se *session) emit(ctx context.Context, rooms []string, label, text string) error {
+func (se *session) emit(ctx context.Context, rooms []string, label, text string, seq uint64) error {
 	if len(text) > MaxText {
 		se.errorf("message too long: %d bytes, at most %d", len(text), MaxText)
 		return nil
 	}
-	msg := transport.Message{Event: "chat", Room: label, Data: []byte(se.nick + ": " + text)}
+	msg := transport.Message{Seq: seq, Event: "chat", Room: label, Data: []byte(se.nick + ": " + text)}
 	return se.hub.Emit(ctx, Target{Rooms: rooms, Except: []string{se.s.id}}, msg)
 }
 

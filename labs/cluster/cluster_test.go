@@ -9,11 +9,30 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/netlab/netlab/labs/chat"
 	"github.com/netlab/netlab/labs/chat/adapter/adaptertest"
 	"github.com/netlab/netlab/labs/chat/adapter/natsadapter"
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/transporttest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// pipeDialer connects a bot to a server's hub in-process: a
+// transporttest.Pipe whose far end the hub serves as it serves any door's
+// connection (the command's tests run the bots over the WebSocket door).
+var pipeDialer = chat.Dialer{Name: "pipe", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
+	client, conn := transporttest.Pipe()
+	go s.Hub.ServeConn(context.Background(), conn, "pipe") // ends when the hub stops or the bot closes
+	return client, nil
+}}
+
+// loadDeliveries is how many deliveries a load phase of messages messages
+// a bot should make, from the cast: math has 4 members (alice, dave, bob,
+// frank), art 3 (dave, erin, carol); each bot sends to its current room and
+// everyone else in it should get each message once: alice, dave, bob and
+// frank reach 3 others each, erin and carol 2.
+func loadDeliveries(messages int) int { return messages * (4*3 + 2*2) }
 
 // waitFor is how long a test waits for something that takes milliseconds:
 // generous, for a loaded 2-core machine.
@@ -45,6 +64,22 @@ func checkSteps(t *testing.T, r RunResult, want [][]string) {
 	if len(r.Steps) != len(want) {
 		t.Fatalf("%s: %d steps, want %d", r.Adapter, len(r.Steps), len(want))
 	}
+	// Each step is one numbered message to its room (the last to bob's id
+	// room, which is no named room).
+	rooms := []string{"math", "art", "math,art"}
+	for i, s := range r.Steps {
+		if s.Seq != uint64(i+1) {
+			t.Errorf("%s: step %d went as seq %d, want %d", r.Adapter, i+1, s.Seq, i+1)
+		}
+		if i < len(rooms) && s.Room != rooms[i] || i == 3 && (s.Room == "" || slices.Contains(rooms, s.Room)) {
+			t.Errorf("%s: step %d went to room %q", r.Adapter, i+1, s.Room)
+		}
+		for _, d := range s.Deliveries {
+			if !strings.HasSuffix(d.Line, s.From+": "+s.Text) {
+				t.Errorf("%s: step %d: %s received %q, want %s's text", r.Adapter, i+1, d.Bot, d.Line, s.From)
+			}
+		}
+	}
 	for i, s := range r.Steps {
 		if got := receivers(s); !slices.Equal(got, want[i]) {
 			t.Errorf("%s: step %d (%s from %s): received by %v, want %v", r.Adapter, i+1, s.Title, s.From, got, want[i])
@@ -74,8 +109,8 @@ var alone = [][]string{
 func checkLoadClean(t *testing.T, r RunResult) {
 	t.Helper()
 	l := r.Load
-	if l.Sent != 6*5 || l.Expected != 6*5*8/3*1 && l.Expected == 0 {
-		t.Errorf("%s: sent %d, expected %d", r.Adapter, l.Sent, l.Expected)
+	if l.Sent != 6*5 || l.Expected != loadDeliveries(5) {
+		t.Errorf("%s: sent %d, expected %d deliveries; want 30 sent and %d expected", r.Adapter, l.Sent, l.Expected, loadDeliveries(5))
 	}
 	if l.Received != l.Expected || l.Lost != 0 || l.Duplicates != 0 || l.WrongRoom != 0 {
 		t.Errorf("%s: load: expected %d, received %d, lost %d, dup %d, wrong room %d; want all received once",
@@ -93,7 +128,7 @@ func checkLoadClean(t *testing.T, r RunResult) {
 
 func TestDemoNATSAndNone(t *testing.T) {
 	var out strings.Builder
-	res, err := Demo(context.Background(), DemoConfig{Messages: 5, Interval: 20 * time.Millisecond, NoKill: true, Out: &out})
+	res, err := Demo(context.Background(), DemoConfig{Messages: 5, Interval: 20 * time.Millisecond, NoKill: true, Out: &out, Dialer: pipeDialer})
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
@@ -122,7 +157,7 @@ func TestDemoNATSAndNone(t *testing.T) {
 func TestDemoRedis(t *testing.T) {
 	rs := adaptertest.StartRedis(t)
 	res, err := Demo(context.Background(), DemoConfig{Adapters: []string{"redis"}, RedisURL: rs.URL(),
-		Messages: 5, Interval: 20 * time.Millisecond, NoKill: true})
+		Messages: 5, Interval: 20 * time.Millisecond, NoKill: true, Dialer: pipeDialer})
 	if err != nil {
 		t.Fatalf("demo: %v", err)
 	}
@@ -152,7 +187,7 @@ func checkWho(t *testing.T, r RunResult) {
 // delivery not made is counted lost.
 func TestDemoServerStopped(t *testing.T) {
 	res, err := Demo(context.Background(), DemoConfig{Adapters: []string{"nats"}, Messages: 10,
-		Interval: 20 * time.Millisecond, ReconnectDelay: 100 * time.Millisecond})
+		Interval: 20 * time.Millisecond, ReconnectDelay: 100 * time.Millisecond, Dialer: pipeDialer})
 	if err != nil {
 		t.Fatalf("demo: %v", err)
 	}
@@ -198,22 +233,22 @@ func TestBrokerRestartHubs(t *testing.T) {
 	defer func() { _ = broker.Close() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r, err := startRun(ctx, AdapterConfig{Kind: KindNATS, NATSURL: broker.URL()}, 50*time.Millisecond, nil)
+	r, err := startRun(ctx, AdapterConfig{Kind: KindNATS, NATSURL: broker.URL()}, pipeDialer, 50*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.shutdown()
 	alice, dave, bob := r.bot("alice"), r.bot("dave"), r.bot("bob")
-	got := func(b *bot, tok int) bool {
+	got := func(b *bot, seq uint64) bool {
 		for _, g := range b.receipts() {
-			if g.tok == tok {
+			if g.seq == seq {
 				return true
 			}
 		}
 		return false
 	}
-	say := func(text string) int {
-		tok, err := alice.say(text, "test")
+	say := func(text string) uint64 {
+		tok, err := alice.say("math", text, "test")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,8 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -18,63 +16,67 @@ const replayDoor = "internal"
 // replayWindow is how many chat messages a replay buffer keeps per room.
 const replayWindow = 1000
 
+// The replay events. A client asks with {"event":"replay","room":ROOM,
+// "seq":N}; the buffer answers with the messages ROOM had after message N,
+// each as {"event":"replay","room":ROOM,"seq":...,"text":...}, then
+// {"event":"replayed","room":ROOM,"text":"kept"} or "gone" when N was no
+// longer (or never) in the buffer and it sent the whole window: older
+// messages may be lost.
+const (
+	replayEvent   = "replay"
+	replayedEvent = "replayed"
+	replayKept    = "kept"
+	replayGone    = "gone"
+)
+
 // A replayer is the missed-events replay strategy (netlab docs
 // missed-events) applied to a chat cluster: a member of every room on one
-// server that keeps the last replayWindow messages of each room. Because
-// every server gets every broadcast through the adapter, the replayer on any
-// server can serve a client that was on another one.
-//
-// A client that reconnects asks it, through the hub like any chat message
-// (/msg REPLAYER-ID replay MY-ID ROOM after N), for what came after the last
-// message N it got in ROOM; the replayer sends those to the client's own id
-// room, marked "replay:ROOM", then "replayed ROOM K gone|kept". When N is no
-// longer (or was never) in its buffer it sends the whole window and says
-// "gone": older messages may be lost.
+// server that keeps the last replayWindow messages of each room, by their
+// Seq. Because every server gets every broadcast through the adapter, the
+// replayer on any server can serve a client that was on another one. The
+// hub hands it the clients' "replay" events (chat.Config.Events).
 //
 // There is no cluster-wide order with pub/sub: each server sees broadcasts
 // from different servers interleaved in its own order. A message the old
 // server had before N but the new one has after N is sent again (the client
-// drops the copy by its number); one the new server has before N but the
-// client never got is not replayed, and stays lost. Socket.IO's connection
-// state recovery has the same limit with its pub/sub Redis adapter and needs
-// a log with one order (its Redis Streams adapter) to be exact.
+// drops the copy by its Seq, as it drops its own messages); one the new
+// server has before N but the client never got is not replayed, and stays
+// lost. Socket.IO's connection state recovery has the same limit with its
+// pub/sub Redis adapter and needs a log with one order (its Redis Streams
+// adapter) to be exact.
 type replayer struct {
-	hub  *chat.Hub
-	sock *chat.Socket
-
 	mu    sync.Mutex
+	ctx   context.Context // the server's
+	wg    *sync.WaitGroup // waits for the replayer's goroutines
+	hub   *chat.Hub       // nil until start
+	sock  *chat.Socket    // its member of the rooms
 	rooms map[string][]replayEntry
 }
 
 type replayEntry struct {
-	tok  int
-	data []byte // "alice: m17 text"
+	seq  uint64
+	data []byte // "alice: the text", as the hub relayed it
 }
 
-var (
-	tokInData   = regexp.MustCompile(`^[^:]+: m(\d+) `)
-	replayAsk   = regexp.MustCompile(`^([^:]+): replay (\S+) (\S+) after (\d+)$`)
-	replayedMsg = regexp.MustCompile(`^replayed (\S+) (\d+) (gone|kept)$`)
-)
-
-// startReplayer connects a replayer to h and joins it to rooms.
-func startReplayer(ctx context.Context, h *chat.Hub, rooms []string, wg *sync.WaitGroup) (*replayer, error) {
+// start connects the replayer to h, joins it to rooms and keeps what they
+// get until ctx is done.
+func (p *replayer) start(ctx context.Context, h *chat.Hub, rooms []string, wg *sync.WaitGroup) error {
 	s, err := h.Connect(ctx, "replay", replayDoor)
 	if err != nil {
-		return nil, fmt.Errorf("cluster demo: replay buffer: %w", err)
+		return fmt.Errorf("cluster demo: replay buffer: %w", err)
 	}
 	for _, r := range rooms {
 		if err := h.Join(ctx, s, r); err != nil {
-			return nil, fmt.Errorf("cluster demo: replay buffer: %w", err)
+			return fmt.Errorf("cluster demo: replay buffer: %w", err)
 		}
 	}
-	p := &replayer{hub: h, sock: s, rooms: map[string][]replayEntry{}}
+	p.mu.Lock()
+	p.ctx, p.wg, p.hub, p.sock, p.rooms = ctx, wg, h, s, map[string][]replayEntry{}
+	p.mu.Unlock()
 	wg.Add(1)
 	go p.run(ctx, wg)
-	return p, nil
+	return nil
 }
-
-func (p *replayer) id() string { return p.sock.ID() }
 
 func (p *replayer) run(ctx context.Context, wg *sync.WaitGroup) {
 	defer wg.Done()
@@ -84,19 +86,9 @@ func (p *replayer) run(ctx context.Context, wg *sync.WaitGroup) {
 			if m.Event != "chat" {
 				continue
 			}
-			if sm := replayAsk.FindSubmatch(m.Data); sm != nil && m.Room == p.sock.ID() {
-				after, _ := strconv.Atoi(string(sm[4]))
-				p.replay(ctx, string(sm[1]), string(sm[2]), string(sm[3]), after)
-				continue
-			}
-			sm := tokInData.FindSubmatch(m.Data)
-			if sm == nil {
-				continue
-			}
-			tok, _ := strconv.Atoi(string(sm[1]))
 			p.mu.Lock()
 			for _, room := range strings.Split(m.Room, ",") {
-				buf := append(p.rooms[room], replayEntry{tok: tok, data: m.Data})
+				buf := append(p.rooms[room], replayEntry{seq: m.Seq, data: m.Data})
 				if len(buf) > replayWindow {
 					buf = buf[len(buf)-replayWindow:]
 				}
@@ -111,34 +103,46 @@ func (p *replayer) run(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// replay sends client (named nick) what room had after message number
-// after, but for the client's own messages: a broadcast never goes back to
-// its sender.
-func (p *replayer) replay(ctx context.Context, nick, client, room string, after int) {
+// ask takes a client's "replay" event (on the client's reader goroutine)
+// and answers it on a goroutine of its own, so the client's connection keeps
+// taking the answers while they are sent.
+func (p *replayer) ask(_ context.Context, from *chat.Socket, m transport.Message) {
 	p.mu.Lock()
+	ctx, wg := p.ctx, p.wg
+	p.mu.Unlock()
+	if wg == nil || ctx.Err() != nil {
+		return // not started, or the server is stopping
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.replay(ctx, from.ID(), m.Room, m.Seq)
+	}()
+}
+
+// replay sends client (to its own id room) what room had after message
+// after.
+func (p *replayer) replay(ctx context.Context, client, room string, after uint64) {
+	p.mu.Lock()
+	hub := p.hub
 	buf := p.rooms[room]
-	from, found := 0, false
+	start, found := 0, false
 	for i, e := range buf {
-		if e.tok == after {
-			from, found = i+1, true
+		if e.seq == after {
+			start, found = i+1, true
 		}
 	}
-	var send []replayEntry
-	for _, e := range buf[from:] {
-		if !strings.HasPrefix(string(e.data), nick+": ") {
-			send = append(send, e)
-		}
-	}
+	send := append([]replayEntry(nil), buf[start:]...)
 	p.mu.Unlock()
 	to := chat.Target{Rooms: []string{client}}
 	for _, e := range send {
-		if err := p.hub.Emit(ctx, to, transport.Message{Event: "chat", Room: "replay:" + room, Data: e.data}); err != nil {
+		if err := hub.Emit(ctx, to, transport.Message{Seq: e.seq, Event: replayEvent, Room: room, Data: e.data}); err != nil {
 			return
 		}
 	}
-	status := "kept"
+	status := replayKept
 	if !found {
-		status = "gone"
+		status = replayGone
 	}
-	_ = p.hub.Emit(ctx, to, transport.Message{Event: "replayed", Data: fmt.Appendf(nil, "replayed %s %d %s", room, len(send), status)})
+	_ = hub.Emit(ctx, to, transport.Message{Event: replayedEvent, Room: room, Data: []byte(status)})
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,13 +209,48 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 		payload[i] = byte('a' + i%26)
 	}
 	start := time.Now()
-	var traceMu sync.Mutex
+	// The ladder is printed in time order. A send's line can only be
+	// printed once Send has returned (it may fail), but its reply can
+	// arrive before that: a reply traced while a Send is under way is held
+	// and printed after the send's line, sorted by time.
+	var (
+		traceMu sync.Mutex
+		sending bool
+		held    []TraceEvent
+	)
 	trace := func(e TraceEvent) {
-		if cfg.Trace != nil {
-			traceMu.Lock()
-			cfg.Trace(e)
-			traceMu.Unlock()
+		if cfg.Trace == nil {
+			return
 		}
+		traceMu.Lock()
+		defer traceMu.Unlock()
+		if sending {
+			held = append(held, e)
+			return
+		}
+		cfg.Trace(e)
+	}
+	beginSend := func() {
+		traceMu.Lock()
+		sending = true
+		traceMu.Unlock()
+	}
+	// endSend prints the send's line, if it was sent, and what was held.
+	endSend := func(out *TraceEvent) {
+		traceMu.Lock()
+		defer traceMu.Unlock()
+		sending = false
+		if cfg.Trace == nil {
+			return
+		}
+		if out != nil {
+			held = append(held, *out)
+		}
+		sort.SliceStable(held, func(i, j int) bool { return held[i].At < held[j].At })
+		for _, e := range held {
+			cfg.Trace(e)
+		}
+		held = held[:0]
 	}
 
 	// The receiver records replies; sendTimes holds each seq's send time
@@ -301,19 +337,21 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 			}
 			next = next.Add(cfg.Interval)
 		}
+		beginSend()
 		now := time.Now()
 		mu.Lock()
 		sendTimes[seq] = now
 		mu.Unlock()
 		err := conn.Send(ctx, transport.Message{Seq: seq, Event: "echo", Sent: now, Data: payload})
 		if err != nil {
+			endSend(nil)
 			if ctx.Err() == nil {
 				sendErr = err
 			}
 			break
 		}
 		res.Sent++
-		trace(TraceEvent{At: now.Sub(start), Dir: Out, Seq: seq, Size: len(payload)})
+		endSend(&TraceEvent{At: now.Sub(start), Dir: Out, Seq: seq, Size: len(payload)})
 		if cfg.Interval == 0 {
 			waitFor(seq, now.Add(cfg.Timeout))
 		}

@@ -80,3 +80,44 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// slowSend is a transport whose Send returns only some time after the
+// message left, so the echo arrives while Send is still running: the case
+// where --trace used to print a reply before its send.
+type slowSend struct{ transport.Transport }
+
+func (s slowSend) Dial(ctx context.Context, addr string) (transport.Conn, error) {
+	c, err := s.Transport.Dial(ctx, addr)
+	return slowConn{c}, err
+}
+
+type slowConn struct{ transport.Conn }
+
+func (c slowConn) Send(ctx context.Context, m transport.Message) error {
+	err := c.Conn.Send(ctx, m)
+	time.Sleep(5 * time.Millisecond)
+	return err
+}
+
+func TestTraceIsInTimeOrder(t *testing.T) {
+	var traced []TraceEvent
+	_, err := Run(context.Background(), slowSend{&transporttest.Mem{}}, Config{Count: 5, Size: 8,
+		Trace: func(e TraceEvent) { traced = append(traced, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(traced) != 10 {
+		t.Fatalf("traced %d events, want 10", len(traced))
+	}
+	sentAt := map[uint64]bool{}
+	for i, e := range traced {
+		if i > 0 && e.At < traced[i-1].At {
+			t.Errorf("line %d at %v comes after line %d at %v", i+1, e.At, i, traced[i-1].At)
+		}
+		if e.Dir == Out {
+			sentAt[e.Seq] = true
+		} else if !sentAt[e.Seq] {
+			t.Errorf("reply %d printed before its send", e.Seq)
+		}
+	}
+}

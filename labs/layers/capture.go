@@ -34,16 +34,15 @@ type Captured struct {
 
 // A Capture is what CaptureEcho saw.
 type Capture struct {
-	Interface  string     `json:"interface"`
-	Transport  string     `json:"transport"`
-	Client     string     `json:"client"`
-	Server     string     `json:"server"`
-	Packets    []Captured `json:"packets"`
-	DataIndex  int        `json:"data_packet_index"` // the client's message, -1 if not seen
-	Data       *Packet    `json:"data_packet"`
-	Dropped    uint32     `json:"kernel_dropped"` // packets the socket's buffer overflowed on
-	OtherSeen  int        `json:"other_packets_ignored"`
-	Duplicates int        `json:"outgoing_copies_skipped"`
+	Interface string     `json:"interface"`
+	Transport string     `json:"transport"`
+	Client    string     `json:"client"`
+	Server    string     `json:"server"`
+	Packets   []Captured `json:"packets"`
+	DataIndex int        `json:"data_packet_index"` // the client's message, -1 if not seen
+	Data      *Packet    `json:"data_packet"`
+	Dropped   uint32     `json:"kernel_dropped"` // packets the socket's buffer overflowed on
+	OtherSeen int        `json:"other_packets_ignored"`
 }
 
 // describe fills the summaries of a TCP conversation: flags, sequence

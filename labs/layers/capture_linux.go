@@ -9,49 +9,50 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
-
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // CaptureEcho captures, on the loopback interface, the packets of one short
 // echo of cfg's message over cfg.Transport ("tcp" or "udp"): for TCP the
 // three-way handshake, the data and its echo, the acknowledgments and the
-// teardown. It needs Linux and root (CAP_NET_RAW); otherwise it returns an
-// error matching ErrCaptureUnavailable that says why.
+// teardown. It reads them with gopacket's own capture handle (pcapgo's
+// EthernetHandle: an AF_PACKET socket, pure Go, no libpcap), so it needs
+// Linux and root (CAP_NET_RAW); otherwise it returns an error matching
+// ErrCaptureUnavailable that says why.
 func CaptureEcho(ctx context.Context, cfg Config) (*Capture, error) {
-	ifi, err := net.InterfaceByName("lo")
+	h, err := pcapgo.NewEthernetHandle("lo")
 	if err != nil {
-		return nil, unavailable("no loopback interface named lo: %v", err)
+		return nil, unavailable("opening a capture on lo needs Linux, root or CAP_NET_RAW (%v); run with sudo, or read the built packet without --capture", err)
 	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+	defer h.Close()
+	if err := h.SetCaptureLength(65536 + 64); err != nil {
+		return nil, unavailable("setting the capture length: %v", err)
+	}
+	// On lo every packet reaches a capture twice: leaving (PACKET_OUTGOING)
+	// and arriving. A socket filter keeps the arriving copy, as tcpdump
+	// does: load the packet's type, drop it if outgoing, keep it whole if not.
+	filter, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadExtension{Num: bpf.ExtType},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.PACKET_OUTGOING, SkipTrue: 1},
+		bpf.RetConstant{Val: 65536 + 64},
+		bpf.RetConstant{Val: 0},
+	})
+	if err == nil {
+		err = h.SetBPF(filter)
+	}
 	if err != nil {
-		switch {
-		case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
-			return nil, unavailable("opening an AF_PACKET socket needs root or CAP_NET_RAW (%v); run with sudo, or read the built packet without --capture", err)
-		case errors.Is(err, unix.EAFNOSUPPORT):
-			return nil, unavailable("this kernel or sandbox does not offer AF_PACKET sockets (%v)", err)
-		}
-		return nil, unavailable("AF_PACKET socket: %v", err)
-	}
-	closeOnce := sync.OnceFunc(func() { unix.Close(fd) })
-	defer closeOnce()
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
-		return nil, unavailable("binding to lo: %v", err)
-	}
-	// Other programs talk on lo too: a big buffer keeps ours from being
-	// dropped while we wait.
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
-	tv := unix.NsecToTimeval((50 * time.Millisecond).Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return nil, unavailable("setting a receive timeout: %v", err)
+		return nil, unavailable("attaching the socket filter that skips outgoing copies: %v", err)
 	}
 
 	type raw struct {
@@ -59,63 +60,55 @@ func CaptureEcho(ctx context.Context, cfg Config) (*Capture, error) {
 		frame []byte
 	}
 	var (
-		mu       sync.Mutex
-		frames   []raw
-		outgoing int
-		stop     = make(chan struct{})
-		done     = make(chan struct{})
+		mu     sync.Mutex
+		frames []raw
+		stop   atomic.Bool
+		done   = make(chan struct{})
 	)
 	go func() {
 		defer close(done)
-		buf := make([]byte, 65536+64)
 		for {
-			select {
-			case <-stop:
+			frame, ci, err := h.ReadPacketData()
+			if err != nil || stop.Load() {
 				return
-			default:
-			}
-			n, from, err := unix.Recvfrom(fd, buf, 0)
-			if err != nil {
-				continue // timeout: look at stop again
-			}
-			if sl, ok := from.(*unix.SockaddrLinklayer); ok && sl.Pkttype == unix.PACKET_OUTGOING {
-				// On lo every packet is seen twice: leaving (OUTGOING) and
-				// arriving (HOST). Keep one, as libpcap does.
-				mu.Lock()
-				outgoing++
-				mu.Unlock()
-				continue
 			}
 			mu.Lock()
 			if len(frames) < 100000 {
-				frames = append(frames, raw{time.Now(), append([]byte(nil), buf[:n]...)})
+				frames = append(frames, raw{ci.Timestamp, frame})
 			}
 			mu.Unlock()
 		}
 	}()
+	// stopReading ends the reader: a read blocks until a packet comes, so
+	// after setting stop send one on lo to wake it.
+	stopReading := func() {
+		stop.Store(true)
+		if c, err := net.Dial("udp", "127.0.0.1:9"); err == nil { // discard port
+			_, _ = c.Write([]byte("stop"))
+			c.Close()
+		}
+		<-done
+	}
 
 	app, err := AppBytes(Config{Transport: cfg.Transport, Message: cfg.Message})
 	if err != nil {
-		close(stop)
-		<-done
+		stopReading()
 		return nil, err
 	}
 	client, server, err := runEcho(ctx, cfg.Transport, app)
 	time.Sleep(100 * time.Millisecond) // let the last packets arrive
-	close(stop)
-	<-done
+	stopReading()
 	if err != nil {
 		return nil, fmt.Errorf("layers: the echo to capture failed: %w", err)
 	}
 	c := &Capture{Interface: "lo", Transport: cfg.Transport, Client: client.String(), Server: server.String(), DataIndex: -1}
-	if st, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+	if st, err := h.Stats(); err == nil {
 		c.Dropped = st.Drops
 	}
 	clientPort, serverPort := uint16(portOf(client)), uint16(portOf(server))
 	var t0 time.Time
 	mu.Lock()
 	defer mu.Unlock()
-	c.Duplicates = outgoing
 	for _, f := range frames {
 		pkt := gopacket.NewPacket(f.frame, layers.LayerTypeEthernet, gopacket.NoCopy)
 		var sp, dp uint16
@@ -230,7 +223,7 @@ func runEcho(ctx context.Context, network string, app []byte) (client, server ne
 			}
 			// wait for the client's FIN, then close: the client closes first
 			_, err = bufio.NewReader(s).ReadByte()
-			if err != nil && !strings.Contains(err.Error(), "EOF") {
+			if err != nil && !errors.Is(err, io.EOF) {
 				srvErr <- err
 				return
 			}

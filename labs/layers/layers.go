@@ -219,16 +219,7 @@ func field(b []byte, base, from, n int, name, value string) Field {
 	return Field{Offset: base + from, Len: n, Hex: hexBytes(b[from : from+n]), Name: name, Value: value}
 }
 
-func hexBytes(b []byte) string {
-	var s strings.Builder
-	for i, c := range b {
-		if i > 0 {
-			s.WriteByte(' ')
-		}
-		fmt.Fprintf(&s, "%02x", c)
-	}
-	return s.String()
-}
+func hexBytes(b []byte) string { return fmt.Sprintf("% x", b) }
 
 func ethLayer(e *layers.Ethernet, off int) Layer {
 	b := e.Contents

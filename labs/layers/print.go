@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -42,12 +43,14 @@ func ModelTable(p *Packet, transport string) *Grid {
 		pres = "UTF-8 JSON text, masked by the frame (no header of its own)"
 	}
 	t.Row("6 presentation", "  (application)", pres, "–")
-	sess := "the TCP connection (no header of its own)"
+	// Nothing on the wire marks OSI layer 5: the TCP connection's state
+	// (ports, sequence numbers) is layer 4, in the TCP header.
+	sess := "nothing (the TCP connection itself is layer 4)"
 	if transport == "udp" {
-		sess = "none: UDP has no connection"
+		sess = "nothing (and UDP has no connection)"
 	}
 	if transport == "ws" {
-		sess = "the WebSocket session on its TCP connection"
+		sess = "nothing (a WebSocket is application data on TCP)"
 	}
 	t.Row("5 session", "  (application)", sess, "–")
 	name, n = size(4)
@@ -93,25 +96,8 @@ func WritePacket(w io.Writer, p *Packet) error {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "The whole packet as it crosses %s (what a capture shows):\n", p.Medium)
-	for off := 0; off < len(p.Bytes); off += 16 {
-		row := p.Bytes[off:min(off+16, len(p.Bytes))]
-		var hx, asc strings.Builder
-		for i := 0; i < 16; i++ {
-			if i == 8 {
-				hx.WriteByte(' ')
-			}
-			if i < len(row) {
-				fmt.Fprintf(&hx, "%02x ", row[i])
-				if row[i] >= 0x20 && row[i] < 0x7f {
-					asc.WriteByte(row[i])
-				} else {
-					asc.WriteByte('.')
-				}
-			} else {
-				hx.WriteString("   ")
-			}
-		}
-		fmt.Fprintf(&b, "  %04x  %s |%s|\n", off, hx.String(), asc.String())
+	for line := range strings.Lines(hex.Dump(p.Bytes)) {
+		b.WriteString("  " + line)
 	}
 	var legend []string
 	for _, l := range p.Layers {

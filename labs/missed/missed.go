@@ -275,13 +275,15 @@ type Result struct {
 	ConnLost int
 	// ConnLostErr is why the first lost connection died, as the client saw it.
 	ConnLostErr string
-	// Late counts events emitted before the link came back that reached the
-	// application after it did, on their first copy: held by the link and
-	// retransmitted by TCP, not recovered by the application.
+	// Late counts events the link held: emitted before it came back, they
+	// reached the application after it did, on their first copy (not
+	// recovered by the application), and took longer to cross than any event
+	// before the cut did, by more than half an interval between events (see
+	// heldByCut). An event sent just before the link came back that crossed
+	// in its usual time is not late.
 	Late int
-	// CatchUp is from the end of the cut until the last event emitted
-	// before it ended reached the application (on any copy); zero when
-	// none arrived after the link was back.
+	// CatchUp is from the end of the cut until the last event the link held
+	// reached the application (on any copy); zero when it held none.
 	CatchUp time.Duration
 
 	// The cost.
@@ -486,6 +488,29 @@ func (r *run) drain(ctx context.Context, cl *client) {
 	}
 }
 
+// heldByCut returns the test for "the cut link held event n, delivered at
+// at": it was emitted before the link came back, reached the application
+// after, and took longer than the slowest event before the cut (the link's
+// ordinary crossing, measured in this run) plus half an interval. Events are
+// scheduled half an interval from the cut's edges, so an event that was not
+// held, emitted a little late by the scheduler just before the link came
+// back, still crosses in its usual time and is not counted; an event the
+// cut held waited for TCP to retransmit it (200 ms at least). Call with
+// sess.mu and cl.mu held.
+func (r *run) heldByCut(sess *session, cl *client) func(n int, at time.Time) bool {
+	var usual time.Duration
+	for n, at := range cl.deliveredAt {
+		if n <= r.plan.cutAfter {
+			usual = max(usual, at.Sub(sess.firstEmit[n]))
+		}
+	}
+	margin := time.Duration(float64(time.Second) / r.cfg.Rate / 2)
+	return func(n int, at time.Time) bool {
+		sent := sess.firstEmit[n]
+		return sent.Before(r.cutTo) && at.After(r.cutTo) && at.Sub(sent) > usual+margin
+	}
+}
+
 func (r *run) collect(res Result, sess *session, cl *client, srv *event.Server) Result {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
@@ -523,8 +548,9 @@ func (r *run) collect(res Result, sess *session, cl *client, srv *event.Server) 
 	if r.cutting() {
 		res.ConnLost, res.ConnLostErr = cl.lost, cl.lostErr
 		var caught time.Time
+		held := r.heldByCut(sess, cl)
 		for n, at := range cl.deliveredAt {
-			if !at.After(r.cutTo) || !sess.firstEmit[n].Before(r.cutTo) {
+			if !held(n, at) {
 				continue
 			}
 			if !cl.recovered[n] {

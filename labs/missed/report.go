@@ -78,7 +78,7 @@ func Table(cfg Config, results []Result) *report.Table {
 	if cutting {
 		t.Notes = append(t.Notes,
 			"conn (offline, cut): held = the connection lived through the cut, TCP kept the bytes and retransmitted them; lost = a timeout (heartbeat, request) closed it during the cut and the client dialed again",
-			"late: events emitted before the link came back that reached the application after it did, on their first copy (held by the link, not recovered by the application)",
+			"late: events emitted before the link came back that reached the application after it did, on their first copy, slower than any event before the cut (held by the link, not recovered by the application)",
 			"catch-up: from the end of the cut until the last event emitted before it ended reached the application (TCP's retransmission timer doubles while the link is dark)")
 	}
 	t.Notes = append(t.Notes, lost...)

@@ -5,6 +5,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -70,19 +71,26 @@ func Summarize(samples []time.Duration) Summary {
 	}
 }
 
-// Percentile returns the nearest-rank q-th percentile (0 < q <= 100) of
-// samples, or 0 when there are none.
-func Percentile(samples []time.Duration, q float64) time.Duration {
+// Percentile returns the nearest-rank p-th percentile of samples, or 0 when
+// there are none. p is a percent, a whole number from 1 to 100: pass 50 for
+// the median and 99 for p99. A fraction does not compile (0.5 is not an int),
+// and Percentile panics on a p outside 1..100, so a median cannot silently
+// come out as the 0.5th percentile.
+func Percentile(samples []time.Duration, p int) time.Duration {
+	if p < 1 || p > 100 {
+		panic(fmt.Sprintf("stats.Percentile(samples, %d): p is a percent from 1 to 100 (pass 50 for the median)", p))
+	}
 	if len(samples) == 0 {
 		return 0
 	}
 	s := slices.Clone(samples)
 	slices.Sort(s)
-	return percentileSorted(s, q)
+	return percentileSorted(s, p)
 }
 
-func percentileSorted(s []time.Duration, q float64) time.Duration {
-	rank := int(math.Ceil(q / 100 * float64(len(s))))
+func percentileSorted(s []time.Duration, p int) time.Duration {
+	// Nearest rank: the smallest rank r with r/n >= p/100, in integers.
+	rank := (p*len(s) + 99) / 100
 	rank = max(1, min(rank, len(s)))
 	return s[rank-1]
 }

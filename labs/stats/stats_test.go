@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,7 +34,7 @@ func TestPercentileTable(t *testing.T) {
 	}
 	cases := []struct {
 		samples []time.Duration
-		q       float64
+		q       int
 		want    time.Duration
 	}{
 		{nil, 50, 0},
@@ -50,6 +51,23 @@ func TestPercentileTable(t *testing.T) {
 		if got := Percentile(c.samples, c.q); got != c.want {
 			t.Errorf("Percentile(%v, %v) = %v, want %v", c.samples, c.q, got, c.want)
 		}
+	}
+}
+
+func TestPercentileRefusesAFraction(t *testing.T) {
+	for _, p := range []int{0, -1, 101} {
+		func() {
+			defer func() {
+				r := recover()
+				if r == nil {
+					t.Fatalf("Percentile(samples, %d) did not panic", p)
+				}
+				if msg, _ := r.(string); !strings.Contains(msg, "pass 50 for the median") {
+					t.Fatalf("Percentile(samples, %d) panicked with %q, want it to say how to ask for the median", p, msg)
+				}
+			}()
+			Percentile([]time.Duration{1, 2, 3}, p)
+		}()
 	}
 }
 

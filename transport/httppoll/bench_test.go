@@ -131,7 +131,7 @@ func BenchmarkLongPollDelivery(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	np, bp := stats.Percentile(netlab, 0.5), stats.Percentile(plain, 0.5)
+	np, bp := stats.Percentile(netlab, 50), stats.Percentile(plain, 50)
 	b.ReportMetric(float64(np.Nanoseconds())/1000, "longpoll-p50-µs")
 	b.ReportMetric(float64(bp.Nanoseconds())/1000, "bare-p50-µs")
 	b.ReportMetric(float64(np)/float64(bp), "longpoll/bare")

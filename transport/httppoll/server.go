@@ -17,7 +17,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
@@ -514,7 +513,7 @@ func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) (bodyRead b
 		httpError(w, http.StatusRequestEntityTooLarge, "%d messages in one POST; the session queues at most %d", len(msgs), cap(c.in))
 		return bodyRead
 	}
-	if len(msgs) > 0 && !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
+	if len(msgs) > 0 && transport.IsPlainText(bytes.TrimLeft(body, "\r\n")) {
 		c.plainPeer.Store(true) // sticky: someone typing, as curl users do
 	}
 	select {
@@ -567,15 +566,6 @@ func decodeLines(body []byte, o Options) ([]transport.Message, int, error) {
 	return msgs, 0, nil
 }
 
-// isPlain reports whether m can go to a plain-text client as a bare line
-// without losing anything: only Data, one line of valid UTF-8, not read back
-// as JSON.
-func isPlain(m transport.Message) bool {
-	return m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() && utf8.Valid(m.Data) &&
-		!bytes.ContainsAny(m.Data, "\r\n") && len(bytes.TrimSpace(m.Data)) > 0 &&
-		!bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{"))
-}
-
 // Send queues m for the client's next poll. It blocks while Queue messages
 // wait unacknowledged.
 func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
@@ -583,7 +573,7 @@ func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
 		return fmt.Errorf("httppoll: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.srv.opts.MaxMessage)
 	}
 	var b []byte
-	if c.plainPeer.Load() && isPlain(m) {
+	if c.plainPeer.Load() && transport.SendsAsPlainText(m, true) {
 		b = bytes.Clone(m.Data)
 	} else {
 		b = transport.Encode(m)

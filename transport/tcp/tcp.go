@@ -38,7 +38,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/accept"
-	"github.com/netlab/netlab/transport/wire"
+	"github.com/netlab/netlab/transport/internal/countconn"
 )
 
 // Defaults.
@@ -116,7 +116,7 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 // concurrent use.
 type Conn struct {
 	nc      net.Conn
-	ctr     wire.Counter
+	ctr     countconn.Counter
 	maxData int
 	maxLine int
 
@@ -128,7 +128,7 @@ type Conn struct {
 	w       *bufio.Writer
 	pending atomic.Int64
 
-	plainPeer atomic.Bool // the peer's last line was plain text, not JSON
+	plainPeer atomic.Bool // the peer has sent a plain-text line (sticky)
 
 	// rmu serializes Recv; the fields below it belong to whoever holds it.
 	rmu     sync.Mutex
@@ -159,8 +159,9 @@ func (t *Transport) newConn(nc net.Conn) *Conn {
 		closing: make(chan struct{}),
 		wdone:   make(chan struct{}),
 	}
-	c.w = bufio.NewWriterSize(wire.Count(nc, &c.ctr), 64<<10)
-	c.r = bufio.NewReaderSize(wire.Count(nc, &c.ctr), 64<<10)
+	cc := countconn.New(nc, &c.ctr)
+	c.w = bufio.NewWriterSize(cc, 64<<10)
+	c.r = bufio.NewReaderSize(cc, 64<<10)
 	go c.writeLoop()
 	return c
 }
@@ -170,7 +171,8 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // WireStats reports bytes read from and written to the socket.
 func (c *Conn) WireStats() transport.WireStats {
-	return transport.WireStats{BytesSent: c.ctr.Sent(), BytesReceived: c.ctr.Received()}
+	read, written := c.ctr.Load()
+	return transport.WireStats{BytesSent: written, BytesReceived: read}
 }
 
 // Send encodes m as one line and queues it for the writer.
@@ -187,7 +189,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 		return err
 	}
 	var line []byte
-	if c.plainPeer.Load() && isPlain(m) {
+	if c.plainPeer.Load() && transport.SendsAsPlainText(m, true) {
 		line = append(append(make([]byte, 0, len(m.Data)+1), m.Data...), '\n')
 	} else {
 		line = append(transport.AppendEncode(make([]byte, 0, len(m.Data)+64), m), '\n')
@@ -217,15 +219,6 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 		}
 		return fmt.Errorf("tcp: send: %w", transport.ErrClosed)
 	}
-}
-
-// isPlain reports whether m can go to a plain-text peer as a bare line
-// without losing anything: only Data, valid text with no newline, and not
-// something that would read back as JSON.
-func isPlain(m transport.Message) bool {
-	return m.Event == "" && m.Room == "" && m.Sent.IsZero() &&
-		bytes.IndexByte(m.Data, '\n') < 0 && !bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{")) &&
-		!bytes.ContainsAny(m.Data, "\r\x00")
 }
 
 // Recv reads the next message. A malformed line yields an error matching
@@ -287,7 +280,9 @@ func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
 		c.nc.Close()
 		return transport.Message{}, c.readErr
 	}
-	c.plainPeer.Store(!bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("{")))
+	if transport.IsPlainText(line) {
+		c.plainPeer.Store(true) // sticky: someone typing at us
+	}
 	return m, nil
 }
 

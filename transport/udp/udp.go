@@ -22,7 +22,6 @@
 package udp
 
 import (
-	"bytes"
 	"container/list"
 	"context"
 	"errors"
@@ -106,8 +105,7 @@ func encode(m transport.Message, maxData int, plainPeer bool) ([]byte, error) {
 		return nil, fmt.Errorf("udp: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, maxData)
 	}
 	var b []byte
-	if plainPeer && m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() &&
-		!bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{")) {
+	if plainPeer && transport.SendsAsPlainText(m, false) {
 		b = m.Data
 	} else {
 		b = transport.Encode(m)
@@ -127,7 +125,7 @@ func decode(b []byte, maxData int) (m transport.Message, plain bool, err error) 
 	if len(m.Data) > maxData {
 		return transport.Message{}, false, fmt.Errorf("udp: recv %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, maxData)
 	}
-	plain = !bytes.HasPrefix(bytes.TrimLeft(b, " \t"), []byte("{"))
+	plain = transport.IsPlainText(b)
 	return m, plain, nil
 }
 
@@ -366,7 +364,9 @@ func (l *Listener) readLoop() {
 		c.lastSize.Store(int64(n))
 		c.st.received.Add(int64(n))
 		m, plain, derr := decode(buf[:n], l.opts.MaxMessage)
-		c.plainPeer.Store(plain)
+		if plain {
+			c.plainPeer.Store(true) // sticky: someone typing (nc -u)
+		}
 		select {
 		case c.in <- received{m, derr}:
 		default:

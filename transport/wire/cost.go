@@ -62,8 +62,7 @@ func describeMessage(b []byte) (desc string, c Cost, seq uint64, isMsg bool) {
 	if err != nil {
 		return fmt.Sprintf("not a netlab message: %v", err), Cost{Payload: int64(len(b))}, 0, false
 	}
-	trimmed := bytes.TrimLeft(b, " \t")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	if transport.IsPlainText(b) {
 		return "plain text " + quotePreview(b, 60), Cost{Payload: int64(len(b))}, 0, false
 	}
 	var s strings.Builder

@@ -1,9 +1,8 @@
-// Package wire counts and taps connections: the bytes that really cross the
-// wire (headers and framing included), and a transparent proxy that shows
-// them to a learner.
+// Package wire taps connections: a transparent proxy that shows a learner the
+// bytes that really cross the wire (headers and framing included). (The
+// transports count their own bytes with transport/internal/countconn.)
 //
-// Counter, CountingConn and CountingListener count bytes on a real
-// connection. A Tap is a transparent proxy on 127.0.0.1 that forwards bytes
+// A Tap is a transparent proxy on 127.0.0.1 that forwards bytes
 // between a client and a server unchanged and reports what crossed it —
 // each TCP read with a hex dump and netlab's line framing decoded, each UDP
 // datagram, each HTTP request and response with its headers, the WebSocket

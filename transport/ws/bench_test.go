@@ -181,7 +181,7 @@ func BenchmarkEchoRTT(b *testing.B) {
 	b.StopTimer()
 	p50 := map[string]float64{}
 	for _, im := range impls {
-		p50[im.name] = float64(stats.Percentile(im.rec, 0.50).Nanoseconds()) / 1000
+		p50[im.name] = float64(stats.Percentile(im.rec, 50).Nanoseconds()) / 1000
 		b.ReportMetric(p50[im.name], im.name+"-p50-µs")
 	}
 	b.ReportMetric(p50["ws"]/p50["tcp"], "ws/tcp")

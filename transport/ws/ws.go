@@ -437,7 +437,7 @@ func (c *Conn) Send(ctx context.Context, m transport.Message) error {
 		}
 	}()
 	b := (*bp)[:0]
-	if c.plainPeer.Load() && isPlain(m) {
+	if c.plainPeer.Load() && transport.SendsAsPlainText(m, false) {
 		b = append(b, m.Data...)
 	} else {
 		b = transport.AppendEncode(b, m)
@@ -921,7 +921,7 @@ func (c *Conn) readMsg() (received, error) {
 		if err != nil {
 			r.err = fmt.Errorf("ws: recv: %w", err) // the connection stays usable
 		}
-		if err != nil || !bytes.HasPrefix(bytes.TrimLeft(p, " \t"), []byte("{")) {
+		if err != nil || transport.IsPlainText(p) {
 			// Someone typing (wscat, a browser): from now on, messages
 			// that are only text go back as plain text. Sticky, so the
 			// answer does not depend on what the peer sent last.
@@ -941,13 +941,6 @@ func (c *Conn) readMsg() (received, error) {
 type received struct {
 	m   transport.Message
 	err error
-}
-
-// isPlain reports whether m can go to a plain-text peer as a bare text frame
-// without losing anything: only Data, valid UTF-8, not read back as JSON.
-func isPlain(m transport.Message) bool {
-	return m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() && utf8.Valid(m.Data) &&
-		!bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{"))
 }
 
 // refuse sends a close frame with code and returns the error that ends

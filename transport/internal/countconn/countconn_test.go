@@ -66,3 +66,26 @@ func TestListenerAndContext(t *testing.T) {
 		t.Fatalf("read %d bytes, want 5", r)
 	}
 }
+
+func TestOneCounterForBothDirections(t *testing.T) {
+	a, b := net.Pipe()
+	var ctr Counter
+	ca := New(a, &ctr)
+	go func() {
+		buf := make([]byte, 5)
+		io.ReadFull(b, buf)
+		b.Write([]byte("abc"))
+		b.Close()
+	}()
+	if _, err := ca.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(ca)
+	ca.Close()
+	if r, w := ctr.Load(); w != 5 || r != 3 {
+		t.Fatalf("counted written %d read %d, want 5 and 3", w, r)
+	}
+	if r, w := ca.Totals(); w != 5 || r != 3 {
+		t.Fatalf("Totals = read %d written %d, want 3 and 5", r, w)
+	}
+}
