@@ -46,7 +46,13 @@ type direction struct {
 	wake   chan struct{}
 	queue  []impair.Packet // leaving, in order of At
 	head   int
+	// free holds the buffers of delivered packets for reuse (the
+	// receiving stack copies what it is given).
+	free [][]byte
 }
+
+// maxFree bounds how many spare packet buffers a direction keeps.
+const maxFree = 4096
 
 func newDirection(n *Network, dir Dir, from, to *channel.Endpoint, counts *impair.Counters) *direction {
 	d := &direction{n: n, dir: dir, from: from, to: to, counts: counts, wake: make(chan struct{}, 1),
@@ -124,7 +130,12 @@ func (d *direction) take() {
 		if pkt == nil {
 			return
 		}
-		b := make([]byte, 0, pkt.Size())
+		var b []byte
+		if k := len(d.free); k > 0 && cap(d.free[k-1]) >= pkt.Size() {
+			b, d.free = d.free[k-1][:0], d.free[:k-1]
+		} else {
+			b = make([]byte, 0, max(pkt.Size(), MTU))
+		}
 		for _, s := range pkt.AsSlices() {
 			b = append(b, s...)
 		}
@@ -177,6 +188,9 @@ func (d *direction) deliver(now time.Time, all bool) {
 		d.to.InjectInbound(ipv4.ProtocolNumber, pkt)
 		pkt.DecRef()
 		d.counts.Delivered.Add(1)
+		if len(d.free) < maxFree {
+			d.free = append(d.free, p.Data)
+		}
 	}
 	if d.head == len(d.queue) {
 		d.queue, d.head = d.queue[:0], 0
