@@ -125,6 +125,8 @@ type Proxy struct {
 // forwards to upstream across a new network of the link. It stops when ctx
 // is done or Close is called.
 func (l *Link) Listen(ctx context.Context, network, listen, upstream string) (*Proxy, error) {
+	opts := l.opts
+	opts.start = time.Now() // the --cut clock starts now, not once the stacks are built
 	_, portStr, err := net.SplitHostPort(upstream)
 	if err != nil {
 		return nil, fmt.Errorf("simwire: upstream %q: %w", upstream, err)
@@ -157,7 +159,7 @@ func (l *Link) Listen(ctx context.Context, network, listen, upstream string) (*P
 	default:
 		return nil, fmt.Errorf("simwire: network %q: want tcp or udp", network)
 	}
-	if p.net, err = New(l.opts); err != nil {
+	if p.net, err = New(opts); err != nil {
 		p.closeKernel()
 		return nil, err
 	}

@@ -102,6 +102,10 @@ type Options struct {
 	// a forced loss of one chosen packet.
 	drop func(dir Dir, p Packet) bool
 
+	// start, when set, is the network's time zero (--cut, trace): a Link
+	// sets it to when Listen was called, before the stacks are built.
+	start time.Time
+
 	// up and down, when set, are where the wire counts (a Link shares its
 	// counters between the networks it starts).
 	up, down *impair.Counters
@@ -164,7 +168,10 @@ func New(opts Options) (*Network, error) {
 	if opts.up == nil {
 		opts.up, opts.down = new(impair.Counters), new(impair.Counters)
 	}
-	n := &Network{opts: opts, start: time.Now(), stop: make(chan struct{}), closed: make(chan struct{})}
+	if opts.start.IsZero() {
+		opts.start = time.Now()
+	}
+	n := &Network{opts: opts, start: opts.start, stop: make(chan struct{}), closed: make(chan struct{})}
 	if opts.Trace > 0 {
 		n.trace = newTracer(n.start, opts.Trace)
 	}
