@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 
 	"github.com/netlab/netlab/labs/chat"
 	"github.com/netlab/netlab/labs/cluster"
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/httppoll"
 	"github.com/netlab/netlab/transport/ws"
@@ -114,36 +112,25 @@ clients. See 'netlab docs cluster'.`,
 			if err != nil {
 				return err
 			}
-			srv, err := chat.Start(ctx, chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(), MaxConns: maxConns,
-				Logf: func(format string, args ...any) { fmt.Fprintf(a.errOut, "netlab: "+format+"\n", args...) },
-				Hub: chat.Config{SendQueue: queue, ServerID: serverID, Adapter: ad, Disconnecting: func(m chat.Member, rooms []string, reason error) {
-					if errors.Is(reason, chat.ErrSlowConsumer) { // the instructor wants to know
-						fmt.Fprintf(a.errOut, "disconnected %s (%s, %s): %v\n", m.Name, m.Door, m.ID, reason)
-					}
-				}}})
-			if err != nil {
-				ad.Close()
+			shared := ""
+			if adapterKind != cluster.KindNone && adapterKind != "local" {
+				shared = adapterKind
+			}
+			res, err := chat.Serve(ctx, chat.ServeOptions{
+				Server: chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(), MaxConns: maxConns,
+					Logf: func(format string, args ...any) { fmt.Fprintf(a.errOut, "netlab: "+format+"\n", args...) },
+					Hub: chat.Config{SendQueue: queue, ServerID: serverID, Adapter: ad, Disconnecting: func(m chat.Member, rooms []string, reason error) {
+						if errors.Is(reason, chat.ErrSlowConsumer) { // the instructor wants to know
+							fmt.Fprintf(a.errOut, "disconnected %s (%s, %s): %v\n", m.Name, m.Door, m.ID, reason)
+						}
+					}}},
+				Listening: func(s *chat.Server) { chat.WriteServing(a.out, s, serverID, shared) },
+			})
+			if !res.Started {
 				return err
 			}
-			httpAddr := srv.HTTPAddr.String()
-			fmt.Fprintf(a.out, "netlab chat serving (Ctrl-C stops)\n")
-			if adapterKind != cluster.KindNone && adapterKind != "local" {
-				fmt.Fprintf(a.out, "  cluster:  server id %s, rooms shared through %s\n", serverID, adapterKind)
-			}
-			fmt.Fprintf(a.out, "  browser:  http://%s/\n", joinHost(httpAddr))
-			fmt.Fprintf(a.out, "  wscat:    wscat -c ws://%s/ws\n", joinHost(httpAddr))
-			fmt.Fprintf(a.out, "  curl:     SID=$(curl -s -X POST http://%s/poll/session)   (see 'netlab docs rooms')\n", joinHost(httpAddr))
-			fmt.Fprintf(a.out, "  terminal: netlab chat join %s --name NAME --room ROOM\n", joinHost(httpAddr))
-			if srv.LinesAddr != nil {
-				h, p, _ := net.SplitHostPort(joinHost(srv.LinesAddr.String()))
-				fmt.Fprintf(a.out, "  nc:       nc %s %s   (then /help)\n", h, p)
-			}
-			err = srv.Wait()
-			st := srv.Hub.Stats()
-			fmt.Fprintf(a.out, "stopped: %d messages delivered, %d slow clients disconnected\n", st.Delivered, st.Kicked)
-			if as, ok := cluster.AdapterStats(ad); ok {
-				fmt.Fprintf(a.out, "adapter: %d broadcasts published, %d failed (broker down or behind), %d received from other servers, %d missed, %d reconnects\n",
-					as.Published, as.PublishErrors+uint64(st.Unpublished), as.Received, as.Missed, as.Reconnects)
+			if werr := res.WriteText(a.out); werr != nil {
+				return werr
 			}
 			return err
 		},
@@ -157,19 +144,6 @@ clients. See 'netlab docs cluster'.`,
 	cmd.Flags().StringVar(&redisURL, "redis", "redis://127.0.0.1:6379", "Redis server for --adapter redis")
 	cmd.Flags().StringVar(&serverID, "id", "", "this server's name in the cluster (default: host name and a random suffix)")
 	return cmd
-}
-
-// joinHost turns a listening address into one to join: 0.0.0.0 and :: mean
-// "this machine's address" (shown as such).
-func joinHost(addr string) string {
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if h == "0.0.0.0" || h == "::" || h == "" {
-		h = "THIS-MACHINE-IP"
-	}
-	return net.JoinHostPort(h, p)
 }
 
 func newChatJoinCmd(a *app) *cobra.Command {
@@ -224,7 +198,7 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 				return fmt.Errorf("chat join: %w (is 'netlab chat serve' running there?)", err)
 			}
 			defer c.Close()
-			return chatJoin(ctx, a, c, name, room, latency)
+			return chat.Join(ctx, c, chat.JoinOptions{Name: name, Room: room, Latency: latency, In: a.in, Out: a.out})
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "your name (letters, digits, - _ .)")
@@ -234,72 +208,9 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 	return cmd
 }
 
-func chatJoin(ctx context.Context, a *app, c transport.Conn, name, room string, latency bool) error {
-	say := func(s string) error { return c.Send(ctx, transport.Message{Data: []byte(s)}) }
-	if name != "" {
-		say("/nick " + name)
-	}
-	if room != chat.DefaultRoom {
-		say("/join " + room)
-		say("/leave " + chat.DefaultRoom)
-	}
-	if latency {
-		say("/latency on")
-	}
-	recvDone := make(chan error, 1)
-	go func() {
-		for {
-			m, err := c.Recv(ctx)
-			if err != nil {
-				recvDone <- err
-				return
-			}
-			if m.Event == "" { // a TCP line, already formatted by the server
-				fmt.Fprintln(a.out, string(m.Data))
-				continue
-			}
-			a.out.Write(chat.FormatLine(&m, latency, time.Now()))
-			if m.Event == "bye" {
-				recvDone <- io.EOF
-				return
-			}
-		}
-	}()
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(a.in)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-		close(lines)
-	}()
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok { // stdin ended: give the last lines a moment to arrive, then leave
-				time.Sleep(300 * time.Millisecond)
-				return nil
-			}
-			if err := say(l); err != nil {
-				return fmt.Errorf("chat: send: %w", err)
-			}
-		case err := <-recvDone:
-			if errors.Is(err, io.EOF) || errors.Is(err, transport.ErrClosed) {
-				return nil
-			}
-			return fmt.Errorf("chat: %w", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
 func newChatDemoCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Scripted bots in a few rooms over different doors: who received what, and when",
 		Long: `Start a chat server on 127.0.0.1 and four bots connected through different
@@ -307,10 +218,34 @@ doors (WebSocket, HTTP long polling, TCP lines), then show step by step who rece
 message and how long after it was sent: room targeting, the default (own id)
 room, a union broadcast to several rooms, a broadcast to everyone, and
 auto-leave when a client disconnects. Takes about three seconds.`,
-		Example: "  netlab chat demo",
+		Example: "  netlab chat demo\n  netlab chat demo --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return chat.Demo(cmd.Context(), chat.DemoConfig{Doors: chatHTTPDoors(), Dialers: chatDialers(), Out: a.out})
+			started := time.Now()
+			res, err := chat.Demo(cmd.Context(), chat.DemoConfig{Doors: chatHTTPDoors(), Dialers: chatDialers()})
+			if asJSON {
+				env := report.NewEnvelope("chat demo", started)
+				env.Config = struct {
+					Doors string `json:"doors"`
+				}{res.Doors}
+				env.Results = res.JSON()
+				env.Interrupted = res.Interrupted
+				if err != nil && !res.Interrupted {
+					env.Errors = []string{err.Error()}
+				}
+				if jerr := env.Write(a.out); jerr != nil {
+					return jerr
+				}
+				return err
+			}
+			if res.HTTPAddr != "" {
+				if werr := res.WriteText(a.out); werr != nil {
+					return werr
+				}
+			}
+			return err
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document instead of the steps")
+	return cmd
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,36 +43,26 @@ sockets, and the bench needs one per client.`,
 				Dial: func(ctx context.Context) (transport.Conn, error) {
 					return ws.Dial(ctx, "ws://"+addr+"/ws", chatWSOptions)
 				}}
-			if a.errIsTerminal {
-				cfg.Progress = func(f string, x ...any) { fmt.Fprintf(a.errOut, f+"\n", x...) }
-			}
+			cfg.Progress = a.progress()
+			started := time.Now()
 			res, err := chat.Bench(cmd.Context(), cfg)
+			cfg.Progress.Stop()
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return report.JSON(a.out, struct {
-					chat.BenchResult
-					Latency report.LatencyJSON `json:"latency"`
-				}{res, report.Latency(res.Latency)})
+				env := report.NewEnvelope("chat bench", started)
+				env.Config = struct {
+					Addr       string  `json:"addr"`
+					Clients    int     `json:"clients"`
+					Room       int     `json:"room"`
+					Messages   int     `json:"messages"`
+					IntervalUs float64 `json:"interval_us"`
+				}{addr, clients, room, messages, report.Micros(interval)}
+				env.Results = res.JSON()
+				return env.Write(a.out)
 			}
-			t := &report.Table{Title: fmt.Sprintf("chat bench: %d WebSocket clients, %d in room \"bench\", %d broadcasts", clients, room, messages)}
-			t.Row("connect all clients", report.Duration(res.ConnectTime))
-			t.Row("server sockets", fmt.Sprint(res.ServerSockets))
-			t.Row("server goroutines", fmt.Sprint(res.ServerGoroutines))
-			t.Row("server memory per connection", report.Bytes(int64(res.BytesPerConn)))
-			t.Row("  of which heap", report.Bytes(int64(res.HeapPerConn)))
-			t.Row("  of which goroutine stacks", report.Bytes(int64(res.StackPerConn)))
-			t.Row("deliveries", fmt.Sprintf("%d of %d", res.Delivered, res.Delivered+res.Missing))
-			t.Row("latency p50", report.Duration(res.Latency.P50))
-			t.Row("latency p90", report.Duration(res.Latency.P90))
-			t.Row("latency p99", report.Duration(res.Latency.P99))
-			t.Row("latency max", report.Duration(res.Latency.Max))
-			t.Row("fan-out rate", fmt.Sprintf("%.0f msg/s", res.FanoutPerSec))
-			t.Notes = []string{"latency: sender's Send to receiver's Recv, both in this process (one clock)",
-				"memory: server heap in use + stacks, after GC, (after - before) / new sockets",
-				"fan-out rate: room members reached / time from Send to the last of them, mean over broadcasts"}
-			return t.Write(a.out)
+			return res.WriteText(a.out)
 		},
 	}
 	cmd.Flags().IntVar(&clients, "clients", 1000, "WebSocket clients to open")

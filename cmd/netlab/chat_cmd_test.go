@@ -106,8 +106,8 @@ func TestChatBenchSmall(t *testing.T) {
 			P99   float64 `json:"p99_us"`
 		} `json:"latency"`
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("bench --json: %v\n%s", err, out)
+	if _, results := envelopeOf(t, out); json.Unmarshal(results, &res) != nil {
+		t.Fatalf("bench --json:\n%s", out)
 	}
 	if res.Delivered != 30 || res.Missing != 0 || res.Latency.Count != 30 || res.Sockets < 30 {
 		t.Errorf("bench: %+v, want 30 deliveries (10 members x 3), 30+ sockets", res)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -103,9 +104,18 @@ within one server beside latency across servers.
 			if !asJSON {
 				cfg.Out = a.out
 			}
+			started := time.Now()
 			res, err := cluster.Demo(cmd.Context(), cfg)
 			if asJSON && res != nil {
-				if jerr := report.JSON(a.out, res); err == nil {
+				env := report.NewEnvelope("cluster demo", started)
+				env.Config = struct {
+					Adapters []string `json:"adapters"`
+					Messages int      `json:"messages"`
+					NoKill   bool     `json:"no_kill"`
+				}{cfg.Adapters, messages, noKill}
+				env.Results = res
+				env.Interrupted = cmd.Context().Err() != nil
+				if jerr := env.Write(a.out); err == nil {
 					err = jerr
 				}
 			}

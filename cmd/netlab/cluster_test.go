@@ -36,8 +36,8 @@ func TestClusterDemoJSON(t *testing.T) {
 			} `json:"load"`
 		} `json:"runs"`
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
+	if _, results := envelopeOf(t, out); json.Unmarshal(results, &res) != nil {
+		t.Fatalf("not JSON:\n%s", out)
 	}
 	if len(res.Runs) != 1 || res.Runs[0].Adapter != "nats" {
 		t.Fatalf("runs: %+v", res.Runs)

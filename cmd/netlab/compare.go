@@ -117,11 +117,6 @@ func (o *compareOptions) config(a *app) (compare.Config, error) {
 	for _, tr := range trs {
 		cfg.Subjects = append(cfg.Subjects, subjectOf(tr))
 	}
-	if a.errIsTerminal {
-		cfg.Progress = func(lab, subject string, step, steps int) {
-			fmt.Fprintf(a.errOut, "\rcompare: %s over %s (%d/%d)…\033[K", lab, subject, step, steps)
-		}
-	}
 	return cfg, nil
 }
 
@@ -168,15 +163,38 @@ func subjectOf(tr transport.Transport) compare.Subject {
 }
 
 func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Config) error {
-	res, err := compare.Run(ctx, cfg)
-	if a.errIsTerminal {
-		fmt.Fprint(a.errOut, "\r\033[K")
+	progress := a.progress()
+	defer progress.Stop()
+	cfg.Push.Progress = progress
+	if cfg.Echo != nil {
+		cfg.Echo = echoFigures(echo.Config{Count: o.echoCount, Size: push.DefaultSize, Progress: progress})
 	}
+	cfg.Progress = func(lab, subject string, step, steps int) {
+		n := o.count
+		if lab == "echo" {
+			n = o.echoCount
+		}
+		progress.Step(fmt.Sprintf("compare: %s over %s (%d/%d)", lab, subject, step, steps), n)
+	}
+	started := time.Now()
+	res, err := compare.Run(ctx, cfg)
+	progress.Stop()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	if o.json {
-		if err := report.JSON(a.out, compare.JSON(res)); err != nil {
+		env := report.NewEnvelope("compare", started)
+		echoCount := 0
+		if res.Echoed {
+			echoCount = o.echoCount
+		}
+		env.Config = compare.ConfigToJSON(res, echoCount, o.link.describe())
+		env.Results = compare.JSON(res)
+		env.Interrupted = res.Interrupted
+		for _, e := range res.Errors() {
+			env.Errors = append(env.Errors, e.Error())
+		}
+		if err := env.Write(a.out); err != nil {
 			return err
 		}
 	} else {
@@ -189,11 +207,8 @@ func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Conf
 			return err
 		}
 		if s := compare.Sentences(res); len(s) > 0 {
-			reading := report.Table{Title: "\nWhat this run says:"}
-			for _, line := range s {
-				reading.Notes = append(reading.Notes, "  • "+line)
-			}
-			if err := reading.Write(a.out); err != nil {
+			fmt.Fprint(a.out, "\nWhat this run says:\n")
+			if err := report.Bullets(a.out, "•", s); err != nil {
 				return err
 			}
 		}

@@ -25,7 +25,8 @@ var update = flag.Bool("update", false, "rewrite the pasted outputs in docs/ fro
 var whole = flag.Bool("whole", false, "with -update: paste the whole fresh output where the page's cut no longer fits")
 
 // TestDocsCommandsRun runs every `$ netlab ...` line in docs/ in-process and
-// fails if one exits non-zero, so the walkthroughs never rot. Commands that
+// fails if one exits non-zero or prints a line wider than 100 columns, so
+// the walkthroughs never rot. Commands that
 // run until Ctrl-C (servers) are written with another prompt in the docs,
 // such as `term1$`, and are covered by their own tests.
 //
@@ -117,6 +118,14 @@ func TestDocsCommandsRun(t *testing.T) {
 				}
 				for _, p := range shapeMismatches(old, fresh) {
 					t.Errorf("docs/%s.md:%d: `netlab %s`: %s (run 'make docs' to paste this version's output)", topic, i+1, cmdline, p)
+				}
+				// The tap's annotated trace (transport/wire) and the cluster
+				// lab print their own lines and are not checked yet.
+				if !strings.Contains(cmdline, "--json") && !strings.Contains(cmdline, "--wire") &&
+					!strings.HasPrefix(cmdline, "wire ") && !strings.HasPrefix(cmdline, "cluster ") {
+					for _, w := range overWide(out.String()) {
+						t.Errorf("docs/%s.md:%d: `netlab %s` prints wider than 100 columns: %s", topic, i+1, cmdline, w)
+					}
 				}
 			})
 		}

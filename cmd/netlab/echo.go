@@ -115,6 +115,12 @@ client run in this process, on 127.0.0.1.`,
 // results side by side.
 func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptions) error {
 	cfg := o.config()
+	started := time.Now()
+	var errs []string
+	if !o.trace {
+		cfg.Progress = a.progress()
+	}
+	defer cfg.Progress.Stop()
 	var traceMu sync.Mutex
 	var results []echo.Result
 	for _, tr := range trs {
@@ -126,9 +132,7 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 				traceMu.Unlock()
 			}
 		}
-		if a.errIsTerminal && !o.json {
-			fmt.Fprintf(a.errOut, "\r\033[Kecho over %s: %d messages…", name, cfg.Count)
-		}
+		cfg.Progress.Step("echo over "+name, cfg.Count)
 		tap := o.wire.start(a.out, name) // nil without --wire
 		cfg.Via = tap.via(o.via)
 		res, err := echo.Run(ctx, tr, cfg)
@@ -140,34 +144,43 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 		}
 		results = append(results, res)
 		if err != nil {
-			fmt.Fprintf(a.errOut, "netlab: %v\n", err)
+			errs = append(errs, err.Error())
+			if !o.json {
+				fmt.Fprintf(a.errOut, "netlab: %v\n", err)
+			}
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	if a.errIsTerminal && !o.json {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	cfg.Progress.Stop()
 	if o.json {
-		return report.JSON(a.out, echo.ToJSON(cfg, results))
+		j := echo.ToJSON(cfg, results)
+		j.Config.Link = o.linkDesc
+		env := report.NewEnvelope("echo", started)
+		env.Config, env.Results, env.Errors = j.Config, j.Results, errs
+		env.Interrupted = ctx.Err() != nil
+		return env.Write(a.out)
 	}
 	if o.trace {
 		fmt.Fprintln(a.out)
 	}
-	fmt.Fprintf(a.out, "Echo: %s of %d bytes per transport", echo.Plural(cfg.Count, "message", "messages"), cfg.Size)
+	head := fmt.Sprintf("Echo: %s of %d bytes per transport", report.Plural(cfg.Count, "message"), cfg.Size)
 	if cfg.Interval > 0 {
-		fmt.Fprintf(a.out, ", one every %s", report.Duration(cfg.Interval))
+		head += fmt.Sprintf(", one every %s", report.Duration(cfg.Interval))
 	} else {
-		fmt.Fprint(a.out, ", each sent when the previous reply arrived")
+		head += ", each sent when the previous reply arrived"
 	}
 	if o.linkDesc != "" {
-		fmt.Fprintf(a.out, ",\nthrough an impaired link: %s", o.linkDesc)
+		head += fmt.Sprintf(",\nthrough an impaired link: %s", o.linkDesc)
 	}
 	if o.wire.on {
-		fmt.Fprint(a.out, ",\nthrough the tap (trace above; its extra hop is in every round trip)")
+		head += ",\nthrough the tap (trace above; its extra hop is in every round trip)"
 	}
-	fmt.Fprint(a.out, "\n\n")
+	for _, line := range strings.Split(head, "\n") {
+		report.Paragraph(a.out, line)
+	}
+	fmt.Fprintln(a.out)
 	if err := echo.Table(results).Write(a.out); err != nil {
 		return err
 	}
@@ -196,7 +209,7 @@ func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string,
 	err = echo.Serve(ctx, ln, &st)
 	fmt.Fprintf(a.out, "\nstopped after %s: %s, %s echoed, %d malformed\n",
 		report.Duration(time.Since(start).Round(time.Millisecond)),
-		echo.Plural(int(st.Conns.Load()), "client", "clients"), echo.Plural(int(st.Messages.Load()), "message", "messages"), st.Bad.Load())
+		report.Plural(st.Conns.Load(), "client"), report.Plural(st.Messages.Load(), "message"), st.Bad.Load())
 	return err
 }
 

@@ -69,19 +69,28 @@ Socket.IO), and shows:
 	return cmd
 }
 
-type eventsJSON struct {
-	Lab     string              `json:"lab"`
-	Results []events.ResultJSON `json:"results"`
+// eventsConfigJSON is the config of 'netlab events --json'.
+type eventsConfigJSON struct {
+	Transports   []string `json:"transports"`
+	Clients      int      `json:"clients"`
+	RoundTrips   int      `json:"round_trips"`
+	AckTimeoutUs float64  `json:"ack_timeout_us"`
 }
 
 func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Transport) error {
 	var results []events.Result
-	doc := eventsJSON{Lab: "events", Results: []events.ResultJSON{}}
+	env := report.NewEnvelope("events", time.Now())
+	conf := eventsConfigJSON{Transports: []string{}, Clients: o.clients, RoundTrips: o.roundTrips, AckTimeoutUs: report.Micros(o.ackTimeout)}
+	for _, tr := range trs {
+		conf.Transports = append(conf.Transports, tr.Info().Name)
+	}
+	rs := []events.ResultJSON{}
 	var firstErr error
+	progress := a.progress()
+	defer progress.Stop()
+	progress.Step("events (transports done)", len(trs))
 	for i, tr := range trs {
-		if a.errIsTerminal {
-			fmt.Fprintf(a.errOut, "\revents: %s (%d/%d)…\033[K", tr.Info().Name, i+1, len(trs))
-		}
+		progress.Set(i)
 		r, err := events.Run(ctx, events.Config{Transport: tr, Clients: o.clients, RoundTrips: o.roundTrips, AckTimeout: o.ackTimeout})
 		if err != nil {
 			if firstErr == nil {
@@ -93,17 +102,17 @@ func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Tr
 		j := events.JSON(r)
 		if err != nil {
 			j.Error = err.Error()
+			env.Errors = append(env.Errors, err.Error())
 		}
-		doc.Results = append(doc.Results, j)
+		rs = append(rs, j)
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	if a.errIsTerminal {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	progress.Stop()
 	if o.json {
-		if err := report.JSON(a.out, doc); err != nil {
+		env.Config, env.Results, env.Interrupted = conf, rs, ctx.Err() != nil
+		if err := env.Write(a.out); err != nil {
 			return err
 		}
 		return firstErr

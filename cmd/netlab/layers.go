@@ -1,26 +1,23 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/labs/layers"
 	"github.com/netlab/netlab/labs/report"
-	"github.com/netlab/netlab/transport/simwire"
 )
 
 func init() { register(newLayersCmd) }
 
 func newLayersCmd(a *app) *cobra.Command {
 	var (
-		tr      string
-		msg     string
-		asJSON  bool
-		capture bool
-		pcap    string
+		o      layers.Options
+		asJSON bool
+		pcap   string
 	)
 	cmd := &cobra.Command{
 		Use:   "layers",
@@ -51,91 +48,33 @@ acknowledgments and the teardown, then the message's packet layer by layer.`,
   sudo netlab layers --transport tcp --capture`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch tr {
-			case "tcp", "udp", "ws":
-			default:
-				return usagef("--transport %q: want tcp, udp or ws", tr)
+			if err := o.Validate(); err != nil {
+				return usageError{err}
 			}
-			if len(msg) > 1000 {
-				return usagef("--message is %d bytes: keep it under 1000 so the packet stays readable", len(msg))
-			}
-			if capture {
-				c, err := layers.CaptureEcho(cmd.Context(), layers.Config{Transport: tr, Message: msg})
-				if errors.Is(err, layers.ErrCaptureUnavailable) {
-					return fmt.Errorf("%w", err)
-				}
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return report.JSON(a.out, c)
-				}
-				return writeCapture(a, c)
-			}
-			run, err := layers.FromWire(cmd.Context(), layers.Config{Transport: tr, Message: msg})
+			started := time.Now()
+			res, err := layers.Run(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
-			if pcap != "" {
-				if err := os.WriteFile(pcap, run.PCAP, 0o644); err != nil {
+			if pcap != "" && res.Wire != nil {
+				if err := os.WriteFile(pcap, res.Wire.PCAP, 0o644); err != nil {
 					return usagef("--pcap: %v", err)
 				}
-				fmt.Fprintf(a.errOut, "pcap: wrote the exchange's %d packets to %s\n", len(run.Exchange), pcap)
+				fmt.Fprintf(a.errOut, "pcap: wrote the exchange's %d packets to %s\n", len(res.Wire.Exchange), pcap)
 			}
-			p := run.Packet
 			if asJSON {
-				return report.JSON(a.out, struct {
-					Transport string `json:"transport"`
-					Message   string `json:"message"`
-					*layers.Packet
-					SYN *layers.Packet `json:"syn,omitempty"`
-				}{tr, msg, p, run.SYN})
+				env := report.NewEnvelope("layers", started)
+				env.Config, env.Results = res.JSON()
+				return env.Write(a.out)
 			}
-			fmt.Fprintf(a.out, "One netlab message (%q) over %s, layer by layer, as the client's stack (%s) sent it to the server's (%s) across netlab's simulated wire\n\n", msg, tr, simwire.ClientAddr, simwire.ServerAddr)
-			if err := layers.ModelTable(p, tr).Write(a.out); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "\nEach layer wraps the one above it: the frame starts with the outermost header.\n\n")
-			if err := layers.WritePacket(a.out, p); err != nil {
-				return err
-			}
-			what := "handshake, message, echo, teardown"
-			if tr == "udp" {
-				what = "the datagram and its echo: UDP has no handshake"
-			} else if tr == "ws" {
-				what = "handshake, HTTP Upgrade and 101, the frame, its echo, close frames, teardown"
-			}
-			fmt.Fprintf(a.out, "\nA real packet of a real exchange (%d packets in all: %s); decoded with gopacket.\n", len(run.Exchange), what)
-			if run.SYNOptions != "" {
-				fmt.Fprintf(a.out, "The client's SYN offered: %s.\n", run.SYNOptions)
-			}
-			return nil
+			return res.WriteText(a.out)
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&tr, "transport", "t", "tcp", "tcp, udp or ws")
-	fs.StringVarP(&msg, "message", "m", "hi", "the text of the message")
+	fs.StringVarP(&o.Transport, "transport", "t", "tcp", "tcp, udp or ws")
+	fs.StringVarP(&o.Message, "message", "m", "hi", "the text of the message")
 	fs.BoolVar(&asJSON, "json", false, "print the layers (or the capture) as JSON")
-	fs.BoolVar(&capture, "capture", false, "capture the real packets of a short echo on lo (Linux, root)")
+	fs.BoolVar(&o.Capture, "capture", false, "capture the real packets of a short echo on lo (Linux, root)")
 	fs.StringVar(&pcap, "pcap", "", "write the simulated wire's packets of the exchange to `FILE` (pcap)")
 	return cmd
-}
-
-func writeCapture(a *app, c *layers.Capture) error {
-	fmt.Fprintf(a.out, "Captured on %s with an AF_PACKET socket: a %s echo of one netlab message, client %s, server %s\n\n", c.Interface, c.Transport, c.Client, c.Server)
-	if err := layers.CaptureTable(c).Write(a.out); err != nil {
-		return err
-	}
-	if c.Transport != "udp" {
-		fmt.Fprintln(a.out, "\nseq and ack are relative to each side's initial sequence number, as Wireshark shows them; window is the raw field: in SYNs it is bytes, afterwards it is multiplied by 2^(window scale).")
-	}
-	fmt.Fprintf(a.out, "Every packet on lo is delivered to a capture twice (leaving and arriving); a socket filter kept only the arriving copy, as tcpdump does. %d other packets on lo were ignored.\n", c.OtherSeen)
-	if c.Dropped > 0 {
-		fmt.Fprintf(a.out, "The kernel dropped %d packets from the capture buffer: some rows may be missing.\n", c.Dropped)
-	}
-	if c.Data != nil {
-		fmt.Fprintf(a.out, "\nPacket %d, the client's message, layer by layer as captured:\n\n", c.DataIndex+1)
-		return layers.WritePacket(a.out, c.Data)
-	}
-	return nil
 }

@@ -51,7 +51,7 @@ func TestLossJSON(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var res struct {
-		Link    string `json:"link"`
+		Link    string
 		Streams []struct {
 			Transport string `json:"transport"`
 			Sent      int    `json:"sent"`
@@ -63,9 +63,14 @@ func TestLossJSON(t *testing.T) {
 			} `json:"one_way_delay"`
 		} `json:"streams"`
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("%v:\n%s", err, out)
+	config, results := envelopeOf(t, out)
+	var conf struct {
+		Link string `json:"link"`
 	}
+	if json.Unmarshal(config, &conf) != nil || json.Unmarshal(results, &res.Streams) != nil {
+		t.Fatalf("config or results do not decode:\n%s", out)
+	}
+	res.Link = conf.Link
 	if !strings.Contains(res.Link, "--loss 10%") || len(res.Streams) != 2 {
 		t.Fatalf("unexpected JSON: %s", out)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/netlab/netlab/labs/loss"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/transport"
 )
 
 func init() { register(newLossCmd) }
@@ -67,58 +69,11 @@ reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
   netlab loss --tcp-recovery rack --pcap loss.pcap`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.count < 1 || o.count > 100_000 {
-				return usagef("--count must be between 1 and 100000, got %d", o.count)
-			}
-			if o.interval <= 0 {
-				return usagef("--interval must be > 0, got %v", o.interval)
-			}
-			if o.size < 1 || o.size > 60_000 {
-				return usagef("--size must be between 1 and 60000 bytes, got %d", o.size)
-			}
-			if o.late < 0 {
-				return usagef("--late cannot be negative, got %v", o.late)
-			}
-			link, err := o.link.config()
+			cfg, trs, err := o.config()
 			if err != nil {
 				return err
 			}
-			trs, err := parseTransports(o.names, &o.to)
-			if err != nil {
-				return err
-			}
-			pcap, err := o.link.pcapWriter()
-			if err != nil {
-				return err
-			}
-			cfg := loss.Config{Count: o.count, Interval: o.interval, Size: o.size, Late: o.late, Link: link,
-				Recovery: o.link.recoveryMode(), Ladder: o.ladder, PCAP: pcap}
-			if err := cfg.Validate(); err != nil {
-				return usagef("%v", err)
-			}
-			if a.errIsTerminal && !o.json {
-				fmt.Fprintf(a.errOut, "sending %d messages over %s…", o.count, o.names)
-			}
-			res, err := loss.Run(cmd.Context(), cfg, trs)
-			if a.errIsTerminal && !o.json {
-				fmt.Fprint(a.errOut, "\r\033[K")
-			}
-			if len(res.Streams) == 0 {
-				return err
-			}
-			if o.json {
-				if jerr := report.JSON(a.out, res.JSON()); jerr != nil {
-					return jerr
-				}
-			} else if werr := res.WriteText(a.out); werr != nil {
-				return werr
-			} else if o.ladder {
-				fmt.Fprintln(a.out)
-				if werr := res.WriteLadder(a.out); werr != nil {
-					return werr
-				}
-			}
-			return err
+			return lossRun(cmd.Context(), a, o, cfg, trs)
 		},
 	}
 	fs := cmd.Flags()
@@ -132,4 +87,72 @@ reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
 	o.link = addLinkFlagsDefault(cmd, loss.DefaultLink)
 	addTransportFlags(fs, &o.to)
 	return cmd
+}
+
+// config validates the flags into the lab's Config and the transports to
+// run it over.
+func (o *lossOptions) config() (loss.Config, []transport.Transport, error) {
+	if o.count < 1 || o.count > 100_000 {
+		return loss.Config{}, nil, usagef("--count must be between 1 and 100000, got %d", o.count)
+	}
+	if o.interval <= 0 {
+		return loss.Config{}, nil, usagef("--interval must be > 0, got %v", o.interval)
+	}
+	if o.size < 1 || o.size > 60_000 {
+		return loss.Config{}, nil, usagef("--size must be between 1 and 60000 bytes, got %d", o.size)
+	}
+	if o.late < 0 {
+		return loss.Config{}, nil, usagef("--late cannot be negative, got %v", o.late)
+	}
+	link, err := o.link.config()
+	if err != nil {
+		return loss.Config{}, nil, err
+	}
+	trs, err := parseTransports(o.names, &o.to)
+	if err != nil {
+		return loss.Config{}, nil, err
+	}
+	pcap, err := o.link.pcapWriter()
+	if err != nil {
+		return loss.Config{}, nil, err
+	}
+	cfg := loss.Config{Count: o.count, Interval: o.interval, Size: o.size, Late: o.late, Link: link,
+		Recovery: o.link.recoveryMode(), Ladder: o.ladder, PCAP: pcap}
+	if err := cfg.Validate(); err != nil {
+		return loss.Config{}, nil, usagef("%v", err)
+	}
+	return cfg, trs, nil
+}
+
+// lossRun runs the lab and prints its result.
+func lossRun(ctx context.Context, a *app, o *lossOptions, cfg loss.Config, trs []transport.Transport) error {
+	cfg.Progress = a.progress()
+	started := time.Now()
+	res, err := loss.Run(ctx, cfg, trs)
+	cfg.Progress.Stop()
+	if len(res.Streams) == 0 {
+		return err
+	}
+	if o.json {
+		j := res.JSON()
+		env := report.NewEnvelope("loss", started)
+		env.Config, env.Results = j.Config, j.Streams
+		env.Interrupted = ctx.Err() != nil
+		for _, s := range j.Streams {
+			if s.Error != "" {
+				env.Errors = append(env.Errors, s.Transport+": "+s.Error)
+			}
+		}
+		if jerr := env.Write(a.out); jerr != nil {
+			return jerr
+		}
+	} else if werr := res.WriteText(a.out); werr != nil {
+		return werr
+	} else if o.ladder {
+		fmt.Fprintln(a.out)
+		if werr := res.WriteLadder(a.out); werr != nil {
+			return werr
+		}
+	}
+	return err
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/netlab/netlab/labs/report"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -288,5 +290,21 @@ func TestDocsTopics(t *testing.T) {
 	code, out, _ = netlab(t, "", "docs", "tcp")
 	if code != 0 || !strings.HasPrefix(out, "# ") {
 		t.Fatalf("docs tcp: %d\n%s", code, out)
+	}
+}
+
+// netlab --version prints the version from the build info, the one every
+// JSON document carries.
+func TestVersion(t *testing.T) {
+	code, out, _ := netlab(t, "", "--version")
+	if code != exitOK || out != "netlab "+report.Version()+"\n" {
+		t.Errorf("exit %d, %q; want netlab %s", code, out, report.Version())
+	}
+	code, out, _ = netlab(t, "", "layers", "--json")
+	var doc struct {
+		Version string `json:"netlab_version"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &doc) != nil || doc.Version != report.Version() {
+		t.Errorf("layers --json: exit %d, netlab_version %q", code, doc.Version)
 	}
 }

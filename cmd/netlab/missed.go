@@ -190,26 +190,39 @@ func splitList(s string) []string {
 	return out
 }
 
-// missedJSON is the document 'netlab missed --json' prints.
-type missedJSON struct {
-	Lab     string              `json:"lab"`
-	Results []missed.ResultJSON `json:"results"`
+// missedConfigJSON is the config of 'netlab missed --json'.
+type missedConfigJSON struct {
+	Scenarios  []string `json:"scenarios"`
+	Strategies []string `json:"strategies"`
+	Transports []string `json:"transports"`
 }
 
 func missedRun(ctx context.Context, a *app, o *missedOptions, cfg missed.Config) error {
-	if a.errIsTerminal {
-		cfg.Progress = func(s string) { fmt.Fprintf(a.errOut, "\rmissed: %s…\033[K", s) }
-	}
+	cfg.Progress = a.progress()
+	started := time.Now()
 	results, err := missed.Run(ctx, cfg)
-	if a.errIsTerminal {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	cfg.Progress.Stop()
 	if o.json {
-		doc := missedJSON{Lab: "missed", Results: []missed.ResultJSON{}}
-		for _, r := range results {
-			doc.Results = append(doc.Results, missed.JSON(r))
+		env := report.NewEnvelope("missed", started)
+		c := missedConfigJSON{Scenarios: []string{}, Strategies: []string{}, Transports: []string{}}
+		for _, sc := range cfg.Scenarios {
+			c.Scenarios = append(c.Scenarios, sc.String())
 		}
-		if jerr := report.JSON(a.out, doc); jerr != nil {
+		for _, st := range cfg.Strategies {
+			c.Strategies = append(c.Strategies, st.String())
+		}
+		for _, tr := range cfg.Transports {
+			c.Transports = append(c.Transports, tr.Info().Name)
+		}
+		rs := []missed.ResultJSON{}
+		for _, r := range results {
+			rs = append(rs, missed.JSON(r))
+			if r.Err != "" {
+				env.Errors = append(env.Errors, fmt.Sprintf("%s/%s/%s: %s", r.Scenario, r.Strategy, r.Transport, r.Err))
+			}
+		}
+		env.Config, env.Results, env.Interrupted = c, rs, ctx.Err() != nil
+		if jerr := env.Write(a.out); jerr != nil {
 			return jerr
 		}
 	} else if len(results) > 0 {

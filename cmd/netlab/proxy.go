@@ -75,14 +75,18 @@ datagram, and what the wire drops is gone. See 'netlab docs loss'.`,
 	return cmd
 }
 
-// proxyJSON is the --json form of the totals.
+// proxyConfigJSON is the config of 'netlab proxy --json'.
+type proxyConfigJSON struct {
+	Network  string `json:"network"`
+	Listen   string `json:"listen"`
+	Upstream string `json:"upstream"`
+	Link     string `json:"link"`
+}
+
+// proxyJSON is the results of 'netlab proxy --json': the totals.
 type proxyJSON struct {
-	Network    string        `json:"network"`
-	Listen     string        `json:"listen"`
-	Upstream   string        `json:"upstream"`
-	Link       string        `json:"link"`
 	Clients    uint64        `json:"clients"`
-	DurationMs float64       `json:"duration_ms"`
+	DurationUs float64       `json:"duration_us"`
 	Up         impair.Counts `json:"client_to_server"`
 	Down       impair.Counts `json:"server_to_client"`
 	// ClientTCP and ServerTCP are the TCP counters of the wire's two stacks.
@@ -116,7 +120,9 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 		fmt.Fprintln(a.out, "press Ctrl-C to stop and print the totals")
 	}
 	live := time.NewTicker(time.Second)
-	if a.errIsTerminal {
+	progress := a.progress()
+	defer progress.Stop()
+	if progress != nil {
 		live.Reset(250 * time.Millisecond)
 	}
 	defer live.Stop()
@@ -126,22 +132,19 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 		select {
 		case <-ctx.Done():
 			p.Close()
-			if a.errIsTerminal {
-				fmt.Fprint(a.errOut, "\r\033[K")
-			}
+			progress.Stop()
 			return printProxyTotals(a, o, network, p, link, cfg)
 		case <-live.C:
 			if n, err := p.DialErrors(); n > dialErrs {
 				dialErrs = n
-				if a.errIsTerminal {
-					fmt.Fprint(a.errOut, "\r\033[K")
-				}
-				fmt.Fprintf(a.errOut, "netlab: proxy: %s — a client was turned away; is the server at %s running?\n", strings.TrimPrefix(err.Error(), "impair: "), o.upstream)
+				progress.Stop() // the warning gets its own line; the live line comes back below
+				progress = a.progress()
+				fmt.Fprintf(a.errOut, "netlab: proxy: %s — a client was turned away; is the server at %s running?\n", strings.TrimPrefix(err.Error(), "simwire: "), o.upstream)
 			}
 			now := link.Up().Add(link.Down())
 			switch {
-			case a.errIsTerminal:
-				fmt.Fprintf(a.errOut, "\r\033[K%s", liveLine(p, link))
+			case progress != nil:
+				progress.Status(liveLine(p, link))
 			case !o.json && now != last:
 				fmt.Fprintln(a.out, liveLine(p, link))
 			}
@@ -163,9 +166,12 @@ func printProxyTotals(a *app, o *proxyOptions, network string, p *simwire.Proxy,
 	st := l.Stats()
 	up, down := st.Up, st.Down
 	if o.json {
-		return report.JSON(a.out, proxyJSON{Network: network, Listen: p.Addr().String(), Upstream: o.upstream,
-			Link: cfg.String(), Clients: p.Conns(), DurationMs: report.Micros(time.Since(p.Start())) / 1000,
-			Up: up, Down: down, ClientTCP: st.Client, ServerTCP: st.Server, QueueDrops: st.QueueDrops, PCAP: o.link.pcapPath})
+		env := report.NewEnvelope("proxy", p.Start())
+		env.Config = proxyConfigJSON{Network: network, Listen: p.Addr().String(), Upstream: o.upstream, Link: cfg.String()}
+		env.Results = proxyJSON{Clients: p.Conns(), DurationUs: report.Micros(time.Since(p.Start())), Up: up, Down: down,
+			ClientTCP: st.Client, ServerTCP: st.Server, QueueDrops: st.QueueDrops, PCAP: o.link.pcapPath}
+		env.Interrupted = true // a proxy runs until Ctrl-C
+		return env.Write(a.out)
 	}
 	unit := "packets"
 	t := report.Table{

@@ -138,22 +138,20 @@ func (o *pushOptions) config() (push.Config, []transport.Transport, error) {
 	return cfg, trs, nil
 }
 
-// pushJSON is the document 'netlab push --json' prints.
-type pushJSON struct {
-	Lab     string            `json:"lab"`
-	Config  push.ConfigJSON   `json:"config"`
-	Link    string            `json:"link,omitempty"` // the impaired link in flag spelling, when one was set
-	Results []push.ResultJSON `json:"results"`
-	Errors  []string          `json:"errors"`
+// pushConfigJSON is the config of 'netlab push --json'.
+type pushConfigJSON struct {
+	push.ConfigJSON
+	Link string `json:"link"` // the impaired link in flag spelling; "" for a perfect one
 }
 
 func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs []transport.Transport) error {
 	var results []push.Result
 	var failed []string
+	started := time.Now()
+	cfg.Progress = a.progress()
+	defer cfg.Progress.Stop()
 	for i, tr := range trs {
-		if a.errIsTerminal {
-			fmt.Fprintf(a.errOut, "\rpush: %s (%d/%d)…\033[K", tr.Info().Name, i+1, len(trs))
-		}
+		cfg.Progress.Step(fmt.Sprintf("push over %s (%d/%d)", tr.Info().Name, i+1, len(trs)), cfg.Count)
 		c := cfg
 		c.Transport = tr
 		tap := o.wire.start(a.out, tr.Info().Name) // nil without --wire
@@ -172,19 +170,20 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 			failed = append(failed, err.Error())
 		}
 	}
-	if a.errIsTerminal {
-		fmt.Fprint(a.errOut, "\r\033[K")
-	}
+	cfg.Progress.Stop()
 	if o.json {
 		full, _ := cfg.WithDefaults()
-		doc := pushJSON{Lab: "push", Config: push.ConfigToJSON(full), Link: o.link.describe(), Results: []push.ResultJSON{}, Errors: failed}
-		if doc.Errors == nil {
-			doc.Errors = []string{}
-		}
+		env := report.NewEnvelope("push", started)
+		env.Config = pushConfigJSON{push.ConfigToJSON(full), o.link.describe()}
+		env.Errors = failed
+		rs := []push.ResultJSON{}
 		for _, r := range results {
-			doc.Results = append(doc.Results, push.JSON(r))
+			rs = append(rs, push.JSON(r))
+			env.Interrupted = env.Interrupted || r.Interrupted
 		}
-		if err := report.JSON(a.out, doc); err != nil {
+		env.Results = rs
+		env.Interrupted = env.Interrupted || ctx.Err() != nil
+		if err := env.Write(a.out); err != nil {
 			return err
 		}
 	} else if len(results) > 0 {

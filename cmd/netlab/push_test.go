@@ -62,13 +62,20 @@ func TestCompareCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	var doc map[string]any
+	var doc struct {
+		Lab     string         `json:"lab"`
+		Config  map[string]any `json:"config"`
+		Results map[string]any `json:"results"`
+	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
-	for _, k := range []string{"lab", "elapsed_us", "interrupted", "push_config", "transports", "sentences"} {
-		if _, ok := doc[k]; !ok {
-			t.Errorf("JSON lacks %q: %s", k, out)
+	if doc.Lab != "compare" || doc.Config["push"] == nil {
+		t.Errorf("JSON lab %q, config %v", doc.Lab, doc.Config)
+	}
+	for _, k := range []string{"elapsed_us", "transports", "sentences"} {
+		if _, ok := doc.Results[k]; !ok {
+			t.Errorf("JSON results lack %q: %s", k, out)
 		}
 	}
 }
@@ -201,8 +208,8 @@ func TestCompareShowsPushVersusPolling(t *testing.T) {
 		} `json:"transports"`
 		Sentences []string `json:"sentences"`
 	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Transports) != 3 {
-		t.Fatalf("%v in %s", err, out)
+	if _, results := envelopeOf(t, out); json.Unmarshal(results, &doc) != nil || len(doc.Transports) != 3 {
+		t.Fatalf("results in %s", out)
 	}
 	poll, long, ws := doc.Transports[0].Push, doc.Transports[1].Push, doc.Transports[2].Push
 	for i, p := range []int{poll.EventsDelivered, long.EventsDelivered, ws.EventsDelivered} {
@@ -245,7 +252,7 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 	out2, errOut2 := &syncBuffer{}, &syncBuffer{}
 	code = run(context.Background(), []string{"push", "--transports", "tcp", "--schedule", "fixed", "--rate", "100", "--count", "3"},
 		&app{in: strings.NewReader(""), out: out2, errOut: errOut2, errIsTerminal: true})
-	if code != exitOK || !strings.Contains(errOut2.String(), "push: tcp (1/1)") {
+	if code != exitOK || !strings.Contains(errOut2.String(), "push over tcp (1/1)") {
 		t.Errorf("push: exit %d, stderr %q; want a progress line", code, errOut2.String())
 	}
 }

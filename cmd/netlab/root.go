@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/netlab/netlab/labs/report"
 )
 
 // Exit codes.
@@ -91,7 +93,9 @@ Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
 'netlab docs' lists them.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       report.Version(),
 	}
+	root.SetVersionTemplate("netlab {{.Version}}\n")
 	root.SetIn(a.in)
 	root.SetOut(a.out)
 	root.SetErr(a.errOut)
@@ -141,12 +145,17 @@ func markArgErrorsAsUsage(c *cobra.Command) {
 	}
 }
 
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool { return report.IsTerminal(w) }
+
+// progress returns the progress line for a lab run: on stderr when it is a
+// terminal, nil (nothing shown) otherwise. Stop it before printing results.
+func (a *app) progress() *report.Progress {
+	if !a.errIsTerminal {
+		return nil
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	if p := report.NewProgress(a.errOut); p != nil {
+		return p
+	}
+	return report.NewProgressForced(a.errOut) // a test's buffer standing in for a terminal
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -80,12 +81,22 @@ func newTCPStreamCmd(a *app) *cobra.Command {
 			if shown < 1 {
 				return usagef("--show must be at least 1, got %d", shown)
 			}
+			started := time.Now()
 			res, err := stream.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
 			if asJS {
-				return report.JSON(a.out, stream.ToJSON(res))
+				env := report.NewEnvelope("tcp stream", started)
+				env.Config = struct {
+					Count         int  `json:"count"`
+					SizeBytes     int  `json:"size_bytes"`
+					ReadSizeBytes int  `json:"read_size_bytes"`
+					NoDelay       bool `json:"nodelay"`
+					RoundTrips    int  `json:"round_trips"`
+				}{cfg.Count, cfg.Size, cfg.ReadSize, cfg.NoDelay, cfg.RoundTrips}
+				env.Results = stream.ToJSON(res)
+				return env.Write(a.out)
 			}
 			stream.Write(a.out, res, shown)
 			return nil

@@ -3,16 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/netlab/netlab/labs/echo"
 	"github.com/netlab/netlab/labs/report"
-	"github.com/netlab/netlab/transport"
+	labwire "github.com/netlab/netlab/labs/wire"
 	"github.com/netlab/netlab/transport/wire"
 )
 
@@ -131,7 +129,7 @@ trace: record a session once (a browser, a class demo), study it later.`,
 				tot.Add(s.DecodeAs(fmt.Sprintf("conn %d", i+1), p, dumpBytes(dump), a.out))
 			}
 			fmt.Fprintln(a.out)
-			return wireTable(fmt.Sprintf("Replayed %s: %d connection(s)", args[0], len(conns)), tot).Write(a.out)
+			return labwire.TotalsTable(fmt.Sprintf("Replayed %s: %d connection(s)", args[0], len(conns)), tot).Write(a.out)
 		},
 	}
 	cmd.Flags().IntVar(&dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read to hex-dump (0: none)")
@@ -163,10 +161,11 @@ tap's decoders and prints the same annotated trace a live connection gets:
 			if err != nil {
 				return usageError{err}
 			}
-			fmt.Fprintf(a.out, "Recorded connection %q: %s\n\n", s.Name, s.About)
+			report.Paragraph(a.out, fmt.Sprintf("Recorded connection %q: %s", s.Name, s.About))
+			fmt.Fprintln(a.out)
 			tot := s.Decode(wire.Auto, dumpBytes(dump), a.out)
 			fmt.Fprintln(a.out)
-			return wireTable("What crossed the connection", tot).Write(a.out)
+			return labwire.TotalsTable("What crossed the connection", tot).Write(a.out)
 		},
 	}
 	cmd.Flags().IntVar(&dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read to hex-dump (0: none)")
@@ -204,7 +203,7 @@ func runWire(ctx context.Context, a *app, o wireOptions, proto wire.Proto) error
 	<-ctx.Done()
 	tap.Close()
 	fmt.Fprintln(a.out)
-	return wireTable("What crossed the tap", tap.Totals()).Write(a.out)
+	return labwire.TotalsTable("What crossed the tap", tap.Totals()).Write(a.out)
 }
 
 func decodingName(udp bool, p wire.Proto) string {
@@ -214,58 +213,13 @@ func decodingName(udp bool, p wire.Proto) string {
 	return p.String()
 }
 
-// wireTable summarizes a tap's totals: traffic, then where the bytes went.
-func wireTable(title string, t wire.Totals) *report.Table {
-	tb := &report.Table{Title: title, Header: []string{"", "count"}}
-	num := func(label string, n int64) {
-		if n != 0 {
-			tb.Row(label, fmt.Sprint(n))
-		}
-	}
-	num("connections", t.Conns)
-	num("reads (TCP)", t.Reads)
-	num("datagrams (UDP)", t.Datagrams)
-	num("HTTP requests", t.Requests)
-	num("HTTP responses", t.Responses)
-	num("WebSocket frames", t.Frames)
-	num("netlab messages", t.Messages)
-	tb.Row("bytes client → server", report.Bytes(t.BytesToServer))
-	tb.Row("bytes server → client", report.Bytes(t.BytesToClient))
-	total := t.Cost.Total()
-	tb.Section("where the decoded bytes went")
-	part := func(label string, n int64) {
-		pct := "–"
-		if total > 0 {
-			pct = report.Percent(float64(n) / float64(total))
-		}
-		tb.Row(label, fmt.Sprintf("%d B  %6s", n, pct))
-	}
-	part("payload (the application's data)", t.Cost.Payload)
-	part("envelope (netlab's JSON fields)", t.Cost.Envelope)
-	part("framing (\\n, frame headers, chunks)", t.Cost.Framing)
-	part("HTTP headers", t.Cost.Headers)
-	tb.Row("total", fmt.Sprintf("%d B", total))
-	if t.Messages > 0 {
-		tb.Notes = append(tb.Notes, fmt.Sprintf("per netlab message: %.1f B on the wire", float64(total)/float64(t.Messages)))
-	}
-	if t.DecodeStopped > 0 {
-		tb.Notes = append(tb.Notes, fmt.Sprintf("decoding stopped on %d connection(s); %d B were forwarded but not decoded", t.DecodeStopped, t.UndecodedBytes))
-	}
-	return tb
-}
-
-type wireDemoOptions struct {
-	transport string
-	count     int
-	size      int
-	dump      int
-	json      bool
-}
-
 func newWireDemoCmd(a *app) *cobra.Command {
 	var (
-		o  wireDemoOptions
-		to transportOptions
+		o          labwire.Options
+		to         transportOptions
+		transports string
+		dump       int
+		asJSON     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -284,141 +238,46 @@ cost over raw TCP, UDP, HTTP polling and WebSocket?`,
   netlab wire demo --transport tcp --count 20 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			trs, err := parseTransports(o.transport, &to)
+			trs, err := parseTransports(transports, &to)
 			if err != nil {
 				return err
 			}
-			if o.count < 1 {
-				return usagef("--count must be at least 1, got %d", o.count)
+			o.Transports = trs
+			o.DumpBytes = dumpBytes(dump)
+			if err := o.Validate(); err != nil {
+				return usageError{err}
 			}
-			for _, tr := range trs {
-				if err := (echo.Config{Count: o.count, Size: o.size}).Validate(tr.Info()); err != nil {
-					return usageError{err}
+			if !asJSON && len(trs) == 1 {
+				o.Trace = a.out
+			}
+			started := time.Now()
+			res, err := labwire.Run(cmd.Context(), o)
+			if len(res.Echoes) == 0 {
+				return err
+			}
+			if asJSON {
+				env := report.NewEnvelope("wire demo", started)
+				env.Config, env.Results = res.ConfigJSON(o), res.JSON()
+				env.Interrupted = res.Interrupted
+				if err != nil && !res.Interrupted {
+					env.Errors = []string{err.Error()}
 				}
-			}
-			var out io.Writer = a.out
-			if o.json || len(trs) > 1 {
-				out = nil
-			}
-			var results []wireDemoJSON
-			for _, tr := range trs {
-				res, tot, err := runWireDemo(cmd.Context(), tr, o, out)
-				if err != nil {
-					return err
+				if jerr := env.Write(a.out); jerr != nil {
+					return jerr
 				}
-				results = append(results, wireDemoJSON{
-					Transport: tr.Info().Name, Count: o.count, SizeBytes: o.size,
-					Sent: res.Sent, Received: res.Received, Totals: tot,
-					BytesPerMessage: perMessage(tot),
-				})
-				if cmd.Context().Err() != nil {
-					break
-				}
+				return err
 			}
-			switch {
-			case o.json && len(results) == 1:
-				return report.JSON(a.out, results[0])
-			case o.json:
-				return report.JSON(a.out, results)
-			case len(results) == 1:
-				r := results[0]
-				fmt.Fprintln(a.out)
-				title := fmt.Sprintf("%s echo through the tap: %s of %d B sent, %d echoed", r.Transport, plural(r.Sent, "message"), o.size, r.Received)
-				return wireTable(title, r.Totals).Write(a.out)
+			if werr := res.WriteText(a.out); werr != nil {
+				return werr
 			}
-			return wireCompareTable(results).Write(a.out)
+			return err
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&o.transport, "transport", "t", "tcp", "the transport to run, or several to compare (comma-separated, or all): "+strings.Join(knownTransports(), ", "))
-	fs.IntVarP(&o.count, "count", "n", 2, "messages to send")
-	fs.IntVarP(&o.size, "size", "s", 2, "bytes of payload per message")
-	fs.IntVar(&o.dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read or datagram to hex-dump (0: none)")
-	fs.BoolVar(&o.json, "json", false, "print the totals as JSON instead of the trace and table")
+	fs.StringVarP(&transports, "transport", "t", "tcp", "the transport to run, or several to compare (comma-separated, or all): "+strings.Join(knownTransports(), ", "))
+	fs.IntVarP(&o.Count, "count", "n", 2, "messages to send")
+	fs.IntVarP(&o.Size, "size", "s", 2, "bytes of payload per message")
+	fs.IntVar(&dump, "dump", wire.DefaultDumpBytes, "bytes of each raw read or datagram to hex-dump (0: none)")
+	fs.BoolVar(&asJSON, "json", false, "print the totals as JSON instead of the trace and table")
 	return cmd
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-// runWireDemo runs one echo through a tap; out, if not nil, gets the trace.
-func runWireDemo(ctx context.Context, tr transport.Transport, o wireDemoOptions, out io.Writer) (echo.Result, wire.Totals, error) {
-	cfg := echo.Config{Count: o.count, Size: o.size}
-	var (
-		mu   sync.Mutex
-		taps []*wire.Tap
-	)
-	cfg.Via = wire.Via(wire.Config{Out: out, DumpBytes: dumpBytes(o.dump)}, func(t *wire.Tap) {
-		mu.Lock()
-		taps = append(taps, t)
-		mu.Unlock()
-		if out != nil {
-			fmt.Fprintf(out, "tap on %s between the %s client and server\n\n", t.Addr(), tr.Info().Name)
-		}
-	})
-	res, err := echo.Run(ctx, tr, cfg)
-	var tot wire.Totals
-	mu.Lock()
-	defer mu.Unlock()
-	for _, t := range taps {
-		t.Close() // waits until its trace is written
-		tot.Add(t.Totals())
-	}
-	return res, tot, err
-}
-
-// wireCompareTable puts several transports' costs side by side.
-func wireCompareTable(rs []wireDemoJSON) *report.Table {
-	t := &report.Table{Header: []string{""}}
-	for _, r := range rs {
-		t.Header = append(t.Header, r.Transport)
-	}
-	row := func(label string, f func(r wireDemoJSON) string) {
-		cells := []string{label}
-		for _, r := range rs {
-			cells = append(cells, f(r))
-		}
-		t.Row(cells...)
-	}
-	n := func(v int64) string { return fmt.Sprint(v) }
-	b := func(v int64) string { return fmt.Sprintf("%d B", v) }
-	t.Title = fmt.Sprintf("What %d echoed messages of %d B cost on the wire, through the tap", rs[0].Count, rs[0].SizeBytes)
-	row("messages sent / echoed", func(r wireDemoJSON) string { return fmt.Sprintf("%d / %d", r.Sent, r.Received) })
-	row("connections", func(r wireDemoJSON) string { return n(r.Totals.Conns) })
-	row("HTTP requests", func(r wireDemoJSON) string { return n(r.Totals.Requests) })
-	row("WebSocket frames", func(r wireDemoJSON) string { return n(r.Totals.Frames) })
-	row("UDP datagrams", func(r wireDemoJSON) string { return n(r.Totals.Datagrams) })
-	t.Section("bytes, both directions")
-	row("payload", func(r wireDemoJSON) string { return b(r.Totals.Cost.Payload) })
-	row("envelope (netlab JSON)", func(r wireDemoJSON) string { return b(r.Totals.Cost.Envelope) })
-	row("framing", func(r wireDemoJSON) string { return b(r.Totals.Cost.Framing) })
-	row("HTTP headers", func(r wireDemoJSON) string { return b(r.Totals.Cost.Headers) })
-	row("total", func(r wireDemoJSON) string { return b(r.Totals.Cost.Total()) })
-	row("per netlab message", func(r wireDemoJSON) string { return fmt.Sprintf("%.1f B", r.BytesPerMessage) })
-	t.Notes = []string{
-		"Counted above TCP/UDP: the kernel adds 20-60 B of TCP or 8 B of UDP header, 20 B of IPv4 and the link's header per packet (see netlab layers).",
-		"Totals include one-time setup (the WebSocket handshake, the poll session) and, for polling, the polls that found nothing; a larger --count spreads the setup thinner.",
-	}
-	return t
-}
-
-type wireDemoJSON struct {
-	Transport       string      `json:"transport"`
-	Count           int         `json:"count"`
-	SizeBytes       int         `json:"size_bytes"`
-	Sent            int         `json:"sent"`
-	Received        int         `json:"received"`
-	Totals          wire.Totals `json:"totals"`
-	BytesPerMessage float64     `json:"wire_bytes_per_message"`
-}
-
-func perMessage(t wire.Totals) float64 {
-	if t.Messages == 0 {
-		return 0
-	}
-	return float64(t.Cost.Total()) / float64(t.Messages)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	labwire "github.com/netlab/netlab/labs/wire"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/wire"
 )
@@ -107,7 +108,7 @@ func (r *wireRun) finish() error {
 		fmt.Fprintf(r.out, "%s: the lab stopped before its client went through the tap\n\n", r.name)
 		return nil
 	}
-	if err := wireTable(fmt.Sprintf("%s through the tap: what crossed it", r.name), tot).Write(r.out); err != nil {
+	if err := labwire.TotalsTable(fmt.Sprintf("%s through the tap: what crossed it", r.name), tot).Write(r.out); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.out)

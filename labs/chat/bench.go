@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/stats"
 	"github.com/netlab/netlab/transport"
 )
@@ -25,31 +26,35 @@ type BenchConfig struct {
 	Interval time.Duration
 	// Dial opens one WebSocket client to the server.
 	Dial func(ctx context.Context) (transport.Conn, error)
-	// Progress, when set, receives progress lines.
-	Progress func(format string, a ...any)
+	// Progress, if not nil, counts the clients connected, then the
+	// broadcasts sent.
+	Progress *report.Progress
 }
 
 // BenchResult is what Bench measured.
 type BenchResult struct {
-	Clients           int             `json:"clients"`
-	RoomSize          int             `json:"room_size"`
-	Messages          int             `json:"messages"`
-	ConnectTime       time.Duration   `json:"-"`
-	ConnectSeconds    float64         `json:"connect_s"`
-	Delivered         int             `json:"delivered"`
-	Missing           int             `json:"missing"`
-	Latency           stats.Summary   `json:"-"`
-	FanoutPerSec      float64         `json:"fanout_msgs_per_s"`
-	ServerSockets     int64           `json:"server_sockets"`
-	ServerBytesBefore uint64          `json:"server_mem_before_bytes"`
-	ServerBytesAfter  uint64          `json:"server_mem_after_bytes"`
-	BytesPerConn      float64         `json:"server_mem_per_conn_bytes"`
-	HeapPerConn       float64         `json:"server_heap_per_conn_bytes"`
-	StackPerConn      float64         `json:"server_stack_per_conn_bytes"`
-	ServerGoroutines  int             `json:"server_goroutines"`
-	Samples           []time.Duration `json:"-"`
-	// SpreadMs is, per broadcast, the time from Send to its last delivery.
-	SpreadMs []float64 `json:"spread_ms"`
+	Clients           int           `json:"clients"`
+	RoomSize          int           `json:"room_size"`
+	Messages          int           `json:"messages"`
+	ConnectTime       time.Duration `json:"-"`
+	ConnectUs         float64       `json:"connect_us"`
+	Delivered         int           `json:"delivered"`
+	Missing           int           `json:"missing"`
+	Latency           stats.Summary `json:"-"`
+	FanoutPerSec      float64       `json:"fanout_msgs_per_s"`
+	ServerSockets     int64         `json:"server_sockets"`
+	ServerBytesBefore uint64        `json:"server_mem_before_bytes"`
+	ServerBytesAfter  uint64        `json:"server_mem_after_bytes"`
+	BytesPerConn      float64       `json:"server_mem_per_conn_bytes"`
+	HeapPerConn       float64       `json:"server_heap_per_conn_bytes"`
+	StackPerConn      float64       `json:"server_stack_per_conn_bytes"`
+	ServerGoroutines  int           `json:"server_goroutines"`
+	// PriorSockets is how many sockets the server held before the bench
+	// connected: memory per connection counts only the new ones.
+	PriorSockets int64           `json:"server_sockets_before"`
+	Samples      []time.Duration `json:"-"`
+	// SpreadUs is, per broadcast, the time from Send to its last delivery.
+	SpreadUs []float64 `json:"spread_us"`
 }
 
 func fetchStats(ctx context.Context, addr string) (ServerStats, error) {
@@ -74,17 +79,11 @@ func fetchStats(ctx context.Context, addr string) (ServerStats, error) {
 // connecting.
 func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	res := BenchResult{Clients: cfg.Clients, RoomSize: cfg.RoomSize, Messages: cfg.Messages}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string, ...any) {}
-	}
 	before, err := fetchStats(ctx, cfg.Addr)
 	if err != nil {
 		return res, err
 	}
-	if before.Sockets != 0 {
-		progress("note: the server already has %d sockets; memory per connection counts only the new ones", before.Sockets)
-	}
+	res.PriorSockets = before.Sockets
 	res.ServerBytesBefore = before.HeapInuseBytes + before.StackBytes
 
 	// Every client reads from the moment it connects: room members record
@@ -146,6 +145,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		wg.Wait()
 	}()
 	start := time.Now()
+	cfg.Progress.Step("chat bench: connecting clients", cfg.Clients)
 	// Dial in parallel, a few at a time, like a class arriving.
 	var next atomic.Int64
 	var dialErr error
@@ -182,9 +182,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 				if err != nil {
 					return
 				}
-				if (i+1)%1000 == 0 {
-					progress("%d clients connected", i+1)
-				}
+				cfg.Progress.Add(1)
 			}
 		}()
 	}
@@ -196,7 +194,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		return res, err
 	}
 	res.ConnectTime = time.Since(start)
-	res.ConnectSeconds = res.ConnectTime.Seconds()
+	res.ConnectUs = report.Micros(res.ConnectTime)
 
 	// Wait until the server holds every client and the room is full.
 	deadline := time.Now().Add(30 * time.Second)
@@ -224,7 +222,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		res.HeapPerConn = float64(int64(after.HeapInuseBytes)-int64(before.HeapInuseBytes)) / float64(n)
 		res.StackPerConn = float64(int64(after.StackBytes)-int64(before.StackBytes)) / float64(n)
 	}
-	progress("%d sockets on the server; broadcasting %d messages to %d members", after.Sockets, cfg.Messages, cfg.RoomSize)
+	cfg.Progress.Step(fmt.Sprintf("chat bench: broadcasting to %d members", cfg.RoomSize), cfg.Messages)
 
 	// The sender is an extra client in the room, so every member receives.
 	sender, err := cfg.Dial(ctx)
@@ -242,6 +240,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		if err := sender.Send(ctx, transport.Message{Data: []byte(text)}); err != nil {
 			return res, fmt.Errorf("chat bench: send: %w", err)
 		}
+		cfg.Progress.Set(k + 1)
 		select {
 		case <-time.After(cfg.Interval):
 		case <-ctx.Done():
@@ -268,7 +267,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		if last := lastAt[k].Load(); n > 0 && last > sendAt[k].UnixNano() {
 			spread := time.Duration(last - sendAt[k].UnixNano())
 			rates = append(rates, float64(n)/spread.Seconds())
-			res.SpreadMs = append(res.SpreadMs, float64(spread.Microseconds())/1000)
+			res.SpreadUs = append(res.SpreadUs, report.Micros(spread))
 		}
 	}
 	if len(rates) > 0 {

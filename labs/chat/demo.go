@@ -28,7 +28,47 @@ var LinesDialer = Dialer{Name: "tcp", Dial: func(ctx context.Context, s *Server)
 type DemoConfig struct {
 	Doors   []HTTPDoor // server side of the HTTP doors
 	Dialers []Dialer   // client side; bots take them in turn
-	Out     io.Writer
+}
+
+// DemoResult is what the demo's bots saw, step by step.
+type DemoResult struct {
+	HTTPAddr  string // the server's page and HTTP doors
+	LinesAddr string // its TCP line door
+	Doors     string // "ws at /ws, poll at /poll"
+	Bots      []DemoBot
+	Steps     []DemoStep
+	// RoomAfter is who is in room math at the end (after bob left).
+	RoomAfter []string
+	// Interrupted reports whether Ctrl-C stopped the demo before its last
+	// step; the steps are those that ran.
+	Interrupted bool
+}
+
+// DemoBot is one scripted client.
+type DemoBot struct {
+	Name  string `json:"name"`
+	Via   string `json:"via"`
+	Rooms string `json:"rooms"`
+	ID    string `json:"id"`
+}
+
+// DemoStep is one step of the script: who typed what, and who received it.
+type DemoStep struct {
+	Title    string     `json:"title"`
+	From     string     `json:"from"`
+	Text     string     `json:"typed"` // what From typed; "" for bob's disconnect
+	Explain  string     `json:"explain"`
+	Received []Delivery `json:"received"`
+}
+
+// Delivery is one line a bot received in a step, and how long after the
+// step began.
+type Delivery struct {
+	Bot     string        `json:"bot"`
+	Via     string        `json:"via"`
+	Line    string        `json:"line"` // "" when the bot received nothing
+	After   time.Duration `json:"-"`
+	AfterUs float64       `json:"after_us"`
 }
 
 // bot is one scripted client.
@@ -58,21 +98,25 @@ func (b *bot) take() []received {
 }
 
 // Demo starts a chat server on 127.0.0.1, connects scripted bots through the
-// given doors and shows, step by step, who received what and how long after
-// it was sent: room targeting, the default (own id) room, the union
-// broadcast and auto-leave on disconnect. It takes a few seconds.
-func Demo(ctx context.Context, cfg DemoConfig) error {
+// given doors and records, step by step, who received what and how long
+// after it was sent: room targeting, the default (own id) room, the union
+// broadcast and auto-leave on disconnect. It takes a few seconds. When ctx
+// ends early it returns the steps that ran, with Interrupted set.
+func Demo(ctx context.Context, cfg DemoConfig) (DemoResult, error) {
+	var res DemoResult
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	srv, err := Start(sctx, ServerConfig{Listen: "127.0.0.1:0", Lines: "127.0.0.1:0", Doors: cfg.Doors})
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer func() { stop(); srv.Wait() }()
 	dialers := append(slices.Clone(cfg.Dialers), LinesDialer)
-	w := cfg.Out
-	fmt.Fprintf(w, "chat server on http://%s (page, %s) and tcp %s; one hub behind every door\n\n",
-		srv.HTTPAddr, doorList(cfg.Doors), srv.LinesAddr)
+	res.HTTPAddr, res.LinesAddr, res.Doors = srv.HTTPAddr.String(), srv.LinesAddr.String(), doorList(cfg.Doors)
+	interrupted := func() (DemoResult, error) {
+		res.Interrupted = true
+		return res, ctx.Err()
+	}
 
 	plan := []struct{ name, room string }{
 		{"alice", "art"}, {"bob", "math"}, {"carol", "art"}, {"dave", "lobby"},
@@ -84,7 +128,10 @@ func Demo(ctx context.Context, cfg DemoConfig) error {
 		d := dialers[i%len(dialers)]
 		c, err := d.Dial(ctx, srv)
 		if err != nil {
-			return fmt.Errorf("chat demo: %s via %s: %w", p.name, d.Name, err)
+			if ctx.Err() != nil {
+				return interrupted()
+			}
+			return res, fmt.Errorf("chat demo: %s via %s: %w", p.name, d.Name, err)
 		}
 		b := &bot{name: p.name, door: d.Name, conn: c}
 		defer c.Close()
@@ -115,7 +162,10 @@ func Demo(ctx context.Context, cfg DemoConfig) error {
 			}
 		}()
 		if err := b.say(ctx, "/nick "+p.name); err != nil {
-			return err
+			if ctx.Err() != nil {
+				return interrupted()
+			}
+			return res, err
 		}
 		if p.room != DefaultRoom {
 			b.say(ctx, "/join "+p.room)
@@ -125,29 +175,19 @@ func Demo(ctx context.Context, cfg DemoConfig) error {
 	alice, bob, carol, dave := bots[0], bots[1], bots[2], bots[3]
 	alice.say(ctx, "/join math") // alice is in art and math; math is her current room
 	settle(ctx)
+	if ctx.Err() != nil {
+		return interrupted()
+	}
 	for _, b := range bots {
 		b.take()
 	}
-	t := &report.Table{Header: []string{"bot", "via", "rooms", "id (own room)"}}
 	rooms := map[*bot]string{alice: "art, math", bob: "math", carol: "art", dave: "lobby"}
 	for _, b := range bots {
 		b.mu.Lock()
-		t.Row(b.name, b.door, rooms[b], b.id)
+		res.Bots = append(res.Bots, DemoBot{Name: b.name, Via: b.door, Rooms: rooms[b], ID: b.id})
 		b.mu.Unlock()
 	}
-	t.Write(w)
 
-	step := func(n int, title, explain string, from *bot, text string) error {
-		fmt.Fprintf(w, "\n%d. %s\n   %s types: %s\n", n, title, from.name, text)
-		sent := time.Now()
-		if err := from.say(ctx, text); err != nil {
-			return err
-		}
-		settle(ctx)
-		t := receivedTable(bots, nil, sent)
-		t.Notes = []string{explain}
-		return t.Write(w)
-	}
 	bob.mu.Lock()
 	bobID := bob.id
 	bob.mu.Unlock()
@@ -162,48 +202,102 @@ func Demo(ctx context.Context, cfg DemoConfig) error {
 		{"Union broadcast to several rooms", "alice is in both math and art but gets it once", dave, "/to math,art class starts in 5 minutes"},
 		{"Everyone", "the whole server", carol, "/all fire drill at noon"},
 	}
-	for i, s := range steps {
-		if err := step(i+1, s.title, s.explain, s.from, s.text); err != nil {
-			return err
+	for _, st := range steps {
+		sent := time.Now()
+		if err := st.from.say(ctx, st.text); err != nil {
+			if ctx.Err() != nil {
+				return interrupted()
+			}
+			return res, err
 		}
+		settle(ctx)
+		if ctx.Err() != nil {
+			return interrupted()
+		}
+		res.Steps = append(res.Steps, DemoStep{Title: st.title, From: st.from.name, Text: st.text, Explain: st.explain,
+			Received: deliveries(bots, nil, sent)})
 	}
-	n := len(steps) + 1
-	fmt.Fprintf(w, "\n%d. Auto-leave on disconnect\n   bob closes his connection\n", n)
 	sent := time.Now()
 	bob.conn.Close()
 	settle(ctx)
-	t = receivedTable(bots, bob, sent)
-	t.Notes = []string{"bob left every room he was in; the hub told those rooms (math) who left"}
-	t.Write(w)
+	if ctx.Err() != nil {
+		return interrupted()
+	}
+	res.Steps = append(res.Steps, DemoStep{Title: "Auto-leave on disconnect", From: "bob",
+		Explain: "bob left every room he was in; the hub told those rooms (math) who left", Received: deliveries(bots, bob, sent)})
 	ms, err := srv.Hub.Members(ctx, "math")
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return interrupted()
+		}
+		return res, err
 	}
-	var names []string
+	res.RoomAfter = []string{}
 	for _, m := range ms {
-		names = append(names, m.Name)
+		res.RoomAfter = append(res.RoomAfter, m.Name)
 	}
-	fmt.Fprintf(w, "   math now has: %s\n", strings.Join(names, ", "))
-	return ctx.Err()
+	return res, nil
 }
 
-// receivedTable shows what each bot (but skip) received since the last
-// look, and how long after sent.
-func receivedTable(bots []*bot, skip *bot, sent time.Time) *report.Table {
-	t := &report.Table{Header: []string{"who   via   received", "after"}}
+// deliveries is what each bot (but skip) received since the last look, and
+// how long after sent.
+func deliveries(bots []*bot, skip *bot, sent time.Time) []Delivery {
+	out := []Delivery{}
 	for _, b := range bots {
 		if b == skip {
 			continue
 		}
 		got := b.take()
 		if len(got) == 0 {
-			t.Row(fmt.Sprintf("%-5s %-5s -", b.name, b.door), "")
+			out = append(out, Delivery{Bot: b.name, Via: b.door})
 		}
 		for _, g := range got {
-			t.Row(fmt.Sprintf("%-5s %-5s %s", b.name, b.door, g.line), report.Duration(g.at.Sub(sent)))
+			d := g.at.Sub(sent)
+			out = append(out, Delivery{Bot: b.name, Via: b.door, Line: g.line, After: d, AfterUs: report.Micros(d)})
 		}
 	}
-	return t
+	return out
+}
+
+// WriteText prints the demo for people, step by step.
+func (res DemoResult) WriteText(w io.Writer) error {
+	report.Paragraph(w, fmt.Sprintf("chat server on http://%s (page, %s) and tcp %s; one hub behind every door", res.HTTPAddr, res.Doors, res.LinesAddr))
+	fmt.Fprintln(w)
+	t := &report.Table{Header: []string{"bot", "via", "rooms", "id (own room)"}}
+	for _, b := range res.Bots {
+		t.Row(b.Name, b.Via, b.Rooms, b.ID)
+	}
+	if len(res.Bots) > 0 {
+		if err := t.Write(w); err != nil {
+			return err
+		}
+	}
+	for i, st := range res.Steps {
+		if st.Text != "" {
+			fmt.Fprintf(w, "\n%d. %s\n   %s types: %s\n", i+1, st.Title, st.From, st.Text)
+		} else {
+			fmt.Fprintf(w, "\n%d. %s\n   %s closes his connection\n", i+1, st.Title, st.From)
+		}
+		t := &report.Table{Header: []string{"who   via   received", "after"}, Columns: []report.Column{{Fold: true}}}
+		for _, d := range st.Received {
+			if d.Line == "" {
+				t.Row(fmt.Sprintf("%-5s %-5s -", d.Bot, d.Via), "")
+				continue
+			}
+			t.Row(fmt.Sprintf("%-5s %-5s %s", d.Bot, d.Via, d.Line), report.Duration(d.After))
+		}
+		t.Notes = []string{st.Explain}
+		if err := t.Write(w); err != nil {
+			return err
+		}
+	}
+	if res.RoomAfter != nil {
+		fmt.Fprintf(w, "   math now has: %s\n", strings.Join(res.RoomAfter, ", "))
+	}
+	if res.Interrupted {
+		fmt.Fprintln(w, "\n(interrupted: the steps above are those that ran)")
+	}
+	return nil
 }
 
 // settle waits for deliveries to arrive (a short quiet period).
@@ -223,4 +317,28 @@ func doorList(doors []HTTPDoor) string {
 		return "no HTTP doors"
 	}
 	return strings.Join(s, ", ")
+}
+
+// DemoJSON is the results of 'netlab chat demo --json'.
+type DemoJSON struct {
+	HTTPAddr  string     `json:"http_addr"`
+	LinesAddr string     `json:"tcp_addr"`
+	Bots      []DemoBot  `json:"bots"`
+	Steps     []DemoStep `json:"steps"`
+	RoomAfter []string   `json:"math_after"`
+}
+
+// JSON returns the JSON form of res.
+func (res DemoResult) JSON() DemoJSON {
+	j := DemoJSON{HTTPAddr: res.HTTPAddr, LinesAddr: res.LinesAddr, Bots: res.Bots, Steps: res.Steps, RoomAfter: res.RoomAfter}
+	if j.Bots == nil {
+		j.Bots = []DemoBot{}
+	}
+	if j.Steps == nil {
+		j.Steps = []DemoStep{}
+	}
+	if j.RoomAfter == nil {
+		j.RoomAfter = []string{}
+	}
+	return j
 }

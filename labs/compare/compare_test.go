@@ -95,7 +95,6 @@ func TestRunBuildsOneColumnPerTransport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Lab        string `json:"lab"`
 		Transports []struct {
 			Name string `json:"name"`
 			Echo struct {
@@ -115,7 +114,7 @@ func TestRunBuildsOneColumnPerTransport(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Lab != "compare" || len(doc.Transports) != 3 || doc.Transports[0].Name != "tcp" ||
+	if len(doc.Transports) != 3 || doc.Transports[0].Name != "tcp" ||
 		doc.Transports[0].Push.EventsDelivered != 10 || doc.Transports[0].Echo.RTT.P50Us <= 0 || doc.Sentences == nil {
 		t.Errorf("JSON = %s", buf.String())
 	}

@@ -14,17 +14,7 @@ import (
 // with notes on how the figures were measured. Sentences are not included;
 // print them after the table.
 func Table(r Result) *report.Table {
-	t := &report.Table{Header: []string{""}}
-	for _, c := range r.Columns {
-		t.Header = append(t.Header, c.Name)
-	}
-	row := func(label string, cell func(Column) string) {
-		cells := []string{label}
-		for _, c := range r.Columns {
-			cells = append(cells, cell(c))
-		}
-		t.Row(cells...)
-	}
+	t, row := report.SideBySide(r.Columns, func(c Column) string { return c.Name })
 	yes := func(b bool) string {
 		if b {
 			return "yes"
@@ -110,15 +100,32 @@ func dur(d time.Duration, n int) string {
 	return report.Duration(d)
 }
 
-// ResultJSON is the JSON form of a comparison ('netlab compare --json'),
-// documented in docs/compare.md. Times are in microseconds and say so.
+// ResultJSON is the results of a comparison in 'netlab compare --json'
+// (documented in docs/json.md); its config is ConfigJSON. Times are in
+// microseconds and say so.
 type ResultJSON struct {
-	Lab         string           `json:"lab"`
-	ElapsedUs   float64          `json:"elapsed_us"`
-	Interrupted bool             `json:"interrupted"`
-	Push        *push.ConfigJSON `json:"push_config"`
-	Transports  []TransportJSON  `json:"transports"`
-	Sentences   []string         `json:"sentences"`
+	ElapsedUs  float64         `json:"elapsed_us"`
+	Transports []TransportJSON `json:"transports"`
+	Sentences  []string        `json:"sentences"`
+}
+
+// ConfigJSON is how a comparison was set up: the push lab's config (null
+// with --no-echo's opposite, --no-push) and the echo lab's round trips.
+type ConfigJSON struct {
+	Push      *push.ConfigJSON `json:"push"`
+	EchoCount int              `json:"echo_count"`
+	Link      string           `json:"link"` // the impaired link in flag spelling; "" for a perfect one
+}
+
+// ConfigToJSON returns how r was set up; echoCount is the echo lab's round
+// trips (0 when it did not run).
+func ConfigToJSON(r Result, echoCount int, link string) ConfigJSON {
+	c := ConfigJSON{EchoCount: echoCount, Link: link}
+	if r.Pushed {
+		pc := push.ConfigToJSON(r.PushConfig)
+		c.Push = &pc
+	}
+	return c
 }
 
 // TransportJSON is one column.
@@ -147,14 +154,9 @@ type EchoJSON struct {
 
 // JSON converts r to its JSON form, sentences included.
 func JSON(r Result) ResultJSON {
-	j := ResultJSON{Lab: "compare", ElapsedUs: report.Micros(r.Elapsed), Interrupted: r.Interrupted,
-		Transports: []TransportJSON{}, Sentences: Sentences(r)}
+	j := ResultJSON{ElapsedUs: report.Micros(r.Elapsed), Transports: []TransportJSON{}, Sentences: Sentences(r)}
 	if j.Sentences == nil {
 		j.Sentences = []string{}
-	}
-	if r.Pushed {
-		pc := push.ConfigToJSON(r.PushConfig)
-		j.Push = &pc
 	}
 	for _, c := range r.Columns {
 		t := TransportJSON{Name: c.Name, Label: c.Subject.label(), Reliable: c.Info.Reliable,

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/stats"
 	"github.com/netlab/netlab/transport"
 )
@@ -29,6 +30,8 @@ type Config struct {
 	// Trace, if set, is called for every message sent and every reply
 	// received, one call at a time.
 	Trace func(TraceEvent)
+	// Progress, if not nil, counts the messages sent.
+	Progress *report.Progress
 }
 
 // Validate reports what is wrong with c for transport info.
@@ -351,6 +354,7 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 			break
 		}
 		res.Sent++
+		cfg.Progress.Set(res.Sent)
 		endSend(&TraceEvent{At: now.Sub(start), Dir: Out, Seq: seq, Size: len(payload)})
 		if cfg.Interval == 0 {
 			waitFor(seq, now.Add(cfg.Timeout))

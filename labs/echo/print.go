@@ -11,21 +11,12 @@ import (
 
 // Table lays results side by side, one column per transport.
 func Table(results []Result) *report.Table {
-	t := &report.Table{Header: []string{""}}
-	for _, r := range results {
-		name := r.Transport.Name
+	t, row := report.SideBySide(results, func(r Result) string {
 		if r.Interrupted {
-			name += " (interrupted)"
+			return r.Transport.Name + " (interrupted)"
 		}
-		t.Header = append(t.Header, name)
-	}
-	row := func(label string, f func(Result) string) {
-		cells := []string{label}
-		for _, r := range results {
-			cells = append(cells, f(r))
-		}
-		t.Row(cells...)
-	}
+		return r.Transport.Name
+	})
 	pct := func(n, of int) string {
 		if of == 0 {
 			return fmt.Sprint(n)
@@ -126,19 +117,21 @@ func WriteTrace(w io.Writer, transport string, e TraceEvent) {
 	}
 }
 
-// JSON is the --json form of echo results. Field names carry their units.
+// JSON is the config and results of an echo run in the --json envelope
+// (report.Envelope). Field names carry their units.
 type JSON struct {
-	Lab     string       `json:"lab"`
-	Config  ConfigJSON   `json:"config"`
-	Results []ResultJSON `json:"results"`
+	Config  ConfigJSON
+	Results []ResultJSON
 }
 
 // ConfigJSON is the run's configuration.
 type ConfigJSON struct {
 	Count      int     `json:"count"`
 	SizeBytes  int     `json:"size_bytes"`
-	IntervalMs float64 `json:"interval_ms"`
-	TimeoutMs  float64 `json:"timeout_ms"`
+	IntervalUs float64 `json:"interval_us"`
+	TimeoutUs  float64 `json:"timeout_us"`
+	// Link is the impaired link in flag spelling; "" for a perfect one.
+	Link string `json:"link"`
 }
 
 // ResultJSON is one transport's result.
@@ -155,7 +148,7 @@ type ResultJSON struct {
 	BytesReceived *int64             `json:"bytes_received,omitempty"`
 	Requests      *int64             `json:"http_requests,omitempty"`
 	EmptyPolls    *int64             `json:"empty_polls,omitempty"`
-	ElapsedMs     float64            `json:"elapsed_ms"`
+	ElapsedUs     float64            `json:"elapsed_us"`
 	Interrupted   bool               `json:"interrupted"`
 }
 
@@ -165,12 +158,12 @@ func ToJSON(cfg Config, results []Result) JSON {
 	if timeout == 0 {
 		timeout = time.Second
 	}
-	out := JSON{Lab: "echo", Config: ConfigJSON{Count: cfg.Count, SizeBytes: cfg.Size,
-		IntervalMs: ms(cfg.Interval), TimeoutMs: ms(timeout)}, Results: []ResultJSON{}}
+	out := JSON{Config: ConfigJSON{Count: cfg.Count, SizeBytes: cfg.Size,
+		IntervalUs: report.Micros(cfg.Interval), TimeoutUs: report.Micros(timeout)}, Results: []ResultJSON{}}
 	for _, r := range results {
 		j := ResultJSON{Transport: r.Transport.Name, Sent: r.Sent, Received: r.Received, Lost: r.Lost,
 			OutOfOrder: r.OutOfOrder, Duplicated: r.Duplicated, RTT: report.Latency(r.RTT),
-			RTTSamplesUs: report.MicrosAll(r.RTTSamples), ElapsedMs: ms(r.Elapsed), Interrupted: r.Interrupted}
+			RTTSamplesUs: report.MicrosAll(r.RTTSamples), ElapsedUs: report.Micros(r.Elapsed), Interrupted: r.Interrupted}
 		if r.HasWire {
 			s, rc := r.Wire.BytesSent, r.Wire.BytesReceived
 			j.BytesSent, j.BytesReceived = &s, &rc
@@ -184,8 +177,6 @@ func ToJSON(cfg Config, results []Result) JSON {
 	return out
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
 // bytesNote says what the byte counts include; HTTP headers only when an
 // HTTP-based transport is in the table.
 func bytesNote(http bool) string {
@@ -193,12 +184,4 @@ func bytesNote(http bool) string {
 		return "Bytes are counted on the client's socket: message framing and HTTP headers included, TCP/UDP and IP headers not."
 	}
 	return "Bytes are counted on the client's socket: message framing included, TCP/UDP and IP headers not."
-}
-
-// Plural returns "1 message" or "n messages".
-func Plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

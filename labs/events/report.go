@@ -14,6 +14,8 @@ func Tables(results []Result) []*report.Table {
 	who := &report.Table{
 		Title:  "who receives an emit (copies each party's handlers got)",
 		Header: []string{"what happened", "server"},
+		// The sentences fold onto more lines when the table is too wide.
+		Columns: []report.Column{{Fold: true}},
 	}
 	if len(results) > 0 && len(results[0].Steps) > 0 {
 		for i := range results[0].Steps[0].Clients {

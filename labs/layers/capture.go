@@ -17,7 +17,8 @@ var ErrCaptureUnavailable = errors.New("packet capture unavailable")
 
 // A Captured packet is one frame seen on the loopback interface.
 type Captured struct {
-	At       time.Duration `json:"at_ns"` // since the first packet
+	At       time.Duration `json:"-"`     // since the first packet
+	AtUs     float64       `json:"at_us"` // At in microseconds
 	FromPeer string        `json:"direction"`
 	Summary  string        `json:"summary"` // flags, relative seq/ack, length
 	Note     string        `json:"note"`

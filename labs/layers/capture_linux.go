@@ -138,7 +138,7 @@ func CaptureEcho(ctx context.Context, cfg Config) (*Capture, error) {
 		if c.DataIndex < 0 && dir == "client → server" && len(payload) > 0 && (cfg.Transport != "ws" || payload[0] == 0x81) {
 			c.DataIndex = len(c.Packets)
 		}
-		c.Packets = append(c.Packets, Captured{At: f.at.Sub(t0), FromPeer: dir, Frame: f.frame, Hex: fmt.Sprintf("%x", f.frame)})
+		c.Packets = append(c.Packets, Captured{At: f.at.Sub(t0), AtUs: float64(f.at.Sub(t0).Nanoseconds()) / 1000, FromPeer: dir, Frame: f.frame, Hex: fmt.Sprintf("%x", f.frame)})
 	}
 	c.describe(clientPort)
 	if c.DataIndex >= 0 {

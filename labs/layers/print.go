@@ -5,10 +5,61 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/transport/simwire"
 )
+
+// WriteText prints the result for people: the packet beside the two models
+// and layer by layer, or the captured echo.
+func (r *Result) WriteText(w io.Writer) error {
+	if r.Capture != nil {
+		return writeCapture(w, r.Capture)
+	}
+	report.Paragraph(w, fmt.Sprintf("One netlab message (%q) over %s, layer by layer, as the client's stack (%s) sent it to the server's (%s) across netlab's simulated wire", r.Message, r.Transport, simwire.ClientAddr, simwire.ServerAddr))
+	fmt.Fprintln(w)
+	if err := ModelTable(r.Packet, r.Transport).Write(w); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nEach layer wraps the one above it: the frame starts with the outermost header.\n\n")
+	if err := WritePacket(w, r.Packet); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	what := "handshake, message, echo, teardown"
+	switch r.Transport {
+	case "udp":
+		what = "the datagram and its echo: UDP has no handshake"
+	case "ws":
+		what = "handshake, HTTP Upgrade and 101, the frame, its echo, close frames, teardown"
+	}
+	text := fmt.Sprintf("A real packet of a real exchange (%d packets in all: %s); decoded with gopacket.", len(r.Wire.Exchange), what)
+	if r.Wire.SYNOptions != "" {
+		text += fmt.Sprintf(" The client's SYN offered: %s.", r.Wire.SYNOptions)
+	}
+	return report.Paragraph(w, text)
+}
+
+func writeCapture(w io.Writer, c *Capture) error {
+	report.Paragraph(w, fmt.Sprintf("Captured on %s with an AF_PACKET socket: a %s echo of one netlab message, client %s, server %s", c.Interface, c.Transport, c.Client, c.Server))
+	fmt.Fprintln(w)
+	if err := CaptureTable(c).Write(w); err != nil {
+		return err
+	}
+	if c.Transport != "udp" {
+		fmt.Fprintln(w)
+		report.Paragraph(w, "seq and ack are relative to each side's initial sequence number, as Wireshark shows them; window is the raw field: in SYNs it is bytes, afterwards it is multiplied by 2^(window scale).")
+	}
+	report.Paragraph(w, fmt.Sprintf("Every packet on lo is delivered to a capture twice (leaving and arriving); a socket filter kept only the arriving copy, as tcpdump does. %d other packets on lo were ignored.", c.OtherSeen))
+	if c.Dropped > 0 {
+		report.Paragraph(w, fmt.Sprintf("The kernel dropped %d packets from the capture buffer: some rows may be missing.", c.Dropped))
+	}
+	if c.Data != nil {
+		fmt.Fprintf(w, "\nPacket %d, the client's message, layer by layer as captured:\n\n", c.DataIndex+1)
+		return WritePacket(w, c.Data)
+	}
+	return nil
+}
 
 // modelRow places a layer in both models.
 type modelRow struct {
@@ -28,8 +79,9 @@ func layerNamed(p *Packet, osi int) *Layer {
 
 // ModelTable places each layer of p in the OSI (7 layers) and TCP/IP (4
 // layers) models, top of the stack first.
-func ModelTable(p *Packet, transport string) *Grid {
-	t := &Grid{Header: []string{"OSI model", "TCP/IP model", "in this packet", "bytes"}, Right: []bool{false, false, false, true}}
+func ModelTable(p *Packet, transport string) *report.Table {
+	t := &report.Table{Header: []string{"OSI model", "TCP/IP model", "in this packet", "bytes"},
+		Columns: []report.Column{{}, {Align: report.AlignLeft}, {Align: report.AlignLeft, Fold: true}, {}}}
 	size := func(osi int) (string, string) {
 		if l := layerNamed(p, osi); l != nil {
 			return l.Name, fmt.Sprintf("%d B", l.Len)
@@ -72,26 +124,25 @@ func ModelTable(p *Packet, transport string) *Grid {
 func WritePacket(w io.Writer, p *Packet) error {
 	var b strings.Builder
 	for _, l := range p.Layers {
-		fmt.Fprintf(&b, "%s — %d B at offset %d — OSI layer %d (%s), TCP/IP %s layer\n", l.Name, l.Len, l.Offset, l.OSI, l.OSIName, l.TCPIP)
-		wName, wHex := len("field"), len("bytes")
-		for _, f := range l.Fields {
-			wName = max(wName, utf8.RuneCountInString(f.Name))
-			wHex = max(wHex, min(len(f.Hex), 48))
+		for _, line := range report.Wrap(fmt.Sprintf("%s — %d B at offset %d — OSI layer %d (%s), TCP/IP %s layer", l.Name, l.Len, l.Offset, l.OSI, l.OSIName, l.TCPIP), report.DefaultWidth, "", "  ") {
+			b.WriteString(line + "\n")
 		}
-		fmt.Fprintf(&b, "  %-6s  %-*s  %-*s  %s\n", "offset", wHex, "bytes", wName, "field", "value")
+		t := report.Table{Header: []string{"  offset", "bytes", "field", "value"},
+			Columns: []report.Column{{Align: report.AlignLeft}, {Align: report.AlignLeft}, {Align: report.AlignLeft}, {Align: report.AlignLeft, Fold: true}}}
 		for _, f := range l.Fields {
 			hx := f.Hex
-			if len(hx) > 48 {
-				hx = hx[:45] + "…"
+			if len(hx) > 30 {
+				hx = hx[:27] + "…"
 			}
-			val := f.Value
-			if utf8.RuneCountInString(val) > 120 {
-				val = string([]rune(val)[:119]) + "…"
-			}
-			fmt.Fprintf(&b, "  %-6d  %-*s  %-*s  %s\n", f.Offset, wHex, hx, wName, f.Name, val)
+			t.Row(fmt.Sprintf("  %d", f.Offset), hx, f.Name, f.Value)
+		}
+		if err := t.Write(&b); err != nil {
+			return err
 		}
 		for _, n := range l.Notes {
-			fmt.Fprintf(&b, "  note: %s\n", n)
+			for _, line := range report.Wrap(n, report.DefaultWidth, "  note: ", "        ") {
+				b.WriteString(line + "\n")
+			}
 		}
 		b.WriteString("\n")
 	}
@@ -115,9 +166,10 @@ func shortName(n string) string {
 }
 
 // CaptureTable lists the captured packets, one row each.
-func CaptureTable(c *Capture) *Grid {
-	t := &Grid{Header: []string{"#", "time", "direction", "flags", "seq", "ack", "len", "window", "what it is"},
-		Right: []bool{true, true, false, false, true, true, true, true, false}}
+func CaptureTable(c *Capture) *report.Table {
+	left := report.Column{Align: report.AlignLeft}
+	t := &report.Table{Header: []string{"#", "time", "direction", "flags", "seq", "ack", "len", "window", "what it is"},
+		Columns: []report.Column{{Align: report.AlignRight}, {}, left, left, {}, {}, {}, {Drop: 1}, {Align: report.AlignLeft, Fold: true}}}
 	for i, p := range c.Packets {
 		flags, seq, ack, win := p.Flags, fmt.Sprint(p.RelSeq), fmt.Sprint(p.RelAck), fmt.Sprint(p.Window)
 		if c.Transport == "udp" {
@@ -132,59 +184,4 @@ func CaptureTable(c *Capture) *Grid {
 		t.Row(fmt.Sprint(i+1), report.Duration(p.At), p.FromPeer, flags, seq, ack, fmt.Sprint(p.Len), win, note)
 	}
 	return t
-}
-
-// A Grid is a table with text columns left-aligned and number columns
-// right-aligned (report.Table right-aligns every column after the first,
-// which suits numbers, not the sentences these tables end with).
-type Grid struct {
-	Header []string
-	Right  []bool
-	Rows   [][]string
-}
-
-// Row appends a row.
-func (g *Grid) Row(cells ...string) { g.Rows = append(g.Rows, cells) }
-
-// Write prints the grid.
-func (g *Grid) Write(w io.Writer) error {
-	width := make([]int, len(g.Header))
-	for _, r := range append([][]string{g.Header}, g.Rows...) {
-		for i, c := range r {
-			if i < len(width) {
-				width[i] = max(width[i], utf8.RuneCountInString(c))
-			}
-		}
-	}
-	var b strings.Builder
-	line := func(r []string) {
-		var l strings.Builder
-		for i := range width {
-			c := ""
-			if i < len(r) {
-				c = r[i]
-			}
-			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
-			if i > 0 {
-				l.WriteString("  ")
-			}
-			if i < len(g.Right) && g.Right[i] {
-				l.WriteString(pad + c)
-			} else {
-				l.WriteString(c + pad)
-			}
-		}
-		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
-	}
-	line(g.Header)
-	total := 2 * (len(width) - 1)
-	for _, x := range width {
-		total += x
-	}
-	b.WriteString(strings.Repeat("─", total) + "\n")
-	for _, r := range g.Rows {
-		line(r)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

@@ -78,6 +78,8 @@ type Config struct {
 	Ladder bool
 	// PCAP, if set, receives every packet of every transport's wire.
 	PCAP *simwire.PCAP
+	// Progress, if not nil, shows each transport's messages sent.
+	Progress *report.Progress
 }
 
 func (c Config) withDefaults() Config {
@@ -189,6 +191,7 @@ func Run(ctx context.Context, cfg Config, trs []transport.Transport) (Result, er
 	res := Result{Count: cfg.Count, Interval: cfg.Interval, Size: cfg.Size, Link: cfg.Link, Late: cfg.Late,
 		Recovery: cfg.Recovery}
 	for _, tr := range trs {
+		cfg.Progress.Step("loss over "+tr.Info().Name, cfg.Count)
 		r := runOne(ctx, cfg, tr)
 		res.Streams = append(res.Streams, r)
 		if ctx.Err() != nil {
@@ -303,6 +306,7 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 			break
 		}
 		r.Sent++
+		cfg.Progress.Set(r.Sent)
 	}
 
 	// Wait for stragglers. A reliable transport delivers everything

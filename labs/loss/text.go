@@ -18,20 +18,9 @@ const timelineWidth = 50
 // WriteText prints the result for people: the side-by-side table, the
 // timelines, and what the numbers say.
 func (res Result) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "The same %d numbered messages, one every %v, client → server, over each transport\n", res.Count, res.Interval)
-	fmt.Fprintf(w, "through its own copy of the link %s (same seed: same packets lost).\n", res.Link)
-	fmt.Fprintf(w, "The link is a simulated wire between two real TCP/IP stacks (%s loss recovery).\n\n", res.Recovery)
-	t := report.Table{Header: []string{""}}
-	for _, s := range res.Streams {
-		t.Header = append(t.Header, s.Transport)
-	}
-	row := func(name string, f func(s Stream) string) {
-		cells := []string{name}
-		for _, s := range res.Streams {
-			cells = append(cells, f(s))
-		}
-		t.Row(cells...)
-	}
+	report.Paragraph(w, fmt.Sprintf("The same %d numbered messages, one every %v, client → server, over each transport through its own copy of the link %s (same seed: same packets lost). The link is a simulated wire between two real TCP/IP stacks (%s loss recovery).", res.Count, res.Interval, res.Link, res.Recovery))
+	fmt.Fprintln(w)
+	t, row := report.SideBySide(res.Streams, func(s Stream) string { return s.Transport })
 	num := func(f func(s Stream) int) func(Stream) string {
 		return func(s Stream) string { return fmt.Sprint(f(s)) }
 	}
@@ -97,11 +86,11 @@ func (res Result) WriteText(w io.Writer) error {
 			fmt.Fprintf(w, "  %-*s %*d %s\n", name, label, digits, i+1, s.Timeline[i:min(i+timelineWidth, len(s.Timeline))])
 		}
 	}
-	fmt.Fprintf(w, "  %s\n\nWhat happened:\n", Legend(res.Late))
-	for _, line := range res.Explain() {
-		fmt.Fprintf(w, "  - %s\n", line)
+	for _, l := range report.Wrap(Legend(res.Late), report.Width(w), "  ", "  ") {
+		fmt.Fprintln(w, l)
 	}
-	return nil
+	fmt.Fprint(w, "\nWhat happened:\n")
+	return report.Bullets(w, "-", res.Explain())
 }
 
 // Explain says, with this run's numbers, what each transport did.
@@ -223,12 +212,17 @@ func seqList(timeline string, m byte, n int) string {
 // JSON is the --json form of a Result; durations are in the unit their
 // field names say.
 type JSON struct {
-	Count      int          `json:"count"`
-	IntervalMs float64      `json:"interval_ms"`
-	SizeBytes  int          `json:"size_bytes"`
-	Link       string       `json:"link"`
-	LateMs     float64      `json:"late_ms"`
-	Streams    []StreamJSON `json:"streams"`
+	Config  ConfigJSON   `json:"config"`
+	Streams []StreamJSON `json:"streams"`
+}
+
+// ConfigJSON is how the run was set up.
+type ConfigJSON struct {
+	Count      int     `json:"count"`
+	IntervalUs float64 `json:"interval_us"`
+	SizeBytes  int     `json:"size_bytes"`
+	Link       string  `json:"link"`
+	LateUs     float64 `json:"late_us"`
 }
 
 // StreamJSON is one transport's stream in JSON.
@@ -251,19 +245,19 @@ type StreamJSON struct {
 	// TCPProbe is the client TCP sender's state on every ACK that changed it.
 	TCPProbe  []SampleJSON `json:"tcp_probe,omitempty"`
 	Packets   []PacketJSON `json:"packets,omitempty"`
-	ElapsedMs float64      `json:"elapsed_ms"`
+	ElapsedUs float64      `json:"elapsed_us"`
 	Error     string       `json:"error,omitempty"`
 }
 
 // SampleJSON is one sample of the TCP sender's state.
 type SampleJSON struct {
-	TMs      float64 `json:"t_ms"`
+	TUs      float64 `json:"t_us"`
 	CwndSegs int     `json:"cwnd_segments"`
 	// Ssthresh is -1 until the first loss sets it (it starts "infinite").
 	Ssthresh    int     `json:"ssthresh_segments"`
-	SRTTMs      float64 `json:"srtt_ms"`
-	RTTVarMs    float64 `json:"rttvar_ms"`
-	RTOMs       float64 `json:"rto_ms"`
+	SRTTUs      float64 `json:"srtt_us"`
+	RTTVarUs    float64 `json:"rttvar_us"`
+	RTOUs       float64 `json:"rto_us"`
 	Outstanding int     `json:"outstanding_segments"`
 	SACKed      int     `json:"sacked_segments"`
 	InRecovery  bool    `json:"in_recovery"`
@@ -273,8 +267,8 @@ type SampleJSON struct {
 type PacketJSON struct {
 	Dir       string      `json:"dir"`
 	Index     uint64      `json:"index"`
-	SentMs    float64     `json:"sent_ms"`
-	ArrivedMs *float64    `json:"arrived_ms"` // null: dropped
+	SentUs    float64     `json:"sent_us"`
+	ArrivedUs *float64    `json:"arrived_us"` // null: dropped
 	Copies    int         `json:"copies"`
 	Proto     string      `json:"proto"`
 	Flags     string      `json:"flags,omitempty"`
@@ -295,12 +289,13 @@ type StallJSON struct {
 
 // JSON returns the JSON form of res.
 func (res Result) JSON() JSON {
-	j := JSON{Count: res.Count, IntervalMs: ms(res.Interval), SizeBytes: res.Size, Link: res.Link.String(), LateMs: ms(res.Late)}
+	j := JSON{Config: ConfigJSON{Count: res.Count, IntervalUs: report.Micros(res.Interval), SizeBytes: res.Size,
+		Link: res.Link.String(), LateUs: report.Micros(res.Late)}, Streams: []StreamJSON{}}
 	for _, s := range res.Streams {
 		sj := StreamJSON{Transport: s.Transport, Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost,
 			Duplicated: s.Duplicated, OutOfOrder: s.OutOfOrder, Late: s.LateCount,
 			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Wire.Up, LinkDown: s.Wire.Down,
-			QueueDrops: s.Wire.QueueDrops, ElapsedMs: ms(s.Elapsed), Stalls: []StallJSON{}}
+			QueueDrops: s.Wire.QueueDrops, ElapsedUs: report.Micros(s.Elapsed), Stalls: []StallJSON{}}
 		if s.Info.Network == "tcp" {
 			c, sv := s.Wire.Client, s.Wire.Server
 			sj.ClientTCP, sj.ServerTCP = &c, &sv
@@ -310,16 +305,17 @@ func (res Result) JSON() JSON {
 			if ssthresh >= math.MaxInt32 {
 				ssthresh = -1
 			}
-			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TMs: ms(p.At), CwndSegs: p.Cwnd, Ssthresh: ssthresh,
-				SRTTMs: ms(p.SRTT), RTTVarMs: ms(p.RTTVar), RTOMs: ms(p.RTO), Outstanding: p.Outstanding,
-				SACKed: p.SACKed, InRecovery: p.InRecovery})
+			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TUs: report.Micros(p.At), CwndSegs: p.Cwnd, Ssthresh: ssthresh,
+				SRTTUs: report.Micros(p.SRTT), RTTVarUs: report.Micros(p.RTTVar), RTOUs: report.Micros(p.RTO),
+				Outstanding: p.Outstanding, SACKed: p.SACKed, InRecovery: p.InRecovery})
 		}
 		for _, p := range s.Packets {
-			pj := PacketJSON{Dir: p.Dir.String(), Index: p.Index, SentMs: ms(p.Sent), Copies: p.Copies, Proto: p.Proto,
-				Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Len: p.Len, Window: p.Window, SACK: p.SACK, Options: p.Options}
+			pj := PacketJSON{Dir: p.Dir.String(), Index: p.Index, SentUs: report.Micros(p.Sent), Copies: p.Copies,
+				Proto: p.Proto, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Len: p.Len, Window: p.Window, SACK: p.SACK,
+				Options: p.Options}
 			if !p.Dropped() {
-				a := ms(p.Arrived)
-				pj.ArrivedMs = &a
+				a := report.Micros(p.Arrived)
+				pj.ArrivedUs = &a
 			}
 			sj.Packets = append(sj.Packets, pj)
 		}
@@ -334,12 +330,5 @@ func (res Result) JSON() JSON {
 	return j
 }
 
-func ms(d time.Duration) float64 { return report.Micros(d) / 1000 }
-
 // plural writes "1 segment", "2 segments".
-func plural(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
+func plural(n int64, noun string) string { return report.Plural(n, noun) }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/stats"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/event"
@@ -166,8 +167,8 @@ type Config struct {
 	// until at+d: an impaired link such as transport/impair's with a Cut.
 	CutLink func(at, d time.Duration) (transport.Via, error)
 
-	// Progress, if set, is told what runs next.
-	Progress func(string)
+	// Progress, if not nil, counts each scenario's runs as they end.
+	Progress *report.Progress
 }
 
 func (c Config) withDefaults() Config {
@@ -313,15 +314,14 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
-		if cfg.Progress != nil {
-			cfg.Progress(fmt.Sprintf("%s: %d runs", sc, len(cfg.Strategies)*len(cfg.Transports)))
-		}
+		cfg.Progress.Step(fmt.Sprintf("missed: %s", sc), len(cfg.Strategies)*len(cfg.Transports))
 		res := make([]Result, len(cfg.Strategies)*len(cfg.Transports))
 		var wg sync.WaitGroup
 		for i, st := range cfg.Strategies {
 			for j, tr := range cfg.Transports {
 				wg.Go(func() {
 					res[i*len(cfg.Transports)+j] = RunOne(ctx, cfg, sc, st, tr)
+					cfg.Progress.Add(1)
 				})
 			}
 		}

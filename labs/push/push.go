@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/stats"
 	"github.com/netlab/netlab/transport"
 )
@@ -65,6 +66,8 @@ type Config struct {
 	// Via, if set, puts something between client and server (an impaired
 	// link, a wire tap): the client dials the address it returns.
 	Via transport.Via
+	// Progress, if not nil, counts the events the server emitted.
+	Progress *report.Progress
 }
 
 // WithDefaults returns c with its zero fields set to the defaults, or an
@@ -448,6 +451,7 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 			}
 			mu.Lock()
 			emitted++
+			cfg.Progress.Set(emitted)
 			mu.Unlock()
 		}
 		if err := conn.Send(runCtx, transport.Message{Seq: uint64(len(offsets)), Event: EventEnd, Sent: time.Now()}); err != nil && runCtx.Err() == nil {

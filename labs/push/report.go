@@ -12,10 +12,7 @@ import (
 // Table builds the side-by-side table of rs: one column per transport, one
 // row per figure, and notes that say how the figures were measured.
 func Table(rs []Result) *report.Table {
-	t := &report.Table{Header: []string{""}}
-	for _, r := range rs {
-		t.Header = append(t.Header, r.Transport)
-	}
+	t, _ := report.SideBySide(rs, func(r Result) string { return r.Transport })
 	AddRows(t, rs)
 	t.Notes = Notes(rs)
 	return t
@@ -24,13 +21,7 @@ func Table(rs []Result) *report.Table {
 // AddRows appends the push figures of rs to t, one cell per result in the
 // order of rs (the caller writes the header).
 func AddRows(t *report.Table, rs []Result) {
-	row := func(label string, cell func(Result) string) {
-		cells := []string{label}
-		for _, r := range rs {
-			cells = append(cells, cell(r))
-		}
-		t.Row(cells...)
-	}
+	row := report.RowsOf(t, rs)
 	dur := func(d time.Duration, n int) string {
 		if n == 0 {
 			return "–"

@@ -15,15 +15,43 @@ import (
 	"github.com/netlab/netlab/labs/stats"
 )
 
-// A Table is a grid of text cells printed with aligned columns: the first
-// column left-aligned (row labels), the others right-aligned (numbers).
+// A Table is a grid of text cells printed with aligned columns. By default
+// the first column is left-aligned (row labels) and the others
+// right-aligned (numbers); Columns changes that per column.
+//
+// A table stays within MaxWidth columns: a column marked Fold wraps its
+// text onto more lines, then columns marked Drop are left out, lowest rank
+// first, with a note saying so. The title and the notes are prose and wrap
+// to the width of the writer (report.Width).
 type Table struct {
-	Title  string
-	Header []string
-	Rows   [][]string
-	// Notes are printed under the table, one per line.
+	Title   string
+	Header  []string
+	Rows    [][]string
+	Columns []Column // per column; a missing entry is the zero Column
+	// Notes are printed under the table, each wrapped as a paragraph.
 	Notes []string
 }
+
+// A Column says how one column of a Table is laid out.
+type Column struct {
+	Align Align
+	// Fold lets the column's text wrap onto more lines when the table is
+	// wider than MaxWidth (for a column of sentences).
+	Fold bool
+	// Drop ranks a column that may be left out when the table is still
+	// wider than MaxWidth: rank 1 goes first, then 2; 0 is never dropped.
+	Drop int
+}
+
+// Align is a column's alignment.
+type Align int
+
+// Alignments.
+const (
+	AlignAuto  Align = iota // left for the first column, right for the others
+	AlignLeft               // text
+	AlignRight              // numbers
+)
 
 // Row appends a row.
 func (t *Table) Row(cells ...string) { t.Rows = append(t.Rows, cells) }
@@ -32,6 +60,26 @@ func (t *Table) Row(cells ...string) { t.Rows = append(t.Rows, cells) }
 func (t *Table) Section(label string) { t.Rows = append(t.Rows, []string{sectionMark + label}) }
 
 const sectionMark = "\x00"
+
+// minFold is the narrowest a folded column gets.
+const minFold = 16
+
+func (t *Table) column(i int) Column {
+	if i < len(t.Columns) {
+		return t.Columns[i]
+	}
+	return Column{}
+}
+
+func (t *Table) right(i int) bool {
+	switch t.column(i).Align {
+	case AlignLeft:
+		return false
+	case AlignRight:
+		return true
+	}
+	return i > 0
+}
 
 // Write prints the table to w.
 func (t *Table) Write(w io.Writer) error {
@@ -54,45 +102,120 @@ func (t *Table) Write(w io.Writer) error {
 			measure(r)
 		}
 	}
+	keep := make([]bool, ncol)
+	for i := range keep {
+		keep[i] = true
+	}
+	total := func() int {
+		n, cols := 0, 0
+		for i, x := range width {
+			if keep[i] {
+				n += x
+				cols++
+			}
+		}
+		return n + 2*max(cols-1, 0)
+	}
+	// Fit: fold what may fold, then drop what may go.
+	var dropped []string
+	for total() > MaxWidth {
+		over := total() - MaxWidth
+		folded := false
+		for i := range width {
+			if keep[i] && t.column(i).Fold && width[i] > minFold {
+				cut := min(over, width[i]-minFold)
+				width[i] -= cut
+				over -= cut
+				folded = true
+			}
+		}
+		if folded {
+			continue
+		}
+		next := -1
+		for i := range width {
+			if d := t.column(i).Drop; keep[i] && d > 0 && (next < 0 || d < t.column(next).Drop) {
+				next = i
+			}
+		}
+		if next < 0 {
+			break // nothing left to fold or drop: print it wide
+		}
+		keep[next] = false
+		if next < len(t.Header) && strings.TrimSpace(t.Header[next]) != "" {
+			dropped = append(dropped, strings.TrimSpace(t.Header[next]))
+		}
+	}
 	line := func(r []string) {
-		var l strings.Builder
+		// A folded cell becomes several lines; the other cells sit on the first.
+		cells := make([][]string, ncol)
+		height := 1
 		for i := 0; i < ncol; i++ {
 			c := ""
 			if i < len(r) {
 				c = r[i]
 			}
-			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
-			if i > 0 {
-				l.WriteString("  ")
-			}
-			if i == 0 {
-				l.WriteString(c + pad)
+			if keep[i] && t.column(i).Fold && utf8.RuneCountInString(c) > width[i] {
+				cells[i] = Wrap(c, width[i], "", "")
 			} else {
-				l.WriteString(pad + c)
+				cells[i] = []string{c}
+			}
+			height = max(height, len(cells[i]))
+		}
+		for k := 0; k < height; k++ {
+			var l strings.Builder
+			first := true
+			for i := 0; i < ncol; i++ {
+				if !keep[i] {
+					continue
+				}
+				c := ""
+				if k < len(cells[i]) {
+					c = cells[i][k]
+				}
+				pad := strings.Repeat(" ", max(width[i]-utf8.RuneCountInString(c), 0))
+				if !first {
+					l.WriteString("  ")
+				}
+				first = false
+				if t.right(i) {
+					l.WriteString(pad + c)
+				} else {
+					l.WriteString(c + pad)
+				}
+			}
+			b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
+		}
+	}
+	prose := Width(w)
+	paragraph := func(text string) {
+		for _, para := range strings.Split(text, "\n") {
+			body := strings.TrimLeft(para, " ")
+			indent := para[:len(para)-len(body)]
+			for _, l := range Wrap(body, prose, indent, indent) {
+				b.WriteString(l + "\n")
 			}
 		}
-		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
 	}
 	if t.Title != "" {
-		b.WriteString(t.Title + "\n")
+		paragraph(t.Title)
 	}
 	if len(t.Header) > 0 {
 		line(t.Header)
-		total := 2 * (ncol - 1)
-		for _, x := range width {
-			total += x
-		}
-		b.WriteString(strings.Repeat("─", total) + "\n")
+		b.WriteString(strings.Repeat("─", total()) + "\n")
 	}
 	for _, r := range t.Rows {
 		if isSection(r) {
-			b.WriteString(strings.TrimPrefix(r[0], sectionMark) + "\n")
+			paragraph(strings.TrimPrefix(r[0], sectionMark))
 			continue
 		}
 		line(r)
 	}
 	for _, n := range t.Notes {
-		b.WriteString(n + "\n")
+		paragraph(n)
+	}
+	if len(dropped) > 0 {
+		paragraph(fmt.Sprintf("(Left out to fit %d columns: %s; --json has every number.)", MaxWidth, strings.Join(dropped, ", ")))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -225,4 +348,16 @@ func MicrosAll(ds []time.Duration) []float64 {
 		out[i] = Micros(d)
 	}
 	return out
+}
+
+// Plural writes n with its noun: "1 message", "2 messages". A noun whose
+// plural is not noun+"s" gives it: Plural(2, "reply", "replies").
+func Plural[N ~int | ~int64 | ~uint64](n N, noun string, plural ...string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if len(plural) > 0 {
+		return fmt.Sprintf("%d %s", n, plural[0])
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

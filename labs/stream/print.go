@@ -65,12 +65,7 @@ func Write(w io.Writer, r Result, shown int) {
 	}
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
+func plural(n int, word string) string { return report.Plural(n, word) }
 
 func onOff(b bool) string {
 	if b {
@@ -109,7 +104,6 @@ func printable(b []byte, n int) string {
 
 // JSON is the --json form of a stream lab run.
 type JSON struct {
-	Lab           string      `json:"lab"`
 	Count         int         `json:"count"`
 	SizeBytes     int         `json:"size_bytes"`
 	ReadSizeBytes int         `json:"read_size_bytes"`
@@ -143,7 +137,7 @@ type KernelJSON struct {
 
 // ToJSON converts a result.
 func ToJSON(r Result) JSON {
-	j := JSON{Lab: "tcp stream", Count: r.Config.Count, SizeBytes: r.Config.Size, ReadSizeBytes: r.Config.ReadSize,
+	j := JSON{Count: r.Config.Count, SizeBytes: r.Config.Size, ReadSizeBytes: r.Config.ReadSize,
 		NoDelay: r.Config.NoDelay, Writes: r.Writes, BytesWritten: r.BytesWritten, ReadSizes: []int{},
 		SplitMessages: r.SplitMessages, Recovered: r.Recovered, InOrder: r.InOrder}
 	for _, c := range r.Reads {

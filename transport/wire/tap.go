@@ -295,8 +295,8 @@ func (t *Tap) serveTCP(id int, c net.Conn) {
 		up.Close()
 		return
 	}
-	opened := fmt.Sprintf("%s      opened: client %s → tap %s → server %s (decoding: %s)\n",
-		name, c.RemoteAddr(), c.LocalAddr(), up.RemoteAddr(), t.cfg.Proto)
+	opened := fmt.Sprintf("%s      opened: client %s → tap %s → server %s\n%s      decoding: %s\n",
+		name, c.RemoteAddr(), c.LocalAddr(), up.RemoteAddr(), name, t.cfg.Proto)
 
 	q := make(chan chunk, t.cfg.Backlog)
 	var stopped atomic.Bool    // decoding stopped: the decoder fell behind

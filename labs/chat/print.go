@@ -1,0 +1,41 @@
+package chat
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/netlab/netlab/labs/report"
+)
+
+// WriteText prints the bench's result for people.
+func (res BenchResult) WriteText(w io.Writer) error {
+	t := &report.Table{Title: fmt.Sprintf("chat bench: %d WebSocket clients, %d in room \"bench\", %d broadcasts", res.Clients, res.RoomSize, res.Messages)}
+	t.Row("connect all clients", report.Duration(res.ConnectTime))
+	t.Row("server sockets", fmt.Sprint(res.ServerSockets))
+	t.Row("server goroutines", fmt.Sprint(res.ServerGoroutines))
+	t.Row("server memory per connection", report.Bytes(int64(res.BytesPerConn)))
+	t.Row("  of which heap", report.Bytes(int64(res.HeapPerConn)))
+	t.Row("  of which goroutine stacks", report.Bytes(int64(res.StackPerConn)))
+	t.Row("deliveries", fmt.Sprintf("%d of %d", res.Delivered, res.Delivered+res.Missing))
+	t.Row("latency p50", report.Duration(res.Latency.P50))
+	t.Row("latency p90", report.Duration(res.Latency.P90))
+	t.Row("latency p99", report.Duration(res.Latency.P99))
+	t.Row("latency max", report.Duration(res.Latency.Max))
+	t.Row("fan-out rate", fmt.Sprintf("%.0f msg/s", res.FanoutPerSec))
+	t.Notes = []string{"latency: sender's Send to receiver's Recv, both in this process (one clock)",
+		"memory: server heap in use + stacks, after GC, (after - before) / new sockets",
+		"fan-out rate: room members reached / time from Send to the last of them, mean over broadcasts"}
+	if res.PriorSockets != 0 {
+		t.Notes = append(t.Notes, fmt.Sprintf("the server already had %d sockets; memory per connection counts only the new ones", res.PriorSockets))
+	}
+	return t.Write(w)
+}
+
+// BenchJSON is the --json form of a bench result.
+type BenchJSON struct {
+	BenchResult
+	Latency report.LatencyJSON `json:"latency"`
+}
+
+// JSON returns the JSON form of res.
+func (res BenchResult) JSON() BenchJSON { return BenchJSON{res, report.Latency(res.Latency)} }
