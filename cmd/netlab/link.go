@@ -250,19 +250,20 @@ func jsonOn(c *cobra.Command) bool {
 }
 
 // writeLinkSummary prints what an impaired link did: the wire's counts
-// each way and each stack's TCP counters.
+// each way and each stack's TCP counters, in lines under 100 columns.
 func writeLinkSummary(w io.Writer, cfg impair.Config, st simwire.Stats) {
-	dir := func(name string, c impair.Counts) string {
-		return fmt.Sprintf("%s %d packets, %d dropped, %d duplicated, %d reordered", name, c.Packets, c.Dropped, c.Duplicated, c.Reordered)
+	dir := func(c impair.Counts) string {
+		return fmt.Sprintf("%d packets, %d dropped, %d duplicated, %d reordered", c.Packets, c.Dropped, c.Duplicated, c.Reordered)
 	}
 	tcp := func(t simwire.TCPStats) string {
-		return fmt.Sprintf("%d segments sent, %d retransmitted (%d fast, %d RTO timeouts), %d SACK recoveries, %d tail loss probes",
+		return fmt.Sprintf("%d segments, %d retransmitted (%d fast, %d on RTO timeout), %d SACK recoveries, %d TLP",
 			t.SegmentsSent, t.Retransmits, t.FastRetransmits, t.Timeouts, t.SACKRecoveries, t.TLPRecoveries)
 	}
-	fmt.Fprintf(w, "\nthe impaired link (%s), a simulated wire between two TCP/IP stacks:\n", cfg)
-	fmt.Fprintf(w, "  wire:       %s; %s\n", dir("client→server", st.Up), dir("server→client", st.Down))
-	fmt.Fprintf(w, "  client TCP: %s\n", tcp(st.Client))
-	fmt.Fprintf(w, "  server TCP: %s\n", tcp(st.Server))
+	fmt.Fprintf(w, "\nthe impaired link: %s\n(a simulated wire between two real TCP/IP stacks)\n", cfg)
+	fmt.Fprintf(w, "  client→server: %s\n", dir(st.Up))
+	fmt.Fprintf(w, "  server→client: %s\n", dir(st.Down))
+	fmt.Fprintf(w, "  client TCP:    %s\n", tcp(st.Client))
+	fmt.Fprintf(w, "  server TCP:    %s\n", tcp(st.Server))
 	if st.QueueDrops > 0 {
 		fmt.Fprintf(w, "  %d packets dropped by a full queue inside a stack\n", st.QueueDrops)
 	}
