@@ -50,6 +50,8 @@ func chatHTTPDoors() []chat.HTTPDoor {
 	return []chat.HTTPDoor{
 		{Name: "ws", Path: "/ws", Handler: wsSrv, Accept: wsSrv, Close: wsSrv.Close},
 		{Name: "poll", Path: httppoll.DefaultPrefix, Handler: pollSrv, Accept: pollSrv, Close: pollSrv.Close},
+		chatSSEDoor(), // chat_sse.go
+		chatSocketIODoor(),
 	}
 }
 
@@ -69,6 +71,7 @@ func newChatServeCmd(a *app) *cobra.Command {
 	var listen, lines string
 	var queue, maxConns int
 	var adapterKind, natsURL, redisURL, serverID string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the chat page, WebSocket and long-polling endpoints, and a TCP line port",
@@ -85,8 +88,8 @@ adapters do: --adapter nats (with --nats URL; 'netlab cluster broker' runs
 one) or --adapter redis (with --redis URL). Each server publishes its
 broadcasts to the broker and delivers what the others publish to its own
 clients. See 'netlab docs cluster'.`,
-		Example: `  term1$ netlab chat serve --listen 0.0.0.0:8080 --tcp 0.0.0.0:8081
-  term2$ nc 127.0.0.1 8081
+		Example: `  term1$ netlab chat serve --listen 0.0.0.0:8080      # nc door on 0.0.0.0:7500
+  term2$ nc 127.0.0.1 7500
   term3$ wscat -c ws://127.0.0.1:8080/ws
 
   # two servers sharing rooms through NATS
@@ -104,6 +107,10 @@ clients. See 'netlab docs cluster'.`,
 			if err := cluster.CheckKind(adapterKind); err != nil {
 				return usagef("--adapter: %v", err)
 			}
+			log := newServerLog(a.out, quiet) // serverlog.go
+			if !cmd.Flags().Changed("tcp") {  // the nc door follows --listen's host
+				lines = followHost(listen, chatLinesPort)
+			}
 			ctx := cmd.Context()
 			if serverID == "" {
 				serverID = cluster.NewServerID()
@@ -119,15 +126,17 @@ clients. See 'netlab docs cluster'.`,
 			res, err := chat.Serve(ctx, chat.ServeOptions{
 				Server: chat.ServerConfig{Listen: listen, Lines: lines, Doors: chatHTTPDoors(), MaxConns: maxConns,
 					Logf: func(format string, args ...any) { fmt.Fprintf(a.errOut, "netlab: "+format+"\n", args...) },
-					Hub: chat.Config{SendQueue: queue, ServerID: serverID, Adapter: ad, Disconnecting: func(m chat.Member, rooms []string, reason error) {
+					Hub: chat.Config{SendQueue: queue, ServerID: serverID, Adapter: ad, Log: log.chatEvent, Disconnecting: func(m chat.Member, rooms []string, reason error) {
 						if errors.Is(reason, chat.ErrSlowConsumer) { // the instructor wants to know
 							fmt.Fprintf(a.errOut, "disconnected %s (%s, %s): %v\n", m.Name, m.Door, m.ID, reason)
+						} else {
+							log.chatLeft(m, reason) // serverlog.go
 						}
 					}}},
 				Listening: func(s *chat.Server) { chat.WriteServing(a.out, s, serverID, shared) },
 			})
 			if !res.Started {
-				return err
+				return bindError(err, "--listen", listen, "--tcp", lines) // dialhint.go
 			}
 			if werr := res.WriteText(a.out); werr != nil {
 				return werr
@@ -136,7 +145,8 @@ clients. See 'netlab docs cluster'.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP address: the page, /ws and the polling endpoints")
-	cmd.Flags().StringVar(&lines, "tcp", "127.0.0.1:8081", "TCP line address for nc (\"\" to turn off)")
+	cmd.Flags().StringVar(&lines, "tcp", "127.0.0.1:"+chatLinesPort, "TCP line address for nc (\"\" to turn off; default: the host of --listen, port "+chatLinesPort+")")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no line per client connecting, joining, leaving, disconnecting")
 	cmd.Flags().IntVar(&queue, "queue", chat.DefaultSendQueue, "messages queued per client before a slow client is disconnected")
 	cmd.Flags().IntVar(&maxConns, "max-conns", 0, "open connections at most, HTTP and nc together; more are refused (0: the fd limit less an eighth)")
 	cmd.Flags().StringVar(&adapterKind, "adapter", cluster.KindNone, "share rooms with other servers: none, nats or redis")
@@ -155,7 +165,7 @@ func newChatJoinCmd(a *app) *cobra.Command {
 		Long: `Join a chat server (default 127.0.0.1:8080) and chat from the terminal: each
 line you type goes to your room; /help lists the commands. --via poll uses
 HTTP long polling instead of WebSocket; --via tcp uses the TCP line port
-(default address 127.0.0.1:8081).
+(default address 127.0.0.1:7500).
 --latency shows how long each message took from the server taking it to your
 terminal (exact when server and client share a clock, e.g. same machine).`,
 		Example: `  netlab chat join --name ada --room math
@@ -174,7 +184,7 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 			}
 			addr := "127.0.0.1:8080"
 			if via == "tcp" {
-				addr = "127.0.0.1:8081"
+				addr = "127.0.0.1:" + chatLinesPort
 			}
 			if len(args) == 1 {
 				addr = args[0]
@@ -193,6 +203,9 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 					u = "ws://" + addr + "/ws"
 				}
 				c, err = ws.Dial(ctx, u, chatWSOptions)
+			}
+			if err != nil && via != "tcp" && strings.Contains(err.Error(), "malformed HTTP") { // dialhint.go
+				return fmt.Errorf("chat join %s: that port answers, but not with HTTP (it sent %s): is it the nc door of 'netlab chat serve'? Join it with --via tcp, or give the HTTP port (8080 by default)", addr, answerOf(err.Error()))
 			}
 			if err != nil {
 				return fmt.Errorf("chat join: %w (is 'netlab chat serve' running there?)", err)

@@ -52,6 +52,9 @@ func (o *echoOptions) config() echo.Config {
 }
 
 func (o *echoOptions) validate(trs []transport.Transport) error {
+	if o.timeout <= 0 {
+		return usagef("--timeout must be more than 0 (how long to wait for each reply, e.g. 1s), got %v", o.timeout)
+	}
 	if err := o.wire.check(o.json, o.trace); err != nil {
 		return err
 	}
@@ -192,7 +195,7 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 
 // serveEcho runs an echo server for tr on addr until Ctrl-C, then prints
 // totals. hint tells the user how to talk to it with standard tools.
-func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string, hint func(addr string) string) error {
+func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string, hint func(addr string) string, quiet bool) error {
 	ln, err := tr.Listen(ctx, addr)
 	if err != nil {
 		return listenError(err, addr)
@@ -200,11 +203,16 @@ func serveEcho(ctx context.Context, a *app, tr transport.Transport, addr string,
 	defer ln.Close()
 	name := tr.Info().Name
 	fmt.Fprintf(a.out, "netlab %s echo server listening on %s\n", name, ln.Addr())
+	share := shareAddrs(listenedOn(addr, ln.Addr())) // 0.0.0.0: this machine's real addresses
+	if l := otherAddrs(share); l != "" {
+		fmt.Fprintln(a.out, l)
+	}
 	if hint != nil {
-		fmt.Fprintln(a.out, hint(ln.Addr().String()))
+		fmt.Fprintln(a.out, hint(share[0]))
 	}
 	fmt.Fprintln(a.out, "Press Ctrl-C to stop.")
 	var st echo.ServerStats
+	st.OnConn = newServerLog(a.out, quiet).echoConn(name) // serverlog.go: a line per client
 	start := time.Now()
 	err = echo.Serve(ctx, ln, &st)
 	fmt.Fprintf(a.out, "\nstopped after %s: %s, %s echoed, %d malformed\n",
@@ -249,7 +257,7 @@ func connectEcho(ctx context.Context, a *app, tr transport.Transport, addr strin
 	}
 	conn, err := tr.Dial(ctx, addr)
 	if err != nil {
-		return err
+		return dialError(tr.Info().Name, addr, err) // dialhint.go
 	}
 	defer conn.Close()
 	fmt.Fprintf(a.errOut, "connected to %s over %s; type lines to send, Ctrl-D to finish\n", addr, tr.Info().Name)
@@ -264,6 +272,9 @@ func connectEcho(ctx context.Context, a *app, tr transport.Transport, addr strin
 		}
 	})
 	fmt.Fprintf(a.errOut, "sent %d, received %d\n", sent, received)
+	if !tr.Info().Connected && sent > 0 && received == 0 && ctx.Err() == nil {
+		fmt.Fprintln(a.errOut, udpSilence(addr))
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

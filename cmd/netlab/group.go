@@ -55,6 +55,7 @@ histogram. --trace prints every message as it goes out and comes back;
 	addFlags(echoCmd, &eto)
 
 	var listen string
+	var quiet bool
 	var sto transportOptions
 	serveCmd := &cobra.Command{
 		Use:   "serve",
@@ -78,10 +79,11 @@ It listens on 127.0.0.1 unless --listen names another address (use
 				return usagef("%s must be >= 0 (0: the default), got %d", flag, sto.maxConns)
 			}
 			sto.logf = func(format string, args ...any) { fmt.Fprintf(a.errOut, "netlab: "+format+"\n", args...) }
-			return serveEcho(cmd.Context(), a, g.build(&sto, true), listen, g.hint)
+			return serveEcho(cmd.Context(), a, g.build(&sto, true), listen, g.hint, quiet)
 		},
 	}
 	serveCmd.Flags().StringVarP(&listen, "listen", "l", g.defaultListen, "address to listen on (HOST:PORT; port 0 picks a free one)")
+	serveCmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no line per client connecting and disconnecting")
 	addFlags(serveCmd, &sto)
 
 	var cto transportOptions

@@ -86,6 +86,7 @@ reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
 	fs.BoolVar(&o.ladder, "ladder", false, "also print every packet on the wire as a ladder: time, direction, flags, seq, ack, length, SACK blocks, drops")
 	o.link = addLinkFlagsDefault(cmd, loss.DefaultLink)
 	addTransportFlags(fs, &o.to)
+	cmd.AddCommand(newLossStreamsCmd(a)) // loss_streams.go
 	return cmd
 }
 

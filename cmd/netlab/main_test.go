@@ -154,7 +154,7 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{[]string{"udp", "echo", "--size", "70000"}, "over the udp limit"},
 		{[]string{"tcp", "echo", "--interval", "-1s"}, "interval must not be negative"},
 		{[]string{"tcp", "echo", "--bogus"}, "unknown flag: --bogus"},
-		{[]string{"tcp", "echo", "--count", "many"}, "invalid argument"},
+		{[]string{"tcp", "echo", "--count", "many"}, "--count many: want a whole number"},
 		{[]string{"tcp", "serve", "--listen", "nonsense"}, "bad --listen address"},
 		{[]string{"tcp", "connect"}, "connect needs one address"},
 		{[]string{"udp", "connect", "no-port"}, "bad address"},

@@ -29,6 +29,7 @@ type missedOptions struct {
 	consumeRate float64
 	window      int
 	ackTimeout  time.Duration
+	recoveryWin time.Duration // recovery: Socket.IO's maxDisconnectionDuration
 	offlineMode string
 	json        bool
 	tr          transportOptions
@@ -64,6 +65,12 @@ and the application mitigates it, or not:
           holes, like Socket.IO's connection state recovery; what is older
           than the window is reported as gone
   all     both
+  recovery  Socket.IO's own connection state recovery, over the real
+          protocol (--transports socketio, offline scenario): the server
+          keeps broadcasts and the lost session for --recovery-window; the
+          client comes back with its session id and offset, recovered;
+          volatile and acked events are not kept; the client buffers its
+          own emits while away
 
 The table counts, per scenario x strategy x transport: events emitted,
 delivered to the application, missed, duplicated, recovered, gone; and the
@@ -88,7 +95,7 @@ it.`,
 	f.StringVarP(&o.transports, "transports", "t", defaultEventTransports(), transportFlagHelp())
 	addTransportFlags(f, &o.tr)
 	f.StringVar(&o.scenarios, "scenario", "offline,late-handler,slow-consumer", "comma-separated scenarios: offline, late-handler (late), slow-consumer (slow)")
-	f.StringVar(&o.strategies, "strategy", "none,ack,replay,all", "comma-separated mitigations: none, ack, replay, all")
+	f.StringVar(&o.strategies, "strategy", "none,ack,replay,all", "comma-separated mitigations: none, ack, replay, all, recovery (Socket.IO's own, with --transports socketio)")
 	f.Float64Var(&o.rate, "rate", missed.DefaultRate, "events per second the server emits")
 	f.DurationVar(&o.offline, "offline", missed.DefaultOffline, "offline: how long the client's link is down")
 	f.StringVar(&o.offlineMode, "offline-mode", "disconnect", "offline: disconnect (the client closes and dials again: exact counts) or cut (its link goes dark through an impaired link; the connection is left to TCP and the timeouts)")
@@ -97,6 +104,7 @@ it.`,
 	f.Float64Var(&o.consumeRate, "consume-rate", missed.DefaultConsumeRate, "slow-consumer: events per second the client's application handles")
 	f.IntVar(&o.window, "window", missed.DefaultWindow, "replay: events the server keeps per client")
 	f.DurationVar(&o.ackTimeout, "ack-timeout", missed.DefaultAckTimeout, "ack: how long the server waits for an ack before resending")
+	f.DurationVar(&o.recoveryWin, "recovery-window", missed.DefaultRecoveryWindow, "recovery (Socket.IO, --transports socketio): maxDisconnectionDuration, how long the server keeps a lost session")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table")
 	return cmd
 }
@@ -119,7 +127,8 @@ func (o *missedOptions) config() (missed.Config, error) {
 		return missed.Config{}, usagef("--ack-timeout must be >= 1ms, got %v", o.ackTimeout)
 	}
 	cfg := missed.Config{Rate: o.rate, Offline: o.offline, Late: o.late, Queue: o.queue,
-		ConsumeRate: o.consumeRate, Window: o.window, AckTimeout: o.ackTimeout}
+		ConsumeRate: o.consumeRate, Window: o.window, AckTimeout: o.ackTimeout,
+		RecoveryLink: socketioRecoveryLink, RecoveryWindow: o.recoveryWin}
 	mode, err := missed.ParseOfflineMode(strings.TrimSpace(o.offlineMode))
 	if err != nil {
 		return missed.Config{}, usagef("--offline-mode: %v", err)

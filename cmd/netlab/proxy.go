@@ -112,7 +112,7 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 	}
 	p, err := link.Listen(ctx, network, o.listen, o.upstream)
 	if err != nil {
-		return fmt.Errorf("proxy: %w (pick another with --listen or use port 0)", err)
+		return bindError(fmt.Errorf("proxy: %w (pick another with --listen or use port 0)", err), "--listen", o.listen) // dialhint.go
 	}
 	defer p.Close()
 	if !o.json {

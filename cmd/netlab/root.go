@@ -72,6 +72,9 @@ func run(ctx context.Context, args []string, a *app) int {
 		return exitInterrupted
 	}
 	var ue usageError
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		err = unknownCommandError(err) // flagerr.go
+	}
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command ") {
 		fmt.Fprintf(a.errOut, "netlab: %v (see '%s --help')\n", err, cmd.CommandPath())
 		return exitUsage
@@ -99,7 +102,7 @@ Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
 	root.SetIn(a.in)
 	root.SetOut(a.out)
 	root.SetErr(a.errOut)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{plainFlagError(err)} })
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddGroup(
 		&cobra.Group{ID: "labs", Title: "Labs (each runs its servers and clients in this process and prints what happened):"},

@@ -58,8 +58,8 @@ puts any lab's client through it.`,
   term1$ netlab wire --listen 127.0.0.1:8081 --upstream example.com:80
   term2$ curl -H 'Host: example.com' http://127.0.0.1:8081/
 
-  # watch wscat talk to a netlab WebSocket server on 127.0.0.1:8080
-  term1$ netlab wire --listen 127.0.0.1:9000 --upstream 127.0.0.1:8080 --proto ws
+  # watch wscat talk to a netlab WebSocket server ('netlab ws serve', 127.0.0.1:8081)
+  term1$ netlab wire --listen 127.0.0.1:9000 --upstream 127.0.0.1:8081 --proto ws
   term2$ wscat -c ws://127.0.0.1:9000/ws
 
   # UDP: watch nc -u

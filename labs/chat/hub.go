@@ -48,6 +48,10 @@ type Config struct {
 	// to leave, while it is still in its rooms (rooms includes its own id
 	// room), with the reason it leaves. It must not call the hub.
 	Disconnecting func(m Member, rooms []string, reason error)
+	// Log, when set, hears each socket connect, join and leave a room
+	// (not its own id room), on the hub's goroutine, for a server's log.
+	// It must not call the hub.
+	Log func(event string, m Member, room string)
 	// Events handles client events the chat does not know itself (the
 	// cluster lab's "replay"), in the manner of Socket.IO's socket.on: a
 	// session calls Events[m.Event] with the client's socket and the message
@@ -161,6 +165,7 @@ type Hub struct {
 	ad        adapter.Adapter
 	queueLen  int
 	onLeaving func(Member, []string, error)
+	onEvent   func(string, Member, string)
 	maxNotice int
 
 	register   chan *Socket
@@ -186,6 +191,9 @@ type Hub struct {
 	// unpublished counts local broadcasts other servers will not get: the
 	// outbox was full, the adapter refused them, or the hub stopped first.
 	unpublished atomic.Int64
+	// page is the page protocol's history and receipts (page.go); owned
+	// by the run goroutine.
+	page pageState
 	// stopping is closed when Run starts shutting down, so an adapter
 	// handler waiting to hand a broadcast in gives up (the adapter's Close
 	// may wait for its handlers).
@@ -211,6 +219,7 @@ func NewHub(cfg Config) *Hub {
 		ad:         cfg.Adapter,
 		queueLen:   cfg.SendQueue,
 		onLeaving:  cfg.Disconnecting,
+		onEvent:    cfg.Log,
 		events:     cfg.Events,
 		maxNotice:  cfg.MaxNoticeRoom,
 		register:   make(chan *Socket),
@@ -313,6 +322,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.sockets[s.id] = s
 			h.sockets64.Add(1)
 			h.join(s, s.id)
+			h.event("connect", s, "")
 		case r := <-h.unregister:
 			h.remove(r.s, r.reason)
 		case r := <-h.membership:
@@ -617,6 +627,7 @@ func (h *Hub) changeMembership(r memberReq) error {
 		}
 		h.join(s, r.arg)
 		h.notice(r.arg, "join", s.name+" joined "+r.arg)
+		h.event("join", s, r.arg)
 	case "leave":
 		if r.arg == s.id {
 			return fmt.Errorf("chat: a socket cannot leave its own room")
@@ -626,6 +637,7 @@ func (h *Hub) changeMembership(r memberReq) error {
 		}
 		h.notice(r.arg, "leave", s.name+" left "+r.arg)
 		h.leave(s, r.arg)
+		h.event("leave", s, r.arg)
 	case "nick":
 		if err := CheckNick(r.arg); err != nil {
 			return err
@@ -644,6 +656,13 @@ func (h *Hub) changeMembership(r memberReq) error {
 		return fmt.Errorf("chat: unknown membership op %q", r.op)
 	}
 	return nil
+}
+
+// event tells Config.Events, if set.
+func (h *Hub) event(what string, s *Socket, room string) {
+	if h.onEvent != nil {
+		h.onEvent(what, Member{s.id, s.name, s.door}, room)
+	}
 }
 
 // userRooms returns the rooms s is in, except its own id room, sorted.
@@ -692,6 +711,9 @@ func (h *Hub) emitLocal(b adapter.Broadcast) {
 // b.Except. A full queue marks its socket for removal. Local broadcasts are
 // also handed to the adapter.
 func (h *Hub) deliver(b adapter.Broadcast, local bool) {
+	if local {
+		h.page.remember(b) // page.go: kept for catch-up after a reconnect
+	}
 	if local {
 		b.Origin = h.id
 		select {

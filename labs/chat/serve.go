@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/labs/chat/adapter/pubsub"
+	"github.com/netlab/netlab/labs/hostaddr"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -60,6 +61,9 @@ func WriteServing(w io.Writer, s *Server, serverID, cluster string) {
 	if cluster != "" {
 		fmt.Fprintf(w, "  cluster:  server id %s, rooms shared through %s\n", serverID, cluster)
 	}
+	if l := hostaddr.Others(hostaddr.Share(httpAddr)); l != "" {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 	fmt.Fprintf(w, "  browser:  http://%s/\n", JoinHost(httpAddr))
 	fmt.Fprintf(w, "  wscat:    wscat -c ws://%s/ws\n", JoinHost(httpAddr))
 	fmt.Fprintf(w, "  curl:     SID=$(curl -s -X POST http://%s/poll/session)   (see 'netlab docs rooms')\n", JoinHost(httpAddr))
@@ -81,18 +85,9 @@ func (r ServeResult) WriteText(w io.Writer) error {
 	return err
 }
 
-// JoinHost turns a listening address into one to join: 0.0.0.0 and :: mean
-// "this machine's address" (shown as such).
-func JoinHost(addr string) string {
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if h == "0.0.0.0" || h == "::" || h == "" {
-		h = "THIS-MACHINE-IP"
-	}
-	return net.JoinHostPort(h, p)
-}
+// JoinHost turns a listening address into one to join: on 0.0.0.0 or ::,
+// this machine's first real address (labs/hostaddr).
+func JoinHost(addr string) string { return hostaddr.Share(addr)[0] }
 
 // JoinOptions is one 'netlab chat join' session.
 type JoinOptions struct {

@@ -109,6 +109,9 @@ func (se *session) handle(ctx context.Context, m transport.Message) error {
 		}
 		return se.chat(ctx, m.Room, text, m.Seq)
 	}
+	if handled, err := se.pageEvent(ctx, m); handled { // page.go
+		return err
+	}
 	text := string(m.Data)
 	switch m.Event {
 	case "chat":

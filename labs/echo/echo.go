@@ -79,10 +79,13 @@ type TraceEvent struct {
 
 // Result is what one echo run measured, from the client's side.
 type Result struct {
-	Transport   transport.Info
-	Sent        int
-	Received    int // distinct seqs that came back
-	Lost        int // sent, never came back
+	Transport transport.Info
+	Sent      int
+	Received  int // distinct seqs that came back
+	Lost      int // sent, never came back within its timeout
+	// InFlight counts messages sent but not back when Ctrl-C ended the
+	// run, their timeout not yet up: not lost, just not waited for.
+	InFlight    int
 	OutOfOrder  int // came back after a higher seq
 	Duplicated  int // came back more than once (extra copies)
 	RTT         stats.Summary
@@ -99,6 +102,9 @@ type ServerStats struct {
 	Open     atomic.Int64 // of those, still open
 	Messages atomic.Int64 // messages echoed
 	Bad      atomic.Int64 // malformed messages answered with an error
+	// OnConn, when set before Serve, hears each client come ("connect")
+	// and go ("disconnect"), for a server's log.
+	OnConn func(event string, c transport.Conn)
 }
 
 // Serve echoes every message on every connection ln accepts until ctx is
@@ -120,11 +126,17 @@ func Serve(ctx context.Context, ln transport.Listener, st *ServerStats) error {
 		}
 		st.Conns.Add(1)
 		st.Open.Add(1)
+		if st.OnConn != nil {
+			st.OnConn("connect", c)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer st.Open.Add(-1)
 			handle(ctx, c, st)
+			if st.OnConn != nil {
+				st.OnConn("disconnect", c)
+			}
 		}()
 	}
 }
@@ -379,7 +391,15 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 	mu.Lock()
 	defer mu.Unlock()
 	res.Elapsed = time.Since(start)
-	res.Lost = res.Sent - res.Received
+	if ctx.Err() != nil {
+		stopped := time.Now()
+		for seq := 1; seq <= res.Sent; seq++ {
+			if !seen[seq] && !sendTimes[seq].IsZero() && stopped.Sub(sendTimes[seq]) < cfg.Timeout {
+				res.InFlight++
+			}
+		}
+	}
+	res.Lost = res.Sent - res.Received - res.InFlight
 	res.RTT = stats.Summarize(res.RTTSamples)
 	if m, ok := conn.(transport.Meter); ok {
 		res.Wire, res.HasWire = m.WireStats(), true

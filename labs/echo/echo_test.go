@@ -2,6 +2,7 @@ package echo
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +120,34 @@ func TestTraceIsInTimeOrder(t *testing.T) {
 		} else if !sentAt[e.Seq] {
 			t.Errorf("reply %d printed before its send", e.Seq)
 		}
+	}
+}
+
+// TestInterruptDoesNotCountTheMessageInFlightAsLost: Ctrl-C while a reply is
+// still within its timeout leaves it in flight, not lost.
+func TestInterruptDoesNotCountTheMessageInFlightAsLost(t *testing.T) {
+	sent3 := make(chan struct{})
+	tr := &transporttest.Mem{Copies: func(m transport.Message) int {
+		if m.Seq == 3 {
+			close(sent3)
+			return 0 // never comes back
+		}
+		return 1
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-sent3; time.Sleep(50 * time.Millisecond); cancel() }()
+	res, err := Run(ctx, tr, Config{Count: 10, Size: 8, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || res.Sent != 3 || res.Received != 2 || res.Lost != 0 || res.InFlight != 1 {
+		t.Fatalf("interrupted with seq 3 out: sent %d received %d lost %d in flight %d (interrupted %v); want 3, 2, 0, 1",
+			res.Sent, res.Received, res.Lost, res.InFlight, res.Interrupted)
+	}
+	var b strings.Builder
+	Table([]Result{res}).Write(&b)
+	if !strings.Contains(b.String(), "in flight at Ctrl-C") {
+		t.Errorf("the table does not show the message in flight:\n%s", b.String())
 	}
 }

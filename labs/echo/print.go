@@ -3,6 +3,7 @@ package echo
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/netlab/netlab/labs/report"
@@ -26,6 +27,9 @@ func Table(results []Result) *report.Table {
 	row("messages sent", func(r Result) string { return fmt.Sprint(r.Sent) })
 	row("echoed back", func(r Result) string { return fmt.Sprint(r.Received) })
 	row("lost", func(r Result) string { return pct(r.Lost, r.Sent) })
+	if slices.ContainsFunc(results, func(r Result) bool { return r.InFlight > 0 }) {
+		row("in flight at Ctrl-C", func(r Result) string { return fmt.Sprint(r.InFlight) }) // not lost: not waited for
+	}
 	row("out of order", func(r Result) string { return fmt.Sprint(r.OutOfOrder) })
 	row("duplicated", func(r Result) string { return fmt.Sprint(r.Duplicated) })
 	t.Section("round-trip time")
@@ -140,6 +144,7 @@ type ResultJSON struct {
 	Sent          int                `json:"sent"`
 	Received      int                `json:"received"`
 	Lost          int                `json:"lost"`
+	InFlight      int                `json:"in_flight,omitempty"` // interrupted: sent, not back, not timed out
 	OutOfOrder    int                `json:"out_of_order"`
 	Duplicated    int                `json:"duplicated"`
 	RTT           report.LatencyJSON `json:"rtt"`
@@ -161,7 +166,7 @@ func ToJSON(cfg Config, results []Result) JSON {
 	out := JSON{Config: ConfigJSON{Count: cfg.Count, SizeBytes: cfg.Size,
 		IntervalUs: report.Micros(cfg.Interval), TimeoutUs: report.Micros(timeout)}, Results: []ResultJSON{}}
 	for _, r := range results {
-		j := ResultJSON{Transport: r.Transport.Name, Sent: r.Sent, Received: r.Received, Lost: r.Lost,
+		j := ResultJSON{Transport: r.Transport.Name, Sent: r.Sent, Received: r.Received, Lost: r.Lost, InFlight: r.InFlight,
 			OutOfOrder: r.OutOfOrder, Duplicated: r.Duplicated, RTT: report.Latency(r.RTT),
 			RTTSamplesUs: report.MicrosAll(r.RTTSamples), ElapsedUs: report.Micros(r.Elapsed), Interrupted: r.Interrupted}
 		if r.HasWire {

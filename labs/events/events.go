@@ -23,6 +23,15 @@ const (
 	DefaultClients    = 3
 	DefaultRoundTrips = 200
 	DefaultAckTimeout = 200 * time.Millisecond
+	// DefaultRoundTripTime bounds the round trips of each direction: short
+	// polling needs a poll per leg, so 200 of them would take most of a
+	// minute; the table's count says how many fit.
+	DefaultRoundTripTime = 2 * time.Second
+	// measureAckTimeout is how long the acks that are measured (sync and the
+	// round trips) may take: a short-polling round trip needs two polls, so
+	// the demo's AckTimeout, meant for the event nobody handles, is too short
+	// for them on a loaded machine.
+	measureAckTimeout = 10 * time.Second
 )
 
 // Config describes a run over one transport.
@@ -31,6 +40,9 @@ type Config struct {
 	Clients    int           // clients connected to the server (>= 2)
 	RoundTrips int           // EmitWithAck round trips measured each way
 	AckTimeout time.Duration // how long an EmitWithAck to an unhandled event waits
+	// RoundTripTime bounds each direction's round trips: it stops at
+	// RoundTrips or after this long (DefaultRoundTripTime when 0).
+	RoundTripTime time.Duration
 }
 
 // Step is one action and how many copies each party's handlers got.
@@ -50,6 +62,7 @@ type Result struct {
 	TimeoutErr  string        // the error it returned
 	ClientToSrv stats.Summary // ack round trips, client emits, server acks
 	SrvToClient stats.Summary // ack round trips, server emits, client acks
+	Interrupted bool          // Ctrl-C ended the run: what was measured so far
 }
 
 // counts are the handler calls of one party, by event name.
@@ -82,6 +95,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.RoundTrips <= 0 {
 		cfg.RoundTrips = DefaultRoundTrips
 	}
+	if cfg.RoundTripTime <= 0 {
+		cfg.RoundTripTime = DefaultRoundTripTime
+	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = DefaultAckTimeout
 	}
@@ -98,7 +114,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	defer l.Close()
 
 	srvGot := &counts{n: map[string]int{}}
-	srv, _ := event.NewServer(event.Options{AckTimeout: cfg.AckTimeout})
+	srv, _ := event.NewServer(event.Options{AckTimeout: measureAckTimeout})
 	count := func(ctx context.Context, e event.Event) { srvGot.add(e.Name) }
 	srv.On("chat", count)
 	srv.On("relay", func(ctx context.Context, e event.Event) {
@@ -126,7 +142,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		c := &counts{n: map[string]int{}}
 		got[i] = c
 		h := func(ctx context.Context, e event.Event) { c.add(e.Name) }
-		s, err := event.NewSocket(conn, event.Options{AckTimeout: cfg.AckTimeout, Handlers: map[string]event.Handler{
+		s, err := event.NewSocket(conn, event.Options{AckTimeout: measureAckTimeout, Handlers: map[string]event.Handler{
 			"chat": h, "relayed": h, "direct": h, "news": h, "sync": ack, "ping": ack,
 		}})
 		if err != nil {
@@ -192,13 +208,21 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	for _, s := range steps {
 		if err := step(s.action, s.do); err != nil {
+			if ctx.Err() != nil {
+				res.Interrupted = true
+				return res, nil // Ctrl-C: the steps so far
+			}
 			return res, fmt.Errorf("events: %s: %w", s.action, err)
 		}
 	}
 
 	start := time.Now()
-	_, err = c1.EmitWithAck(ctx, "nobody", nil)
+	_, err = emitWithAckTimeout(ctx, c1, "nobody", cfg.AckTimeout)
 	res.TimedOutIn = time.Since(start)
+	if ctx.Err() != nil {
+		res.Interrupted = true
+		return res, nil
+	}
 	if !errors.Is(err, event.ErrAckTimeout) {
 		return res, fmt.Errorf("events: EmitWithAck to an unhandled event returned %v, want a timeout", err)
 	}
@@ -206,9 +230,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	rtt := func(s *event.Socket) (stats.Summary, error) {
 		var rec stats.Recorder
-		for i := 0; i < cfg.RoundTrips; i++ {
+		end := time.Now().Add(cfg.RoundTripTime)
+		for i := 0; i < cfg.RoundTrips && time.Now().Before(end); i++ {
 			t0 := time.Now()
 			if _, err := s.EmitWithAck(ctx, "ping", []byte("x")); err != nil {
+				if ctx.Err() != nil {
+					res.Interrupted = true
+					return rec.Summary(), nil // Ctrl-C: what was measured
+				}
 				return rec.Summary(), err
 			}
 			rec.Add(time.Since(t0))
@@ -218,8 +247,30 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if res.ClientToSrv, err = rtt(c1); err != nil {
 		return res, fmt.Errorf("events: round trips: %w", err)
 	}
+	if res.Interrupted {
+		return res, nil
+	}
 	if res.SrvToClient, err = rtt(sockets[0]); err != nil {
 		return res, fmt.Errorf("events: round trips: %w", err)
 	}
 	return res, nil
+}
+
+// emitWithAckTimeout is EmitWithAck with its own timeout instead of the
+// socket's.
+func emitWithAckTimeout(ctx context.Context, s *event.Socket, name string, timeout time.Duration) ([]byte, error) {
+	type result struct {
+		reply []byte
+		err   error
+	}
+	ch := make(chan result, 1)
+	if _, err := s.EmitWithAckFunc(ctx, name, nil, timeout, func(reply []byte, err error) { ch <- result{reply, err} }); err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-ch:
+		return r.reply, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

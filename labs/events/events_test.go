@@ -42,3 +42,46 @@ func TestWhoReceivesWhat(t *testing.T) {
 		t.Errorf("round trips %d and %d, want 20 each", r.ClientToSrv.Count, r.SrvToClient.Count)
 	}
 }
+
+// TestInterruptedRunKeepsWhatItMeasured: Ctrl-C during the round trips
+// returns the steps and the round trips so far, marked interrupted.
+func TestInterruptedRunKeepsWhatItMeasured(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := Run(context.Background(), Config{Transport: &transporttest.Mem{}, RoundTrips: 1})
+	if err != nil || r.Interrupted {
+		t.Fatalf("a whole run: %v, interrupted %v", err, r.Interrupted)
+	}
+	done := make(chan struct{})
+	var res Result
+	go func() {
+		defer close(done)
+		res, err = Run(ctx, Config{Transport: &transporttest.Mem{}, RoundTrips: 1 << 30, RoundTripTime: time.Minute})
+	}()
+	time.Sleep(800 * time.Millisecond) // past the steps, into the round trips
+	cancel()
+	stopped := time.Now()
+	<-done
+	if err != nil {
+		t.Fatalf("interrupted run returned %v, want its partial result", err)
+	}
+	if !res.Interrupted || len(res.Steps) == 0 || res.ClientToSrv.Count == 0 {
+		t.Errorf("interrupted run: interrupted %v, %d steps, %d round trips", res.Interrupted, len(res.Steps), res.ClientToSrv.Count)
+	}
+	if d := time.Since(stopped); d > 2*time.Second {
+		t.Errorf("the run took %v to stop after Ctrl-C", d)
+	}
+}
+
+// TestRoundTripsStopAtTheirTime: a slow transport measures what fits in
+// RoundTripTime instead of every round trip asked for.
+func TestRoundTripsStopAtTheirTime(t *testing.T) {
+	start := time.Now()
+	r, err := Run(context.Background(), Config{Transport: &transporttest.Mem{}, RoundTrips: 1 << 30, RoundTripTime: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ClientToSrv.Count == 0 || r.SrvToClient.Count == 0 || time.Since(start) > 10*time.Second {
+		t.Errorf("counts %d and %d in %v", r.ClientToSrv.Count, r.SrvToClient.Count, time.Since(start))
+	}
+}

@@ -27,7 +27,11 @@ func Tables(results []Result) []*report.Table {
 		Header: []string{"transport", "direction", "count", "min", "p50", "p90", "p99", "max"},
 	}
 	for _, r := range results {
-		who.Section("over " + r.Transport)
+		if r.Interrupted {
+			who.Section("over " + r.Transport + " (interrupted: what was measured before Ctrl-C)")
+		} else {
+			who.Section("over " + r.Transport)
+		}
 		for _, s := range r.Steps {
 			server := strconv.Itoa(s.Server)
 			if s.Unhandled > 0 {
@@ -39,9 +43,15 @@ func Tables(results []Result) []*report.Table {
 			}
 			who.Row(row...)
 		}
-		who.Notes = append(who.Notes, fmt.Sprintf("%s: client 1's EmitWithAck(\"nobody\") gave up after %s: %s",
-			r.Transport, report.Duration(r.TimedOutIn), r.TimeoutErr))
+		if r.TimeoutErr != "" {
+			who.Notes = append(who.Notes, fmt.Sprintf("%s: client 1's EmitWithAck(\"nobody\") gave up after %s: %s",
+				r.Transport, report.Duration(r.TimedOutIn), r.TimeoutErr))
+		}
 		row := func(name string, s stats.Summary) {
+			if s.Count == 0 { // interrupted before any came back
+				rtt.Row(r.Transport, name, "0", "–", "–", "–", "–", "–")
+				return
+			}
 			rtt.Row(r.Transport, name, strconv.Itoa(s.Count), report.Duration(s.Min), report.Duration(s.P50),
 				report.Duration(s.P90), report.Duration(s.P99), report.Duration(s.Max))
 		}
@@ -68,13 +78,14 @@ type ResultJSON struct {
 	AckRTTClientToUs report.LatencyJSON `json:"ack_rtt_client_to_server"`
 	AckRTTServerToUs report.LatencyJSON `json:"ack_rtt_server_to_client"`
 	Error            string             `json:"error,omitempty"`
+	Interrupted      bool               `json:"interrupted,omitempty"`
 }
 
 // JSON converts a Result to its JSON form.
 func JSON(r Result) ResultJSON {
 	out := ResultJSON{Transport: r.Transport, Steps: []StepJSON{},
 		AckTimeoutUs: report.Micros(r.AckTimeout), TimedOutInUs: report.Micros(r.TimedOutIn),
-		AckRTTClientToUs: report.Latency(r.ClientToSrv), AckRTTServerToUs: report.Latency(r.SrvToClient)}
+		AckRTTClientToUs: report.Latency(r.ClientToSrv), AckRTTServerToUs: report.Latency(r.SrvToClient), Interrupted: r.Interrupted}
 	for _, s := range r.Steps {
 		out.Steps = append(out.Steps, StepJSON{Action: s.Action, Server: s.Server, Clients: s.Clients, Unhandled: s.Unhandled})
 	}

@@ -79,7 +79,7 @@ func ParseStrategy(s string) (Strategy, error) {
 			return Strategy(i), nil
 		}
 	}
-	return 0, fmt.Errorf("missed: unknown strategy %q (want none, ack, replay or all)", s)
+	return 0, fmt.Errorf("missed: unknown strategy %q (want none, ack, replay, all or recovery)", s)
 }
 
 // An OfflineMode is how the Offline scenario takes the client offline.
@@ -166,6 +166,14 @@ type Config struct {
 	// run) whose link goes dark both ways from at after the Via is called
 	// until at+d: an impaired link such as transport/impair's with a Cut.
 	CutLink func(at, d time.Duration) (transport.Via, error)
+
+	// RecoveryLink, needed by the Recovery strategy, starts a Socket.IO
+	// server with connection state recovery (maxDisconnectionDuration
+	// window) and a client connected to it.
+	RecoveryLink func(ctx context.Context, window time.Duration) (RecoveryLink, error)
+	// RecoveryWindow is the Recovery strategy's maxDisconnectionDuration
+	// (DefaultRecoveryWindow).
+	RecoveryWindow time.Duration
 
 	// Progress, if not nil, counts each scenario's runs as they end.
 	Progress *report.Progress
@@ -298,6 +306,9 @@ type Result struct {
 
 	Interrupted bool   // stopped early by ctx
 	Err         string // why the run failed, if it did
+
+	// RecoveryInfo is what Socket.IO's recovery did (strategy Recovery).
+	RecoveryInfo *RecoveryInfo
 }
 
 // Run runs every scenario over every strategy and transport: the runs of one
@@ -326,7 +337,11 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			}
 		}
 		wg.Wait()
-		out = append(out, res...)
+		for _, r := range res {
+			if r.Transport != "" { // Recovery runs over socketio only
+				out = append(out, r)
+			}
+		}
 	}
 	return out, ctx.Err()
 }
@@ -334,6 +349,18 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 // RunOne runs one scenario with one strategy over one transport.
 func RunOne(ctx context.Context, cfg Config, sc Scenario, st Strategy, tr transport.Transport) Result {
 	cfg = cfg.withDefaults()
+	if st == Recovery {
+		if tr.Info().Name != "socketio" {
+			return Result{} // not a run: Socket.IO's recovery needs Socket.IO
+		}
+		res := runRecovery(ctx, cfg, sc)
+		res.Scenario, res.Strategy, res.Transport = sc, st, tr.Info().Name
+		if sc == Offline {
+			res.OfflineMode = "disconnect"
+		}
+		res.Interrupted = ctx.Err() != nil
+		return res
+	}
 	if info := tr.Info(); !info.Connected {
 		return Result{Scenario: sc, Strategy: st, Transport: info.Name,
 			Err: fmt.Sprintf("missed: %s has no connection to cut and resume (the server cannot see a client leave); run it over tcp, poll, longpoll or ws", info.Name)}

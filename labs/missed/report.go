@@ -91,6 +91,7 @@ func Table(cfg Config, results []Result) *report.Table {
 			"late: events emitted before the link came back that reached the application after it did, on their first copy, slower than any event before the cut (held by the link, not recovered by the application)",
 			"catch-up: from the end of the cut until the last event emitted before it ended reached the application (TCP's retransmission timer doubles while the link is dark)")
 	}
+	t.Notes = append(t.Notes, recoveryNotes(results)...)
 	t.Notes = append(t.Notes, lost...)
 	t.Notes = append(t.Notes, failed...)
 	return t
@@ -146,12 +147,31 @@ type ResultJSON struct {
 	Delay               report.LatencyJSON `json:"delay"`
 	Interrupted         bool               `json:"interrupted"`
 	Error               string             `json:"error,omitempty"`
+	// SocketIORecovery is set for the recovery strategy.
+	SocketIORecovery *RecoveryJSON `json:"socketio_recovery,omitempty"`
+}
+
+// RecoveryJSON is the JSON form of a RecoveryInfo.
+type RecoveryJSON struct {
+	WindowMs       int64 `json:"max_disconnection_duration_ms"`
+	Recovered      bool  `json:"recovered"`
+	SameID         bool  `json:"same_id"`
+	VolatileMissed int   `json:"volatile_missed"`
+	AckedMissed    int   `json:"acked_missed"`
+	Buffered       int   `json:"client_buffered"`
+	BufferedGot    int   `json:"client_buffered_received"`
 }
 
 // JSON converts a Result to its JSON form.
 func JSON(r Result) ResultJSON {
+	var rj *RecoveryJSON
+	if i := r.RecoveryInfo; i != nil {
+		rj = &RecoveryJSON{WindowMs: i.Window.Milliseconds(), Recovered: i.Recovered, SameID: i.SameID,
+			VolatileMissed: i.VolatileMissed, AckedMissed: i.AckedMissed, Buffered: i.Buffered, BufferedGot: i.BufferedGot}
+	}
 	return ResultJSON{
-		Scenario: r.Scenario.String(), Strategy: r.Strategy.String(), Transport: r.Transport,
+		SocketIORecovery: rj,
+		Scenario:         r.Scenario.String(), Strategy: r.Strategy.String(), Transport: r.Transport,
 		Emitted: r.Emitted, Delivered: r.Delivered, Missed: r.Missed,
 		Duplicated: r.Duplicated, DuplicatesDelivered: r.DuplicatesDelivered,
 		Recovered: r.Recovered, Unrecoverable: r.Unrecoverable,

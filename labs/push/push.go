@@ -324,7 +324,7 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 	accept func(context.Context) (transport.Conn, error), client transport.Conn) (Result, error) {
 	start := time.Now()
 	res := Result{Transport: info.Name, Info: info, Schedule: cfg.Schedule, Rate: cfg.Rate,
-		Seed: cfg.Seed, Padded: info.Network == "udp"}
+		Seed: cfg.Seed, Padded: info.Network == "udp" && !info.Connected}
 	offsets := Offsets(cfg.Schedule, cfg.Rate, cfg.Seed, cfg.Count, cfg.Duration)
 	upOffsets := upstreamOffsets(cfg, offsets)
 	if n := len(upOffsets); n > 1 {
@@ -337,7 +337,7 @@ func session(ctx context.Context, cfg Config, info transport.Info,
 	// into a weapon), and netlab's refuses, as QUIC's anti-amplification
 	// limit does. Other transports send the payload as it is.
 	padTo := 0
-	if info.Network == "udp" {
+	if info.Network == "udp" && !info.Connected { // not QUIC: it validates addresses itself
 		padTo = len(transport.Encode(transport.Message{Seq: uint64(len(offsets)), Event: EventPush, Sent: time.Now(), Data: payload}))
 	}
 	pad := func(m transport.Message) transport.Message {

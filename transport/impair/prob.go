@@ -20,6 +20,9 @@ func parseProb(flag, s string) (float64, error) {
 		v /= 100
 	}
 	if v < 0 || v > 1 {
+		if !pct && v > 1 && v <= 100 { // "--loss 5": a percentage without its sign
+			return 0, fmt.Errorf("impair: --%s %s: a probability must be between 0%% and 100%%: did you mean %s%%?", flag, s, t)
+		}
 		return 0, fmt.Errorf("impair: --%s %s: a probability must be between 0%% and 100%%", flag, s)
 	}
 	return v, nil

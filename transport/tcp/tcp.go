@@ -313,7 +313,11 @@ func (c *Conn) readLine() ([]byte, error) {
 		case errors.Is(err, io.EOF) && len(c.partial) == 0:
 			return nil, io.EOF
 		case errors.Is(err, io.EOF):
-			return nil, fmt.Errorf("tcp: recv: connection closed in the middle of a message: %w", io.ErrUnexpectedEOF)
+			// A last line without its newline (nc when its input ends
+			// without one) is still a line; the next read sees io.EOF.
+			line := c.partial
+			c.partial = nil
+			return line, nil
 		case errors.Is(err, net.ErrClosed):
 			return nil, fmt.Errorf("tcp: recv: %w", transport.ErrClosed)
 		default:

@@ -367,6 +367,7 @@ func (l *Listener) readLoop() {
 		if plain {
 			c.plainPeer.Store(true) // sticky: someone typing (nc -u)
 		}
+		c.linePeer.Store(n > 0 && buf[n-1] == '\n')
 		select {
 		case c.in <- received{m, derr}:
 		default:
@@ -461,8 +462,12 @@ type ServerConn struct {
 	lastSeen  atomic.Int64 // unix nanoseconds of the last datagram
 	lastSize  atomic.Int64 // size of the last datagram, for NoAmplify
 	plainPeer atomic.Bool
-	closing   chan struct{}
-	once      sync.Once
+	// linePeer: the peer ends its datagrams with a newline (nc -u sends
+	// lines); a JSON reply to it ends with one too, so its prompt does not
+	// run on after the reply.
+	linePeer atomic.Bool
+	closing  chan struct{}
+	once     sync.Once
 }
 
 var (
@@ -483,6 +488,9 @@ func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
 	b, err := encode(m, c.l.opts.MaxMessage, c.plainPeer.Load())
 	if err != nil {
 		return err
+	}
+	if c.linePeer.Load() && len(b) > 0 && b[len(b)-1] != '\n' && len(b) < MaxDatagram {
+		b = append(b[:len(b):len(b)], '\n')
 	}
 	if c.l.opts.NoAmplify && int64(len(b)) > c.lastSize.Load() {
 		return fmt.Errorf("udp: send %d bytes to %v after a %d-byte request: %w", len(b), c.peer, c.lastSize.Load(), ErrAmplification)

@@ -87,6 +87,11 @@ func describeBody(body []byte, complete bool) (lines []string, c Cost) {
 	if !complete {
 		return []string{"body too large to decode here; counted as payload"}, Cost{Payload: int64(len(body))}
 	}
+	for _, dec := range payloadDecoders {
+		if lines, c, ok := dec(body, false); ok {
+			return lines, c
+		}
+	}
 	t := bytes.TrimSpace(body)
 	switch {
 	case len(t) == 0:

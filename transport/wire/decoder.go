@@ -464,7 +464,10 @@ func (d *Decoder) feedWS(dir Dir, b []byte) {
 			hl := int64(len(ev.frame.Header))
 			c := Cost{Framing: hl}
 			if ev.msgDone {
-				if ev.msg != nil && ev.msgOp == opText {
+				if pl, pc, ok := decodePayload(ev.msg, ev.msgOp == opText); ok {
+					c.Payload, c.Envelope = pc.Payload, pc.Envelope
+					lines = append(lines, pl...)
+				} else if ev.msg != nil && ev.msgOp == opText {
 					desc, mc, _, isMsg := describeMessage(ev.msg)
 					if isMsg {
 						d.t.Messages++

@@ -1,0 +1,380 @@
+package sse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gosse "github.com/tmaxmax/go-sse"
+
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/internal/countconn"
+)
+
+// A Conn is the client side of an SSE session: one goroutine holds the
+// event stream open (go-sse's Connection: it honours retry: and reconnects
+// with Last-Event-ID) and hands each message to Recv through a channel; one
+// goroutine POSTs what Send queued, several messages in one POST. Its
+// methods are safe for concurrent use.
+type Conn struct {
+	opts Options
+	base string // http://host:port/sse
+	sid  string
+	hc   *http.Client
+	tr   *http.Transport
+
+	counter    countconn.Counter
+	requests   atomic.Int64
+	reconnects atomic.Int64
+
+	send chan transport.Message
+	recv chan transport.Message
+
+	streamCtx  context.Context // cancelled to stop the stream
+	stopStream context.CancelFunc
+	ended      atomic.Bool // the server said event: end, or 204/404 on a reconnect
+	badData    error       // set by the stream callback before it stops the stream
+	closing    chan struct{}
+	closeOnce  sync.Once
+	closedFlag atomic.Bool
+
+	readDone  chan struct{}
+	readErr   error // set before readDone is closed
+	writeDone chan struct{}
+	writeErr  error // set before writeDone is closed
+}
+
+var (
+	_ transport.Conn  = (*Conn)(nil)
+	_ transport.Meter = (*Conn)(nil)
+)
+
+// Dial opens a session at addr: "host:port" (Options.Prefix is used) or an
+// http:// URL of the endpoint ("http://host:port/sse"), and starts its
+// stream.
+func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
+	opts = opts.withDefaults()
+	base := addr
+	if !strings.Contains(addr, "://") {
+		base = "http://" + addr + opts.Prefix
+	}
+	if _, err := url.Parse(base); err != nil {
+		return nil, fmt.Errorf("sse: dial %q: %w", addr, err)
+	}
+	c := &Conn{
+		opts:      opts,
+		base:      strings.TrimSuffix(base, "/"),
+		send:      make(chan transport.Message, opts.Queue),
+		recv:      make(chan transport.Message, 64),
+		closing:   make(chan struct{}),
+		readDone:  make(chan struct{}),
+		writeDone: make(chan struct{}),
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	c.tr = &http.Transport{
+		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+			nc, err := d.DialContext(ctx, network, a)
+			if err != nil {
+				return nil, err
+			}
+			return countconn.New(nc, &c.counter), nil
+		},
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: opts.WriteTimeout,
+		DisableCompression:    true,
+	}
+	c.hc = &http.Client{Transport: roundTripper{c}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/session", nil)
+	if err != nil {
+		return nil, fmt.Errorf("sse: dial: %w", err)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.tr.CloseIdleConnections()
+		return nil, fmt.Errorf("sse: dial: %w", err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		c.tr.CloseIdleConnections()
+		return nil, fmt.Errorf("sse: dial: POST %s/session: %s: %s", c.base, resp.Status, bytes.TrimSpace(body))
+	}
+	c.sid = string(bytes.TrimSpace(body))
+
+	c.streamCtx, c.stopStream = context.WithCancel(context.Background())
+	sreq, err := http.NewRequestWithContext(c.streamCtx, http.MethodGet, c.base+"?sid="+url.QueryEscape(c.sid), nil)
+	if err != nil {
+		c.stopStream()
+		return nil, fmt.Errorf("sse: dial: %w", err)
+	}
+	client := &gosse.Client{
+		HTTPClient:        c.hc,
+		ResponseValidator: c.validate,
+		OnRetry:           func(error, time.Duration) { c.reconnects.Add(1) },
+		Backoff: gosse.Backoff{
+			InitialInterval: opts.Reconnect, // until the server says retry:
+			Multiplier:      1,              // then exactly retry: each time
+			Jitter:          1e-9,           // go-sse takes 0 for "default"; this is none
+			MaxElapsedTime:  opts.SessionIdle,
+		},
+	}
+	conn := client.NewConnection(sreq)
+	conn.Buffer(nil, opts.wireLimit()+64)
+	conn.SubscribeToAll(c.onEvent)
+	go c.streamPump(conn)
+	go c.postPump()
+	return c, nil
+}
+
+// errEnded is what the validator returns when the server refuses to stream
+// the session again: it has ended.
+var errEnded = errors.New("session ended")
+
+// validate checks a stream's answer: 200 text/event-stream streams; 204
+// (the spec's "stop reconnecting") or 404 (unknown session) end the session.
+func (c *Conn) validate(r *http.Response) error {
+	if r.StatusCode == http.StatusNoContent || r.StatusCode == http.StatusNotFound {
+		c.ended.Store(true)
+		return errEnded
+	}
+	return gosse.DefaultValidator(r)
+}
+
+// onEvent is called by the stream for every event, one at a time.
+func (c *Conn) onEvent(ev gosse.Event) {
+
+	if ev.Data == "" {
+		// The spec dispatches no event with an empty data buffer (go-sse
+		// yields one for a block holding only retry:).
+		return
+	}
+	switch ev.Type {
+	case "", "message":
+	case "end":
+		c.ended.Store(true)
+		c.stopStream()
+		return
+	default: // "session" and events this client does not know
+		return
+	}
+	m, err := transport.Decode([]byte(ev.Data))
+	if err != nil {
+		c.badData = fmt.Errorf("sse: recv: event %s: %w", ev.LastEventID, err)
+		c.stopStream()
+		return
+	}
+	select {
+	case c.recv <- m:
+	case <-c.streamCtx.Done():
+	}
+}
+
+// streamPump is the only reader: go-sse's Connect holds the stream and
+// reconnects until the session ends or Close.
+func (c *Conn) streamPump(conn *gosse.Connection) {
+	defer close(c.readDone)
+	err := conn.Connect()
+	switch {
+	case c.closedFlag.Load():
+		c.readErr = fmt.Errorf("sse: recv: %w", transport.ErrClosed)
+	case c.badData != nil:
+		c.readErr = c.badData
+	case c.ended.Load():
+		c.readErr = io.EOF
+	default:
+		c.readErr = fmt.Errorf("sse: stream: %w", err)
+	}
+}
+
+// roundTripper counts requests and gives a stream a read deadline: a stream
+// silent for three heartbeats is cut, so go-sse reconnects.
+type roundTripper struct{ c *Conn }
+
+func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt.c.requests.Add(1)
+	if req.Method != http.MethodGet {
+		return rt.c.tr.RoundTrip(req)
+	}
+	ctx, cancel := context.WithCancel(req.Context())
+	resp, err := rt.c.tr.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	limit := 3 * rt.c.opts.Heartbeat
+	resp.Body = &idleBody{ReadCloser: resp.Body, limit: limit, cancel: cancel, t: time.AfterFunc(limit, cancel)}
+	return resp, nil
+}
+
+// idleBody cancels its request when no byte arrived for limit.
+type idleBody struct {
+	io.ReadCloser
+	limit  time.Duration
+	cancel context.CancelFunc
+	t      *time.Timer
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.t.Reset(b.limit)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.t.Stop()
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// Session returns the session id.
+func (c *Conn) Session() string { return c.sid }
+
+// Reconnects returns how many times the stream was opened again.
+func (c *Conn) Reconnects() int64 { return c.reconnects.Load() }
+
+// Send queues m; the sender POSTs it with whatever else is queued.
+func (c *Conn) Send(ctx context.Context, m transport.Message) error {
+	if c.closedFlag.Load() {
+		return fmt.Errorf("sse: send: %w", transport.ErrClosed)
+	}
+	if len(m.Data) > c.opts.MaxMessage {
+		return fmt.Errorf("sse: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
+	}
+	select {
+	case c.send <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.closing:
+		return fmt.Errorf("sse: send: %w", transport.ErrClosed)
+	case <-c.writeDone:
+		return c.writeErr
+	}
+}
+
+// Recv returns the next message the server pushed; io.EOF once the server
+// closed the session.
+func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
+	if c.closedFlag.Load() {
+		return transport.Message{}, fmt.Errorf("sse: recv: %w", transport.ErrClosed)
+	}
+	select {
+	case m := <-c.recv:
+		return m, nil
+	case <-ctx.Done():
+		return transport.Message{}, ctx.Err()
+	case <-c.readDone:
+		select {
+		case m := <-c.recv:
+			return m, nil
+		default:
+		}
+		if c.closedFlag.Load() {
+			return transport.Message{}, fmt.Errorf("sse: recv: %w", transport.ErrClosed)
+		}
+		return transport.Message{}, c.readErr
+	}
+}
+
+// Close POSTs what is queued (within about two seconds), closes the session
+// with DELETE and stops the stream.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closedFlag.Store(true)
+		close(c.closing)
+		<-c.writeDone
+		if !c.ended.Load() {
+			ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+			if req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.base+"?sid="+url.QueryEscape(c.sid), nil); err == nil {
+				if resp, err := c.hc.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+			cancel()
+		}
+		c.stopStream()
+		<-c.readDone
+		c.tr.CloseIdleConnections()
+	})
+	return nil
+}
+
+// WireStats reports what this client's connections carried and every
+// request it made (streams, reconnects and POSTs).
+func (c *Conn) WireStats() transport.WireStats {
+	r, w := c.counter.Load()
+	return transport.WireStats{BytesReceived: r, BytesSent: w, Requests: c.requests.Load()}
+}
+
+// postPump is the only sender: it POSTs every message queued, as many as
+// fit in one body, until Close has flushed the queue.
+func (c *Conn) postPump() {
+	defer close(c.writeDone)
+	var body []byte
+	for {
+		var first transport.Message
+		timeout := c.opts.WriteTimeout
+		select {
+		case first = <-c.send:
+		case <-c.closing:
+			select {
+			case first = <-c.send:
+				timeout = closeTimeout
+			default:
+				return
+			}
+		}
+		body = append(transport.AppendEncode(body[:0], first), '\n')
+	fill:
+		for int64(len(body)) < c.opts.MaxBody-int64(c.opts.wireLimit()) {
+			select {
+			case m := <-c.send:
+				body = append(transport.AppendEncode(body, m), '\n')
+			default:
+				break fill
+			}
+		}
+		if err := c.post(body, timeout); err != nil {
+			c.writeErr = err
+			return
+		}
+	}
+}
+
+func (c *Conn) post(body []byte, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"?sid="+url.QueryEscape(c.sid), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("sse: send: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("sse: send: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		if resp.StatusCode == http.StatusGone || resp.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("sse: send: %s: %w", bytes.TrimSpace(msg), transport.ErrClosed)
+		}
+		return fmt.Errorf("sse: send: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	io.Copy(io.Discard, resp.Body)
+	return nil
+}

@@ -1,0 +1,9 @@
+package sse
+
+import (
+	"testing"
+
+	"github.com/netlab/netlab/transport/transporttest"
+)
+
+func TestConformance(t *testing.T) { transporttest.Run(t, New(Options{})) }

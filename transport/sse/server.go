@@ -1,0 +1,709 @@
+package sse
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	gosse "github.com/tmaxmax/go-sse"
+
+	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/internal/countconn"
+)
+
+// A Server is the SSE endpoint: an http.Handler serving Prefix and
+// Prefix+"/session" that hands out each new session as a transport.Conn
+// through Accept. Mount it on any mux (both paths), or use Transport.Listen.
+// On an http.Server of your own, set ReadHeaderTimeout, leave WriteTimeout
+// zero (streams are long; the server sets a deadline per write), and see
+// CountingListener for bytes on the wire. It is safe for concurrent use.
+type Server struct {
+	opts   Options
+	accept chan *ServerConn
+
+	mu       sync.Mutex
+	sessions map[string]*ServerConn
+	closed   bool
+
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// backlog is how many new sessions wait for Accept before a new one is
+// answered 503.
+const backlog = 128
+
+// NewServer returns a Server with opts (zero fields take the defaults).
+func NewServer(opts Options) *Server {
+	return &Server{
+		opts:     opts.withDefaults(),
+		accept:   make(chan *ServerConn, backlog),
+		sessions: make(map[string]*ServerConn),
+		done:     make(chan struct{}),
+	}
+}
+
+// Accept waits for the next session. It returns an error matching
+// transport.ErrClosed after Close.
+func (s *Server) Accept(ctx context.Context) (transport.Conn, error) {
+	select {
+	case c := <-s.accept:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.done:
+		return nil, fmt.Errorf("sse: accept: %w", transport.ErrClosed)
+	}
+}
+
+// Close refuses new sessions (503) and closes every session, giving each
+// client a short time to read what was queued for it. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		var conns []*ServerConn
+		for _, c := range s.sessions {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		close(s.done)
+	drain:
+		for {
+			select {
+			case c := <-s.accept:
+				c.end(transport.ErrClosed)
+			default:
+				break drain
+			}
+		}
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.Close() }()
+		}
+		wg.Wait()
+	})
+	return nil
+}
+
+func (s *Server) lookup(id string) *ServerConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
+func (s *Server) remove(c *ServerConn) {
+	s.mu.Lock()
+	if s.sessions[c.id] == c {
+		delete(s.sessions, c.id)
+	}
+	s.mu.Unlock()
+}
+
+// httpError answers with status and a one-line reason.
+func httpError(w http.ResponseWriter, status int, format string, a ...any) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "sse: "+format+"\n", a...)
+}
+
+// ServeHTTP serves the endpoints listed in the package documentation.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch r.URL.Path {
+	case s.opts.Prefix + "/session":
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			httpError(w, http.StatusMethodNotAllowed, "open a session with POST %s/session (or GET %s to stream a new one)", s.opts.Prefix, s.opts.Prefix)
+			return
+		}
+		c, ok := s.open(w, r)
+		if !ok {
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, c.id+"\n")
+	case s.opts.Prefix, s.opts.Prefix + "/":
+		sid := r.URL.Query().Get("sid")
+		if sid == "" {
+			if r.Method != http.MethodGet {
+				httpError(w, http.StatusBadRequest, "missing sid: GET %s opens a session and its first event says its id; then %s %s?sid=ID", s.opts.Prefix, r.Method, s.opts.Prefix)
+				return
+			}
+			if _, has, _ := lastEventID(r); has {
+				httpError(w, http.StatusBadRequest, "Last-Event-ID resumes a session: name it with %s?sid=ID", s.opts.Prefix)
+				return
+			}
+			c, ok := s.open(w, r)
+			if !ok {
+				return
+			}
+			c.stream(w, r, true)
+			return
+		}
+		c := s.lookup(sid)
+		if c == nil {
+			httpError(w, http.StatusNotFound, "unknown session %q (closed, expired or never opened): GET %s opens a new one", sid, s.opts.Prefix)
+			return
+		}
+		if cc := countconn.FromContext(r.Context()); cc != nil {
+			cc.SetOwner(&c.counter)
+		}
+		c.requests.Add(1)
+		c.touch()
+		defer c.touch()
+		switch r.Method {
+		case http.MethodGet:
+			c.stream(w, r, false)
+		case http.MethodPost:
+			c.receive(w, r)
+		case http.MethodDelete:
+			c.end(io.EOF)
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.Header().Set("Allow", "GET, POST, DELETE")
+			httpError(w, http.StatusMethodNotAllowed, "%s is not used: GET streams, POST sends, DELETE closes", r.Method)
+		}
+	default:
+		httpError(w, http.StatusNotFound, "no such endpoint %q: use %s and %s?sid=ID", r.URL.Path, s.opts.Prefix, s.opts.Prefix)
+	}
+}
+
+// open creates a session and hands it to Accept; on failure it has answered.
+func (s *Server) open(w http.ResponseWriter, r *http.Request) (*ServerConn, bool) {
+	var raw [12]byte
+	rand.Read(raw[:])
+	c := newServerConn(s, hex.EncodeToString(raw[:]))
+	if cc := countconn.FromContext(r.Context()); cc != nil {
+		cc.SetOwner(&c.counter)
+	}
+	c.requests.Add(1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		httpError(w, http.StatusServiceUnavailable, "server closed")
+		return nil, false
+	}
+	s.sessions[c.id] = c
+	s.mu.Unlock()
+	select {
+	case s.accept <- c: // a backlog, like a listening socket's
+	default:
+		c.end(transport.ErrClosed)
+		httpError(w, http.StatusServiceUnavailable, "too many sessions waiting to be accepted, try again later")
+		return nil, false
+	}
+	c.touch()
+	w.Header().Set("X-Netlab-Session", c.id)
+	return c, true
+}
+
+// Stats counts what a session's streams did.
+type Stats struct {
+	Streams  int64 // GETs that streamed this session (the first and every reconnect)
+	Replayed int64 // messages written again because a reconnect's Last-Event-ID was behind
+	Gap      int64 // messages a reconnect asked for that had left the replay buffer (lost)
+	Queued   int   // messages waiting to be written now
+}
+
+// A ServerConn is the server's side of one SSE session. Send queues a
+// message for the session's stream; Recv returns what the client POSTed.
+// Its methods are safe for concurrent use.
+type ServerConn struct {
+	id  string
+	srv *Server
+
+	counter  countconn.Counter
+	requests atomic.Int64
+
+	mu        sync.Mutex
+	log       [][]byte // data of messages first.. (written ones kept for replay)
+	first     uint64   // number of log[0]
+	written   uint64   // the last number written to a stream
+	changed   chan struct{}
+	gen       uint64 // the current stream; an older one stops writing
+	streaming bool
+	closing   bool // Close was called: write the rest, then event: end
+	told      bool // event: end was written
+	stats     Stats
+	idle      *time.Timer
+
+	in      chan transport.Message
+	gone    chan struct{} // closed when the session ends
+	goneErr error         // why, set before gone is closed
+	endOnce sync.Once
+}
+
+var (
+	_ transport.Conn  = (*ServerConn)(nil)
+	_ transport.Meter = (*ServerConn)(nil)
+)
+
+func newServerConn(s *Server, id string) *ServerConn {
+	c := &ServerConn{
+		id:      id,
+		srv:     s,
+		first:   1,
+		changed: make(chan struct{}),
+		in:      make(chan transport.Message, s.opts.Queue),
+		gone:    make(chan struct{}),
+	}
+	c.idle = time.AfterFunc(s.opts.SessionIdle, c.expire)
+	return c
+}
+
+// ID returns the session id.
+func (c *ServerConn) ID() string { return c.id }
+
+// Stats returns what the session's streams did so far.
+func (c *ServerConn) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.stats
+	st.Queued = int(c.last() - c.written)
+	return st
+}
+
+// DropStream ends the stream being written, as a lost connection would
+// (the client reconnects after retry: with Last-Event-ID). It reports
+// whether there was one.
+func (c *ServerConn) DropStream() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.streaming {
+		return false
+	}
+	c.gen++
+	c.notify()
+	return true
+}
+
+func (c *ServerConn) touch() { c.idle.Reset(c.srv.opts.SessionIdle) }
+
+func (c *ServerConn) last() uint64 { return c.first + uint64(len(c.log)) - 1 }
+
+// expire ends the session when it had no stream and no request for
+// SessionIdle.
+func (c *ServerConn) expire() {
+	c.mu.Lock()
+	busy := c.streaming
+	c.mu.Unlock()
+	if busy {
+		c.touch()
+		return
+	}
+	c.end(fmt.Errorf("sse: session %s expired: no stream or request for %v", c.id, c.srv.opts.SessionIdle))
+}
+
+// notify wakes the stream and a blocked Send. Call with mu held.
+func (c *ServerConn) notify() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// end finishes the session for good: err is what Recv and Send report.
+func (c *ServerConn) end(err error) {
+	c.endOnce.Do(func() {
+		c.idle.Stop()
+		c.goneErr = err
+		c.srv.remove(c) // first, so that no request finds an ended session
+		close(c.gone)
+		c.mu.Lock()
+		c.notify()
+		c.mu.Unlock()
+	})
+}
+
+// trim drops written messages beyond the replay buffer. Call with mu held.
+func (c *ServerConn) trim() {
+	kept := c.written - (c.first - 1) // written messages still in log
+	if kept <= uint64(c.srv.opts.Replay) {
+		return
+	}
+	drop := int(kept - uint64(c.srv.opts.Replay))
+	clear(c.log[:drop])
+	c.log = c.log[drop:]
+	c.first += uint64(drop)
+}
+
+// lastEventID reads where a GET resumes: the Last-Event-ID header (what
+// EventSource sends), else ?lastEventId= (for curl), else ok=false.
+func lastEventID(r *http.Request) (uint64, bool, error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("lastEventId")
+	}
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("bad Last-Event-ID %q: want the number of the last message received", v)
+	}
+	return n, true, nil
+}
+
+// batchBytes bounds the messages one flush carries.
+const batchBytes = 64 << 10
+
+// stream holds the GET open and writes the session's messages down it until
+// the session ends, a newer stream replaces it, or the client goes away.
+// fresh is a session opened by this very GET: its id goes first, as an event.
+func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) {
+	resume, has, err := lastEventID(r)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	c.mu.Lock()
+	if has && resume > c.last() {
+		last := c.last()
+		c.mu.Unlock()
+		httpError(w, http.StatusBadRequest, "Last-Event-ID %d is beyond the last message sent (%d)", resume, last)
+		return
+	}
+	if c.told {
+		c.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent) // the spec's "stop reconnecting"
+		return
+	}
+	if c.stats.Streams > 0 && has && resume < c.written {
+		from := max(resume, c.first-1)
+		c.stats.Replayed += int64(c.written - from)
+		if resume < c.first-1 {
+			c.stats.Gap += int64(c.first - 1 - resume)
+		}
+		c.written = from
+	}
+	c.stats.Streams++
+	c.gen++
+	mine := c.gen
+	c.streaming = true
+	c.notify() // an older stream stops
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.gen == mine {
+			c.streaming = false
+		}
+		c.mu.Unlock()
+	}()
+
+	sess, err := gosse.Upgrade(w, r)
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Accel-Buffering", "no") // ask proxies not to buffer the stream
+	h.Set("X-Netlab-Session", c.id)
+	rc := http.NewResponseController(w)
+	// Each write must finish within WriteTimeout; the deadline is moved at
+	// most once a second (moving it costs a system call's worth of time).
+	var deadlineSet time.Time
+	deadline := func() {
+		if now := time.Now(); now.Sub(deadlineSet) > time.Second {
+			rc.SetWriteDeadline(now.Add(c.srv.opts.WriteTimeout))
+			deadlineSet = now
+		}
+	}
+	defer rc.SetWriteDeadline(time.Time{})
+
+	deadline()
+	if err := sess.Send(&gosse.Message{Retry: c.srv.opts.Retry}); err != nil {
+		return
+	}
+	if fresh {
+		m := &gosse.Message{Type: gosse.Type("session")}
+		m.AppendData(c.id)
+		if err := sess.Send(m); err != nil {
+			return
+		}
+	}
+	if err := sess.Flush(); err != nil {
+		return
+	}
+
+	heartbeat := time.NewTicker(c.srv.opts.Heartbeat)
+	defer heartbeat.Stop()
+	var out []byte
+	for {
+		c.mu.Lock()
+		if c.gen != mine {
+			c.mu.Unlock()
+			return // replaced by a reconnect, or dropped
+		}
+		from, to := c.written+1, c.written
+		var batch [][]byte
+		size := 0
+		for n := from; n <= c.last() && (size < batchBytes || len(batch) == 0); n++ {
+			b := c.log[n-c.first]
+			batch = append(batch, b)
+			size += len(b)
+			to = n
+		}
+		closing, changed := c.closing, c.changed
+		c.mu.Unlock()
+
+		if len(batch) > 0 {
+			deadline()
+			out = out[:0]
+			for i, b := range batch {
+				out = appendEvent(out, from+uint64(i), b)
+			}
+			if _, err := w.Write(out); err != nil {
+				return
+			}
+			if err := sess.Flush(); err != nil {
+				return
+			}
+			c.mu.Lock()
+			if c.gen == mine && to > c.written {
+				c.written = to
+				c.trim()
+				c.notify() // a blocked Send may go on
+			}
+			c.mu.Unlock()
+			continue
+		}
+		if closing {
+			deadline()
+			m := &gosse.Message{Type: gosse.Type("end")}
+			m.AppendData("closed")
+			if sess.Send(m) == nil && sess.Flush() == nil {
+				c.mu.Lock()
+				c.told = true
+				c.notify()
+				c.mu.Unlock()
+			}
+			return
+		}
+		select {
+		case <-changed:
+		case <-c.gone:
+			if !errors.Is(c.goneErr, transport.ErrClosed) {
+				return // the client closed it, or it expired
+			}
+			c.mu.Lock()
+			c.closing = true
+			c.mu.Unlock()
+		case <-heartbeat.C:
+			m := &gosse.Message{}
+			m.AppendComment("ping")
+			deadline()
+			if sess.Send(m) != nil || sess.Flush() != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return // the client went away
+		}
+	}
+}
+
+// appendEvent appends message n as an event: "id: n", "data: " and its
+// data, an empty line. Data never holds a line break (encodeData), so one
+// data: line carries it whole; go-sse's Message.WriteTo would write the
+// same bytes, with an allocation per event.
+func appendEvent(b []byte, n uint64, data []byte) []byte {
+	b = append(b, "id: "...)
+	b = strconv.AppendUint(b, n, 10)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
+
+// receive takes a POST: every line of the body is one message, checked
+// before any is delivered.
+func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) {
+	max := c.srv.opts.MaxBody
+	if r.ContentLength > max {
+		httpError(w, http.StatusRequestEntityTooLarge, "body of %d bytes is over the %d-byte limit", r.ContentLength, max)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			httpError(w, http.StatusRequestEntityTooLarge, "body is over the %d-byte limit", max)
+			return
+		}
+		httpError(w, http.StatusBadRequest, "reading body: %v", err)
+		return
+	}
+	msgs, status, err := decodeLines(body, c.srv.opts)
+	if err != nil {
+		httpError(w, status, "%v", err)
+		return
+	}
+	for _, m := range msgs {
+		select {
+		case c.in <- m:
+		case <-c.gone:
+			httpError(w, http.StatusGone, "session %s closed", c.id)
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodeLines splits a body into messages, one per line; it returns the
+// HTTP status to answer with when a line is bad.
+func decodeLines(body []byte, o Options) ([]transport.Message, int, error) {
+	var msgs []transport.Message
+	for i := 1; len(body) > 0; i++ {
+		line, rest, _ := bytes.Cut(body, []byte{'\n'})
+		body = rest
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			continue
+		}
+		if len(line) > o.wireLimit() {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("line %d: %d bytes is over the %d-byte message limit", i, len(line), o.wireLimit())
+		}
+		m, err := transport.Decode(line)
+		if err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("line %d: %w", i, err)
+		}
+		if len(m.Data) > o.MaxMessage {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("line %d: %d-byte message is over the %d-byte limit", i, len(m.Data), o.MaxMessage)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, 0, nil
+}
+
+// encodeData is a message as one data: line: its text when it is only one
+// line of text that reads back as itself, else its JSON wire form (which
+// has no newline).
+func encodeData(m transport.Message) []byte {
+	if m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() && utf8.Valid(m.Data) &&
+		!bytes.ContainsAny(m.Data, "\r\n") && len(bytes.TrimSpace(m.Data)) > 0 &&
+		!bytes.HasPrefix(bytes.TrimLeft(m.Data, " \t"), []byte("{")) && m.Data[0] != ' ' {
+		return bytes.Clone(m.Data)
+	}
+	return transport.Encode(m)
+}
+
+// Send queues m for the session's stream. It blocks while Queue messages
+// wait unwritten (no stream is open, or the client reads slowly).
+func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
+	if len(m.Data) > c.srv.opts.MaxMessage {
+		return fmt.Errorf("sse: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.srv.opts.MaxMessage)
+	}
+	b := encodeData(m)
+	for {
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			return fmt.Errorf("sse: send: %w", transport.ErrClosed)
+		}
+		select {
+		case <-c.gone:
+			c.mu.Unlock()
+			return fmt.Errorf("sse: send: session ended: %w", transport.ErrClosed)
+		default:
+		}
+		if c.last()-c.written < uint64(c.srv.opts.Queue) {
+			c.log = append(c.log, b)
+			c.notify()
+			c.mu.Unlock()
+			return nil
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Recv returns the next message the client POSTed; io.EOF after the client
+// closed the session (DELETE).
+func (c *ServerConn) Recv(ctx context.Context) (transport.Message, error) {
+	c.mu.Lock()
+	closing := c.closing
+	c.mu.Unlock()
+	if closing {
+		return transport.Message{}, fmt.Errorf("sse: recv: %w", transport.ErrClosed)
+	}
+	select {
+	case m := <-c.in:
+		return m, nil
+	case <-ctx.Done():
+		return transport.Message{}, ctx.Err()
+	case <-c.gone:
+		select {
+		case m := <-c.in:
+			return m, nil
+		default:
+		}
+		if errors.Is(c.goneErr, io.EOF) {
+			return transport.Message{}, io.EOF
+		}
+		return transport.Message{}, fmt.Errorf("sse: recv: %w", c.goneErr)
+	}
+}
+
+// Close lets the stream write what is queued and then event: end, waiting
+// at most two seconds, then ends the session.
+func (c *ServerConn) Close() error {
+	c.mu.Lock()
+	c.closing = true
+	c.notify()
+	c.mu.Unlock()
+	t := time.NewTimer(closeTimeout)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		told, changed := c.told, c.changed
+		c.mu.Unlock()
+		if told {
+			break
+		}
+		select {
+		case <-changed:
+			continue
+		case <-c.gone:
+		case <-t.C:
+		}
+		break
+	}
+	c.end(transport.ErrClosed)
+	return nil
+}
+
+// WireStats reports the session's requests and bytes on the wire (zero
+// bytes when the server's listener does not count).
+func (c *ServerConn) WireStats() transport.WireStats {
+	r, w := c.counter.Load()
+	return transport.WireStats{BytesReceived: r, BytesSent: w, Requests: c.requests.Load()}
+}
+
+// CountingListener wraps l so that its connections count their bytes; serve
+// a Server from an http.Server with this listener and ConnContext set to
+// ConnContext to get bytes on the wire per session.
+func CountingListener(l net.Listener) net.Listener { return countconn.Listener{Listener: l} }
+
+// ConnContext is the http.Server.ConnContext hook that goes with
+// CountingListener.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return countconn.ConnContext(ctx, c)
+}
