@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/gopacket/pcapgo"
 	"github.com/spf13/cobra"
 )
 
@@ -26,7 +31,8 @@ func TestLinkFlagsRejectBadValues(t *testing.T) {
 		{[]string{"--rate", "fast"}, `netlab: --rate "fast": want a bandwidth`},
 		{[]string{"--cut", "2s"}, `netlab: --cut "2s": want AT+FOR`},
 		{[]string{"--dup", "-1"}, "netlab: --dup -1: a probability must be between 0% and 100%"},
-		{[]string{"--rto", "0s"}, "netlab: --rto must be > 0"},
+		{[]string{"--rto", "200ms"}, "netlab: --rto is gone: an impaired link now carries real TCP"},
+		{[]string{"--tcp-recovery", "fast"}, `netlab: --tcp-recovery "fast": want rack or classic`},
 	}
 	for _, cmd := range [][]string{{"loss"}, {"echo"}, {"proxy", "--upstream", "127.0.0.1:1"}} {
 		for _, c := range cases {
@@ -97,8 +103,9 @@ func TestProxyCommand(t *testing.T) {
 	defer cancel()
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
+	pcapPath := filepath.Join(t.TempDir(), "proxy.pcap")
 	go func() {
-		done <- run(ctx, []string{"proxy", "--upstream", ln.Addr().String(), "--delay", "10ms", "--loss", "20%", "--rto", "20ms"},
+		done <- run(ctx, []string{"proxy", "--upstream", ln.Addr().String(), "--delay", "10ms", "--loss", "20%", "--pcap", pcapPath},
 			&app{in: strings.NewReader(""), out: &out, errOut: &errOut})
 	}()
 	addrRe := regexp.MustCompile(`proxy tcp (127\.0\.0\.1:\d+) →`)
@@ -129,10 +136,39 @@ func TestProxyCommand(t *testing.T) {
 		t.Errorf("exit %d after Ctrl-C, want %d", code, exitInterrupted)
 	}
 	text := out.String()
-	for _, want := range []string{`totals after .*, 1 client \(`, `(?m)^in\s+20\s+20$`, `(?m)^out\s+20\s+20$`, `retransmitted \(waited --rto\)`} {
+	for _, want := range []string{`totals after .*, 1 client \(`, `(?m)^\s*segments sent\s+\d+\s+\d+$`, `(?m)^\s*retransmitted\s+[1-9]\d*\s+[1-9]\d*$`} {
 		if !regexp.MustCompile(want).MatchString(text) {
 			t.Errorf("totals lack %q:\n%s", want, text)
 		}
+	}
+	// The pcap holds every packet the wire delivered: the "out" row.
+	m := regexp.MustCompile(`(?m)^out\s+(\d+)\s+(\d+)$`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no out row:\n%s", text)
+	}
+	up, _ := strconv.Atoi(m[1])
+	down, _ := strconv.Atoi(m[2])
+	f, err := os.Open(pcapPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			break
+		}
+		n++
+	}
+	if n != up+down || n < 40 {
+		t.Errorf("pcap holds %d packets, the wire delivered %d + %d", n, up, down)
+	}
+	if !strings.Contains(errOut.String(), fmt.Sprintf("wrote %d packets to %s", n, pcapPath)) {
+		t.Errorf("stderr does not say what the pcap holds: %q", errOut.String())
 	}
 }
 
@@ -161,5 +197,40 @@ func TestLinkFlagsBesideLabFlags(t *testing.T) {
 	lf = addLinkFlags(perfect)
 	if v, err := lf.via(); err != nil || v != nil {
 		t.Errorf("no impairment: via() = %v, %v; want nil, nil", v, err)
+	}
+}
+
+// --pcap on a lab: the file reads back with as many packets as the note on
+// stderr says, and the link's summary (with the stacks' TCP counters)
+// follows the lab's output.
+func TestLabPCAPAndLinkSummary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "echo.pcap")
+	code, out, errOut := netlab(t, "", "tcp", "echo", "-n", "10", "--loss", "10%", "--histogram=false", "--pcap", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"a simulated wire between two real TCP/IP stacks", "client TCP:", "server TCP:", "segments,", "on RTO timeout"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			break
+		}
+		n++
+	}
+	if n < 20 || !strings.Contains(errOut, fmt.Sprintf("wrote %d packets to %s", n, path)) {
+		t.Errorf("pcap holds %d packets; stderr %q", n, errOut)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ type lossOptions struct {
 	size     int
 	late     time.Duration
 	json     bool
+	ladder   bool
 	link     *linkFlags
 	to       transportOptions
 	pics     *pictureFlags
@@ -50,17 +52,23 @@ impaired link (same seed: the same packets are lost). The table shows, side by
 side, how many messages were delivered, lost, duplicated, out of order and
 late, the one-way delay, and a timeline with one mark per message.
 
-UDP loses and reorders messages but delivers the rest at once. TCP (and HTTP
-and WebSocket, which run on it) never loses a message: a lost segment is resent
-after the retransmission timeout (--rto, a model of TCP's recovery), and every
-message behind it waits too: head-of-line blocking.
+The link is a simulated wire between two real TCP/IP stacks (gVisor's
+netstack): the impairments act on real IP packets. UDP loses and reorders
+messages but delivers the rest at once. TCP (and HTTP and WebSocket, which run
+on it) never loses a message: its own stack resends a lost segment, by fast
+retransmit when duplicate ACKs say what is missing, or when its retransmission
+timer fires, and every message behind it waits too: head-of-line blocking. The
+table shows what the stacks did; --ladder prints every packet, --pcap FILE
+writes them for Wireshark, --json carries cwnd, srtt and RTO on every ACK.
 
 The link defaults to a few percent loss with a little delay, jitter and
 reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
 		Example: `  netlab loss
   netlab loss --loss 10% --count 200
   netlab loss --burst p=2%,r=25% --transports udp,tcp
-  netlab loss --cut 1s+500ms --loss 0 --json`,
+  netlab loss --cut 1s+500ms --loss 0 --json
+  netlab loss --transports tcp --count 20 --ladder
+  netlab loss --tcp-recovery rack --pcap loss.pcap`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, trs, err := o.config()
@@ -77,6 +85,7 @@ reordering; set any of the link flags to change it. See 'netlab docs loss'.`,
 	fs.IntVarP(&o.size, "size", "s", loss.DefaultSize, "bytes of payload per message")
 	fs.DurationVar(&o.late, "late", 0, "a message slower than this is late (0: the link's delay + jitter + 20ms)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON document with the raw numbers instead of tables")
+	fs.BoolVar(&o.ladder, "ladder", false, "also print every packet on the wire as a ladder: time, direction, flags, seq, ack, length, SACK blocks, drops")
 	o.link = addLinkFlagsDefault(cmd, loss.DefaultLink)
 	addTransportFlags(fs, &o.to)
 	o.pics = addPictureFlags(cmd, a)
@@ -107,7 +116,12 @@ func (o *lossOptions) config() (loss.Config, []transport.Transport, error) {
 	if err != nil {
 		return loss.Config{}, nil, err
 	}
-	cfg := loss.Config{Count: o.count, Interval: o.interval, Size: o.size, Late: o.late, Link: link}
+	pcap, err := o.link.pcapWriter()
+	if err != nil {
+		return loss.Config{}, nil, err
+	}
+	cfg := loss.Config{Count: o.count, Interval: o.interval, Size: o.size, Late: o.late, Link: link,
+		Recovery: o.link.recoveryMode(), Ladder: o.ladder, PCAP: pcap}
 	if err := cfg.Validate(); err != nil {
 		return loss.Config{}, nil, usagef("%v", err)
 	}
@@ -138,6 +152,11 @@ func lossRun(ctx context.Context, a *app, o *lossOptions, cfg loss.Config, trs [
 		}
 	} else if werr := res.WriteText(a.out); werr != nil {
 		return werr
+	} else if o.ladder {
+		fmt.Fprintln(a.out)
+		if werr := res.WriteLadder(a.out); werr != nil {
+			return werr
+		}
 	}
 	return o.pics.write(func() ([]chart.Chart, error) { return chart.Loss(res) }, err)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport/impair"
 	"github.com/netlab/netlab/transport/quic"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 // newLossStreamsCmd is 'netlab loss streams': head-of-line blocking, one
@@ -119,7 +120,7 @@ crosses its stream path. See 'netlab docs quic'.`,
 // measureHandshakes is loss.StreamsConfig.Handshake: QUIC and TCP+TLS 1.3,
 // each through a link with only delay each way, best of three.
 func measureHandshakes(ctx context.Context, delay time.Duration) ([]loss.HandshakeCost, error) {
-	link, err := impair.New(impair.Config{Delay: impair.Delay(delay)})
+	link, err := simwire.NewLink(simwire.Options{Impair: impair.Config{Delay: impair.Delay(delay)}})
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/impair"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 func init() { register(newMissedCmd) }
@@ -164,10 +165,11 @@ func (o *missedOptions) config() (missed.Config, error) {
 	return cfg, nil
 }
 
-// cutLink is missed.Config.CutLink: an impaired link (transport/impair)
-// that goes dark, both ways, from at after each proxy it starts until at+d.
+// cutLink is missed.Config.CutLink: an impaired link (a simulated wire
+// between two real TCP/IP stacks, transport/simwire) that goes dark, both
+// ways, from at after each proxy it starts until at+d.
 func cutLink(at, d time.Duration) (transport.Via, error) {
-	l, err := impair.New(impair.Config{Cut: impair.Cut{At: at, For: d}})
+	l, err := simwire.NewLink(simwire.Options{Impair: impair.Config{Cut: impair.Cut{At: at, For: d}}})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport/impair"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 func init() { register(newProxyCmd) }
@@ -27,15 +28,18 @@ func newProxyCmd(a *app) *cobra.Command {
 		Short: "Put an impaired link (delay, loss, a cut...) between any client and server",
 		Long: `proxy listens on --listen and forwards every client to --upstream through an
 impaired link: the same --delay, --jitter, --loss, --burst, --dup, --reorder,
---rate, --cut, --seed and --rto every lab takes. It prints what it did to the
-packets as it goes (a live line on a terminal, a line a second otherwise) and
-the totals when you press Ctrl-C.
+--rate, --cut, --seed, --tcp-recovery and --pcap every lab takes. It prints
+what it did to the packets as it goes (a live line on a terminal, a line a
+second otherwise) and the totals when you press Ctrl-C.
 
-TCP is a byte stream: the proxy never loses, duplicates or reorders a byte of
-it. A "lost" segment waits --rto for its retransmission, and everything behind
-it waits too (head-of-line blocking): a model of what TCP does. With --udp the
-proxy carries datagrams, and those really are dropped, duplicated and
-reordered. See 'netlab docs loss'.`,
+The impaired hop is a simulated wire between two real TCP/IP stacks inside
+the proxy (gVisor's netstack): each client's connection is carried across it
+as a TCP connection of its own, whose packets the wire loses, delays and
+duplicates; that TCP recovers by itself (fast retransmit, its retransmission
+timer), and what the application sees is the time it took. The hops between
+your client and the proxy and between the proxy and the server are ordinary
+kernel TCP on 127.0.0.1. With --udp each datagram crosses the wire as a UDP
+datagram, and what the wire drops is gone. See 'netlab docs loss'.`,
 		Example: `  # terminal 1: a server
   nc -l 127.0.0.1 7000
   # terminal 2: the impaired link in front of it
@@ -85,6 +89,11 @@ type proxyJSON struct {
 	DurationUs float64       `json:"duration_us"`
 	Up         impair.Counts `json:"client_to_server"`
 	Down       impair.Counts `json:"server_to_client"`
+	// ClientTCP and ServerTCP are the TCP counters of the wire's two stacks.
+	ClientTCP  simwire.TCPStats `json:"client_tcp"`
+	ServerTCP  simwire.TCPStats `json:"server_tcp"`
+	QueueDrops uint64           `json:"queue_drops"`
+	PCAP       string           `json:"pcap,omitempty"`
 }
 
 func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) error {
@@ -93,7 +102,11 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 	if o.udp {
 		network = "udp"
 	}
-	link, err := impair.New(cfg)
+	opts, err := o.link.options()
+	if err != nil {
+		return err
+	}
+	link, err := simwire.NewLink(opts)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -126,7 +139,7 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 				dialErrs = n
 				progress.Stop() // the warning gets its own line; the live line comes back below
 				progress = a.progress()
-				fmt.Fprintf(a.errOut, "netlab: proxy: %s — a client was turned away; is the server at %s running?\n", strings.TrimPrefix(err.Error(), "impair: "), o.upstream)
+				fmt.Fprintf(a.errOut, "netlab: proxy: %s — a client was turned away; is the server at %s running?\n", strings.TrimPrefix(err.Error(), "simwire: "), o.upstream)
 			}
 			now := link.Up().Add(link.Down())
 			switch {
@@ -140,26 +153,27 @@ func runProxy(cmd *cobra.Command, a *app, o *proxyOptions, cfg impair.Config) er
 	}
 }
 
-func liveLine(p *impair.Proxy, l *impair.Link) string {
-	c := l.Up().Add(l.Down())
-	return fmt.Sprintf("%s  %s  %d pkts  %d delayed  %d dropped  %d retransmitted  %d duplicated  %d reordered  %d cut",
+func liveLine(p *simwire.Proxy, l *simwire.Link) string {
+	st := l.Stats()
+	c := st.Up.Add(st.Down)
+	tcp := st.Client.Add(st.Server)
+	return fmt.Sprintf("%s  %s  %d pkts  %d delayed  %d dropped  %d duplicated  %d reordered  %d cut  TCP resent %d",
 		report.Duration(time.Since(p.Start()).Round(time.Second)), clients(p.Conns()), c.Packets, c.Delayed, c.Dropped,
-		c.Retransmits, c.Duplicated, c.Reordered, c.Cut)
+		c.Duplicated, c.Reordered, c.Cut, tcp.Retransmits)
 }
 
-func printProxyTotals(a *app, o *proxyOptions, network string, p *impair.Proxy, l *impair.Link, cfg impair.Config) error {
-	up, down := l.Up(), l.Down()
+func printProxyTotals(a *app, o *proxyOptions, network string, p *simwire.Proxy, l *simwire.Link, cfg impair.Config) error {
+	st := l.Stats()
+	up, down := st.Up, st.Down
 	if o.json {
 		env := report.NewEnvelope("proxy", p.Start())
 		env.Config = proxyConfigJSON{Network: network, Listen: p.Addr().String(), Upstream: o.upstream, Link: cfg.String()}
-		env.Results = proxyJSON{Clients: p.Conns(), DurationUs: report.Micros(time.Since(p.Start())), Up: up, Down: down}
+		env.Results = proxyJSON{Clients: p.Conns(), DurationUs: report.Micros(time.Since(p.Start())), Up: up, Down: down,
+			ClientTCP: st.Client, ServerTCP: st.Server, QueueDrops: st.QueueDrops, PCAP: o.link.pcapPath}
 		env.Interrupted = true // a proxy runs until Ctrl-C
 		return env.Write(a.out)
 	}
-	unit := "segments"
-	if network == "udp" {
-		unit = "datagrams"
-	}
+	unit := "packets"
 	t := report.Table{
 		Title:  fmt.Sprintf("totals after %s, %s (%s through %s)", report.Duration(time.Since(p.Start())), clients(p.Conns()), network, cfg),
 		Header: []string{unit, "client→server", "server→client"},
@@ -170,15 +184,23 @@ func printProxyTotals(a *app, o *proxyOptions, network string, p *impair.Proxy, 
 	row("in", func(c impair.Counts) int64 { return c.Packets })
 	row("out", func(c impair.Counts) int64 { return c.Delivered })
 	row("delayed", func(c impair.Counts) int64 { return c.Delayed })
-	if network == "udp" {
-		row("dropped", func(c impair.Counts) int64 { return c.Dropped })
-		row("duplicated", func(c impair.Counts) int64 { return c.Duplicated })
-		row("reordered", func(c impair.Counts) int64 { return c.Reordered })
-	} else {
-		row("retransmitted (waited --rto)", func(c impair.Counts) int64 { return c.Retransmits })
-	}
+	row("dropped", func(c impair.Counts) int64 { return c.Dropped })
+	row("duplicated", func(c impair.Counts) int64 { return c.Duplicated })
+	row("reordered", func(c impair.Counts) int64 { return c.Reordered })
 	row("met the cut", func(c impair.Counts) int64 { return c.Cut })
 	t.Row("bytes in", report.Bytes(up.Bytes), report.Bytes(down.Bytes))
+	if network == "tcp" {
+		tcp := func(name string, f func(simwire.TCPStats) uint64) {
+			t.Row(name, fmt.Sprint(f(st.Client)), fmt.Sprint(f(st.Server)))
+		}
+		t.Section("TCP on the wire (the client's stack / the server's)")
+		tcp("  segments sent", func(c simwire.TCPStats) uint64 { return c.SegmentsSent })
+		tcp("  retransmitted", func(c simwire.TCPStats) uint64 { return c.Retransmits })
+		tcp("    fast (dup ACKs)", func(c simwire.TCPStats) uint64 { return c.FastRetransmits })
+		tcp("    RTO timeouts", func(c simwire.TCPStats) uint64 { return c.Timeouts })
+		tcp("  SACK recoveries", func(c simwire.TCPStats) uint64 { return c.SACKRecoveries })
+		tcp("  tail loss probes", func(c simwire.TCPStats) uint64 { return c.TLPRecoveries })
+	}
 	return t.Write(a.out)
 }
 

@@ -42,6 +42,9 @@ type Packet struct {
 	Hex    string  `json:"hex"`
 	Len    int     `json:"length_bytes"`
 	Layers []Layer `json:"layers"`
+	// Medium is what the packet crossed: "lo" (an Ethernet frame on
+	// Linux's loopback) or "the simulated wire" (a bare IPv4 packet).
+	Medium string `json:"medium"`
 }
 
 // Config is what to wrap.
@@ -175,11 +178,18 @@ func Serialize(cfg Config, app []byte) ([]byte, error) {
 // Annotate decodes an Ethernet frame with gopacket and describes every
 // field of every layer. ws says the TCP payload is a WebSocket frame.
 func Annotate(frame []byte, ws bool) (*Packet, error) {
-	pkt := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.Default)
+	return annotate(frame, layers.LayerTypeEthernet, ws)
+}
+
+func annotate(frame []byte, first gopacket.LayerType, ws bool) (*Packet, error) {
+	pkt := gopacket.NewPacket(frame, first, gopacket.Default)
 	if el := pkt.ErrorLayer(); el != nil {
 		return nil, fmt.Errorf("layers: decode: %v", el.Error())
 	}
-	p := &Packet{Bytes: frame, Hex: fmt.Sprintf("%x", frame), Len: len(frame)}
+	p := &Packet{Bytes: frame, Hex: fmt.Sprintf("%x", frame), Len: len(frame), Medium: "lo"}
+	if first != layers.LayerTypeEthernet {
+		p.Medium = "the simulated wire"
+	}
 	off := 0
 	var ip *layers.IPv4
 	for _, l := range pkt.Layers() {

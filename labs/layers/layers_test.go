@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
 	"go.uber.org/goleak"
 
 	"github.com/netlab/netlab/transport"
@@ -222,5 +223,50 @@ func TestCaptureWebSocket(t *testing.T) {
 	}
 	if c.Data == nil || c.Data.Layers[len(c.Data.Layers)-1].Name != "WebSocket frame (application data)" {
 		t.Errorf("the annotated packet is not the frame: %+v", c.Data)
+	}
+}
+
+// The example comes from a real connection on the simulated wire: the
+// stacks' own sequence numbers and checksums, the SYN's options, and a
+// pcap that reads back with every packet of the exchange.
+func TestFromWire(t *testing.T) {
+	for _, tr := range []string{"tcp", "udp", "ws"} {
+		t.Run(tr, func(t *testing.T) {
+			run, err := FromWire(context.Background(), Config{Transport: tr, Message: "hi"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := run.Packet
+			if p.Medium != "the simulated wire" || len(p.Layers) < 3 || p.Layers[0].Name != "IPv4 header" {
+				t.Fatalf("packet %+v: want IPv4 first, on the simulated wire", p)
+			}
+			for _, l := range p.Layers {
+				for _, f := range l.Fields {
+					if strings.Contains(f.Value, "INVALID") {
+						t.Errorf("%s %s: %s", l.Name, f.Name, f.Value)
+					}
+				}
+			}
+			if !strings.Contains(string(p.Bytes), `"text":"hi"`) && tr != "ws" {
+				t.Errorf("the message is not in the packet: %q", p.Bytes)
+			}
+			if tr != "udp" && (run.SYN == nil || !strings.Contains(run.SYNOptions, "mss 1460")) {
+				t.Errorf("SYN options %q, want the MSS", run.SYNOptions)
+			}
+			r, err := pcapgo.NewReader(bytes.NewReader(run.PCAP))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for {
+				if _, _, err := r.ReadPacketData(); err != nil {
+					break
+				}
+				n++
+			}
+			if n != len(run.Exchange) || n < 2 {
+				t.Errorf("pcap holds %d packets, the exchange had %d", n, len(run.Exchange))
+			}
+		})
 	}
 }

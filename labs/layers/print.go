@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 // WriteText prints the result for people: the packet beside the two models
@@ -15,7 +16,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	if r.Capture != nil {
 		return writeCapture(w, r.Capture)
 	}
-	report.Paragraph(w, fmt.Sprintf("One netlab message (%q) over %s, layer by layer, as a client on 127.0.0.1:%d sends it to a server on 127.0.0.1:%d", r.Message, r.Transport, r.SrcPort, r.DstPort))
+	report.Paragraph(w, fmt.Sprintf("One netlab message (%q) over %s, layer by layer, as the client's stack (%s) sent it to the server's (%s) across netlab's simulated wire", r.Message, r.Transport, simwire.ClientAddr, simwire.ServerAddr))
 	fmt.Fprintln(w)
 	if err := ModelTable(r.Packet, r.Transport).Write(w); err != nil {
 		return err
@@ -25,7 +26,18 @@ func (r *Result) WriteText(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	return report.Paragraph(w, "Built with gopacket: lengths and checksums computed; ports from a real connection just opened; sequence/ack numbers, IP id, window and timestamps are example values (see --capture for real ones).")
+	what := "handshake, message, echo, teardown"
+	switch r.Transport {
+	case "udp":
+		what = "the datagram and its echo: UDP has no handshake"
+	case "ws":
+		what = "handshake, HTTP Upgrade and 101, the frame, its echo, close frames, teardown"
+	}
+	text := fmt.Sprintf("A real packet of a real exchange (%d packets in all: %s); decoded with gopacket.", len(r.Wire.Exchange), what)
+	if r.Wire.SYNOptions != "" {
+		text += fmt.Sprintf(" The client's SYN offered: %s.", r.Wire.SYNOptions)
+	}
+	return report.Paragraph(w, text)
 }
 
 func writeCapture(w io.Writer, c *Capture) error {
@@ -98,8 +110,11 @@ func ModelTable(p *Packet, transport string) *report.Table {
 	name, n = size(3)
 	t.Row("3 network", "internet", name, n)
 	name, n = size(2)
+	if layerNamed(p, 2) == nil {
+		name = "none: the simulated wire carries bare IP packets"
+	}
 	t.Row("2 data link", "link", name, n)
-	t.Row("1 physical", "  (link)", "none on lo: the frame is handed back in memory", "–")
+	t.Row("1 physical", "  (link)", "none on "+p.Medium+": the packet is handed over in memory", "–")
 	t.Row("the whole frame", "", "", fmt.Sprintf("%d B", p.Len))
 	return t
 }
@@ -131,7 +146,7 @@ func WritePacket(w io.Writer, p *Packet) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("The whole frame as it crosses lo (what a capture shows):\n")
+	fmt.Fprintf(&b, "The whole packet as it crosses %s (what a capture shows):\n", p.Medium)
 	for line := range strings.Lines(hex.Dump(p.Bytes)) {
 		b.WriteString("  " + line)
 	}

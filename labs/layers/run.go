@@ -3,6 +3,8 @@ package layers
 import (
 	"context"
 	"fmt"
+
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 // Options is one run of the lab, as the command's flags give it.
@@ -31,19 +33,21 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Result is what one run made: a built packet (with the real ports it
-// carries), or with Options.Capture the captured echo.
+// Result is what one run made: the message's packet from a real exchange
+// on the simulated wire, or with Options.Capture the captured echo.
 type Result struct {
 	Transport string
 	Message   string
 	SrcPort   uint16
 	DstPort   uint16
-	Packet    *Packet  // the built packet; nil for a capture
-	Capture   *Capture // the captured echo; nil for a built packet
+	Packet    *Packet  // the message's packet; nil for a capture
+	Wire      *WireRun // the exchange it came from; nil for a capture
+	Capture   *Capture // the captured echo; nil otherwise
 }
 
-// Run builds the message's packet (ports from a real connection opened for
-// it), or captures a real echo when o.Capture is set.
+// Run sends the message over a real connection across netlab's simulated
+// wire and returns the packet that carried it, or captures a real echo on
+// lo when o.Capture is set.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -57,19 +61,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Capture = c
 		return res, nil
 	}
-	network := "tcp"
-	if o.Transport == "udp" {
-		network = "udp"
-	}
-	src, dst, err := RealPorts(network)
+	run, err := FromWire(ctx, Config{Transport: o.Transport, Message: o.Message})
 	if err != nil {
 		return nil, err
 	}
-	p, err := Build(Config{Transport: o.Transport, Message: o.Message, SrcPort: src, DstPort: dst})
-	if err != nil {
-		return nil, err
+	res.Packet, res.Wire = run.Packet, run
+	for _, p := range run.Exchange {
+		if p.Dir == simwire.Up {
+			res.SrcPort, res.DstPort = p.SrcPort, p.DstPort
+			break
+		}
 	}
-	res.SrcPort, res.DstPort, res.Packet = src, dst, p
 	return res, nil
 }
 
@@ -91,5 +93,8 @@ func (r *Result) JSON() (ConfigJSON, any) {
 		SrcPort uint16 `json:"client_port"`
 		DstPort uint16 `json:"server_port"`
 		*Packet
-	}{r.SrcPort, r.DstPort, r.Packet}
+		SYN        *Packet `json:"syn,omitempty"`
+		SYNOptions string  `json:"syn_options,omitempty"`
+		Exchange   int     `json:"exchange_packets"`
+	}{r.SrcPort, r.DstPort, r.Packet, r.Wire.SYN, r.Wire.SYNOptions, len(r.Wire.Exchange)}
 }

@@ -10,6 +10,12 @@
 // time: a lost segment waits for its retransmission and every message
 // behind it waits too (head-of-line blocking).
 //
+// The link is real: each transport's client and server talk across
+// package simwire's wire, two TCP/IP stacks whose packets go through the
+// impairment stages, so a lost TCP segment is recovered by TCP itself (fast
+// retransmit after duplicate ACKs, or its retransmission timer), and the
+// lab reports what the stacks did.
+//
 // The lab is written against package transport's interface only.
 package loss
 
@@ -25,6 +31,7 @@ import (
 	"github.com/netlab/netlab/labs/stats"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/impair"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 // Defaults.
@@ -38,6 +45,11 @@ const (
 	// maxWait bounds how long the lab waits after the last send for a
 	// reliable transport to deliver everything (beyond the cut).
 	maxWait = 10 * time.Second
+	// traceLimit is how many packets a --ladder run keeps per transport.
+	traceLimit = 5000
+	// probeLimit is how many samples of the TCP sender's state (cwnd,
+	// srtt, RTO) a run keeps per transport.
+	probeLimit = 20_000
 )
 
 // DefaultLink is the lab's link when none is given: a few percent loss,
@@ -59,6 +71,13 @@ type Config struct {
 	// Late is the one-way delay above which a message counts as late; 0
 	// means the link's delay + jitter + 20 ms.
 	Late time.Duration
+	// Recovery is the stacks' TCP loss detection (classic 3-dup-ACK or RACK).
+	Recovery simwire.Recovery
+	// Ladder keeps every packet's headers (Stream.Packets) for a ladder
+	// diagram.
+	Ladder bool
+	// PCAP, if set, receives every packet of every transport's wire.
+	PCAP *simwire.PCAP
 	// Progress, if not nil, shows each transport's messages sent.
 	Progress *report.Progress
 }
@@ -101,6 +120,7 @@ type Result struct {
 	Size     int
 	Link     impair.Config
 	Late     time.Duration
+	Recovery simwire.Recovery
 	Streams  []Stream
 }
 
@@ -129,6 +149,14 @@ type Stream struct {
 	Stalls []Stall
 	// Up is what the link did to the client→server packets.
 	Up impair.Counts
+	// Wire is what the wire and both stacks did: the link's counts each
+	// way, the client's TCP (the sender here) and the server's.
+	Wire simwire.Stats
+	// Packets are the packets that crossed the wire (Config.Ladder).
+	Packets []simwire.Packet
+	// Probe is the client TCP sender's state on every ACK: cwnd,
+	// ssthresh, smoothed RTT and RTO over time.
+	Probe []simwire.Sample
 	// Elapsed is from the first send to the last arrival (or giving up).
 	Elapsed time.Duration
 	Err     error
@@ -163,7 +191,8 @@ func Run(ctx context.Context, cfg Config, trs []transport.Transport) (Result, er
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	res := Result{Count: cfg.Count, Interval: cfg.Interval, Size: cfg.Size, Link: cfg.Link, Late: cfg.Late}
+	res := Result{Count: cfg.Count, Interval: cfg.Interval, Size: cfg.Size, Link: cfg.Link, Late: cfg.Late,
+		Recovery: cfg.Recovery}
 	for _, tr := range trs {
 		cfg.Progress.Step("loss over "+tr.Info().Name, cfg.Count)
 		r := runOne(ctx, cfg, tr)
@@ -194,9 +223,13 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
-	var link *impair.Link
+	var link *simwire.Link
 	if !cfg.Link.Perfect() {
-		link, err = impair.New(cfg.Link)
+		opts := simwire.Options{Impair: cfg.Link, Recovery: cfg.Recovery, Probe: probeLimit, PCAP: cfg.PCAP}
+		if cfg.Ladder {
+			opts.Trace = traceLimit
+		}
+		link, err = simwire.NewLink(opts)
 		if err == nil {
 			addr, err = link.Via()(ctx, info.Network, addr)
 		}
@@ -327,6 +360,17 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 	wg.Wait()
 	if link != nil {
 		r.Up = link.Up()
+		r.Wire = link.Stats()
+		for _, n := range link.Networks() {
+			<-n.Closed()
+			r.Wire = link.Stats()
+			r.Packets = append(r.Packets, n.Trace()...)
+			for _, s := range n.Samples() {
+				if s.Side == "client" {
+					r.Probe = append(r.Probe, s)
+				}
+			}
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()

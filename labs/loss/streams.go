@@ -21,6 +21,7 @@ import (
 	"github.com/netlab/netlab/labs/stats"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/impair"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 // Defaults of the head-of-line comparison.
@@ -177,9 +178,9 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
-	var link *impair.Link
+	var link *simwire.Link
 	if !cfg.Link.Perfect() {
-		link, err = impair.New(cfg.Link)
+		link, err = simwire.NewLink(simwire.Options{Impair: cfg.Link})
 		if err == nil {
 			addr, err = link.Via()(ctx, info.Network, addr)
 		}
@@ -375,7 +376,7 @@ func (res StreamsResult) WriteText(w io.Writer) error {
 		return "1 stream"
 	})
 	row("sent / delivered", func(s StreamsRun) string { return fmt.Sprintf("%d / %d", s.Sent, s.Delivered) })
-	row("packets dropped (client → server)", func(s StreamsRun) string { return fmt.Sprint(s.Up.Dropped + s.Up.Retransmits) })
+	row("packets dropped (client → server)", func(s StreamsRun) string { return fmt.Sprint(s.Up.Dropped) })
 	t.Section("one-way delay per message (per stream)")
 	row("  p50", dur(func(s StreamsRun) time.Duration { return s.Delay.P50 }))
 	row("  p90", dur(func(s StreamsRun) time.Duration { return s.Delay.P90 }))
@@ -385,7 +386,7 @@ func (res StreamsResult) WriteText(w io.Writer) error {
 	row("  waited for their own packet", num(func(s StreamsRun) int { return s.OwnWait }))
 	row("  released with an earlier late one", num(func(s StreamsRun) int { return s.HeldBehind }))
 	t.Notes = append(t.Notes,
-		"packets dropped: datagrams the link dropped (UDP path), or segments it held for "+report.Duration(rto(res.Link))+" (TCP path: a model of TCP's retransmission timeout, --rto; QUIC recovers by its own loss detection, RFC 9002).",
+		"packets dropped: packets the simulated wire dropped, client → server; TCP resent them by its own fast retransmit or timer, QUIC by its own loss detection (RFC 9002).",
 		fmt.Sprintf("released with an earlier late one: arrived within %s of an earlier-sent late message. On one ordered stream that is a message held behind a packet that was not its own; with a stream each, messages whose own packets were resent together.", report.Duration(res.BurstGap())))
 	if err := t.Write(w); err != nil {
 		return err
@@ -551,7 +552,7 @@ func (res StreamsResult) JSON() StreamsJSON {
 			streams = s.Sent
 		}
 		r := StreamsRunJSON{Transport: s.Transport, Streams: streams, Sent: s.Sent, Delivered: s.Delivered,
-			Dropped: s.Up.Dropped + s.Up.Retransmits, Delay: report.Latency(s.Delay), Late: s.Late, OwnWait: s.OwnWait, HeldBehind: s.HeldBehind}
+			Dropped: s.Up.Dropped, Delay: report.Latency(s.Delay), Late: s.Late, OwnWait: s.OwnWait, HeldBehind: s.HeldBehind}
 		if s.Err != nil {
 			r.Error = s.Err.Error()
 		}

@@ -29,7 +29,7 @@ func TestStreamsHeadOfLine(t *testing.T) {
 		if r.Err != nil || r.Delivered != 150 {
 			t.Fatalf("%s: delivered %d of 150: %v", r.Transport, r.Delivered, r.Err)
 		}
-		if r.Up.Dropped+r.Up.Retransmits == 0 {
+		if r.Up.Dropped == 0 {
 			t.Fatalf("%s: the link dropped nothing: the test proves nothing", r.Transport)
 		}
 	}

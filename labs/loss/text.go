@@ -3,11 +3,13 @@ package loss
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport/impair"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 // timelineWidth is how many marks a timeline line holds.
@@ -16,7 +18,7 @@ const timelineWidth = 50
 // WriteText prints the result for people: the side-by-side table, the
 // timelines, and what the numbers say.
 func (res Result) WriteText(w io.Writer) error {
-	report.Paragraph(w, fmt.Sprintf("The same %d numbered messages, one every %v, client → server, over each transport through its own copy of the link %s (same seed: same packets lost).", res.Count, res.Interval, res.Link))
+	report.Paragraph(w, fmt.Sprintf("The same %d numbered messages, one every %v, client → server, over each transport through its own copy of the link %s (same seed: same packets lost). The link is a simulated wire between two real TCP/IP stacks (%s loss recovery).", res.Count, res.Interval, res.Link, res.Recovery))
 	fmt.Fprintln(w)
 	t, row := report.SideBySide(res.Streams, func(s Stream) string { return s.Transport })
 	num := func(f func(s Stream) int) func(Stream) string {
@@ -40,15 +42,32 @@ func (res Result) WriteText(w io.Writer) error {
 	row("  p50", lat(func(s Stream) time.Duration { return s.Latency.P50 }))
 	row("  p99", lat(func(s Stream) time.Duration { return s.Latency.P99 }))
 	row("  max", lat(func(s Stream) time.Duration { return s.Latency.Max }))
-	t.Section("what the link did (client → server)")
-	row("  packets in", func(s Stream) string { return fmt.Sprint(s.Up.Packets) })
-	row("  dropped", func(s Stream) string { return fmt.Sprint(s.Up.Dropped) })
-	row("  retransmitted (waited "+report.Duration(rto(res.Link))+")", func(s Stream) string { return fmt.Sprint(s.Up.Retransmits) })
-	row("  duplicated", func(s Stream) string { return fmt.Sprint(s.Up.Duplicated) })
-	row("  reordered", func(s Stream) string { return fmt.Sprint(s.Up.Reordered) })
-	if res.Link.Cut != (impair.Cut{}) {
-		row("  met the cut", func(s Stream) string { return fmt.Sprint(s.Up.Cut) })
+	t.Section("what the wire did (client → server / back)")
+	both := func(f func(c impair.Counts) int64) func(Stream) string {
+		return func(s Stream) string { return fmt.Sprintf("%d / %d", f(s.Wire.Up), f(s.Wire.Down)) }
 	}
+	row("  packets in", both(func(c impair.Counts) int64 { return c.Packets }))
+	row("  dropped", both(func(c impair.Counts) int64 { return c.Dropped }))
+	row("  duplicated", both(func(c impair.Counts) int64 { return c.Duplicated }))
+	row("  reordered", both(func(c impair.Counts) int64 { return c.Reordered }))
+	if res.Link.Cut != (impair.Cut{}) {
+		row("  met the cut", both(func(c impair.Counts) int64 { return c.Cut }))
+	}
+	t.Section("what the client's TCP did")
+	tcpRow := func(name string, f func(simwire.TCPStats) uint64) {
+		row("  "+name, func(s Stream) string {
+			if s.Info.Network != "tcp" {
+				return "–"
+			}
+			return fmt.Sprint(f(s.Wire.Client))
+		})
+	}
+	tcpRow("segments sent", func(c simwire.TCPStats) uint64 { return c.SegmentsSent })
+	tcpRow("retransmitted", func(c simwire.TCPStats) uint64 { return c.Retransmits })
+	tcpRow("  fast (dup ACKs)", func(c simwire.TCPStats) uint64 { return c.FastRetransmits })
+	tcpRow("  RTO timeouts", func(c simwire.TCPStats) uint64 { return c.Timeouts })
+	tcpRow("SACK recoveries", func(c simwire.TCPStats) uint64 { return c.SACKRecoveries })
+	tcpRow("tail loss probes", func(c simwire.TCPStats) uint64 { return c.TLPRecoveries })
 	if err := t.Write(w); err != nil {
 		return err
 	}
@@ -72,13 +91,6 @@ func (res Result) WriteText(w io.Writer) error {
 	}
 	fmt.Fprint(w, "\nWhat happened:\n")
 	return report.Bullets(w, "-", res.Explain())
-}
-
-func rto(c impair.Config) time.Duration {
-	if c.RTO > 0 {
-		return c.RTO
-	}
-	return impair.DefaultRTO
 }
 
 // Explain says, with this run's numbers, what each transport did.
@@ -113,18 +125,34 @@ func (res Result) Explain() []string {
 			continue
 		}
 		line := fmt.Sprintf("%s: all %d of %d arrived, in order, none twice", s.Transport, s.Delivered, s.Sent)
-		if s.Up.Retransmits == 0 && s.LateCount == 0 {
-			out = append(out, line+fmt.Sprintf(" (%s): the link lost none of its segments this time.", lat))
+		c := s.Wire.Client
+		lostPkts := s.Wire.Up.Dropped + s.Wire.Up.Cut + s.Wire.Down.Dropped + s.Wire.Down.Cut
+		if c.Retransmits == 0 && s.LateCount == 0 {
+			out = append(out, line+fmt.Sprintf(" (%s): the wire lost %s and TCP resent nothing.", lat, plural(lostPkts, "packet")))
 			continue
 		}
 		var why []string
-		if s.Up.Retransmits > 0 {
-			why = append(why, fmt.Sprintf("the link lost %s, resent after the %s retransmission timeout (doubled when a resend was lost too)",
-				plural(s.Up.Retransmits, "segment"), report.Duration(rto(res.Link))))
+		if c.Retransmits > 0 {
+			how := []string{}
+			if c.FastRetransmits > 0 {
+				how = append(how, fmt.Sprintf("%d by fast retransmit (the receiver's duplicate ACKs and SACK blocks said what was missing)", c.FastRetransmits))
+			}
+			if c.Timeouts > 0 {
+				how = append(how, fmt.Sprintf("%d after the retransmission timer fired (nothing behind the loss to make duplicate ACKs)", c.Timeouts))
+			}
+			if c.TLPRecoveries > 0 {
+				how = append(how, fmt.Sprintf("%d by a tail loss probe", c.TLPRecoveries))
+			}
+			w := fmt.Sprintf("the wire lost %s (%d client → server) and the client's TCP resent %s",
+				plural(lostPkts, "packet"), s.Wire.Up.Dropped+s.Wire.Up.Cut, plural(int64(c.Retransmits), "segment"))
+			if len(how) > 0 {
+				w += ": " + strings.Join(how, "; ")
+			}
+			why = append(why, w)
 		}
 		if s.Up.Cut > 0 {
-			why = append(why, fmt.Sprintf("%s met the %s outage and passed only at the first retransmission after it (the timer doubles: %s, %s, …), so TCP came back after the link did",
-				plural(s.Up.Cut, "segment"), res.Link.Cut.For, report.Duration(rto(res.Link)), report.Duration(2*rto(res.Link))))
+			why = append(why, fmt.Sprintf("%s met the %s outage; TCP's timer doubles each time a resend is lost too (RFC 6298), so TCP came back after the link did",
+				plural(s.Up.Cut, "packet"), res.Link.Cut.For))
 		}
 		if len(why) > 0 {
 			line += ", but " + strings.Join(why, "; ")
@@ -210,8 +238,46 @@ type StreamJSON struct {
 	Timeline   string             `json:"timeline"`
 	Stalls     []StallJSON        `json:"stalls"`
 	Link       impair.Counts      `json:"link_client_to_server"`
-	ElapsedUs  float64            `json:"elapsed_us"`
-	Error      string             `json:"error,omitempty"`
+	LinkDown   impair.Counts      `json:"link_server_to_client"`
+	ClientTCP  *simwire.TCPStats  `json:"client_tcp,omitempty"`
+	ServerTCP  *simwire.TCPStats  `json:"server_tcp,omitempty"`
+	QueueDrops uint64             `json:"queue_drops"`
+	// TCPProbe is the client TCP sender's state on every ACK that changed it.
+	TCPProbe  []SampleJSON `json:"tcp_probe,omitempty"`
+	Packets   []PacketJSON `json:"packets,omitempty"`
+	ElapsedUs float64      `json:"elapsed_us"`
+	Error     string       `json:"error,omitempty"`
+}
+
+// SampleJSON is one sample of the TCP sender's state.
+type SampleJSON struct {
+	TUs      float64 `json:"t_us"`
+	CwndSegs int     `json:"cwnd_segments"`
+	// Ssthresh is -1 until the first loss sets it (it starts "infinite").
+	Ssthresh    int     `json:"ssthresh_segments"`
+	SRTTUs      float64 `json:"srtt_us"`
+	RTTVarUs    float64 `json:"rttvar_us"`
+	RTOUs       float64 `json:"rto_us"`
+	Outstanding int     `json:"outstanding_segments"`
+	SACKed      int     `json:"sacked_segments"`
+	InRecovery  bool    `json:"in_recovery"`
+}
+
+// PacketJSON is one packet on the wire (--ladder).
+type PacketJSON struct {
+	Dir       string      `json:"dir"`
+	Index     uint64      `json:"index"`
+	SentUs    float64     `json:"sent_us"`
+	ArrivedUs *float64    `json:"arrived_us"` // null: dropped
+	Copies    int         `json:"copies"`
+	Proto     string      `json:"proto"`
+	Flags     string      `json:"flags,omitempty"`
+	Seq       uint32      `json:"seq"`
+	Ack       uint32      `json:"ack"`
+	Len       int         `json:"len"`
+	Window    uint16      `json:"window"`
+	SACK      [][2]uint32 `json:"sack,omitempty"`
+	Options   string      `json:"options,omitempty"`
 }
 
 // StallJSON is a run of late messages.
@@ -228,8 +294,31 @@ func (res Result) JSON() JSON {
 	for _, s := range res.Streams {
 		sj := StreamJSON{Transport: s.Transport, Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost,
 			Duplicated: s.Duplicated, OutOfOrder: s.OutOfOrder, Late: s.LateCount,
-			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Up, ElapsedUs: report.Micros(s.Elapsed),
-			Stalls: []StallJSON{}}
+			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Wire.Up, LinkDown: s.Wire.Down,
+			QueueDrops: s.Wire.QueueDrops, ElapsedUs: report.Micros(s.Elapsed), Stalls: []StallJSON{}}
+		if s.Info.Network == "tcp" {
+			c, sv := s.Wire.Client, s.Wire.Server
+			sj.ClientTCP, sj.ServerTCP = &c, &sv
+		}
+		for _, p := range s.Probe {
+			ssthresh := p.Ssthresh
+			if ssthresh >= math.MaxInt32 {
+				ssthresh = -1
+			}
+			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TUs: report.Micros(p.At), CwndSegs: p.Cwnd, Ssthresh: ssthresh,
+				SRTTUs: report.Micros(p.SRTT), RTTVarUs: report.Micros(p.RTTVar), RTOUs: report.Micros(p.RTO),
+				Outstanding: p.Outstanding, SACKed: p.SACKed, InRecovery: p.InRecovery})
+		}
+		for _, p := range s.Packets {
+			pj := PacketJSON{Dir: p.Dir.String(), Index: p.Index, SentUs: report.Micros(p.Sent), Copies: p.Copies,
+				Proto: p.Proto, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Len: p.Len, Window: p.Window, SACK: p.SACK,
+				Options: p.Options}
+			if !p.Dropped() {
+				a := report.Micros(p.Arrived)
+				pj.ArrivedUs = &a
+			}
+			sj.Packets = append(sj.Packets, pj)
+		}
 		for _, st := range s.Stalls {
 			sj.Stalls = append(sj.Stalls, StallJSON{st.First, st.Last, report.Micros(st.Worst)})
 		}

@@ -1,16 +1,9 @@
 package impair
 
 import (
-	"errors"
 	"strconv"
 	"strings"
-	"time"
 )
-
-// DefaultRTO is the retransmission timeout a lost stream segment waits:
-// 200 ms, Linux's minimum (TCP_RTO_MIN), which is what a connection on a
-// fast link like localhost uses.
-const DefaultRTO = 200 * time.Millisecond
 
 // Config is an impaired link, the same in both directions. The zero value
 // is a perfect link.
@@ -26,9 +19,6 @@ type Config struct {
 	// Seed seeds every random choice: the same seed gives the same drops
 	// and delays for the same traffic.
 	Seed uint64
-	// RTO is the retransmission timeout of a lost stream segment
-	// (DefaultRTO when 0).
-	RTO time.Duration
 }
 
 type validator interface{ validate() error }
@@ -63,9 +53,6 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	if c.RTO < 0 {
-		return errors.New("impair: --rto " + c.RTO.String() + ": cannot be negative")
-	}
 	return nil
 }
 
@@ -78,9 +65,6 @@ func (c Config) String() string {
 	}
 	if b.Len() == 0 {
 		return "perfect link"
-	}
-	if c.RTO != 0 && c.RTO != DefaultRTO {
-		b.WriteString("--rto " + c.RTO.String() + " ")
 	}
 	b.WriteString("--seed " + strconv.FormatUint(c.Seed, 10))
 	return b.String()

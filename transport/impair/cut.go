@@ -7,12 +7,11 @@ import (
 )
 
 // Cut takes the link down for a while, in both directions: from At after
-// the link starts, for For, nothing passes. A datagram that meets the
-// window (enters or would leave during it) is gone. A stream segment is
-// held and passes at its first retransmission after the window (the
-// retransmission timer doubles each time: RTO, 2×RTO, 4×RTO...), which is
-// why TCP comes back a little after the link does.
-// Flag: --cut 2s+1s (dark from 2 s to 3 s).
+// the link starts, for For, nothing passes. A packet that meets the window
+// (enters or would leave during it) is gone. TCP over the link resends what
+// it lost when its retransmission timer fires, the timer doubling each time
+// (RFC 6298 section 5.5), which is why TCP comes back a little after the
+// link does. Flag: --cut 2s+1s (dark from 2 s to 3 s).
 type Cut struct {
 	At, For time.Duration
 }
@@ -70,19 +69,5 @@ func (s *cutStep) Process(out []Packet, p Packet) []Packet {
 		return append(out, p)
 	}
 	s.env.Counts.Cut.Add(1)
-	if s.env.Mode == Datagrams {
-		return out
-	}
-	// First transmission: when it tried to leave, or entered if the link
-	// was dark then. Retransmissions follow at RTO, 2×RTO, 4×RTO... after.
-	end := s.env.Start.Add(s.c.At + s.c.For)
-	t := p.At
-	if inDark {
-		t = p.In
-	}
-	for k := 0; t.Before(end); k++ {
-		t = t.Add(s.env.RTO << min(k, maxBackoff))
-	}
-	p.At = later(p.At, t)
-	return append(out, p)
+	return out
 }

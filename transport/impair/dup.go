@@ -1,9 +1,9 @@
 package impair
 
-// Dup sends a datagram twice with a probability, as a link layer that
-// retransmits a frame whose acknowledgement it lost does. A byte stream
-// never shows duplicates (TCP's receiver discards them by sequence number),
-// so on a stream Dup does nothing. Flag: --dup 1%.
+// Dup sends a packet twice with a probability, as a link layer that
+// retransmits a frame whose acknowledgement it lost does. UDP hands both
+// copies to the application; TCP's receiver discards the second by its
+// sequence number (and says so with a duplicate ACK). Flag: --dup 1%.
 type Dup float64
 
 // ParseDup reads a --dup value: "1%" or "0.01".
@@ -24,7 +24,7 @@ type dupStep struct {
 }
 
 func (s *dupStep) Process(out []Packet, p Packet) []Packet {
-	if s.env.Mode == Stream || s.env.Rand.Float64() >= s.p {
+	if s.env.Rand.Float64() >= s.p {
 		return append(out, p)
 	}
 	s.env.Counts.Duplicated.Add(1)

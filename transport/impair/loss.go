@@ -5,10 +5,9 @@ import (
 	"strings"
 )
 
-// Loss loses each packet independently with a probability. A lost datagram
-// is gone; a lost stream segment waits for a retransmission timeout (and
-// twice as long again for each retransmission lost too) and holds up
-// everything behind it. Flag: --loss 5% (or 0.05).
+// Loss loses each packet independently with a probability. A lost packet
+// is gone; TCP over the link notices and resends it. Flag: --loss 5% (or
+// 0.05).
 type Loss float64
 
 // ParseLoss reads a --loss value: "5%" or "0.05".
@@ -32,28 +31,8 @@ func (s *lossStep) Process(out []Packet, p Packet) []Packet {
 	if s.env.Rand.Float64() >= s.p {
 		return append(out, p)
 	}
-	return lose(out, p, s.env, func() bool { return s.env.Rand.Float64() < s.p })
-}
-
-// maxBackoff caps the doubling of the retransmission timeout (2^6 RTO).
-const maxBackoff = 6
-
-// lose applies one loss to p: a datagram is dropped; a stream segment waits
-// for a retransmission timeout, doubled each time retransmitLost reports the
-// retransmission was lost too (RFC 6298 section 5.5).
-func lose(out []Packet, p Packet, env Env, retransmitLost func() bool) []Packet {
-	if env.Mode == Datagrams {
-		env.Counts.Dropped.Add(1)
-		return out
-	}
-	wait := env.RTO
-	env.Counts.Retransmits.Add(1)
-	for k := 1; k <= maxBackoff && retransmitLost(); k++ {
-		wait += env.RTO << k
-		env.Counts.Retransmits.Add(1)
-	}
-	p.At = p.At.Add(wait)
-	return append(out, p)
+	s.env.Counts.Dropped.Add(1)
+	return out
 }
 
 // Burst loses packets in runs, as real links do, with the Gilbert–Elliott
@@ -169,8 +148,6 @@ func (s *burstStep) Process(out []Packet, p Packet) []Packet {
 	if s.env.Rand.Float64() >= lossP {
 		return append(out, p)
 	}
-	// A retransmission leaves one RTO later: by then the link has moved on
-	// many packets' worth; treat its fate with the long-run rate.
-	rate := s.b.LossRate()
-	return lose(out, p, s.env, func() bool { return s.env.Rand.Float64() < rate })
+	s.env.Counts.Dropped.Add(1)
+	return out
 }

@@ -6,28 +6,8 @@ import (
 	"time"
 )
 
-// Mode says what kind of traffic crosses a link.
-type Mode int
-
-const (
-	// Datagrams are independent packets (UDP): they can be dropped,
-	// duplicated and reordered.
-	Datagrams Mode = iota
-	// Stream is a byte stream (TCP): nothing is lost, duplicated or
-	// reordered; loss costs time instead.
-	Stream
-)
-
-// String returns "datagrams" or "stream".
-func (m Mode) String() string {
-	if m == Stream {
-		return "stream"
-	}
-	return "datagrams"
-}
-
-// A Packet is one unit crossing the link: a datagram, or a chunk of a byte
-// stream as one read from the socket returned it.
+// A Packet is one packet crossing the link (an IP packet on package
+// simwire's wire).
 type Packet struct {
 	Data []byte
 	// In is when the packet entered the link.
@@ -53,13 +33,10 @@ type Stage interface {
 
 // Env is what a Step learns about the direction it serves.
 type Env struct {
-	Mode Mode
 	// Rand is the step's own random source, seeded from Config.Seed, the
 	// stage's name, the connection and the direction: one stage's draws do
 	// not shift another's.
 	Rand *rand.Rand
-	// RTO is the retransmission timeout a lost stream segment waits.
-	RTO time.Duration
 	// Start is when the link started (the origin of --cut).
 	Start time.Time
 	// Counts is where the step counts what it did.
@@ -86,7 +63,6 @@ type Holder interface {
 // concurrent use: one goroutine owns it.
 type Pipeline struct {
 	steps  []Step
-	mode   Mode
 	counts *Counters
 	next   uint64    // Index of the next packet
 	last   time.Time // when the last packet leaves: nobody leaves earlier
@@ -94,14 +70,10 @@ type Pipeline struct {
 
 // NewPipeline makes the pipeline for one direction of one connection of a
 // link: conn numbers the connection, dir is 0 client→server, 1 back.
-func NewPipeline(cfg Config, mode Mode, start time.Time, conn uint64, dir int, counts *Counters) *Pipeline {
-	p := &Pipeline{mode: mode, counts: counts}
-	rto := cfg.RTO
-	if rto <= 0 {
-		rto = DefaultRTO
-	}
+func NewPipeline(cfg Config, start time.Time, conn uint64, dir int, counts *Counters) *Pipeline {
+	p := &Pipeline{counts: counts}
 	for _, s := range cfg.Stages() {
-		env := Env{Mode: mode, RTO: rto, Start: start, Counts: counts,
+		env := Env{Start: start, Counts: counts,
 			Rand: rand.New(rand.NewPCG(cfg.Seed, streamID(s.Name(), conn, dir)))}
 		p.steps = append(p.steps, s.Step(env))
 	}
@@ -124,6 +96,9 @@ func (p *Pipeline) Push(out []Packet, data []byte, now time.Time) []Packet {
 	p.counts.Bytes.Add(int64(len(data)))
 	return p.finish(out, p.run(0, []Packet{pk}))
 }
+
+// Next is the Index the next packet pushed will get.
+func (p *Pipeline) Next() uint64 { return p.next }
 
 // Holding reports whether a step holds packets back.
 func (p *Pipeline) Holding() bool {
@@ -159,8 +134,7 @@ func (p *Pipeline) run(from int, pks []Packet) []Packet {
 }
 
 // finish keeps the link first-in first-out: a packet never leaves before
-// the one written ahead of it. For a stream that is TCP's in-order delivery
-// (everything behind a lost segment waits for it).
+// the one written ahead of it (only Reorder swaps packets).
 func (p *Pipeline) finish(out, pks []Packet) []Packet {
 	for _, pk := range pks {
 		if pk.At.Before(p.last) {

@@ -2,11 +2,11 @@ package impair
 
 import "time"
 
-// Reorder holds a datagram back, with a probability, until the next one has
+// Reorder holds a packet back, with a probability, until the next one has
 // passed: the two arrive swapped, as when packets take different paths. A
-// held datagram waits at most HoldLimit for one to follow. A byte stream is
-// put back in order by TCP's receiver, so on a stream Reorder does nothing.
-// Flag: --reorder 1%.
+// held packet waits at most HoldLimit for one to follow. UDP delivers them
+// swapped; TCP's receiver puts the bytes back in order (and its duplicate
+// ACK may look like a loss to the sender). Flag: --reorder 1%.
 type Reorder float64
 
 // HoldLimit is the longest Reorder holds a datagram waiting for the next.
@@ -31,9 +31,6 @@ type reorderStep struct {
 }
 
 func (s *reorderStep) Process(out []Packet, p Packet) []Packet {
-	if s.env.Mode == Stream {
-		return append(out, p)
-	}
 	if s.env.Rand.Float64() < s.p {
 		s.env.Counts.Reordered.Add(1)
 		s.held = append(s.held, p)

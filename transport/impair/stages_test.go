@@ -84,10 +84,10 @@ func TestParseRejects(t *testing.T) {
 
 // feed pushes n packets of size bytes, one every gap, through a fresh
 // pipeline and returns what left, in order, with the counters.
-func feed(cfg Config, mode Mode, n int, size int, gap time.Duration) ([]Packet, Counts) {
+func feed(cfg Config, n int, size int, gap time.Duration) ([]Packet, Counts) {
 	var c Counters
 	start := time.Unix(1_700_000_000, 0)
-	p := NewPipeline(cfg, mode, start, 0, 0, &c)
+	p := NewPipeline(cfg, start, 0, 0, &c)
 	var out []Packet
 	for i := 0; i < n; i++ {
 		out = p.Push(out, make([]byte, size), start.Add(time.Duration(i)*gap))
@@ -107,19 +107,19 @@ func indexes(pks []Packet) string {
 func TestSameSeedSamePattern(t *testing.T) {
 	cfg := Config{Loss: 0.1, Burst: Burst{P: 0.02, R: 0.3, Bad: 1}, Dup: 0.05, Reorder: 0.05,
 		Delay: Delay(10 * time.Millisecond), Jitter: Jitter(5 * time.Millisecond), Seed: 42}
-	a, ca := feed(cfg, Datagrams, 2000, 100, time.Millisecond)
-	b, cb := feed(cfg, Datagrams, 2000, 100, time.Millisecond)
+	a, ca := feed(cfg, 2000, 100, time.Millisecond)
+	b, cb := feed(cfg, 2000, 100, time.Millisecond)
 	if indexes(a) != indexes(b) || ca != cb {
 		t.Fatalf("same seed, different pattern:\n%v\n%v", ca, cb)
 	}
 	cfg.Seed = 43
-	c, _ := feed(cfg, Datagrams, 2000, 100, time.Millisecond)
+	c, _ := feed(cfg, 2000, 100, time.Millisecond)
 	if indexes(a) == indexes(c) {
 		t.Fatal("seeds 42 and 43 gave the same pattern")
 	}
 	// Adding a stage does not shift another stage's draws.
-	lossOnly, _ := feed(Config{Loss: 0.1, Seed: 42}, Datagrams, 2000, 100, time.Millisecond)
-	withDelay, _ := feed(Config{Loss: 0.1, Seed: 42, Delay: Delay(time.Millisecond), Jitter: Jitter(time.Millisecond)}, Datagrams, 2000, 100, time.Millisecond)
+	lossOnly, _ := feed(Config{Loss: 0.1, Seed: 42}, 2000, 100, time.Millisecond)
+	withDelay, _ := feed(Config{Loss: 0.1, Seed: 42, Delay: Delay(time.Millisecond), Jitter: Jitter(time.Millisecond)}, 2000, 100, time.Millisecond)
 	if len(lossOnly) != len(withDelay) {
 		t.Fatalf("adding jitter changed which packets are lost: %d vs %d delivered", len(lossOnly), len(withDelay))
 	}
@@ -146,13 +146,13 @@ func within(t *testing.T, what string, got, n int, p, k float64) {
 func TestRatesMatchSettings(t *testing.T) {
 	const n = 100_000
 	for _, seed := range []uint64{1, 2, 3} {
-		out, c := feed(Config{Loss: 0.05, Seed: seed}, Datagrams, n, 10, time.Millisecond)
+		out, c := feed(Config{Loss: 0.05, Seed: seed}, n, 10, time.Millisecond)
 		within(t, "loss 5%", n-len(out), n, 0.05, 4)
 		if c.Dropped != int64(n-len(out)) {
 			t.Errorf("Dropped counter %d, %d missing", c.Dropped, n-len(out))
 		}
 
-		out, c = feed(Config{Dup: 0.02, Seed: seed}, Datagrams, n, 10, time.Millisecond)
+		out, c = feed(Config{Dup: 0.02, Seed: seed}, n, 10, time.Millisecond)
 		within(t, "dup 2%", len(out)-n, n, 0.02, 4)
 		if c.Duplicated != int64(len(out)-n) {
 			t.Errorf("Duplicated counter %d, %d extra", c.Duplicated, len(out)-n)
@@ -160,7 +160,7 @@ func TestRatesMatchSettings(t *testing.T) {
 
 		// A reordered datagram is one that leaves after a datagram that
 		// entered after it.
-		out, c = feed(Config{Reorder: 0.03, Seed: seed}, Datagrams, n, 10, time.Millisecond)
+		out, c = feed(Config{Reorder: 0.03, Seed: seed}, n, 10, time.Millisecond)
 		late, highest := 0, uint64(0)
 		for i, p := range out {
 			if i > 0 && p.Index < highest {
@@ -178,7 +178,7 @@ func TestRatesMatchSettings(t *testing.T) {
 func TestBurstRunsMatchGilbertElliott(t *testing.T) {
 	const n = 200_000
 	b := Burst{P: 0.01, R: 0.3, Bad: 1}
-	out, _ := feed(Config{Burst: b, Seed: 7}, Datagrams, n, 10, time.Millisecond)
+	out, _ := feed(Config{Burst: b, Seed: 7}, n, 10, time.Millisecond)
 	lost := n - len(out)
 	// The loss indicator is a two-state Markov chain with stationary bad
 	// probability pi = p/(p+r) and lag-one correlation lambda = 1-p-r, so
@@ -211,7 +211,7 @@ func TestBurstRunsMatchGilbertElliott(t *testing.T) {
 
 func TestDelayJitterRate(t *testing.T) {
 	d, j := 20*time.Millisecond, 10*time.Millisecond
-	out, c := feed(Config{Delay: Delay(d), Jitter: Jitter(j), Seed: 1}, Datagrams, 5000, 10, time.Millisecond)
+	out, c := feed(Config{Delay: Delay(d), Jitter: Jitter(j), Seed: 1}, 5000, 10, time.Millisecond)
 	if len(out) != 5000 || c.Delayed != 5000 {
 		t.Fatalf("delay lost or did not count packets: %d out, %d delayed", len(out), c.Delayed)
 	}
@@ -231,56 +231,15 @@ func TestDelayJitterRate(t *testing.T) {
 	}
 
 	// 1 Mbit/s: 1250 bytes take 10 ms; sent every 1 ms they queue up.
-	out, _ = feed(Config{Rate: 1_000_000}, Datagrams, 100, 1250, time.Millisecond)
+	out, _ = feed(Config{Rate: 1_000_000}, 100, 1250, time.Millisecond)
 	if got, want := out[99].At.Sub(out[0].In), 100*10*time.Millisecond; got != want {
 		t.Errorf("100 × 1250 B at 1Mbit took %v, want %v", got, want)
 	}
 }
 
-func TestStreamNeverLosesAndWaitsRTO(t *testing.T) {
-	cfg := Config{Loss: 0.1, Burst: Burst{P: 0.05, R: 0.5, Bad: 1}, Dup: 0.5, Reorder: 0.5,
-		Jitter: Jitter(5 * time.Millisecond), Seed: 9}
-	const n = 3000
-	out, c := feed(cfg, Stream, n, 100, time.Millisecond)
-	if len(out) != n {
-		t.Fatalf("stream: %d chunks out of %d: a stream must never lose or duplicate", len(out), n)
-	}
-	if c.Dropped != 0 || c.Duplicated != 0 || c.Reordered != 0 {
-		t.Errorf("stream counted datagram impairments: %v", c)
-	}
-	if c.Retransmits == 0 {
-		t.Error("stream: no retransmission modelled under 10% loss")
-	}
-	blocked := 0
-	for i, p := range out {
-		if p.Index != uint64(i) {
-			t.Fatalf("stream reordered: chunk %d left %d-th", p.Index, i)
-		}
-		if i > 0 && p.At.Before(out[i-1].At) {
-			t.Fatalf("chunk %d leaves before chunk %d", i, i-1)
-		}
-		if p.At.Sub(p.In) >= DefaultRTO {
-			blocked++
-		}
-	}
-	// Head-of-line blocking: far more chunks wait an RTO than were lost.
-	if blocked <= int(c.Retransmits) {
-		t.Errorf("only %d chunks waited >= RTO for %d retransmissions: no head-of-line blocking?", blocked, c.Retransmits)
-	}
-	t.Logf("stream: %d retransmissions held up %d of %d chunks by >= %v", c.Retransmits, blocked, n, DefaultRTO)
-
-	// One lost segment: it waits exactly one RTO (when its retransmission
-	// is not lost) and the next ones queue behind it.
-	lossy := Config{Loss: 1, RTO: 300 * time.Millisecond}
-	out, _ = feed(lossy, Stream, 1, 10, time.Millisecond)
-	if w := out[0].At.Sub(out[0].In); w < 300*time.Millisecond {
-		t.Errorf("lost segment waited %v, want at least the 300ms RTO", w)
-	}
-}
-
-func TestCutDatagramsAndStream(t *testing.T) {
+func TestCutDropsWhatMeetsIt(t *testing.T) {
 	cut := Cut{At: 100 * time.Millisecond, For: 50 * time.Millisecond}
-	out, c := feed(Config{Cut: cut}, Datagrams, 300, 10, time.Millisecond)
+	out, c := feed(Config{Cut: cut}, 300, 10, time.Millisecond)
 	if len(out) != 250 || c.Cut != 50 {
 		t.Fatalf("cut 100ms+50ms at 1 packet/ms: %d passed, %d cut; want 250, 50", len(out), c.Cut)
 	}
@@ -289,20 +248,6 @@ func TestCutDatagramsAndStream(t *testing.T) {
 		if cut.Dark(start, p.At) || cut.Dark(start, p.In) {
 			t.Fatalf("packet %d passed during the cut", p.Index)
 		}
-	}
-	out, c = feed(Config{Cut: cut, RTO: 20 * time.Millisecond}, Stream, 300, 10, time.Millisecond)
-	if len(out) != 300 || c.Cut != 50 {
-		t.Fatalf("stream through a cut: %d chunks, %d cut; want 300, 50", len(out), c.Cut)
-	}
-	for _, p := range out {
-		if cut.Dark(start, p.At) {
-			t.Fatalf("chunk %d left during the cut at %v", p.Index, p.At.Sub(start))
-		}
-	}
-	// Chunk 100 entered as the link went dark (100 ms); its retransmissions
-	// go at 120 ms (still dark) and 160 ms (the RTO doubled): light again.
-	if got := out[100].At.Sub(start); got != 160*time.Millisecond {
-		t.Errorf("first chunk after the cut left at %v, want 160ms (retries at 120 and 160 ms)", got)
 	}
 }
 

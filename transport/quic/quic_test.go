@@ -12,6 +12,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/impair"
+	"github.com/netlab/netlab/transport/simwire"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -33,7 +34,7 @@ func TestAcrossLossyLink(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			link, err := impair.New(impair.Config{Loss: 0.05, Delay: impair.Delay(2 * time.Millisecond), Seed: 7})
+			link, err := simwire.NewLink(simwire.Options{Impair: impair.Config{Loss: 0.05, Delay: impair.Delay(2 * time.Millisecond), Seed: 7}})
 			if err != nil {
 				t.Fatal(err)
 			}
