@@ -77,8 +77,18 @@ func Start(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	s := &Server{Hub: NewHub(cfg.Hub), errs: make(chan error, 8)}
 	var httpLn, linesLn net.Listener
 	var err error
+	// The doors are the server's from here on: a server that does not start
+	// stops them too (a Socket.IO door runs timers of its own).
+	closeDoors := func() {
+		for _, d := range cfg.Doors {
+			if d.Close != nil {
+				d.Close()
+			}
+		}
+	}
 	if cfg.Listen != "" {
 		if httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+			closeDoors()
 			return nil, fmt.Errorf("chat: listen %s: %w (pick another with --listen, or :0)", cfg.Listen, err)
 		}
 		s.HTTPAddr = httpLn.Addr()
@@ -88,6 +98,7 @@ func Start(ctx context.Context, cfg ServerConfig) (*Server, error) {
 			if httpLn != nil {
 				httpLn.Close()
 			}
+			closeDoors()
 			return nil, fmt.Errorf("chat: listen %s: %w (pick another with --tcp, or :0)", cfg.Lines, err)
 		}
 		s.LinesAddr = linesLn.Addr()
