@@ -270,12 +270,14 @@ func TestUDPServeWorksWithNcU(t *testing.T) {
 }
 
 func TestInterruptPrintsPartialResults(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// As Ctrl-C does: the context is cancelled while the lab runs.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	time.AfterFunc(300*time.Millisecond, cancel)
 	var out, errOut syncBuffer
 	code := run(ctx, []string{"tcp", "echo", "--count", "100000", "--interval", "10ms"}, &app{in: strings.NewReader(""), out: &out, errOut: &errOut})
 	if code != exitInterrupted {
-		t.Fatalf("exit %d, want %d", code, exitInterrupted)
+		t.Fatalf("exit %d, want %d; stdout:\n%s\nstderr:\n%s", code, exitInterrupted, out.String(), errOut.String())
 	}
 	if !strings.Contains(out.String(), "tcp (interrupted)") || !strings.Contains(out.String(), "messages sent") {
 		t.Fatalf("no partial table:\n%s", out.String())
