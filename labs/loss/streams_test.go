@@ -40,9 +40,9 @@ func TestStreamsHeadOfLine(t *testing.T) {
 	if many.HeldBehind > one.HeldBehind || many.HeldBehind >= tcpRun.HeldBehind {
 		t.Errorf("held behind: tcp %d, quic one stream %d, quic a stream each %d", tcpRun.HeldBehind, one.HeldBehind, many.HeldBehind)
 	}
-	if many.Delay.P99 >= tcpRun.Delay.P99 {
-		t.Errorf("p99: a QUIC stream per message %v, one TCP stream %v", many.Delay.P99, tcpRun.Delay.P99)
-	}
+	// Which p99 is lower is a timing claim (real TCP's fast retransmit
+	// takes about a round trip, as QUIC's loss detection does): it is
+	// measured by BenchmarkStreamsP99, not asserted here.
 	var out bytes.Buffer
 	if err := res.WriteText(&out); err != nil {
 		t.Fatal(err)
