@@ -2,7 +2,6 @@ package chart
 
 import (
 	"fmt"
-	"image/color"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -107,7 +106,7 @@ func pushCharts(prefix string, results []push.Result) ([]Chart, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps.GlyphStyle = draw.GlyphStyle{Color: color.Gray{0x88}, Radius: vg.Points(3), Shape: draw.RingGlyph{}}
+		ps.GlyphStyle = draw.GlyphStyle{Color: ServerColor, Radius: vg.Points(3), Shape: draw.RingGlyph{}}
 		pg, err := plotter.NewScatter(got)
 		if err != nil {
 			return nil, err
@@ -153,9 +152,10 @@ func pushCharts(prefix string, results []push.Result) ([]Chart, error) {
 	return out, nil
 }
 
-// Loss is the chart of a loss run: each message's one-way delay against
-// its number, one panel per transport; a message that never arrived is a
-// cross on the axis.
+// Loss is the charts of a loss run: each message's one-way delay against
+// its number, one panel per transport, where a message that never arrived
+// is a cross on the axis; then, for the TCP streams on the simulated wire,
+// the time–sequence graph (Sequence) and cwnd over time (Cwnd).
 func Loss(r loss.Result) ([]Chart, error) {
 	streams := sortByTransport(r.Streams, func(s loss.Stream) string { return s.Transport })
 	var rows [][]*plot.Plot
@@ -196,7 +196,7 @@ func Loss(r loss.Result) ([]Chart, error) {
 			if err != nil {
 				return nil, err
 			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}
+			sc.GlyphStyle = draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}
 			p.Add(sc)
 			p.Legend.Add("never arrived", sc)
 		}
@@ -204,11 +204,19 @@ func Loss(r loss.Result) ([]Chart, error) {
 		rows = append(rows, []*plot.Plot{p})
 		names = append(names, s.Transport)
 	}
-	if len(rows) == 0 {
-		return nil, nil
+	var out []Chart
+	if len(rows) > 0 {
+		out = append(out, tiled("loss-delay", "loss: one-way delay of each message, by message number", rows, names,
+			Width, vg.Length(len(rows))*6*vg.Centimeter+2*vg.Centimeter))
 	}
-	return []Chart{tiled("loss-delay", "loss: one-way delay of each message, by message number", rows, names,
-		Width, vg.Length(len(rows))*6*vg.Centimeter+2*vg.Centimeter)}, nil
+	for _, f := range []func(loss.Result) ([]Chart, error){Sequence, Cwnd} {
+		cs, err := f(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
 }
 
 // Missed is the chart of a missed run: for each scenario, per strategy and

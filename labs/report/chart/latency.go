@@ -1,7 +1,6 @@
 package chart
 
 import (
-	"image/color"
 	"slices"
 	"time"
 
@@ -68,7 +67,7 @@ func LatencyCDF(name, title, xLabel string, series []Samples) ([]Chart, error) {
 		y     float64
 		shape draw.GlyphDrawer
 	}{{"p50 (circle)", 0.5, draw.CircleGlyph{}}, {"p99 (triangle)", 0.99, draw.TriangleGlyph{}}} {
-		g := draw.GlyphStyle{Color: color.Black, Radius: vg.Points(5), Shape: q.shape}
+		g := draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(5), Shape: q.shape}
 		p.Legend.Add(q.label, glyphThumb{g})
 	}
 	if len(names) == 0 {
