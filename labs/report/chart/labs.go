@@ -10,8 +10,10 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/netlab/netlab/labs/chat"
+	"github.com/netlab/netlab/labs/cluster"
 	"github.com/netlab/netlab/labs/compare"
 	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/events"
 	"github.com/netlab/netlab/labs/loss"
 	"github.com/netlab/netlab/labs/missed"
 	"github.com/netlab/netlab/labs/push"
@@ -311,4 +313,120 @@ func Missed(results []missed.Result) ([]Chart, error) {
 func ChatBench(r chat.BenchResult) ([]Chart, error) {
 	return LatencyCDF("chat-bench-latency", "chat bench: delivery latency, Send to each member's Recv", "delivery latency",
 		[]Samples{{Transport: "ws", Samples: r.Samples}})
+}
+
+// Streams is the chart of a loss streams run: each message's one-way delay
+// against its number, one panel per transport. A black triangle marks a
+// message held behind another's lost packet (its own bytes had arrived; an
+// ordered stream could not hand it over yet): head-of-line blocking. A
+// cross on the axis is a message that never arrived.
+func Streams(r loss.StreamsResult) ([]Chart, error) {
+	runs := sortByTransport(r.Runs, func(s loss.StreamsRun) string { return s.Transport })
+	var top time.Duration
+	for _, s := range runs {
+		for _, d := range s.BySeq {
+			top = max(top, d)
+		}
+	}
+	var rows [][]*plot.Plot
+	var names []string
+	for _, s := range runs {
+		if len(s.BySeq) == 0 {
+			continue
+		}
+		st := StyleOf(s.Transport)
+		held := map[int]bool{}
+		for _, h := range s.Held {
+			for seq := h.First; seq <= h.Last; seq++ {
+				held[int(seq)] = true
+			}
+		}
+		p := newPlot(fmt.Sprintf("%s: %d of %d late, %d of them held behind another message's packet",
+			st.Label, s.Late, s.Delivered, s.HeldBehind), "message number", "one-way delay (ms)")
+		p.Title.TextStyle.Font.Size = vg.Points(12)
+		p.Y.Min, p.Y.Max = 0, ms(top)*1.05+1
+		p.Legend.Left = true
+		var got, behind, lost plotter.XYs
+		for i, d := range s.BySeq {
+			xy := plotter.XY{X: float64(i + 1), Y: ms(d)}
+			switch {
+			case d < 0:
+				lost = append(lost, plotter.XY{X: xy.X})
+			case held[i+1]:
+				behind = append(behind, xy)
+			default:
+				got = append(got, xy)
+			}
+		}
+		for _, g := range []struct {
+			xys   plotter.XYs
+			label string
+			style draw.GlyphStyle
+		}{
+			{got, "delivered", draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}},
+			{behind, "held behind another's lost packet", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.TriangleGlyph{}}},
+			{lost, "never arrived", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}},
+		} {
+			if len(g.xys) == 0 {
+				continue
+			}
+			sc, err := plotter.NewScatter(g.xys)
+			if err != nil {
+				return nil, err
+			}
+			sc.GlyphStyle = g.style
+			p.Add(sc)
+			p.Legend.Add(g.label, sc)
+		}
+		rows = append(rows, []*plot.Plot{p})
+		names = append(names, s.Transport)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return []Chart{tiled("loss-streams-delay", "loss streams: one-way delay of each message; head-of-line waits marked",
+		rows, names, Width, vg.Length(len(rows))*6*vg.Centimeter+2*vg.Centimeter)}, nil
+}
+
+// Events is the charts of an events run: the ack round-trip distribution
+// per transport, each way (a client's EmitWithAck answered by the server,
+// and the server's answered by a client).
+func Events(results []events.Result) ([]Chart, error) {
+	var up, down []Samples
+	for _, r := range results {
+		up = append(up, Samples{Transport: r.Transport, Samples: r.ClientToSrvRTTs})
+		down = append(down, Samples{Transport: r.Transport, Samples: r.SrvToClientRTTs})
+	}
+	a, err := LatencyCDF("events-ack-client", "events: ack round trip, client emits and the server acks", "ack round-trip time", up)
+	if err != nil {
+		return nil, err
+	}
+	b, err := LatencyCDF("events-ack-server", "events: ack round trip, the server emits and a client acks", "ack round-trip time", down)
+	if err != nil {
+		return nil, err
+	}
+	return append(a, b...), nil
+}
+
+// Cluster is the charts of a cluster demo: for each adapter run, the
+// load phase's delivery latency, sender's send to each bot's receipt,
+// for bots on the sender's server (solid) and on another server, through
+// the adapter (dashed). The bots use WebSocket.
+func Cluster(res *cluster.DemoResult) ([]Chart, error) {
+	if res == nil {
+		return nil, nil
+	}
+	var out []Chart
+	for _, r := range res.Runs {
+		cs, err := LatencyCDF("cluster-latency-"+r.Adapter, "cluster demo, adapter "+r.Adapter+": delivery latency in the load phase",
+			"delivery latency", []Samples{
+				{Transport: "ws", Samples: r.Load.SameServerSamples, Label: "same server"},
+				{Transport: "ws", Samples: r.Load.CrossServerSamples, Label: "across servers (" + r.Adapter + ")", Dashed: true},
+			})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
 }
