@@ -26,7 +26,7 @@ var styles = []Style{
 	{"longpoll", "longpoll (long polling)", color.RGBA{0x00, 0x9e, 0x73, 0xff}}, // bluish green
 	{"ws", "ws (WebSocket)", color.RGBA{0xd5, 0x5e, 0x00, 0xff}},                // vermilion
 	{"socketio", "socketio (Socket.IO)", color.RGBA{0x56, 0xb4, 0xe9, 0xff}},    // sky blue
-	{"sse", "sse (Server-Sent Events)", color.RGBA{0xb8, 0xa8, 0x00, 0xff}},     // yellow, darkened to read on white
+	{"sse", "sse (Server-Sent Events)", color.RGBA{0x99, 0x99, 0x33, 0xff}},     // olive (Okabe and Ito's yellow is too pale on white)
 	{"quic", "quic", color.RGBA{0x6a, 0x3d, 0x9a, 0xff}},                        // purple
 	{"quic-streams", "quic-streams", color.RGBA{0x8c, 0x56, 0x4b, 0xff}},        // brown
 }
@@ -42,7 +42,7 @@ var (
 
 // fallback colours for transports the table does not know yet.
 var fallback = []color.RGBA{
-	{0xe7, 0x29, 0x8a, 0xff}, {0x66, 0xa6, 0x1e, 0xff}, {0x00, 0x44, 0x44, 0xff},
+	{0xe7, 0x29, 0x8a, 0xff}, {0x66, 0xcc, 0x00, 0xff}, {0x00, 0x44, 0x44, 0xff},
 }
 
 // StyleOf returns the style of transport name; a name the table does not
