@@ -317,9 +317,10 @@ func ChatBench(r chat.BenchResult) ([]Chart, error) {
 
 // Streams is the chart of a loss streams run: each message's one-way delay
 // against its number, one panel per transport. A black triangle marks a
-// message held behind another's lost packet (its own bytes had arrived; an
-// ordered stream could not hand it over yet): head-of-line blocking. A
-// cross on the axis is a message that never arrived.
+// late message released with an earlier late one, as the table counts
+// them: on one ordered stream, a message held behind a packet that was not
+// its own (head-of-line blocking). A cross on the axis is a message that
+// never arrived.
 func Streams(r loss.StreamsResult) ([]Chart, error) {
 	runs := sortByTransport(r.Runs, func(s loss.StreamsRun) string { return s.Transport })
 	var top time.Duration
@@ -341,8 +342,8 @@ func Streams(r loss.StreamsResult) ([]Chart, error) {
 				held[int(seq)] = true
 			}
 		}
-		p := newPlot(fmt.Sprintf("%s: %d of %d late, %d of them held behind another message's packet",
-			st.Label, s.Late, s.Delivered, s.HeldBehind), "message number", "one-way delay (ms)")
+		p := newPlot(fmt.Sprintf("%s: %d late, %d waited for their own packet, %d released with an earlier late one",
+			st.Label, s.Late, s.OwnWait, s.HeldBehind), "message number", "one-way delay (ms)")
 		p.Title.TextStyle.Font.Size = vg.Points(12)
 		p.Y.Min, p.Y.Max = 0, ms(top)*1.05+1
 		p.Legend.Left = true
@@ -364,7 +365,7 @@ func Streams(r loss.StreamsResult) ([]Chart, error) {
 			style draw.GlyphStyle
 		}{
 			{got, "delivered", draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}},
-			{behind, "held behind another's lost packet", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.TriangleGlyph{}}},
+			{behind, "released with an earlier late one", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.TriangleGlyph{}}},
 			{lost, "never arrived", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}},
 		} {
 			if len(g.xys) == 0 {

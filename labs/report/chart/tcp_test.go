@@ -104,7 +104,7 @@ func TestStreamsMarksHeadOfLine(t *testing.T) {
 	ms := time.Millisecond
 	r := loss.StreamsResult{Runs: []loss.StreamsRun{
 		{Transport: "quic-streams", Sent: 3, Delivered: 2, BySeq: []time.Duration{5 * ms, -1, 6 * ms}},
-		{Transport: "tcp", Sent: 3, Delivered: 3, Late: 2, HeldBehind: 1, BySeq: []time.Duration{40 * ms, 39 * ms, 5 * ms},
+		{Transport: "tcp", Sent: 3, Delivered: 3, Late: 2, OwnWait: 1, HeldBehind: 1, BySeq: []time.Duration{40 * ms, 39 * ms, 5 * ms},
 			Held: []loss.Stall{{First: 2, Last: 2, Worst: 39 * ms}}},
 	}}
 	cs, err := Streams(r)
@@ -115,8 +115,8 @@ func TestStreamsMarksHeadOfLine(t *testing.T) {
 		t.Errorf("series %v, want the run's order", cs[0].Series)
 	}
 	svg := svgOf(t, cs[0])
-	for _, want := range []string{">tcp: 2 of 3 late, 1 of them held behind another message&#39;s packet</text>",
-		">held behind another&#39;s lost packet</text>", ">never arrived</text>"} {
+	for _, want := range []string{">tcp: 2 late, 1 waited for their own packet, 1 released with an earlier late one</text>",
+		">released with an earlier late one</text>", ">never arrived</text>"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("the SVG lacks %q", want)
 		}
