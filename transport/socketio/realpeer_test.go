@@ -341,5 +341,7 @@ func binaryScenario(t *testing.T, addr string) {
 	}
 }
 
-func TestGoClientBinaryAgainstNode(t *testing.T)   { binaryScenario(t, startNode(t)) }
-func TestGoClientBinaryAgainstNetlab(t *testing.T) { binaryScenario(t, startNetlab(t, ServerOptions{})) }
+func TestGoClientBinaryAgainstNode(t *testing.T) { binaryScenario(t, startNode(t)) }
+func TestGoClientBinaryAgainstNetlab(t *testing.T) {
+	binaryScenario(t, startNetlab(t, ServerOptions{}))
+}
