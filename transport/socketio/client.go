@@ -149,7 +149,7 @@ func Connect(ctx context.Context, addr string, opts ClientOptions) (*Client, err
 		done:   make(chan struct{}),
 		acks:   map[int64]chan ackReply{},
 	}
-	c.cfg = engineConfig{base: base, transports: opts.Transports, header: opts.Header, stats: &c.stats}
+	c.cfg = engineConfig{base: base, transports: opts.Transports, header: opts.Header, stats: &c.stats, takeAck: c.takeAck}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 
 	connected := make(chan error, 1)
@@ -354,15 +354,36 @@ func (c *Client) dispatch(eng *engine, sp packet.SocketPacket, attachments [][]b
 		ev.Attachments = attachments
 		deliver(ev)
 	case packet.Ack, packet.BinaryAck:
-		var args []json.RawMessage
-		json.Unmarshal(sp.Data, &args)
-		c.mu.Lock()
-		ch := c.acks[sp.ID]
-		delete(c.acks, sp.ID)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- ackReply{args, attachments}
-		}
+		c.answer(sp, attachments)
+	}
+}
+
+// takeAck answers the EmitWithAck that waits for a plain ACK (3…) at once,
+// on the engine's reading goroutine: passing it through the session
+// goroutine first would cost a goroutine wake-up, a good part of a
+// loopback round trip. (A BINARY_ACK waits there for its attachments.)
+func (c *Client) takeAck(data []byte) bool {
+	if len(data) == 0 || packet.SocketType(data[0]) != packet.Ack {
+		return false
+	}
+	sp, err := packet.ParseSocket(data)
+	if err != nil || sp.Namespace != c.opts.Namespace {
+		return false // the session loop ignores it
+	}
+	c.answer(sp, nil)
+	return true
+}
+
+// answer hands an ACK's arguments to the EmitWithAck waiting for its id.
+func (c *Client) answer(sp packet.SocketPacket, attachments [][]byte) {
+	var args []json.RawMessage
+	json.Unmarshal(sp.Data, &args)
+	c.mu.Lock()
+	ch := c.acks[sp.ID]
+	delete(c.acks, sp.ID)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- ackReply{args, attachments}
 	}
 }
 

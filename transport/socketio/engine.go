@@ -59,6 +59,10 @@ type engineConfig struct {
 	transports []string
 	header     http.Header
 	stats      *engineStats
+	// takeAck, if set, is offered each text message packet on the
+	// reading goroutine before it is queued for the socket layer; it
+	// reports whether it took the packet (an ACK it answered).
+	takeAck func(data []byte) bool
 }
 
 type engine struct {
@@ -477,6 +481,9 @@ func (e *engine) handle(p packet.EnginePacket) {
 		e.heartbeat.Reset(e.heartbeatWait())
 		e.send(context.Background(), packet.EnginePacket{Type: packet.Pong, Data: p.Data})
 	case packet.Message:
+		if !p.Binary && e.cfg.takeAck != nil && e.cfg.takeAck(p.Data) {
+			return
+		}
 		select {
 		case e.in <- p:
 		case <-e.done:
