@@ -333,6 +333,31 @@ func binaryScenario(t *testing.T, addr string) {
 					break
 				}
 			}
+			// The client answers the server's "question" with a binary ack
+			// (a BINARY_ACK from the client); the server passes the answer
+			// back in ask's ack.
+			answered := make(chan error, 1)
+			go func() {
+				for {
+					ev, err := c.Next(ctx)
+					if err != nil {
+						answered <- err
+						return
+					}
+					if ev.Name == "question" {
+						answered <- ev.Ack(img, 7, map[string]any{"name": "x", "big": big})
+						return
+					}
+				}
+			}()
+			args, atts, err = c.EmitWithAckBinary(ctx, "ask", "what bytes?")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-answered; err != nil {
+				t.Fatalf("answering the question: %v", err)
+			}
+			want("ask's ack", args, atts)
 			// Text events still work after the binary ones.
 			if got, err := c.EmitWithAck(ctx, "echo", "after"); err != nil || string(got[0]) != `"after"` {
 				t.Errorf("echo after binary: %s, %v", got, err)

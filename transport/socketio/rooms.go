@@ -12,6 +12,8 @@ import (
 //
 //	echo  ARGS...            the ack carries ARGS back (one socket); with
 //	                         no ack, an "echo" event to the sender does
+//	ask   ARGS...            the server emits "question" ARGS to the sender
+//	                         with an ack; the answer is ask's ack
 //	join  ROOM               join ROOM; the ack lists the socket's rooms
 //	leave ROOM               leave ROOM; the ack lists the socket's rooms
 //	rooms                    the ack lists the socket's rooms
@@ -53,6 +55,13 @@ func ServeRooms(s *Server, log func(string)) {
 				ack(args[:len(args)-1], nil)
 			} else {
 				sock.Emit("echo", args...)
+			}
+		})
+		sock.On("ask", func(args ...any) {
+			if ack, ok := lastAck(args); ok {
+				sock.EmitWithAck("question", args[:len(args)-1]...)(func(answer []any, _ error) {
+					ack(answer, nil)
+				})
 			}
 		})
 		sock.On("join", func(args ...any) {

@@ -15,6 +15,10 @@ io.on("connection", (socket) => {
     if (typeof args[args.length - 1] === "function") args.pop()(...args);
     else socket.emit("echo", ...args);
   });
+  socket.on("ask", (...args) => {
+    const ack = args.pop();
+    if (typeof ack === "function") socket.emit("question", ...args, (...answer) => ack(...answer));
+  });
   socket.on("join", (room, ack) => { socket.join(room); if (ack) ack(rooms()); });
   socket.on("leave", (room, ack) => { socket.leave(room); if (ack) ack(rooms()); });
   socket.on("rooms", (ack) => ack(rooms()));
