@@ -605,7 +605,9 @@ func EncodeEvent(namespace, name string, id int64, args ...any) ([]byte, error) 
 // (socket.io-parser's deconstructPacket).
 func encode(t packet.SocketType, namespace string, id int64, values []any) ([]packet.EnginePacket, error) {
 	var attachments [][]byte
-	values = deconstruct(values, &attachments).([]any)
+	if slices.ContainsFunc(values, hasBinary) {
+		values = deconstruct(values, &attachments).([]any)
+	}
 	data, err := json.Marshal(values)
 	if err != nil {
 		return nil, err
