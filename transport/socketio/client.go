@@ -68,7 +68,8 @@ type Event struct {
 }
 
 // Ack answers an event the server emitted with an acknowledgement callback.
-// It returns an error if the server asked for none.
+// It returns an error if the server asked for none. A []byte argument is
+// sent as a binary attachment (a BINARY_ACK), as in Emit.
 func (ev Event) Ack(args ...any) error {
 	if ev.ack == nil {
 		return errors.New("socketio: the server asked for no ack")
