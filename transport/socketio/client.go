@@ -331,13 +331,11 @@ func (c *Client) session(first chan<- error) error {
 			eng.close()
 			c.onDisconnect("io server disconnect")
 			return errServerDisconnect
-		case packet.BinaryEvent, packet.BinaryAck:
-			if sp.Attachments > 0 {
+		default: // events and acks
+			if sp.Attachments > 0 { // 5 or 6: wait for the attachments
 				binary, attachments = &sp, nil
 				continue
 			}
-			c.dispatch(eng, sp, nil, deliver)
-		default:
 			c.dispatch(eng, sp, nil, deliver)
 		}
 	}
