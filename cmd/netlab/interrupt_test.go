@@ -222,3 +222,27 @@ func TestCtrlCChatBenchPrintsPartialResults(t *testing.T) {
 		t.Errorf("--json: %d broadcasts sent to 5 members: delivered %d + missing %d", r.Messages, r.Delivered, r.Missing)
 	}
 }
+
+// A transport that fails mid-run fails the lab: its partial table and the
+// error are printed, and the exit code is 1, not 0. (Exit 0 here is what
+// made the old TestInterruptPrintsPartialResults flaky: it stopped the lab
+// with a context deadline, the TCP transport sets its socket's write
+// deadline from it, and under load the write's "i/o timeout" came before
+// the context's own timer marked it done, so echo saw a send failure, not
+// Ctrl-C, and exited 0.) Here the link goes dark and stays dark: the
+// writes back up until the connection fails (about 10 s).
+func TestEchoTransportFailureExits1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 10 s")
+	}
+	code, out, errOut := netlab(t, "", "tcp", "echo", "--cut", "0s+60s", "--size", "60000", "--count", "100000", "--interval", "1ms")
+	if code != exitError {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitError, errOut)
+	}
+	if !strings.Contains(errOut, "netlab: echo over tcp: ") || !strings.Contains(errOut, "echo: 1 of 1 transports failed (see above)") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	if !strings.Contains(out, "messages sent") {
+		t.Errorf("no partial table:\n%s", out)
+	}
+}
