@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +75,8 @@ func TestCtrlCStopsEveryLabWithPartialResults(t *testing.T) {
 			[]string{"(interrupted: the steps above are those that ran)"}},
 		{"wire demo", time.Second, []string{"wire", "demo", "--transport", "all", "--count", "100000"},
 			[]string{"(interrupted)"}},
+		{"tcp stream, Nagle part", time.Second, []string{"tcp", "stream", "--nodelay=false", "--round-trips", "100000"},
+			[]string{"Interrupted by Ctrl-C", "3. Nagle's algorithm:"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
@@ -244,5 +250,33 @@ func TestEchoTransportFailureExits1(t *testing.T) {
 	}
 	if !strings.Contains(out, "messages sent") {
 		t.Errorf("no partial table:\n%s", out)
+	}
+}
+
+// The README says which labs and demos lack --json; it must be true.
+func TestREADMENamesTheLabsWithoutJSON(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("Every lab and demo except ((?:`[^`]+`(?:,| and)?\\s*)+)takes `--json`").FindStringSubmatch(strings.ReplaceAll(string(b), "\n", " "))
+	if m == nil {
+		t.Fatal("README: no sentence \"Every lab and demo except `...` takes `--json`\"")
+	}
+	claimed := map[string]bool{}
+	for _, n := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(m[1], -1) {
+		claimed[n[1]] = true
+	}
+	root := newRootCmd(&app{in: strings.NewReader(""), out: io.Discard, errOut: io.Discard})
+	for _, lab := range []string{"echo", "compare", "push", "loss", "loss streams", "missed", "events", "layers",
+		"tcp stream", "wire demo", "chat demo", "chat bench", "cluster demo", "socketio demo", "proxy"} {
+		cmd, _, err := root.Find(strings.Fields(lab))
+		if err != nil || cmd.CommandPath() != "netlab "+lab {
+			t.Errorf("no command netlab %s: %v", lab, err)
+			continue
+		}
+		if has := cmd.Flags().Lookup("json") != nil; has == claimed[lab] {
+			t.Errorf("netlab %s: has --json %v, but the README says the opposite", lab, has)
+		}
 	}
 }
