@@ -120,6 +120,8 @@ within one server beside latency across servers.
 				if jerr := env.Write(a.out); err == nil {
 					err = jerr
 				}
+			} else if !asJSON && cmd.Context().Err() != nil {
+				fmt.Fprintln(a.out, "\n(interrupted: the steps above are those that ran)")
 			}
 			if res == nil {
 				return err

@@ -75,6 +75,11 @@ crosses its stream path. See 'netlab docs quic'.`,
 			if err != nil {
 				return err
 			}
+			for _, tr := range trs {
+				if !tr.Info().Reliable {
+					return usagef("--transports: %s does not promise delivery; this comparison is between reliable streams (tcp, quic, quic-streams, ws...)", tr.Info().Name)
+				}
+			}
 			cfg := loss.StreamsConfig{Count: count, Interval: interval, Size: size, Late: late, Link: link}
 			if handshake {
 				cfg.Handshake = measureHandshakes

@@ -11,6 +11,7 @@ import (
 
 	"github.com/netlab/netlab/labs/chat/adapter/pubsub"
 	"github.com/netlab/netlab/labs/hostaddr"
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -78,7 +79,8 @@ func WriteServing(w io.Writer, s *Server, serverID, cluster string) {
 
 // WriteText prints the server's totals.
 func (r ServeResult) WriteText(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "stopped: %d messages delivered, %d slow clients disconnected\n", r.Hub.Delivered, r.Hub.Kicked)
+	_, err := fmt.Fprintf(w, "stopped: %s delivered, %s disconnected\n",
+		report.Plural(r.Hub.Delivered, "message"), report.Plural(r.Hub.Kicked, "slow client"))
 	if r.HasAdapter && err == nil {
 		as := r.Adapter
 		_, err = fmt.Fprintf(w, "adapter: %d broadcasts published, %d failed (broker down or behind), %d received from other servers, %d missed, %d reconnects\n",

@@ -19,8 +19,20 @@ const timelineWidth = 50
 // timelines, and what the numbers say.
 func (res Result) WriteText(w io.Writer) error {
 	report.Paragraph(w, fmt.Sprintf("The same %d numbered messages, one every %v, client → server, over each transport through its own copy of the link %s (same seed: same packets lost). The link is a simulated wire between two real TCP/IP stacks (%s loss recovery).", res.Count, res.Interval, res.Link, res.Recovery))
+	inFlight := false
+	for _, s := range res.Streams {
+		inFlight = inFlight || s.InFlight > 0
+		if s.Interrupted {
+			report.Paragraph(w, fmt.Sprintf("Ctrl-C stopped the run during %s: the figures are what was measured until then; a message still on its way is counted as in flight, not lost.", s.Transport))
+		}
+	}
 	fmt.Fprintln(w)
-	t, row := report.SideBySide(res.Streams, func(s Stream) string { return s.Transport })
+	t, row := report.SideBySide(res.Streams, func(s Stream) string {
+		if s.Interrupted {
+			return s.Transport + " (interrupted)"
+		}
+		return s.Transport
+	})
 	num := func(f func(s Stream) int) func(Stream) string {
 		return func(s Stream) string { return fmt.Sprint(f(s)) }
 	}
@@ -35,6 +47,9 @@ func (res Result) WriteText(w io.Writer) error {
 	row("sent", num(func(s Stream) int { return s.Sent }))
 	row("delivered", num(func(s Stream) int { return s.Delivered }))
 	row("lost", num(func(s Stream) int { return s.Lost }))
+	if inFlight {
+		row("in flight at Ctrl-C", num(func(s Stream) int { return s.InFlight }))
+	}
 	row("duplicated", num(func(s Stream) int { return s.Duplicated }))
 	row("out of order", num(func(s Stream) int { return s.OutOfOrder }))
 	row("late (> "+report.Duration(res.Late)+")", num(func(s Stream) int { return s.LateCount }))
@@ -89,6 +104,9 @@ func (res Result) WriteText(w io.Writer) error {
 	for _, l := range report.Wrap(Legend(res.Late), report.Width(w), "  ", "  ") {
 		fmt.Fprintln(w, l)
 	}
+	if inFlight {
+		fmt.Fprintf(w, "  %c in flight at Ctrl-C: not arrived, not lost (still on its way)\n", MarkInFlight)
+	}
 	fmt.Fprint(w, "\nWhat happened:\n")
 	return report.Bullets(w, "-", res.Explain())
 }
@@ -108,6 +126,9 @@ func (res Result) Explain() []string {
 		lat := fmt.Sprintf("p50 %s, p99 %s", report.Duration(s.Latency.P50), report.Duration(s.Latency.P99))
 		if !s.Info.Reliable {
 			line := fmt.Sprintf("%s: %d of %d messages never arrived (%s)", s.Transport, s.Lost, s.Sent, seqList(s.Timeline, MarkNever, 8))
+			if s.InFlight > 0 {
+				line += fmt.Sprintf(", %d %s on the way when Ctrl-C stopped the run", s.InFlight, were(s.InFlight))
+			}
 			if s.Up.Cut > 0 {
 				line += fmt.Sprintf(", %d of them sent into the %s outage", s.Up.Cut, res.Link.Cut.For)
 			}
@@ -125,6 +146,10 @@ func (res Result) Explain() []string {
 			continue
 		}
 		line := fmt.Sprintf("%s: all %d of %d arrived, in order, none twice", s.Transport, s.Delivered, s.Sent)
+		if s.InFlight > 0 {
+			line = fmt.Sprintf("%s: %d of %d had arrived, in order, none twice, when Ctrl-C stopped the run (%d still on the way)",
+				s.Transport, s.Delivered, s.Sent, s.InFlight)
+		}
 		c := s.Wire.Client
 		lostPkts := s.Wire.Up.Dropped + s.Wire.Up.Cut + s.Wire.Down.Dropped + s.Wire.Down.Cut
 		if c.Retransmits == 0 && s.LateCount == 0 {
@@ -235,6 +260,7 @@ type StreamJSON struct {
 	Sent       int                `json:"sent"`
 	Delivered  int                `json:"delivered"`
 	Lost       int                `json:"lost"`
+	InFlight   int                `json:"in_flight,omitempty"` // interrupted: not arrived, not lost
 	Duplicated int                `json:"duplicated"`
 	OutOfOrder int                `json:"out_of_order"`
 	Late       int                `json:"late"`
@@ -250,10 +276,13 @@ type StreamJSON struct {
 	TCPProbe  []SampleJSON `json:"tcp_probe,omitempty"`
 	Packets   []PacketJSON `json:"packets,omitempty"`
 	ElapsedUs float64      `json:"elapsed_us"`
-	Error     string       `json:"error,omitempty"`
 	// DelayBySeqUs is each message's one-way delay by sequence number (the
 	// first is message 1); -1 for one that never arrived.
 	DelayBySeqUs []float64 `json:"delay_by_seq_us"`
+	// Interrupted: Ctrl-C stopped this stream's run; its counts are what
+	// was measured until then.
+	Interrupted bool   `json:"interrupted,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 // SampleJSON is one sample of the TCP sender's state.
@@ -303,11 +332,11 @@ func (res Result) JSON() JSON {
 		Link: res.Link.String(), LateUs: report.Micros(res.Late), Recovery: res.Recovery.String()}, Streams: []StreamJSON{}}
 	for _, s := range res.Streams {
 		sj := StreamJSON{Transport: s.Transport, Network: s.Info.Network, Reliable: s.Info.Reliable,
-			Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost,
+			Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost, InFlight: s.InFlight,
 			Duplicated: s.Duplicated, OutOfOrder: s.OutOfOrder, Late: s.LateCount,
 			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Wire.Up, LinkDown: s.Wire.Down,
 			QueueDrops: s.Wire.QueueDrops, ElapsedUs: report.Micros(s.Elapsed), Stalls: []StallJSON{},
-			DelayBySeqUs: make([]float64, len(s.BySeq))}
+			DelayBySeqUs: make([]float64, len(s.BySeq)), Interrupted: s.Interrupted}
 		for i, d := range s.BySeq {
 			sj.DelayBySeqUs[i] = -1
 			if d >= 0 {
@@ -346,6 +375,14 @@ func (res Result) JSON() JSON {
 		j.Streams = append(j.Streams, sj)
 	}
 	return j
+}
+
+// were is "was" for one, "were" for more.
+func were(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
 }
 
 // plural writes "1 segment", "2 segments".

@@ -15,6 +15,9 @@ func Write(w io.Writer, r Result, shown int) {
 	fmt.Fprintf(w, "TCP stream lab: the client wrote %d messages of %d payload bytes back to back,\n", r.Writes, c.Size)
 	fmt.Fprintf(w, "one Write call each (%s in all, TCP_NODELAY %s). The server read with a %d-byte buffer.\n\n",
 		report.Bytes(int64(r.BytesWritten)), onOff(c.NoDelay), c.ReadSize)
+	if r.Interrupted {
+		fmt.Fprintf(w, "Interrupted by Ctrl-C: what follows is what was measured until then.\n\n")
+	}
 
 	fmt.Fprintf(w, "1. What the server's Read calls returned (%s for %s):\n\n", plural(len(r.Reads), "read"), plural(r.Writes, "write"))
 	t := report.Table{Header: []string{"read", "bytes", "at", "whole msgs", "starts mid-msg", "ends mid-msg", "first bytes"}}
@@ -43,7 +46,7 @@ func Write(w io.Writer, r Result, shown int) {
 	fmt.Fprintf(w, "   recovered %d of %d messages, in order: %s\n", r.Recovered, r.Writes, yes(r.InOrder))
 
 	if n := r.Nagle; n != nil {
-		fmt.Fprintf(w, "\n3. Nagle's algorithm: %d request/response round trips, each request written in two pieces\n", n.RTT.Count)
+		fmt.Fprintf(w, "\n3. Nagle's algorithm: %s, each request written in two pieces\n", plural(n.RTT.Count, "request/response round trip"))
 		fmt.Fprintf(w, "   with TCP_NODELAY %s (Nagle's algorithm %s):\n", onOff(n.NoDelay), onOff(!n.NoDelay))
 		fmt.Fprintf(w, "   round trip min %s  p50 %s  p90 %s  max %s\n",
 			report.Duration(n.RTT.Min), report.Duration(n.RTT.P50), report.Duration(n.RTT.P90), report.Duration(n.RTT.Max))
