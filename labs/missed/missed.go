@@ -359,6 +359,9 @@ func RunOne(ctx context.Context, cfg Config, sc Scenario, st Strategy, tr transp
 			res.OfflineMode = "disconnect"
 		}
 		res.Interrupted = ctx.Err() != nil
+		if res.Interrupted {
+			res.Err = "" // what it met after Ctrl-C is the interruption, not a failure
+		}
 		return res
 	}
 	if info := tr.Info(); !info.Connected {
@@ -400,6 +403,9 @@ func (r *run) do(parent context.Context) (res Result) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	fail := func(err error) Result {
+		if parent.Err() != nil {
+			return res // Ctrl-C ended it: RunOne marks it interrupted, not failed
+		}
 		res.Err = err.Error()
 		return res
 	}

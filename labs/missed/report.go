@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/netlab/netlab/labs/report"
 )
@@ -55,10 +56,16 @@ func Table(cfg Config, results []Result) *report.Table {
 		if r.Interrupted {
 			name += " (interrupted)"
 		}
+		delay := func(d time.Duration) string {
+			if r.Delay.Count == 0 {
+				return "–" // nothing delivered: no delay measured
+			}
+			return report.Duration(d)
+		}
 		row := []string{name, r.Transport,
 			itoa(r.Emitted), itoa(r.Delivered), itoa(r.Missed), itoa(r.Duplicated), itoa(r.Recovered),
 			itoa(r.Unrecoverable), itoa(r.DroppedUnhandled + r.DroppedQueueFull), recover, held,
-			strconv.FormatInt(r.ExtraMessages, 10), report.Duration(r.Delay.P50), report.Duration(r.Delay.Max)}
+			strconv.FormatInt(r.ExtraMessages, 10), delay(r.Delay.P50), delay(r.Delay.Max)}
 		if cutting {
 			if r.Scenario == Offline {
 				conn, catchUp := "held", "-"
@@ -90,6 +97,9 @@ func Table(cfg Config, results []Result) *report.Table {
 			"conn (offline, cut): held = the connection lived through the cut, TCP kept the bytes and retransmitted them; lost = a timeout (heartbeat, request) closed it during the cut and the client dialed again",
 			"late: events emitted before the link came back that reached the application after it did, on their first copy, slower than any event before the cut (held by the link, not recovered by the application)",
 			"catch-up: from the end of the cut until the last event emitted before it ended reached the application (TCP's retransmission timer doubles while the link is dark)")
+	}
+	if slices.ContainsFunc(results, func(r Result) bool { return r.Interrupted }) {
+		t.Notes = append(t.Notes, "(interrupted): Ctrl-C stopped the run; its figures are what was measured until then, and missed counts the events not delivered by then, some still on their way or yet to be resent or replayed")
 	}
 	t.Notes = append(t.Notes, recoveryNotes(results)...)
 	t.Notes = append(t.Notes, lost...)

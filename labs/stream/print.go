@@ -29,6 +29,10 @@ func Write(w io.Writer, r Result, shown int) {
 		"one Write call each (%s in all, TCP_NODELAY %s). The server read with a %d-byte buffer.",
 		r.Writes, c.Size, report.Bytes(int64(r.BytesWritten)), onOff(c.NoDelay), c.ReadSize))
 	fmt.Fprintln(w)
+	if r.Interrupted {
+		say("", "Interrupted by Ctrl-C: what follows is what was measured until then.")
+		fmt.Fprintln(w)
+	}
 
 	heading(fmt.Sprintf("1. What the server's Read calls returned (%s for %s):", plural(len(r.Reads), "read"), plural(r.Writes, "write")))
 	fmt.Fprintln(w)
@@ -62,8 +66,8 @@ func Write(w io.Writer, r Result, shown int) {
 
 	if n := r.Nagle; n != nil {
 		fmt.Fprintln(w)
-		heading(fmt.Sprintf("3. Nagle's algorithm: %d request/response round trips, each request written in two pieces "+
-			"with TCP_NODELAY %s (Nagle's algorithm %s):", n.RTT.Count, onOff(n.NoDelay), onOff(!n.NoDelay)))
+		heading(fmt.Sprintf("3. Nagle's algorithm: %s, each request written in two pieces "+
+			"with TCP_NODELAY %s (Nagle's algorithm %s):", plural(n.RTT.Count, "request/response round trip"), onOff(n.NoDelay), onOff(!n.NoDelay)))
 		say("   ", fmt.Sprintf("round trip min %s  p50 %s  p90 %s  max %s",
 			report.Duration(n.RTT.Min), report.Duration(n.RTT.P50), report.Duration(n.RTT.P90), report.Duration(n.RTT.Max)))
 		if n.NoDelay {
