@@ -32,12 +32,12 @@
 // gorilla, bare Go TCP). transport/ws's BenchmarkEchoRTT measures it, with a
 // third anchor, pump-tcp: the bare TCP echo with a read pump and a channel
 // on each side and nothing else of netlab. On the 2-vCPU VM of
-// December 2026 (load 6 to 10 from other builds; -cpu 1,2, -count 3):
+// December 2026 (-cpu 1,2, -count 3, other builds running):
 //
-//	                     1 P          2 Ps
-//	pump-tcp/bare-tcp    1.08         1.15–1.20
-//	tcp/bare-tcp         1.51–1.53    1.53–1.67
-//	ws/bare-ws           1.44–1.46    1.42–1.57
+//	                     1 P          2 Ps, load 6–10   2 Ps, load 2.5–3.5
+//	pump-tcp/bare-tcp    1.08         1.15–1.20         1.17–1.31
+//	tcp/bare-tcp         1.48–1.55    1.53–1.67         1.56–2.01
+//	ws/bare-ws           1.42–1.47    1.42–1.57         1.45–1.79
 //
 // The floor is not met, for two measured reasons:
 //
