@@ -252,3 +252,23 @@ func ExampleSideBySide() {
 	// ──────────────
 	// sent  100   98
 }
+
+func TestFitFoldsLongLinesOnly(t *testing.T) {
+	var b strings.Builder
+	long := "conn 1 c→s  HTTP request  GET /socket.io/?EIO=4&sid=afmv90A5R0230wAAAAAAAAAA&transport=polling HTTP/1.1"
+	body := "            so far: " + strings.Repeat("word ", 20) + "end"
+	word := strings.Repeat("x", 120)
+	Fit(&b).Write([]byte("short  line\n" + long + "\n" + body + "\n" + word + "\n"))
+	got := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := []string{
+		"short  line",
+		"conn 1 c→s  HTTP request  GET /socket.io/?EIO=4&sid=afmv90A5R0230wAAAAAAAAAA&transport=polling",
+		"  HTTP/1.1",
+		"            so far: word word word word word word word word word word word word word word word word",
+		"              word word word word end",
+		word, // one word wider than a line stays whole
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("Fit wrote\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -383,7 +383,7 @@ func (d *Decoder) httpDone(dir Dir, m *httpMsg) {
 	d.httpBdy[dir] += m.bodyLen
 	lines = append(lines, "cost "+c.String())
 	hdr, bdy := d.httpHdr[0]+d.httpHdr[1], d.httpBdy[0]+d.httpBdy[1]
-	lines = append(lines, fmt.Sprintf("running totals on this connection: %s, %s; header bytes %d vs body bytes %d",
+	lines = append(lines, fmt.Sprintf("so far on this connection: %s, %s; %d B of headers, %d B of bodies",
 		plural(d.t.Requests, "request"), plural(d.t.Responses, "response"), hdr, bdy))
 
 	if m.resp && d.upgrading {
@@ -482,7 +482,7 @@ func (d *Decoder) feedWS(dir Dir, b []byte) {
 					lines = append(lines, fmt.Sprintf("%s message of %d B in %s", opcodeName(ev.msgOp), ev.msgLen, plural(int64(ev.msgParts), "frame")))
 				}
 				if ev.msgParts > 1 {
-					lines = append(lines, "  (cost below counts this frame's header; earlier frames' headers were counted with them)")
+					lines = append(lines, "  (the cost below counts this frame's header; earlier frames counted their own)")
 				}
 			} else if ev.frame.Opcode >= 8 {
 				c.Payload = int64(ev.frame.Length)
