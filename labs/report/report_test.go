@@ -231,6 +231,10 @@ func TestVersionOf(t *testing.T) {
 	if got := versionOf(bi); got != "(devel) 29a8cc2f1b3c+dirty" {
 		t.Errorf("got %q", got)
 	}
+	pseudo := &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261202021646-29a8cc2f1b3c+dirty"}, Settings: bi.Settings}
+	if got := versionOf(pseudo); got != "v0.0.0-20261202021646-29a8cc2f1b3c+dirty" {
+		t.Errorf("pseudo-version: got %q", got)
+	}
 	if got := versionOf(&debug.BuildInfo{Main: debug.Module{Version: "v1.2.0"}}); got != "v1.2.0" {
 		t.Errorf("got %q", got)
 	}
