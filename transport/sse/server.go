@@ -3,8 +3,6 @@ package sse
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/session"
 )
 
 // A Server is the SSE endpoint: an http.Handler serving Prefix and
@@ -29,15 +28,8 @@ import (
 // zero (streams are long; the server sets a deadline per write), and see
 // CountingListener for bytes on the wire. It is safe for concurrent use.
 type Server struct {
-	opts   Options
-	accept chan *ServerConn
-
-	mu       sync.Mutex
-	sessions map[string]*ServerConn
-	closed   bool
-
-	done      chan struct{}
-	closeOnce sync.Once
+	opts     Options
+	sessions *session.Table[*ServerConn]
 }
 
 // backlog is how many new sessions wait for Accept before a new one is
@@ -46,78 +38,25 @@ const backlog = 128
 
 // NewServer returns a Server with opts (zero fields take the defaults).
 func NewServer(opts Options) *Server {
-	return &Server{
-		opts:     opts.withDefaults(),
-		accept:   make(chan *ServerConn, backlog),
-		sessions: make(map[string]*ServerConn),
-		done:     make(chan struct{}),
-	}
+	return &Server{opts: opts.withDefaults(), sessions: session.New[*ServerConn]("sse", backlog)}
 }
 
 // Accept waits for the next session. It returns an error matching
 // transport.ErrClosed after Close.
 func (s *Server) Accept(ctx context.Context) (transport.Conn, error) {
-	select {
-	case c := <-s.accept:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.done:
-		return nil, fmt.Errorf("sse: accept: %w", transport.ErrClosed)
-	}
+	return s.sessions.Accept(ctx)
 }
 
 // Close refuses new sessions (503) and closes every session, giving each
 // client a short time to read what was queued for it. It is idempotent.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		var conns []*ServerConn
-		for _, c := range s.sessions {
-			conns = append(conns, c)
-		}
-		s.mu.Unlock()
-		close(s.done)
-	drain:
-		for {
-			select {
-			case c := <-s.accept:
-				c.end(transport.ErrClosed)
-			default:
-				break drain
-			}
-		}
-		var wg sync.WaitGroup
-		for _, c := range conns {
-			wg.Add(1)
-			go func() { defer wg.Done(); c.Close() }()
-		}
-		wg.Wait()
-	})
+	s.sessions.Close(func(c *ServerConn) { c.end(transport.ErrClosed) })
 	return nil
-}
-
-func (s *Server) lookup(id string) *ServerConn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sessions[id]
-}
-
-func (s *Server) remove(c *ServerConn) {
-	s.mu.Lock()
-	if s.sessions[c.id] == c {
-		delete(s.sessions, c.id)
-	}
-	s.mu.Unlock()
 }
 
 // httpError answers with status and a one-line reason.
 func httpError(w http.ResponseWriter, status int, format string, a ...any) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "sse: "+format+"\n", a...)
+	session.HTTPError(w, "sse", status, format, a...)
 }
 
 // ServeHTTP serves the endpoints listed in the package documentation.
@@ -155,8 +94,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.stream(w, r, true)
 			return
 		}
-		c := s.lookup(sid)
-		if c == nil {
+		c, ok := s.sessions.Lookup(sid)
+		if !ok {
 			httpError(w, http.StatusNotFound, "unknown session %q (closed, expired or never opened): GET %s opens a new one", sid, s.opts.Prefix)
 			return
 		}
@@ -185,26 +124,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // open creates a session and hands it to Accept; on failure it has answered.
 func (s *Server) open(w http.ResponseWriter, r *http.Request) (*ServerConn, bool) {
-	var raw [12]byte
-	rand.Read(raw[:])
-	c := newServerConn(s, hex.EncodeToString(raw[:]))
+	c := newServerConn(s, session.NewID())
 	if cc := countconn.FromContext(r.Context()); cc != nil {
 		cc.SetOwner(&c.counter)
 	}
 	c.requests.Add(1)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		httpError(w, http.StatusServiceUnavailable, "server closed")
-		return nil, false
-	}
-	s.sessions[c.id] = c
-	s.mu.Unlock()
-	select {
-	case s.accept <- c: // a backlog, like a listening socket's
-	default:
+	if err := s.sessions.Add(c.id, c, 0); err != nil {
 		c.end(transport.ErrClosed)
-		httpError(w, http.StatusServiceUnavailable, "too many sessions waiting to be accepted, try again later")
+		if errors.Is(err, transport.ErrClosed) {
+			httpError(w, http.StatusServiceUnavailable, "server closed")
+		} else {
+			httpError(w, http.StatusServiceUnavailable, "%v, try again later", err)
+		}
 		return nil, false
 	}
 	c.touch()
@@ -320,7 +251,7 @@ func (c *ServerConn) end(err error) {
 	c.endOnce.Do(func() {
 		c.idle.Stop()
 		c.goneErr = err
-		c.srv.remove(c) // first, so that no request finds an ended session
+		c.srv.sessions.Remove(c.id, c) // first, so that no request finds an ended session
 		close(c.gone)
 		c.mu.Lock()
 		c.notify()
