@@ -168,8 +168,10 @@ type ServerConn struct {
 	changed   chan struct{}
 	gen       uint64 // the current stream; an older one stops writing
 	streaming bool
-	closing   bool // Close was called: write the rest, then event: end
-	told      bool // event: end was written
+	live      *stream // the current stream, once it can be written to
+	blocked   int     // Sends waiting for room in the queue
+	closing   bool    // Close was called: write the rest, then event: end
+	told      bool    // event: end was written
 	stats     Stats
 	idle      *time.Timer
 
@@ -291,6 +293,85 @@ func lastEventID(r *http.Request) (uint64, bool, error) {
 // batchBytes bounds the messages one flush carries.
 const batchBytes = 64 << 10
 
+// A stream is one held GET being written to. Two goroutines write it: the
+// GET's handler (a backlog, a replay, heartbeats, event: end) and Send,
+// which writes its message itself when the stream has nothing else to
+// write, as TCP's Send does: handing the message to the handler's goroutine
+// cost about a third of the push time. wmu serializes the two; it is taken
+// before the session's mu, never after.
+type stream struct {
+	wmu         sync.Mutex
+	w           http.ResponseWriter
+	sess        *gosse.Session
+	rc          *http.ResponseController
+	gen         uint64
+	timeout     time.Duration
+	deadlineSet time.Time // guarded by wmu
+	out         []byte    // guarded by wmu
+	broken      bool      // a write failed; guarded by the session's mu
+}
+
+// deadline gives the write about to be made WriteTimeout to finish; it is
+// moved at most once a second (moving it costs a system call's worth of
+// time). Call with wmu held.
+func (s *stream) deadline() {
+	if now := time.Now(); now.Sub(s.deadlineSet) > time.Second {
+		s.rc.SetWriteDeadline(now.Add(s.timeout))
+		s.deadlineSet = now
+	}
+}
+
+// send writes m and flushes it. Call with wmu held.
+func (s *stream) send(m *gosse.Message) error {
+	s.deadline()
+	if err := s.sess.Send(m); err != nil {
+		return err
+	}
+	return s.sess.Flush()
+}
+
+// writeQueued writes the messages not yet written to st, up to batchBytes
+// of them, and reports whether it wrote any. Call with st.wmu held. When
+// there was nothing to write it returns what the handler waits on: the
+// changed channel and whether the session is closing, read together with
+// the queue. stop means st is no longer the session's stream.
+func (c *ServerConn) writeQueued(st *stream) (wrote bool, changed chan struct{}, closing, stop bool) {
+	c.mu.Lock()
+	if c.live != st || c.gen != st.gen || st.broken {
+		c.mu.Unlock()
+		return false, nil, false, true
+	}
+	from, to := c.written+1, c.written
+	st.out = st.out[:0]
+	for n := from; n <= c.last() && (len(st.out) < batchBytes || n == from); n++ {
+		st.out = appendEvent(st.out, n, c.log[n-c.first])
+		to = n
+	}
+	closing, changed = c.closing, c.changed
+	c.mu.Unlock()
+	if to < from {
+		return false, changed, closing, false
+	}
+
+	st.deadline()
+	_, err := st.w.Write(st.out)
+	if err == nil {
+		err = st.sess.Flush()
+	}
+	c.mu.Lock()
+	if err != nil {
+		st.broken = true // the handler returns; the client reconnects
+	} else if c.live == st && to > c.written {
+		c.written = to
+		c.trim()
+	}
+	if err != nil || c.blocked > 0 {
+		c.notify() // the handler sees broken; a blocked Send may go on
+	}
+	c.mu.Unlock()
+	return err == nil, nil, false, err != nil
+}
+
 // stream holds the GET open and writes the session's messages down it until
 // the session ends, a newer stream replaces it, or the client goes away.
 // fresh is a session opened by this very GET: its id goes first, as an event.
@@ -300,6 +381,15 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 		httpError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	sess, err := gosse.Upgrade(w, r)
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	st := &stream{w: w, sess: sess, rc: http.NewResponseController(w), timeout: c.srv.opts.WriteTimeout}
+	st.wmu.Lock() // Send waits for the stream's first lines
+	defer st.wmu.Unlock()
+
 	c.mu.Lock()
 	if has && resume > c.last() {
 		last := c.last()
@@ -322,39 +412,27 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 	}
 	c.stats.Streams++
 	c.gen++
-	mine := c.gen
+	st.gen = c.gen
 	c.streaming = true
+	c.live = st
 	c.notify() // an older stream stops
 	c.mu.Unlock()
-	defer func() {
+	defer func() { // with wmu held (deferred above): no Send writes after this
+		st.rc.SetWriteDeadline(time.Time{})
 		c.mu.Lock()
-		if c.gen == mine {
+		if c.live == st {
+			c.live = nil
+		}
+		if c.gen == st.gen {
 			c.streaming = false
 		}
 		c.mu.Unlock()
 	}()
 
-	sess, err := gosse.Upgrade(w, r)
-	if err != nil {
-		httpError(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
 	h := w.Header()
 	h.Set("X-Accel-Buffering", "no") // ask proxies not to buffer the stream
 	h.Set("X-Netlab-Session", c.id)
-	rc := http.NewResponseController(w)
-	// Each write must finish within WriteTimeout; the deadline is moved at
-	// most once a second (moving it costs a system call's worth of time).
-	var deadlineSet time.Time
-	deadline := func() {
-		if now := time.Now(); now.Sub(deadlineSet) > time.Second {
-			rc.SetWriteDeadline(now.Add(c.srv.opts.WriteTimeout))
-			deadlineSet = now
-		}
-	}
-	defer rc.SetWriteDeadline(time.Time{})
-
-	deadline()
+	st.deadline()
 	if err := sess.Send(&gosse.Message{Retry: c.srv.opts.Retry}); err != nil {
 		return
 	}
@@ -368,54 +446,24 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 	if err := sess.Flush(); err != nil {
 		return
 	}
+	st.wmu.Unlock()
 
 	heartbeat := time.NewTicker(c.srv.opts.Heartbeat)
 	defer heartbeat.Stop()
-	var out []byte
 	for {
-		c.mu.Lock()
-		if c.gen != mine {
-			c.mu.Unlock()
-			return // replaced by a reconnect, or dropped
+		st.wmu.Lock()
+		wrote, changed, closing, stop := c.writeQueued(st)
+		if stop {
+			return // replaced by a reconnect, dropped, or the write failed
 		}
-		from, to := c.written+1, c.written
-		var batch [][]byte
-		size := 0
-		for n := from; n <= c.last() && (size < batchBytes || len(batch) == 0); n++ {
-			b := c.log[n-c.first]
-			batch = append(batch, b)
-			size += len(b)
-			to = n
-		}
-		closing, changed := c.closing, c.changed
-		c.mu.Unlock()
-
-		if len(batch) > 0 {
-			deadline()
-			out = out[:0]
-			for i, b := range batch {
-				out = appendEvent(out, from+uint64(i), b)
-			}
-			if _, err := w.Write(out); err != nil {
-				return
-			}
-			if err := sess.Flush(); err != nil {
-				return
-			}
-			c.mu.Lock()
-			if c.gen == mine && to > c.written {
-				c.written = to
-				c.trim()
-				c.notify() // a blocked Send may go on
-			}
-			c.mu.Unlock()
+		if wrote {
+			st.wmu.Unlock()
 			continue
 		}
 		if closing {
-			deadline()
 			m := &gosse.Message{Type: gosse.Type("end")}
 			m.AppendData("closed")
-			if sess.Send(m) == nil && sess.Flush() == nil {
+			if st.send(m) == nil {
 				c.mu.Lock()
 				c.told = true
 				c.notify()
@@ -423,10 +471,12 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 			}
 			return
 		}
+		st.wmu.Unlock()
 		select {
 		case <-changed:
 		case <-c.gone:
 			if !errors.Is(c.goneErr, transport.ErrClosed) {
+				st.wmu.Lock()
 				return // the client closed it, or it expired
 			}
 			c.mu.Lock()
@@ -435,11 +485,13 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 		case <-heartbeat.C:
 			m := &gosse.Message{}
 			m.AppendComment("ping")
-			deadline()
-			if sess.Send(m) != nil || sess.Flush() != nil {
+			st.wmu.Lock()
+			if st.send(m) != nil {
 				return
 			}
+			st.wmu.Unlock()
 		case <-r.Context().Done():
+			st.wmu.Lock()
 			return // the client went away
 		}
 	}
@@ -552,16 +604,31 @@ func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
 		}
 		if c.last()-c.written < uint64(c.srv.opts.Queue) {
 			c.log = append(c.log, b)
+			st := c.live
+			if st != nil && !st.broken && c.written+1 == c.last() && st.wmu.TryLock() {
+				// The stream is idle: write the message now, on this
+				// goroutine (see stream).
+				c.mu.Unlock()
+				c.writeQueued(st)
+				st.wmu.Unlock()
+				return nil
+			}
 			c.notify()
 			c.mu.Unlock()
 			return nil
 		}
 		changed := c.changed
+		c.blocked++
 		c.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return ctx.Err()
+		}
+		c.mu.Lock()
+		c.blocked--
+		c.mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 }
