@@ -145,10 +145,11 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) (*ServerConn, bool
 
 // Stats counts what a session's streams did.
 type Stats struct {
-	Streams  int64 // GETs that streamed this session (the first and every reconnect)
-	Replayed int64 // messages written again because a reconnect's Last-Event-ID was behind
-	Gap      int64 // messages a reconnect asked for that had left the replay buffer (lost)
-	Queued   int   // messages waiting to be written now
+	Streams  int64  // GETs that streamed this session (the first and every reconnect)
+	Replayed int64  // messages written again because a reconnect's Last-Event-ID was behind
+	Gap      int64  // messages a reconnect asked for that had left the replay buffer (lost)
+	Queued   int    // messages waiting to be written now
+	Resumed  uint64 // the Last-Event-ID of the latest reconnect that sent one
 }
 
 // A ServerConn is the server's side of one SSE session. Send queues a
@@ -401,6 +402,9 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 		c.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent) // the spec's "stop reconnecting"
 		return
+	}
+	if c.stats.Streams > 0 && has {
+		c.stats.Resumed = resume
 	}
 	if c.stats.Streams > 0 && has && resume < c.written {
 		from := max(resume, c.first-1)
