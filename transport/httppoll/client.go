@@ -259,24 +259,12 @@ func readAnswer(body io.Reader, lastHeader string, after uint64, o Options, deli
 // postPump is the only sender: it POSTs every message queued, as many as
 // fit in one body, until Close has flushed the queue.
 func (c *Conn) postPump() {
-	limit := int(c.opts.MaxBody) - c.opts.wireLimit()
-	var body []byte
-	for {
-		var late, ok bool
-		body, late, ok = c.q.Batch(body[:0], limit, nil, queue.AppendLine)
-		if !ok {
-			c.q.WriteDone(nil)
-			return
-		}
-		timeout := c.opts.WriteTimeout
+	c.q.Drain(int(c.opts.MaxBody)-c.opts.wireLimit(), queue.AppendLine, func(body []byte, late bool) error {
 		if late {
-			timeout = closeTimeout
+			return c.post(body, closeTimeout)
 		}
-		if err := c.post(body, timeout); err != nil {
-			c.q.WriteDone(err)
-			return
-		}
-	}
+		return c.post(body, c.opts.WriteTimeout)
+	})
 }
 
 func (c *Conn) post(body []byte, timeout time.Duration) error {

@@ -144,6 +144,24 @@ func (q *Queue) Batch(b []byte, limit int, stop <-chan struct{}, add func([]byte
 	return b, late, true
 }
 
+// Drain is a writer goroutine's whole loop: it writes Batch after Batch
+// with write (late: Close has begun) until the queue has drained after
+// StartClose or a write fails, and then calls WriteDone.
+func (q *Queue) Drain(limit int, add func([]byte, transport.Message) []byte, write func(b []byte, late bool) error) {
+	var b []byte
+	for {
+		var late, ok bool
+		if b, late, ok = q.Batch(b[:0], limit, nil, add); !ok {
+			q.WriteDone(nil)
+			return
+		}
+		if err := write(b, late); err != nil {
+			q.WriteDone(err)
+			return
+		}
+	}
+}
+
 // AppendLine appends m's wire form and a newline: one line of a POST body.
 func AppendLine(b []byte, m transport.Message) []byte {
 	return append(transport.AppendEncode(b, m), '\n')
