@@ -169,10 +169,10 @@ type ServerConn struct {
 	changed   chan struct{}
 	gen       uint64 // the current stream; an older one stops writing
 	streaming bool
-	live      *stream // the current stream, once it can be written to
-	blocked   int     // Sends waiting for room in the queue
-	closing   bool    // Close was called: write the rest, then event: end
-	told      bool    // event: end was written
+	live      *liveStream // the current stream, once it can be written to
+	blocked   int         // Sends waiting for room in the queue
+	closing   bool        // Close was called: write the rest, then event: end
+	told      bool        // event: end was written
 	stats     Stats
 	idle      *time.Timer
 
@@ -294,13 +294,13 @@ func lastEventID(r *http.Request) (uint64, bool, error) {
 // batchBytes bounds the messages one flush carries.
 const batchBytes = 64 << 10
 
-// A stream is one held GET being written to. Two goroutines write it: the
-// GET's handler (a backlog, a replay, heartbeats, event: end) and Send,
+// A liveStream is one held GET being written to. Two goroutines write it:
+// the GET's handler (a backlog, a replay, heartbeats, event: end) and Send,
 // which writes its message itself when the stream has nothing else to
-// write, as TCP's Send does: handing the message to the handler's goroutine
-// cost about a third of the push time. wmu serializes the two; it is taken
-// before the session's mu, never after.
-type stream struct {
+// write, as TCP's Send does: handing it to the handler's goroutine was the
+// one step SSE push had beyond WebSocket push (BenchmarkPushVsWebSocket).
+// wmu serializes the two; it is taken before the session's mu, never after.
+type liveStream struct {
 	wmu         sync.Mutex
 	w           http.ResponseWriter
 	sess        *gosse.Session
@@ -315,7 +315,7 @@ type stream struct {
 // deadline gives the write about to be made WriteTimeout to finish; it is
 // moved at most once a second (moving it costs a system call's worth of
 // time). Call with wmu held.
-func (s *stream) deadline() {
+func (s *liveStream) deadline() {
 	if now := time.Now(); now.Sub(s.deadlineSet) > time.Second {
 		s.rc.SetWriteDeadline(now.Add(s.timeout))
 		s.deadlineSet = now
@@ -323,7 +323,7 @@ func (s *stream) deadline() {
 }
 
 // send writes m and flushes it. Call with wmu held.
-func (s *stream) send(m *gosse.Message) error {
+func (s *liveStream) send(m *gosse.Message) error {
 	s.deadline()
 	if err := s.sess.Send(m); err != nil {
 		return err
@@ -336,7 +336,7 @@ func (s *stream) send(m *gosse.Message) error {
 // there was nothing to write it returns what the handler waits on: the
 // changed channel and whether the session is closing, read together with
 // the queue. stop means st is no longer the session's stream.
-func (c *ServerConn) writeQueued(st *stream) (wrote bool, changed chan struct{}, closing, stop bool) {
+func (c *ServerConn) writeQueued(st *liveStream) (wrote bool, changed chan struct{}, closing, stop bool) {
 	c.mu.Lock()
 	if c.live != st || c.gen != st.gen || st.broken {
 		c.mu.Unlock()
@@ -387,7 +387,7 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 		httpError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
-	st := &stream{w: w, sess: sess, rc: http.NewResponseController(w), timeout: c.srv.opts.WriteTimeout}
+	st := &liveStream{w: w, sess: sess, rc: http.NewResponseController(w), timeout: c.srv.opts.WriteTimeout}
 	st.wmu.Lock() // Send waits for the stream's first lines
 	defer st.wmu.Unlock()
 
