@@ -213,6 +213,9 @@ type missedConfigJSON struct {
 	Scenarios  []string `json:"scenarios"`
 	Strategies []string `json:"strategies"`
 	Transports []string `json:"transports"`
+	// The settings the table's section lines say, so that 'netlab report'
+	// can rebuild the table.
+	missed.SettingsJSON
 }
 
 func missedRun(ctx context.Context, a *app, o *missedOptions, cfg missed.Config) error {
@@ -222,7 +225,8 @@ func missedRun(ctx context.Context, a *app, o *missedOptions, cfg missed.Config)
 	cfg.Progress.Stop()
 	if o.json {
 		env := report.NewEnvelope("missed", started)
-		c := missedConfigJSON{Scenarios: []string{}, Strategies: []string{}, Transports: []string{}}
+		c := missedConfigJSON{Scenarios: []string{}, Strategies: []string{}, Transports: []string{},
+			SettingsJSON: missed.Settings(cfg)}
 		for _, sc := range cfg.Scenarios {
 			c.Scenarios = append(c.Scenarios, sc.String())
 		}

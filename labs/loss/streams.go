@@ -124,8 +124,11 @@ type StreamsRun struct {
 	// of each waited (its one-way delay).
 	Held []Stall
 	// Up is what the link did to the client→server packets.
-	Up  impair.Counts
-	Err error
+	Up impair.Counts
+	// BySeq is each message's one-way delay, indexed by sequence number -
+	// 1; -1 for one that never arrived (for the charts).
+	BySeq []time.Duration
+	Err   error
 }
 
 // BurstGap groups arrivals: messages arriving this close together were
@@ -289,6 +292,13 @@ func (r *StreamsRun) tally(sent, arrived []time.Time, late, gap time.Duration) {
 	}
 	r.Delivered = len(got)
 	r.Delay = stats.Summarize(delays)
+	r.BySeq = make([]time.Duration, len(sent)-1)
+	for seq := 1; seq < len(sent); seq++ {
+		r.BySeq[seq-1] = -1
+		if !arrived[seq].IsZero() {
+			r.BySeq[seq-1] = arrived[seq].Sub(sent[seq])
+		}
+	}
 	held := make([]bool, len(sent))
 	slices.SortFunc(got, func(a, b msg) int { return a.at.Compare(b.at) })
 	for i := 0; i < len(got); {

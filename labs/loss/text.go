@@ -223,11 +223,15 @@ type ConfigJSON struct {
 	SizeBytes  int     `json:"size_bytes"`
 	Link       string  `json:"link"`
 	LateUs     float64 `json:"late_us"`
+	// Recovery is the stacks' TCP loss detection: classic or rack.
+	Recovery string `json:"tcp_recovery"`
 }
 
 // StreamJSON is one transport's stream in JSON.
 type StreamJSON struct {
 	Transport  string             `json:"transport"`
+	Network    string             `json:"network"`  // tcp or udp: what the transport runs on
+	Reliable   bool               `json:"reliable"` // it promises delivery
 	Sent       int                `json:"sent"`
 	Delivered  int                `json:"delivered"`
 	Lost       int                `json:"lost"`
@@ -247,12 +251,16 @@ type StreamJSON struct {
 	Packets   []PacketJSON `json:"packets,omitempty"`
 	ElapsedUs float64      `json:"elapsed_us"`
 	Error     string       `json:"error,omitempty"`
+	// DelayBySeqUs is each message's one-way delay by sequence number (the
+	// first is message 1); -1 for one that never arrived.
+	DelayBySeqUs []float64 `json:"delay_by_seq_us"`
 }
 
 // SampleJSON is one sample of the TCP sender's state.
 type SampleJSON struct {
-	TUs      float64 `json:"t_us"`
-	CwndSegs int     `json:"cwnd_segments"`
+	TUs       float64 `json:"t_us"`
+	LocalPort uint16  `json:"local_port"` // the client's port: which connection
+	CwndSegs  int     `json:"cwnd_segments"`
 	// Ssthresh is -1 until the first loss sets it (it starts "infinite").
 	Ssthresh    int     `json:"ssthresh_segments"`
 	SRTTUs      float64 `json:"srtt_us"`
@@ -271,6 +279,8 @@ type PacketJSON struct {
 	ArrivedUs *float64    `json:"arrived_us"` // null: dropped
 	Copies    int         `json:"copies"`
 	Proto     string      `json:"proto"`
+	SrcPort   uint16      `json:"src_port"`
+	DstPort   uint16      `json:"dst_port"`
 	Flags     string      `json:"flags,omitempty"`
 	Seq       uint32      `json:"seq"`
 	Ack       uint32      `json:"ack"`
@@ -290,12 +300,20 @@ type StallJSON struct {
 // JSON returns the JSON form of res.
 func (res Result) JSON() JSON {
 	j := JSON{Config: ConfigJSON{Count: res.Count, IntervalUs: report.Micros(res.Interval), SizeBytes: res.Size,
-		Link: res.Link.String(), LateUs: report.Micros(res.Late)}, Streams: []StreamJSON{}}
+		Link: res.Link.String(), LateUs: report.Micros(res.Late), Recovery: res.Recovery.String()}, Streams: []StreamJSON{}}
 	for _, s := range res.Streams {
-		sj := StreamJSON{Transport: s.Transport, Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost,
+		sj := StreamJSON{Transport: s.Transport, Network: s.Info.Network, Reliable: s.Info.Reliable,
+			Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost,
 			Duplicated: s.Duplicated, OutOfOrder: s.OutOfOrder, Late: s.LateCount,
 			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Wire.Up, LinkDown: s.Wire.Down,
-			QueueDrops: s.Wire.QueueDrops, ElapsedUs: report.Micros(s.Elapsed), Stalls: []StallJSON{}}
+			QueueDrops: s.Wire.QueueDrops, ElapsedUs: report.Micros(s.Elapsed), Stalls: []StallJSON{},
+			DelayBySeqUs: make([]float64, len(s.BySeq))}
+		for i, d := range s.BySeq {
+			sj.DelayBySeqUs[i] = -1
+			if d >= 0 {
+				sj.DelayBySeqUs[i] = report.Micros(d)
+			}
+		}
 		if s.Info.Network == "tcp" {
 			c, sv := s.Wire.Client, s.Wire.Server
 			sj.ClientTCP, sj.ServerTCP = &c, &sv
@@ -305,13 +323,13 @@ func (res Result) JSON() JSON {
 			if ssthresh >= math.MaxInt32 {
 				ssthresh = -1
 			}
-			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TUs: report.Micros(p.At), CwndSegs: p.Cwnd, Ssthresh: ssthresh,
+			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TUs: report.Micros(p.At), LocalPort: p.LocalPort, CwndSegs: p.Cwnd, Ssthresh: ssthresh,
 				SRTTUs: report.Micros(p.SRTT), RTTVarUs: report.Micros(p.RTTVar), RTOUs: report.Micros(p.RTO),
 				Outstanding: p.Outstanding, SACKed: p.SACKed, InRecovery: p.InRecovery})
 		}
 		for _, p := range s.Packets {
 			pj := PacketJSON{Dir: p.Dir.String(), Index: p.Index, SentUs: report.Micros(p.Sent), Copies: p.Copies,
-				Proto: p.Proto, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Len: p.Len, Window: p.Window, SACK: p.SACK,
+				Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Len: p.Len, Window: p.Window, SACK: p.SACK,
 				Options: p.Options}
 			if !p.Dropped() {
 				a := report.Micros(p.Arrived)
