@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -25,6 +26,9 @@ func TestMissedLastEventID(t *testing.T) {
 			t.Logf("%+v %+v", r, r.StreamInfo)
 			if r.Err != "" || r.StreamInfo == nil {
 				t.Fatalf("err %q", r.Err)
+			}
+			if back, err := missed.FromJSON(missed.JSON(r)); err != nil || !reflect.DeepEqual(missed.JSON(back), missed.JSON(r)) {
+				t.Errorf("the --json form does not give the result back (%v):\n%+v\n%+v", err, missed.JSON(back), missed.JSON(r))
 			}
 			i := r.StreamInfo
 			cutAfter := 50 // 500 ms at 100 events/s
