@@ -88,10 +88,10 @@ func newRootCmd(a *app) *cobra.Command {
 		Use:   "netlab",
 		Short: "A networking sandbox: real servers and clients over TCP, UDP, HTTP polling, WebSocket and more",
 		Long: `netlab starts real servers and real clients on your machine over raw TCP, UDP,
-HTTP short polling, HTTP long polling and WebSocket (and, where you name them,
-Socket.IO, Server-Sent Events and QUIC), runs the same scenario over each, and
-prints what happened side by side: latency, bytes on the wire, requests made,
-messages lost, reordered or missed.
+HTTP short polling, HTTP long polling, WebSocket, Socket.IO, Server-Sent Events
+and QUIC, runs the same scenario over each, and prints what happened side by
+side: latency, bytes on the wire, requests made, messages lost, reordered or
+missed.
 
 Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
 'netlab docs' lists them.`,
