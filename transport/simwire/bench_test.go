@@ -1,6 +1,7 @@
 package simwire
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -104,12 +105,25 @@ func bulkOver(b *testing.B, n *Network, data []byte) {
 }
 
 // BenchmarkMathis sends 1 MB over a wire with 20 ms delay each way and 2%
-// or 5% loss each way, a fresh seed per iteration, and reports the mean
-// transfer time beside the Mathis et al. estimate of steady-state TCP
-// throughput, MSS/RTT · 1.22/√p (and their ratio, which the issue wants
-// within 0.7–1.3):
+// or 5% loss each way, a fresh wire and seed per iteration, and reports the
+// median transfer time beside two anchors measured or computed in the same
+// run:
 //
-//	go test -run '^$' -bench Mathis -benchtime 6x ./transport/simwire
+//   - the Mathis et al. estimate of steady-state TCP throughput,
+//     MSS/RTT · 1.22/√p (ratio);
+//   - the kernel's own TCP moving the same 1 MB through the same impair
+//     pipeline, seed by seed (kernel_linux_test.go: two network namespaces
+//     joined by TUN devices), with Reno, the congestion control the wire's
+//     stacks use (kernel-ratio), and with CUBIC, Linux's usual default, for
+//     reference. It needs root; without it the benchmark says why and
+//     reports the Mathis figures alone.
+//
+// The issue wants the wire within 30% of an anchor (a ratio of 0.7–1.3).
+// Each seed's three times are logged (-v): a 1 MB transfer is only about 80
+// round trips, so whether the first loss comes early or late in slow start
+// moves a run by a second, the same way for the wire and the kernel.
+//
+//	go test -run '^$' -bench Mathis -benchtime 8x -v ./transport/simwire
 func BenchmarkMathis(b *testing.B) {
 	const (
 		size  = 1 << 20
@@ -121,37 +135,62 @@ func BenchmarkMathis(b *testing.B) {
 			rtt := 2 * delay
 			rate := mss / rtt.Seconds() * 1.22 / math.Sqrt(p) // bytes per second
 			mathis := time.Duration(size / rate * float64(time.Second))
-			var total time.Duration
+			data := make([]byte, size)
+			var wire, reno, cubic []time.Duration
 			var rexmit uint64
-			var times []time.Duration
+			var kernelOff error
 			for i := 0; i < b.N; i++ {
-				n, err := New(Options{Impair: impair.Config{Delay: impair.Delay(delay), Loss: impair.Loss(p), Seed: uint64(i + 1)}})
+				cfg := impair.Config{Delay: impair.Delay(delay), Loss: impair.Loss(p), Seed: uint64(i + 1)}
+				n, err := New(Options{Impair: cfg})
 				if err != nil {
 					b.Fatal(err)
 				}
-				data := make([]byte, size)
 				start := time.Now()
 				transferB(b, n, data)
 				took := time.Since(start)
-				total += took
-				times = append(times, took)
+				wire = append(wire, took)
 				n.Close()
 				st := n.Stats().Client
 				rexmit += st.Retransmits
-				b.Logf("seed %d: %v, %d retransmits (%d fast, %d timeouts)", i+1, took.Round(time.Millisecond), st.Retransmits, st.FastRetransmits, st.Timeouts)
+				line := fmt.Sprintf("seed %d: wire %v, %d retransmits (%d fast, %d timeouts)",
+					i+1, took.Round(time.Millisecond), st.Retransmits, st.FastRetransmits, st.Timeouts)
+				if kernelOff == nil {
+					for _, k := range []struct {
+						cc    string
+						times *[]time.Duration
+					}{{"reno", &reno}, {"cubic", &cubic}} {
+						took, kst, err := kernelTransfer(cfg, data, k.cc)
+						if err != nil {
+							kernelOff = err
+							break
+						}
+						*k.times = append(*k.times, took)
+						line += fmt.Sprintf("; kernel %s %v, %d retransmits", k.cc, took.Round(time.Millisecond), kst.Retransmits)
+					}
+				}
+				b.Log(line)
 			}
-			mean := total / time.Duration(b.N)
-			slices.Sort(times)
-			median := times[len(times)/2]
-			b.ReportMetric(mean.Seconds(), "s/MB")
-			b.ReportMetric(median.Seconds(), "median-s/MB")
-			b.ReportMetric(median.Seconds()/mathis.Seconds(), "median-ratio")
+			med := median(wire)
+			b.ReportMetric(med.Seconds(), "median-s/MB")
 			b.ReportMetric(mathis.Seconds(), "mathis-s/MB")
-			b.ReportMetric(mean.Seconds()/mathis.Seconds(), "ratio")
+			b.ReportMetric(med.Seconds()/mathis.Seconds(), "ratio")
+			if kernelOff != nil {
+				b.Logf("no kernel cross-check: %v", kernelOff)
+			} else {
+				b.ReportMetric(median(reno).Seconds(), "kernel-reno-s/MB")
+				b.ReportMetric(med.Seconds()/median(reno).Seconds(), "kernel-ratio")
+				b.ReportMetric(median(cubic).Seconds(), "kernel-cubic-s/MB")
+			}
 			b.ReportMetric(float64(rexmit)/float64(b.N), "retransmits/MB")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+func median(xs []time.Duration) time.Duration {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func formatPct(p float64) string { return "loss=" + impair.Loss(p).String() }
