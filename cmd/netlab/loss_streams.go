@@ -73,7 +73,12 @@ crosses its stream path. See 'netlab docs quic'.`,
 			if err != nil {
 				return err
 			}
-			cfg := loss.StreamsConfig{Count: count, Interval: interval, Size: size, Late: late, Link: link}
+			pcap, err := lf.pcapWriter()
+			if err != nil {
+				return err
+			}
+			cfg := loss.StreamsConfig{Count: count, Interval: interval, Size: size, Late: late, Link: link,
+				Recovery: lf.recoveryMode(), PCAP: pcap}
 			if handshake {
 				cfg.Handshake = measureHandshakes
 			}
