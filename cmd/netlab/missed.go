@@ -80,7 +80,7 @@ it.`,
 		Example: `  netlab missed
   netlab missed --transports tcp --scenario offline --offline 1s
   netlab missed --transports tcp --scenario offline --strategy replay --window 50
-  netlab missed --scenario offline --offline-mode cut --offline 500ms
+  netlab missed --scenario offline --offline-mode cut --offline 500ms --pcap cut.pcap
   netlab missed --transports tcp --scenario slow --queue 5 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
