@@ -9,7 +9,7 @@ run: build
 	./$(BIN) compare
 
 build:
-	$(GO) build -o $(BIN) ./cmd/netlab
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/netlab
 
 test: lint unit
 
@@ -36,14 +36,17 @@ docs:
 	$(GO) test -count=1 -run '^TestDocs' ./cmd/netlab
 
 # docs-img redraws the charts the walkthroughs show (docs/img/) from fresh
-# runs of the labs with their defaults (about a minute).
+# runs of the labs with their defaults (about two minutes).
 docs-img: build
 	rm -rf docs/img && mkdir -p docs/img
 	./$(BIN) echo --transports all --count 200 --plot docs/img >/dev/null
 	./$(BIN) compare --plot docs/img >/dev/null
 	./$(BIN) push --plot docs/img >/dev/null
 	./$(BIN) loss --plot docs/img >/dev/null
+	./$(BIN) loss streams --plot docs/img >/dev/null
 	./$(BIN) missed --plot docs/img >/dev/null
+	./$(BIN) events --plot docs/img >/dev/null
+	./$(BIN) cluster demo --adapter nats --plot docs/img >/dev/null
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x $(PKGS)

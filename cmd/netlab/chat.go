@@ -14,6 +14,7 @@ import (
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/httppoll"
+	"github.com/netlab/netlab/transport/socketio"
 	"github.com/netlab/netlab/transport/ws"
 )
 
@@ -164,8 +165,9 @@ func newChatJoinCmd(a *app) *cobra.Command {
 		Short: "Join a chat server from the terminal",
 		Long: `Join a chat server (default 127.0.0.1:8080) and chat from the terminal: each
 line you type goes to your room; /help lists the commands. --via poll uses
-HTTP long polling instead of WebSocket; --via tcp uses the TCP line port
-(default address 127.0.0.1:7500).
+HTTP long polling instead of WebSocket; --via socketio uses the Socket.IO
+door (/socket.io/, polling then the upgrade to WebSocket, as the JS client
+does); --via tcp uses the TCP line port (default address 127.0.0.1:7500).
 --latency shows how long each message took from the server taking it to your
 terminal (exact when server and client share a clock, e.g. same machine).`,
 		Example: `  netlab chat join --name ada --room math
@@ -173,8 +175,8 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
   echo "hello" | netlab chat join --name bot --room lobby`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if via != "ws" && via != "poll" && via != "tcp" {
-				return usagef("--via must be ws, poll or tcp, got %q", via)
+			if via != "ws" && via != "poll" && via != "socketio" && via != "tcp" {
+				return usagef("--via must be ws, poll, socketio or tcp, got %q", via)
 			}
 			if err := chat.CheckNick(name); name != "" && err != nil {
 				return usagef("--name: %v", err)
@@ -197,6 +199,8 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 				c, err = chat.DialLines(ctx, addr)
 			case "poll":
 				c, err = httppoll.Dial(ctx, addr, chatPollOptions)
+			case "socketio":
+				c, err = socketio.New(socketio.Options{}).Dial(ctx, addr) // chat_socketio.go
 			default:
 				u := addr
 				if !strings.Contains(u, "://") {
@@ -216,7 +220,7 @@ terminal (exact when server and client share a clock, e.g. same machine).`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "your name (letters, digits, - _ .)")
 	cmd.Flags().StringVar(&room, "room", chat.DefaultRoom, "room to join")
-	cmd.Flags().StringVar(&via, "via", "ws", "door to use: ws, poll (HTTP long polling) or tcp")
+	cmd.Flags().StringVar(&via, "via", "ws", "door to use: ws, poll (HTTP long polling), socketio or tcp")
 	cmd.Flags().BoolVar(&latency, "latency", false, "show how long each message took to reach you")
 	return cmd
 }

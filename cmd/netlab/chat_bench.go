@@ -49,7 +49,7 @@ sockets, and the bench needs one per client.`,
 			started := time.Now()
 			res, err := chat.Bench(cmd.Context(), cfg)
 			cfg.Progress.Stop()
-			if err != nil {
+			if err != nil && !res.Interrupted {
 				return err
 			}
 			charts := func() ([]chart.Chart, error) { return chart.ChatBench(res) }
@@ -63,9 +63,16 @@ sockets, and the bench needs one per client.`,
 					IntervalUs float64 `json:"interval_us"`
 				}{addr, clients, room, messages, report.Micros(interval)}
 				env.Results = res.JSON()
-				return pics.write(charts, env.Write(a.out))
+				env.Interrupted = res.Interrupted
+				if werr := env.Write(a.out); werr != nil {
+					return werr
+				}
+				return pics.write(charts, err)
 			}
-			return pics.write(charts, res.WriteText(a.out))
+			if werr := res.WriteText(a.out); werr != nil {
+				return werr
+			}
+			return pics.write(charts, err)
 		},
 	}
 	cmd.Flags().IntVar(&clients, "clients", 1000, "WebSocket clients to open")

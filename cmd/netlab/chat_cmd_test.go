@@ -13,7 +13,7 @@ import (
 
 func TestChatJoinFromTheTerminal(t *testing.T) {
 	srv := startChat(t)
-	for _, via := range []string{"ws", "poll", "tcp"} {
+	for _, via := range []string{"ws", "poll", "socketio", "tcp"} {
 		t.Run(via, func(t *testing.T) {
 			room := "math" + via // a room per subtest: the previous client may still be leaving
 			listener := dialChat(t, srv, "tcp", "lis"+via)
@@ -71,7 +71,7 @@ func TestChatServePrintsAddressesAndStops(t *testing.T) {
 		<-done
 		t.Fatalf("serve did not print an nc line:\n%s", out.String())
 	}
-	for _, want := range []string{"browser:  http://127.0.0.1:", "wscat:    wscat -c ws://127.0.0.1:", "curl:"} {
+	for _, want := range []string{"browser:  http://127.0.0.1:", "wscat:    wscat -c ws://127.0.0.1:", "curl:", `socketio: io("http://127.0.0.1:`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("serve output lacks %q:\n%s", want, out.String())
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/netlab/netlab/labs/chat/adapter/natsadapter"
 	"github.com/netlab/netlab/labs/cluster"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport/httppoll"
 )
 
@@ -66,6 +67,7 @@ func newClusterDemoCmd(a *app) *cobra.Command {
 	var kind, natsURL, redisURL string
 	var messages int
 	var noKill, asJSON bool
+	var pics *pictureFlags
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Three chat servers, bots on each, shared rooms; then the same without an adapter",
@@ -118,8 +120,13 @@ within one server beside latency across servers.
 				if jerr := env.Write(a.out); err == nil {
 					err = jerr
 				}
+			} else if !asJSON && cmd.Context().Err() != nil {
+				fmt.Fprintln(a.out, "\n(interrupted: the steps above are those that ran)")
 			}
-			return err
+			if res == nil {
+				return err
+			}
+			return pics.write(func() ([]chart.Chart, error) { return chart.Cluster(res) }, err)
 		},
 	}
 	cmd.Flags().StringVar(&kind, "adapter", "", "run only with this adapter: nats, redis or none (default: nats, then none)")
@@ -128,5 +135,7 @@ within one server beside latency across servers.
 	cmd.Flags().IntVar(&messages, "messages", cluster.DefaultMessages, "messages each bot sends in the load phase")
 	cmd.Flags().BoolVar(&noKill, "no-kill", false, "keep every server up during the load phase")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
+	pics = addPictureFlags(cmd, a)
+	pics.lab = "cluster demo"
 	return cmd
 }

@@ -162,13 +162,26 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 	}
 	cfg.Progress.Stop()
 	charts := func() ([]chart.Chart, error) { return chart.Echo(results) }
+	// A transport that failed fails the lab (exit 1), after its partial
+	// results are printed; Ctrl-C is not a failure.
+	var runErr error
+	if len(errs) > 0 && ctx.Err() == nil {
+		where := "see above"
+		if o.json {
+			where = "see the document's errors"
+		}
+		runErr = fmt.Errorf("echo: %d of %d transports failed (%s)", len(errs), len(results), where)
+	}
 	if o.json {
 		j := echo.ToJSON(cfg, results)
 		j.Config.Link = o.linkDesc
 		env := report.NewEnvelope("echo", started)
 		env.Config, env.Results, env.Errors = j.Config, j.Results, errs
 		env.Interrupted = ctx.Err() != nil
-		return o.pics.write(charts, env.Write(a.out))
+		if err := env.Write(a.out); err != nil {
+			return err
+		}
+		return o.pics.write(charts, runErr)
 	}
 	if o.trace {
 		fmt.Fprintln(a.out)
@@ -176,7 +189,7 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 	if err := writeEchoText(a.out, cfg, results, o.linkDesc, o.wire.on, o.hist); err != nil {
 		return err
 	}
-	return o.pics.write(charts, nil)
+	return o.pics.write(charts, runErr)
 }
 
 // writeEchoText prints an echo run's heading, table and histograms.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/netlab/netlab/labs/events"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -22,6 +23,7 @@ type eventsOptions struct {
 	ackTimeout time.Duration
 	json       bool
 	tr         transportOptions
+	pics       *pictureFlags
 }
 
 func newEventsCmd(a *app) *cobra.Command {
@@ -66,6 +68,7 @@ Socket.IO), and shows:
 	f.IntVar(&o.roundTrips, "round-trips", events.DefaultRoundTrips, "ack round trips measured each way")
 	f.DurationVar(&o.ackTimeout, "ack-timeout", events.DefaultAckTimeout, "how long the EmitWithAck to an unhandled event waits")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the tables")
+	o.pics = addPictureFlags(cmd, a)
 	return cmd
 }
 
@@ -110,12 +113,13 @@ func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Tr
 		}
 	}
 	progress.Stop()
+	charts := func() ([]chart.Chart, error) { return chart.Events(results) }
 	if o.json {
 		env.Config, env.Results, env.Interrupted = conf, rs, ctx.Err() != nil
 		if err := env.Write(a.out); err != nil {
 			return err
 		}
-		return firstErr
+		return o.pics.write(charts, firstErr)
 	}
 	if len(results) == 0 {
 		return firstErr
@@ -128,5 +132,5 @@ func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Tr
 			return err
 		}
 	}
-	return firstErr
+	return o.pics.write(charts, firstErr)
 }

@@ -121,7 +121,7 @@ func (o *lossOptions) config() (loss.Config, []transport.Transport, error) {
 		return loss.Config{}, nil, err
 	}
 	cfg := loss.Config{Count: o.count, Interval: o.interval, Size: o.size, Late: o.late, Link: link,
-		Recovery: o.link.recoveryMode(), Ladder: o.ladder, PCAP: pcap}
+		Recovery: o.link.recoveryMode(), Ladder: o.ladder || o.pics.on(), PCAP: pcap} // the charts draw the packets
 	if err := cfg.Validate(); err != nil {
 		return loss.Config{}, nil, usagef("%v", err)
 	}

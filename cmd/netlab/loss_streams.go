@@ -9,6 +9,7 @@ import (
 
 	"github.com/netlab/netlab/labs/loss"
 	"github.com/netlab/netlab/labs/report"
+	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/transport/impair"
 	"github.com/netlab/netlab/transport/quic"
 	"github.com/netlab/netlab/transport/simwire"
@@ -27,6 +28,7 @@ func newLossStreamsCmd(a *app) *cobra.Command {
 		handshake bool
 		to        transportOptions
 		lf        *linkFlags // set below, once the command exists
+		pics      *pictureFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "streams",
@@ -73,6 +75,11 @@ crosses its stream path. See 'netlab docs quic'.`,
 			if err != nil {
 				return err
 			}
+			for _, tr := range trs {
+				if !tr.Info().Reliable {
+					return usagef("--transports: %s does not promise delivery; this comparison is between reliable streams (tcp, quic, quic-streams, ws...)", tr.Info().Name)
+				}
+			}
 			pcap, err := lf.pcapWriter()
 			if err != nil {
 				return err
@@ -106,7 +113,7 @@ crosses its stream path. See 'netlab docs quic'.`,
 			} else if werr := res.WriteText(a.out); werr != nil {
 				return werr
 			}
-			return err
+			return pics.write(func() ([]chart.Chart, error) { return chart.Streams(res) }, err)
 		},
 	}
 	fs := cmd.Flags()
@@ -119,6 +126,8 @@ crosses its stream path. See 'netlab docs quic'.`,
 	fs.BoolVar(&handshake, "handshake", true, "also measure QUIC's and TCP+TLS's handshakes over a delayed link")
 	lf = addLinkFlagsDefault(cmd, loss.DefaultStreamsLink)
 	addTransportFlags(fs, &to)
+	pics = addPictureFlags(cmd, a)
+	pics.lab = "loss streams"
 	return cmd
 }
 

@@ -163,6 +163,7 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"chat", "serve", "--adapter", "pigeon"}, `--adapter: unknown adapter "pigeon"`},
 		{[]string{"tcp", "echo", "stray"}, `unknown command "stray"`},
+		{[]string{"loss", "streams", "--transports", "udp"}, "--transports: udp does not promise delivery"},
 	}
 	for _, c := range cases {
 		code, out, errOut := netlab(t, "", c.args...)

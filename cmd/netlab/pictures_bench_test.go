@@ -7,14 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/labs/cluster"
 	"github.com/netlab/netlab/labs/compare"
 	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/events"
 	"github.com/netlab/netlab/labs/loss"
 	"github.com/netlab/netlab/labs/missed"
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report/chart"
 	"github.com/netlab/netlab/labs/report/page"
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/httppoll"
 )
 
 // benchLab is one real lab run, made once: how long it took (the anchor)
@@ -85,11 +88,39 @@ func BenchmarkPictures(b *testing.B) {
 			return func() ([]chart.Chart, error) { return chart.Compare(r) }
 		}},
 		{"loss", func(ctx context.Context) func() ([]chart.Chart, error) {
-			r, err := loss.Run(ctx, loss.Config{Link: loss.DefaultLink}, trs(defaultLossTransports()))
+			// With --plot the lab keeps the packets (Ladder) for the
+			// time–sequence graph.
+			r, err := loss.Run(ctx, loss.Config{Link: loss.DefaultLink, Ladder: true}, trs(defaultLossTransports()))
 			if err != nil {
 				b.Fatal(err)
 			}
 			return func() ([]chart.Chart, error) { return chart.Loss(r) }
+		}},
+		{"loss-streams", func(ctx context.Context) func() ([]chart.Chart, error) {
+			r, err := loss.RunStreams(ctx, loss.StreamsConfig{Link: loss.DefaultStreamsLink}, trs("tcp,quic,quic-streams"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return func() ([]chart.Chart, error) { return chart.Streams(r) }
+		}},
+		{"events", func(ctx context.Context) func() ([]chart.Chart, error) {
+			var rs []events.Result
+			for _, tr := range trs(defaultEventTransports()) {
+				r, err := events.Run(ctx, events.Config{Transport: tr})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rs = append(rs, r)
+			}
+			return func() ([]chart.Chart, error) { return chart.Events(rs) }
+		}},
+		{"cluster", func(ctx context.Context) func() ([]chart.Chart, error) {
+			r, err := cluster.Demo(ctx, cluster.DemoConfig{Doors: chatHTTPDoors, PollPath: httppoll.DefaultPrefix,
+				Dialer: chatDialers()[0]})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return func() ([]chart.Chart, error) { return chart.Cluster(r) }
 		}},
 		{"missed", func(ctx context.Context) func() ([]chart.Chart, error) {
 			rs, err := missed.Run(ctx, missed.Config{Transports: trs(defaultEventTransports())})

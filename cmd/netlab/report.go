@@ -13,6 +13,8 @@ import (
 
 	"github.com/netlab/netlab/labs/compare"
 	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/loss"
+	"github.com/netlab/netlab/labs/missed"
 	"github.com/netlab/netlab/labs/push"
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/report/chart"
@@ -31,9 +33,10 @@ func newReportCmd(a *app) *cobra.Command {
 says of where and when it ran. A run on a student's machine can be shown
 later on the projector.
 
-It reads echo, compare and push documents so far. A document keeps no
-per-event times, so the page of a saved compare or push run has its delay
-charts but no timeline.`,
+It reads echo, compare, push, loss and missed documents. A document keeps
+no per-event times, so the page of a saved compare or push run has its
+delay charts but no timeline; a loss document has its time–sequence graph
+only if the run had --ladder (the packets).`,
 		Example: `  netlab echo --transports all --json > echo.json
   netlab report echo.json            # writes echo.html
   netlab report echo.json -o page.html`,
@@ -153,10 +156,55 @@ func pageFromJSON(file string) (page.Page, error) {
 		if pg.Charts, err = chart.Push(results); err != nil {
 			return page.Page{}, err
 		}
+	case "loss":
+		var j loss.JSON
+		if err := decode(&j.Config, &j.Streams); err != nil {
+			return page.Page{}, err
+		}
+		res, err := loss.FromJSON(j)
+		if err != nil {
+			return page.Page{}, usagef("report: %s: %v", file, err)
+		}
+		if len(res.Streams) == 0 {
+			return page.Page{}, usagef("report: %s: the document has no results", file)
+		}
+		if err := res.WriteText(&text); err != nil {
+			return page.Page{}, err
+		}
+		if pg.Charts, err = chart.Loss(res); err != nil {
+			return page.Page{}, err
+		}
+	case "missed":
+		var c missedConfigJSON
+		var rs []missed.ResultJSON
+		if err := decode(&c, &rs); err != nil {
+			return page.Page{}, err
+		}
+		cfg, err := missed.ConfigFromJSON(c.SettingsJSON, c.Scenarios, c.Strategies)
+		if err != nil {
+			return page.Page{}, usagef("report: %s: %v", file, err)
+		}
+		var results []missed.Result
+		for _, rj := range rs {
+			r, err := missed.FromJSON(rj)
+			if err != nil {
+				return page.Page{}, usagef("report: %s: %v", file, err)
+			}
+			results = append(results, r)
+		}
+		if len(results) == 0 {
+			return page.Page{}, usagef("report: %s: the document has no results", file)
+		}
+		if err := missed.Table(cfg, results).Write(&text); err != nil {
+			return page.Page{}, err
+		}
+		if pg.Charts, err = chart.Missed(results); err != nil {
+			return page.Page{}, err
+		}
 	case "":
 		return page.Page{}, usagef("report: %s has no \"lab\" field: not a netlab --json document", file)
 	default:
-		return page.Page{}, usagef("report: %s is a %s document; report reads echo, compare and push documents so far", file, run.Lab)
+		return page.Page{}, usagef("report: %s is a %s document; report reads echo, compare, push, loss and missed documents", file, run.Lab)
 	}
 	pg.Text = text.String()
 	return pg, nil

@@ -141,7 +141,9 @@ func newSocketIOServeCmd(a *app) *cobra.Command {
 		Long: `Runs a Socket.IO server (Engine.IO v4 / Socket.IO v5, what the Node socket.io
 4.x server speaks) at /socket.io/ with these events:
 
-  echo ARGS...      the ack carries ARGS back
+  echo ARGS...      the ack carries ARGS back (no ack: an "echo" event does)
+  ask ARGS...       the server emits "question" ARGS to you with an ack, and
+                    acks ask with your answer
   join ROOM         join a room (ack: your rooms; every socket is also in
   leave ROOM        the room named by its own id)
   rooms             ack: your rooms

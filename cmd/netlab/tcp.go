@@ -83,7 +83,7 @@ func newTCPStreamCmd(a *app) *cobra.Command {
 			}
 			started := time.Now()
 			res, err := stream.Run(cmd.Context(), cfg)
-			if err != nil {
+			if err != nil && !res.Interrupted {
 				return err
 			}
 			if asJS {
@@ -96,10 +96,14 @@ func newTCPStreamCmd(a *app) *cobra.Command {
 					RoundTrips    int  `json:"round_trips"`
 				}{cfg.Count, cfg.Size, cfg.ReadSize, cfg.NoDelay, cfg.RoundTrips}
 				env.Results = stream.ToJSON(res)
-				return env.Write(a.out)
+				env.Interrupted = res.Interrupted
+				if werr := env.Write(a.out); werr != nil {
+					return werr
+				}
+				return err
 			}
 			stream.Write(a.out, res, shown)
-			return nil
+			return err
 		},
 	}
 	fs := cmd.Flags()

@@ -34,8 +34,9 @@ type BenchConfig struct {
 // BenchResult is what Bench measured.
 type BenchResult struct {
 	Clients           int           `json:"clients"`
+	Connected         int           `json:"connected"` // clients connected (all, unless Ctrl-C came first)
 	RoomSize          int           `json:"room_size"`
-	Messages          int           `json:"messages"`
+	Messages          int           `json:"messages"` // broadcasts sent
 	ConnectTime       time.Duration `json:"-"`
 	ConnectUs         float64       `json:"connect_us"`
 	Delivered         int           `json:"delivered"`
@@ -55,6 +56,9 @@ type BenchResult struct {
 	Samples      []time.Duration `json:"-"`
 	// SpreadUs is, per broadcast, the time from Send to its last delivery.
 	SpreadUs []float64 `json:"spread_us"`
+	// Interrupted reports whether Ctrl-C (ctx) stopped the bench early:
+	// the figures are what was measured until then (the envelope says so).
+	Interrupted bool `json:"-"`
 }
 
 func fetchStats(ctx context.Context, addr string) (ServerStats, error) {
@@ -81,6 +85,10 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	res := BenchResult{Clients: cfg.Clients, RoomSize: cfg.RoomSize, Messages: cfg.Messages}
 	before, err := fetchStats(ctx, cfg.Addr)
 	if err != nil {
+		if ctx.Err() != nil {
+			res.Interrupted, res.Messages = true, 0
+			return res, ctx.Err()
+		}
 		return res, err
 	}
 	res.PriorSockets = before.Sockets
@@ -187,14 +195,25 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		}()
 	}
 	wg.Wait()
-	if dialErr != nil {
-		return res, dialErr
-	}
-	if err := ctx.Err(); err != nil {
-		return res, err
+	for _, c := range conns {
+		if c != nil {
+			res.Connected++
+		}
 	}
 	res.ConnectTime = time.Since(start)
 	res.ConnectUs = report.Micros(res.ConnectTime)
+	// stopped is the result when Ctrl-C comes before the first broadcast:
+	// how many clients connected, and nothing else measured.
+	stopped := func() (BenchResult, error) {
+		res.Interrupted, res.Messages = true, 0
+		return res, ctx.Err()
+	}
+	if ctx.Err() != nil {
+		return stopped()
+	}
+	if dialErr != nil {
+		return res, dialErr
+	}
 
 	// Wait until the server holds every client and the room is full.
 	deadline := time.Now().Add(30 * time.Second)
@@ -202,6 +221,9 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	for {
 		after, err = fetchStats(ctx, cfg.Addr)
 		if err != nil {
+			if ctx.Err() != nil {
+				return stopped()
+			}
 			return res, err
 		}
 		if after.Sockets >= before.Sockets+int64(cfg.Clients) || time.Now().After(deadline) {
@@ -209,9 +231,16 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond) // let the joins settle
+	select {
+	case <-time.After(500 * time.Millisecond): // let the joins settle
+	case <-ctx.Done():
+		return stopped()
+	}
 	after, err = fetchStats(ctx, cfg.Addr)
 	if err != nil {
+		if ctx.Err() != nil {
+			return stopped()
+		}
 		return res, err
 	}
 	res.ServerSockets = after.Sockets
@@ -227,40 +256,58 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	// The sender is an extra client in the room, so every member receives.
 	sender, err := cfg.Dial(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return stopped()
+		}
 		return res, fmt.Errorf("chat bench: sender: %w", err)
 	}
 	defer sender.Close()
 	startReader(sender)
 	sender.Send(ctx, transport.Message{Data: []byte("/join bench")})
-	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-time.After(300 * time.Millisecond):
+	case <-ctx.Done():
+		return stopped()
+	}
 	sendAt := make([]time.Time, cfg.Messages)
+	res.Messages = 0 // counts the broadcasts sent
 	for k := range cfg.Messages {
 		sendAt[k] = time.Now()
 		text := fmt.Sprintf("/to bench %s%d %d", tag, k, sendAt[k].UnixNano())
 		if err := sender.Send(ctx, transport.Message{Data: []byte(text)}); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
 			return res, fmt.Errorf("chat bench: send: %w", err)
 		}
+		res.Messages = k + 1
 		cfg.Progress.Set(k + 1)
 		select {
 		case <-time.After(cfg.Interval):
 		case <-ctx.Done():
-			return res, ctx.Err()
+		}
+		if ctx.Err() != nil {
+			break
 		}
 	}
-	// Wait for the stragglers (bounded).
+	// Wait for the stragglers (bounded), unless Ctrl-C stopped the bench:
+	// then what had arrived is what it measured.
+	res.Interrupted = ctx.Err() != nil
 	wait := time.Now().Add(10 * time.Second)
-	for time.Now().Before(wait) {
+	for !res.Interrupted && time.Now().Before(wait) {
 		total := 0
-		for k := range cfg.Messages {
+		for k := range res.Messages {
 			total += int(got[k].Load())
 		}
-		if total >= cfg.Messages*cfg.RoomSize {
+		if total >= res.Messages*cfg.RoomSize {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	stopReaders()
+	readers.Wait()
 	var rates []float64
-	for k := range cfg.Messages {
+	for k := range res.Messages {
 		n := int(got[k].Load())
 		res.Delivered += n
 		res.Missing += cfg.RoomSize - n
@@ -281,5 +328,5 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	res.Samples = samples
 	res.Latency = stats.Summarize(samples)
 	samplesMu.Unlock()
-	return res, nil
+	return res, ctx.Err()
 }

@@ -104,7 +104,10 @@ func (b *bot) take() []received {
 // ends early it returns the steps that ran, with Interrupted set.
 func Demo(ctx context.Context, cfg DemoConfig) (DemoResult, error) {
 	var res DemoResult
-	sctx, stop := context.WithCancel(ctx)
+	// The server outlives Ctrl-C until the bots have closed (the deferred
+	// stop below): a door closing a client still connected waits for it to
+	// hear so (a poll client's next GET), and a bot closing first tells it.
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	srv, err := Start(sctx, ServerConfig{Listen: "127.0.0.1:0", Lines: "127.0.0.1:0", Doors: cfg.Doors})
 	if err != nil {

@@ -9,7 +9,18 @@ import (
 
 // WriteText prints the bench's result for people.
 func (res BenchResult) WriteText(w io.Writer) error {
-	t := &report.Table{Title: fmt.Sprintf("chat bench: %d WebSocket clients, %d in room \"bench\", %d broadcasts", res.Clients, res.RoomSize, res.Messages)}
+	if res.Interrupted && res.Messages == 0 {
+		line := fmt.Sprintf("chat bench interrupted before the first broadcast: %d of %d clients had connected", res.Connected, res.Clients)
+		if res.Connected > 0 {
+			line += " in " + report.Duration(res.ConnectTime)
+		}
+		report.Paragraph(w, line+".")
+		return nil
+	}
+	t := &report.Table{Title: fmt.Sprintf("chat bench: %d WebSocket clients, %d in room \"bench\", %s", res.Clients, res.RoomSize, report.Plural(res.Messages, "broadcast"))}
+	if res.Interrupted {
+		t.Title += " (interrupted)"
+	}
 	t.Row("connect all clients", report.Duration(res.ConnectTime))
 	t.Row("server sockets", fmt.Sprint(res.ServerSockets))
 	t.Row("server goroutines", fmt.Sprint(res.ServerGoroutines))
@@ -25,6 +36,9 @@ func (res BenchResult) WriteText(w io.Writer) error {
 	t.Notes = []string{"latency: sender's Send to receiver's Recv, both in this process (one clock)",
 		"memory: server heap in use + stacks, after GC, (after - before) / new sockets",
 		"fan-out rate: room members reached / time from Send to the last of them, mean over broadcasts"}
+	if res.Interrupted {
+		t.Notes = append(t.Notes, fmt.Sprintf("interrupted: Ctrl-C stopped the bench after %s; deliveries are those that had arrived by then", report.Plural(res.Messages, "broadcast")))
+	}
 	if res.PriorSockets != 0 {
 		t.Notes = append(t.Notes, fmt.Sprintf("the server already had %d sockets; memory per connection counts only the new ones", res.PriorSockets))
 	}

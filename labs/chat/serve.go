@@ -11,6 +11,7 @@ import (
 
 	"github.com/netlab/netlab/labs/chat/adapter/pubsub"
 	"github.com/netlab/netlab/labs/hostaddr"
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
 )
 
@@ -53,8 +54,9 @@ func Serve(ctx context.Context, o ServeOptions) (ServeResult, error) {
 	return res, err
 }
 
-// WriteServing prints where to join s: the page, wscat, curl, netlab chat
-// join and nc. cluster names the adapter when rooms are shared ("" alone).
+// WriteServing prints where to join s: the page, wscat, curl, the real
+// socket.io-client, netlab chat join and nc. cluster names the adapter
+// when rooms are shared ("" alone).
 func WriteServing(w io.Writer, s *Server, serverID, cluster string) {
 	httpAddr := s.HTTPAddr.String()
 	fmt.Fprintf(w, "netlab chat serving (Ctrl-C stops)\n")
@@ -67,6 +69,7 @@ func WriteServing(w io.Writer, s *Server, serverID, cluster string) {
 	fmt.Fprintf(w, "  browser:  http://%s/\n", JoinHost(httpAddr))
 	fmt.Fprintf(w, "  wscat:    wscat -c ws://%s/ws\n", JoinHost(httpAddr))
 	fmt.Fprintf(w, "  curl:     SID=$(curl -s -X POST http://%s/poll/session)   (see 'netlab docs rooms')\n", JoinHost(httpAddr))
+	fmt.Fprintf(w, "  socketio: io(\"http://%s\") with socket.io-client 4.x   (see 'netlab docs socketio')\n", JoinHost(httpAddr))
 	fmt.Fprintf(w, "  terminal: netlab chat join %s --name NAME --room ROOM\n", JoinHost(httpAddr))
 	if s.LinesAddr != nil {
 		h, p, _ := net.SplitHostPort(JoinHost(s.LinesAddr.String()))
@@ -76,7 +79,8 @@ func WriteServing(w io.Writer, s *Server, serverID, cluster string) {
 
 // WriteText prints the server's totals.
 func (r ServeResult) WriteText(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "stopped: %d messages delivered, %d slow clients disconnected\n", r.Hub.Delivered, r.Hub.Kicked)
+	_, err := fmt.Fprintf(w, "stopped: %s delivered, %s disconnected\n",
+		report.Plural(r.Hub.Delivered, "message"), report.Plural(r.Hub.Kicked, "slow client"))
 	if r.HasAdapter && err == nil {
 		as := r.Adapter
 		_, err = fmt.Fprintf(w, "adapter: %d broadcasts published, %d failed (broker down or behind), %d received from other servers, %d missed, %d reconnects\n",

@@ -101,6 +101,7 @@ func (r *run) account(res *LoadResult, start, killAt time.Time) {
 		res.Recovered += bl.Recovered
 		res.Bots = append(res.Bots, bl)
 	}
+	res.SameServerSamples, res.CrossServerSamples = same, cross
 	res.SameServer = report.Latency(stats.Summarize(same))
 	res.CrossServer = report.Latency(stats.Summarize(cross))
 }

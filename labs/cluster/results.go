@@ -154,8 +154,12 @@ type LoadResult struct {
 	Recovered   int                `json:"recovered"`
 	SameServer  report.LatencyJSON `json:"same_server_latency"`
 	CrossServer report.LatencyJSON `json:"cross_server_latency"`
-	Stopped     string             `json:"stopped_server,omitempty"`
-	StoppedAtMs float64            `json:"stopped_at_ms,omitempty"`
+	// SameServerSamples and CrossServerSamples are those latencies, one
+	// by one (for the charts).
+	SameServerSamples  []time.Duration `json:"-"`
+	CrossServerSamples []time.Duration `json:"-"`
+	Stopped            string          `json:"stopped_server,omitempty"`
+	StoppedAtMs        float64         `json:"stopped_at_ms,omitempty"`
 	// ReconnectDelayMs is how long a bot waits before reconnecting.
 	ReconnectDelayMs float64   `json:"reconnect_delay_ms,omitempty"`
 	Bots             []BotLoad `json:"bots"`

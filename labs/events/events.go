@@ -62,7 +62,10 @@ type Result struct {
 	TimeoutErr  string        // the error it returned
 	ClientToSrv stats.Summary // ack round trips, client emits, server acks
 	SrvToClient stats.Summary // ack round trips, server emits, client acks
-	Interrupted bool          // Ctrl-C ended the run: what was measured so far
+	// ClientToSrvRTTs and SrvToClientRTTs are those round trips, one by
+	// one (for the charts).
+	ClientToSrvRTTs, SrvToClientRTTs []time.Duration
+	Interrupted                      bool // Ctrl-C ended the run: what was measured so far
 }
 
 // counts are the handler calls of one party, by event name.
@@ -228,8 +231,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.TimeoutErr = err.Error()
 
-	rtt := func(s *event.Socket) (stats.Summary, error) {
+	rtt := func(s *event.Socket, samples *[]time.Duration) (stats.Summary, error) {
 		var rec stats.Recorder
+		defer func() { *samples = rec.Samples() }()
 		end := time.Now().Add(cfg.RoundTripTime)
 		for i := 0; i < cfg.RoundTrips && time.Now().Before(end); i++ {
 			t0 := time.Now()
@@ -244,13 +248,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		return rec.Summary(), nil
 	}
-	if res.ClientToSrv, err = rtt(c1); err != nil {
+	if res.ClientToSrv, err = rtt(c1, &res.ClientToSrvRTTs); err != nil {
 		return res, fmt.Errorf("events: round trips: %w", err)
 	}
 	if res.Interrupted {
 		return res, nil
 	}
-	if res.SrvToClient, err = rtt(sockets[0]); err != nil {
+	if res.SrvToClient, err = rtt(sockets[0], &res.SrvToClientRTTs); err != nil {
 		return res, fmt.Errorf("events: round trips: %w", err)
 	}
 	return res, nil

@@ -131,6 +131,7 @@ type Stream struct {
 	Sent       int // messages sent
 	Delivered  int // distinct messages that arrived
 	Lost       int // messages that never arrived
+	InFlight   int // Interrupted: not arrived, not lost (still on the way at Ctrl-C)
 	Duplicated int // extra arrivals of a message already seen
 	OutOfOrder int // messages that arrived after a later-numbered one
 	LateCount  int // messages that arrived later than Result.Late
@@ -159,7 +160,10 @@ type Stream struct {
 	Probe []simwire.Sample
 	// Elapsed is from the first send to the last arrival (or giving up).
 	Elapsed time.Duration
-	Err     error
+	// Interrupted reports whether Ctrl-C (ctx) ended this stream's run
+	// early: the counts are what was measured until then.
+	Interrupted bool
+	Err         error
 }
 
 // A Stall is a run of consecutive late messages.
@@ -175,6 +179,7 @@ const (
 	MarkOutOfOrder = '<'
 	MarkTwice      = '2'
 	MarkNever      = 'x'
+	MarkInFlight   = '?' // not arrived when Ctrl-C stopped the run, not lost
 )
 
 // Legend explains the Timeline marks.
@@ -223,6 +228,11 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
+	// The link outlives ctx until the client and server have closed: a
+	// transport's Close says goodbye across it (QUIC waits for its peer,
+	// up to two seconds, and would wait in vain on a link already gone).
+	linkCtx, stopLink := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLink()
 	var link *simwire.Link
 	if !cfg.Link.Perfect() {
 		opts := simwire.Options{Impair: cfg.Link, Recovery: cfg.Recovery, Probe: probeLimit, PCAP: cfg.PCAP}
@@ -231,7 +241,7 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 		}
 		link, err = simwire.NewLink(opts)
 		if err == nil {
-			addr, err = link.Via()(ctx, info.Network, addr)
+			addr, err = link.Via()(linkCtx, info.Network, addr)
 		}
 		if err != nil {
 			r.Err = fmt.Errorf("loss: %s: impaired link: %w", info.Name, err)
@@ -358,6 +368,7 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 	client.Close()
 	ln.Close()
 	wg.Wait()
+	stopLink()
 	if link != nil {
 		r.Up = link.Up()
 		r.Wire = link.Stats()
@@ -377,11 +388,37 @@ func runOne(parent context.Context, cfg Config, tr transport.Transport) (r Strea
 	if !lastAt.IsZero() {
 		r.Elapsed = lastAt.Sub(start)
 	}
+	r.Interrupted = parent.Err() != nil
 	r.tally(arrivals, sent, cfg.Late)
+	if r.Interrupted {
+		r.markInFlight(info.Reliable || link == nil)
+	}
 	if r.Err == nil && info.Reliable && r.Lost > 0 && parent.Err() == nil {
 		r.Err = fmt.Errorf("loss: %s promises delivery, but %d of %d messages did not arrive within %v", info.Name, r.Lost, r.Sent, linger)
 	}
 	return r
+}
+
+// markInFlight, for a run Ctrl-C stopped, moves the messages that had not
+// arrived from lost to in flight: all of them when all is set (a reliable
+// transport would have delivered them; without a link nothing drops them),
+// else those the link had not dropped. The link counts how many; which
+// ones is not recorded, so they are taken as the last sent, as a link that
+// delays packets holds the newest.
+func (r *Stream) markInFlight(all bool) {
+	n := r.Lost
+	if !all {
+		n = min(n, max(0, r.Sent-r.Delivered-int(r.Up.Dropped+r.Up.Cut)))
+	}
+	tl := []byte(r.Timeline)
+	for i := len(tl) - 1; i >= 0 && r.InFlight < n; i-- {
+		if tl[i] == MarkNever {
+			tl[i] = MarkInFlight
+			r.InFlight++
+		}
+	}
+	r.Lost -= r.InFlight
+	r.Timeline = string(tl)
 }
 
 // tally turns arrivals into counts, latencies and the timeline.

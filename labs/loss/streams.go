@@ -128,8 +128,14 @@ type StreamsRun struct {
 	// of each waited (its one-way delay).
 	Held []Stall
 	// Up is what the link did to the client→server packets.
-	Up  impair.Counts
-	Err error
+	Up impair.Counts
+	// BySeq is each message's one-way delay, indexed by sequence number -
+	// 1; -1 for one that never arrived (for the charts).
+	BySeq []time.Duration
+	// Interrupted reports whether Ctrl-C (ctx) ended this run early: the
+	// figures are what was measured until then.
+	Interrupted bool
+	Err         error
 }
 
 // BurstGap groups arrivals: messages arriving this close together were
@@ -182,11 +188,15 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
+	// The link outlives ctx until client and server have closed: QUIC's
+	// Close waits (up to two seconds) for its peer across it.
+	linkCtx, stopLink := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLink()
 	var link *simwire.Link
 	if !cfg.Link.Perfect() {
 		link, err = simwire.NewLink(simwire.Options{Impair: cfg.Link, Recovery: cfg.Recovery, PCAP: cfg.PCAP})
 		if err == nil {
-			addr, err = link.Via()(ctx, info.Network, addr)
+			addr, err = link.Via()(linkCtx, info.Network, addr)
 		}
 		if err != nil {
 			r.Err = fmt.Errorf("loss: %s: impaired link: %w", info.Name, err)
@@ -259,11 +269,13 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 	cancel()
 	client.Close()
 	ln.Close()
+	stopLink()
 	if link != nil {
 		r.Up = link.Up()
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	r.Interrupted = parent.Err() != nil
 	r.tally(sent[:r.Sent+1], arrived[:r.Sent+1], cfg.Late, burstGap(cfg.Interval))
 	if r.Err == nil && r.Delivered < r.Sent && parent.Err() == nil {
 		r.Err = fmt.Errorf("loss: %s promises delivery, but %d of %d messages did not arrive", info.Name, r.Sent-r.Delivered, r.Sent)
@@ -293,6 +305,13 @@ func (r *StreamsRun) tally(sent, arrived []time.Time, late, gap time.Duration) {
 	}
 	r.Delivered = len(got)
 	r.Delay = stats.Summarize(delays)
+	r.BySeq = make([]time.Duration, len(sent)-1)
+	for seq := 1; seq < len(sent); seq++ {
+		r.BySeq[seq-1] = -1
+		if !arrived[seq].IsZero() {
+			r.BySeq[seq-1] = arrived[seq].Sub(sent[seq])
+		}
+	}
 	held := make([]bool, len(sent))
 	slices.SortFunc(got, func(a, b msg) int { return a.at.Compare(b.at) })
 	for i := 0; i < len(got); {
@@ -351,9 +370,18 @@ func streamsLabel(s StreamsRun) string {
 // run's numbers say.
 func (res StreamsResult) WriteText(w io.Writer) error {
 	report.Paragraph(w, fmt.Sprintf("Head-of-line blocking: the same %d numbered messages, one every %v, client → server, through its own copy of the link %s (same seed: the same places in each packet sequence dropped).", res.Count, res.Interval, res.Link))
+	for _, s := range res.Runs {
+		if s.Interrupted {
+			report.Paragraph(w, fmt.Sprintf("Ctrl-C stopped the run during %s: the figures are what was measured until then; a message sent but not delivered was still on its way.", s.Transport))
+		}
+	}
 	fmt.Fprintln(w)
 	t := report.Table{Header: []string{""}}
 	for _, s := range res.Runs {
+		if s.Interrupted {
+			t.Header = append(t.Header, s.Transport+" (interrupted)")
+			continue
+		}
 		t.Header = append(t.Header, s.Transport)
 	}
 	row := func(name string, f func(s StreamsRun) string) {
@@ -436,6 +464,10 @@ func (res StreamsResult) StreamsSentences() []string {
 		}
 		line := fmt.Sprintf("%s (%s): %d of %d messages late; %d waited for their own packet, %d were %s",
 			s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.OwnWait, s.HeldBehind, held)
+		if s.Interrupted {
+			line = fmt.Sprintf("%s (%s, until Ctrl-C): %d of the %d delivered late (%d of %d sent still on the way); %d waited for their own packet, %d were %s",
+				s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.Sent-s.Delivered, s.Sent, s.OwnWait, s.HeldBehind, held)
+		}
 		if len(s.Held) > 0 {
 			worst := s.Held[0]
 			for _, h := range s.Held {
@@ -446,6 +478,9 @@ func (res StreamsResult) StreamsSentences() []string {
 			line += fmt.Sprintf(" (the longest run: messages %d to %d, up to %s)", worst.First, worst.Last, report.Duration(worst.Worst))
 		}
 		out = append(out, line+".")
+		if s.Interrupted {
+			continue // cut short: not compared with a whole run
+		}
 		if s.Info.Ordered && (ordered == nil || s.Delay.P99 > ordered.Delay.P99) {
 			ordered = s
 		}
@@ -465,7 +500,7 @@ func (res StreamsResult) StreamsSentences() []string {
 	var oneQUIC, manyQUIC *StreamsRun
 	for i := range res.Runs {
 		s := &res.Runs[i]
-		if s.Err == nil && s.Info.Network == "udp" {
+		if s.Err == nil && !s.Interrupted && s.Info.Network == "udp" {
 			if s.Info.Ordered {
 				oneQUIC = s
 			} else {
@@ -532,7 +567,10 @@ type StreamsRunJSON struct {
 	Late       int                `json:"late"`
 	OwnWait    int                `json:"late_own_packet"`
 	HeldBehind int                `json:"late_held_behind"`
-	Error      string             `json:"error,omitempty"`
+	// Interrupted: Ctrl-C stopped this run; the figures are what was
+	// measured until then.
+	Interrupted bool   `json:"interrupted,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 // HandshakeCostJSON is one handshake in JSON.
@@ -556,7 +594,8 @@ func (res StreamsResult) JSON() StreamsJSON {
 			streams = s.Sent
 		}
 		r := StreamsRunJSON{Transport: s.Transport, Streams: streams, Sent: s.Sent, Delivered: s.Delivered,
-			Dropped: s.Up.Dropped, Delay: report.Latency(s.Delay), Late: s.Late, OwnWait: s.OwnWait, HeldBehind: s.HeldBehind}
+			Dropped: s.Up.Dropped, Delay: report.Latency(s.Delay), Late: s.Late, OwnWait: s.OwnWait, HeldBehind: s.HeldBehind,
+			Interrupted: s.Interrupted}
 		if s.Err != nil {
 			r.Error = s.Err.Error()
 		}

@@ -19,8 +19,20 @@ const timelineWidth = 50
 // timelines, and what the numbers say.
 func (res Result) WriteText(w io.Writer) error {
 	report.Paragraph(w, fmt.Sprintf("The same %d numbered messages, one every %v, client → server, over each transport through its own copy of the link %s (same seed: same packets lost). The link is a simulated wire between two real TCP/IP stacks (%s loss recovery).", res.Count, res.Interval, res.Link, res.Recovery))
+	inFlight := false
+	for _, s := range res.Streams {
+		inFlight = inFlight || s.InFlight > 0
+		if s.Interrupted {
+			report.Paragraph(w, fmt.Sprintf("Ctrl-C stopped the run during %s: the figures are what was measured until then; a message still on its way is counted as in flight, not lost.", s.Transport))
+		}
+	}
 	fmt.Fprintln(w)
-	t, row := report.SideBySide(res.Streams, func(s Stream) string { return s.Transport })
+	t, row := report.SideBySide(res.Streams, func(s Stream) string {
+		if s.Interrupted {
+			return s.Transport + " (interrupted)"
+		}
+		return s.Transport
+	})
 	num := func(f func(s Stream) int) func(Stream) string {
 		return func(s Stream) string { return fmt.Sprint(f(s)) }
 	}
@@ -35,6 +47,9 @@ func (res Result) WriteText(w io.Writer) error {
 	row("sent", num(func(s Stream) int { return s.Sent }))
 	row("delivered", num(func(s Stream) int { return s.Delivered }))
 	row("lost", num(func(s Stream) int { return s.Lost }))
+	if inFlight {
+		row("in flight at Ctrl-C", num(func(s Stream) int { return s.InFlight }))
+	}
 	row("duplicated", num(func(s Stream) int { return s.Duplicated }))
 	row("out of order", num(func(s Stream) int { return s.OutOfOrder }))
 	row("late (> "+report.Duration(res.Late)+")", num(func(s Stream) int { return s.LateCount }))
@@ -89,6 +104,9 @@ func (res Result) WriteText(w io.Writer) error {
 	for _, l := range report.Wrap(Legend(res.Late), report.Width(w), "  ", "  ") {
 		fmt.Fprintln(w, l)
 	}
+	if inFlight {
+		fmt.Fprintf(w, "  %c in flight at Ctrl-C: not arrived, not lost (still on its way)\n", MarkInFlight)
+	}
 	fmt.Fprint(w, "\nWhat happened:\n")
 	return report.Bullets(w, "-", res.Explain())
 }
@@ -108,6 +126,9 @@ func (res Result) Explain() []string {
 		lat := fmt.Sprintf("p50 %s, p99 %s", report.Duration(s.Latency.P50), report.Duration(s.Latency.P99))
 		if !s.Info.Reliable {
 			line := fmt.Sprintf("%s: %d of %d messages never arrived (%s)", s.Transport, s.Lost, s.Sent, seqList(s.Timeline, MarkNever, 8))
+			if s.InFlight > 0 {
+				line += fmt.Sprintf(", %d %s on the way when Ctrl-C stopped the run", s.InFlight, were(s.InFlight))
+			}
 			if s.Up.Cut > 0 {
 				line += fmt.Sprintf(", %d of them sent into the %s outage", s.Up.Cut, res.Link.Cut.For)
 			}
@@ -125,6 +146,10 @@ func (res Result) Explain() []string {
 			continue
 		}
 		line := fmt.Sprintf("%s: all %d of %d arrived, in order, none twice", s.Transport, s.Delivered, s.Sent)
+		if s.InFlight > 0 {
+			line = fmt.Sprintf("%s: %d of %d had arrived, in order, none twice, when Ctrl-C stopped the run (%d still on the way)",
+				s.Transport, s.Delivered, s.Sent, s.InFlight)
+		}
 		c := s.Wire.Client
 		lostPkts := s.Wire.Up.Dropped + s.Wire.Up.Cut + s.Wire.Down.Dropped + s.Wire.Down.Cut
 		if c.Retransmits == 0 && s.LateCount == 0 {
@@ -223,14 +248,19 @@ type ConfigJSON struct {
 	SizeBytes  int     `json:"size_bytes"`
 	Link       string  `json:"link"`
 	LateUs     float64 `json:"late_us"`
+	// Recovery is the stacks' TCP loss detection: classic or rack.
+	Recovery string `json:"tcp_recovery"`
 }
 
 // StreamJSON is one transport's stream in JSON.
 type StreamJSON struct {
 	Transport  string             `json:"transport"`
+	Network    string             `json:"network"`  // tcp or udp: what the transport runs on
+	Reliable   bool               `json:"reliable"` // it promises delivery
 	Sent       int                `json:"sent"`
 	Delivered  int                `json:"delivered"`
 	Lost       int                `json:"lost"`
+	InFlight   int                `json:"in_flight,omitempty"` // interrupted: not arrived, not lost
 	Duplicated int                `json:"duplicated"`
 	OutOfOrder int                `json:"out_of_order"`
 	Late       int                `json:"late"`
@@ -246,13 +276,20 @@ type StreamJSON struct {
 	TCPProbe  []SampleJSON `json:"tcp_probe,omitempty"`
 	Packets   []PacketJSON `json:"packets,omitempty"`
 	ElapsedUs float64      `json:"elapsed_us"`
-	Error     string       `json:"error,omitempty"`
+	// DelayBySeqUs is each message's one-way delay by sequence number (the
+	// first is message 1); -1 for one that never arrived.
+	DelayBySeqUs []float64 `json:"delay_by_seq_us"`
+	// Interrupted: Ctrl-C stopped this stream's run; its counts are what
+	// was measured until then.
+	Interrupted bool   `json:"interrupted,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 // SampleJSON is one sample of the TCP sender's state.
 type SampleJSON struct {
-	TUs      float64 `json:"t_us"`
-	CwndSegs int     `json:"cwnd_segments"`
+	TUs       float64 `json:"t_us"`
+	LocalPort uint16  `json:"local_port"` // the client's port: which connection
+	CwndSegs  int     `json:"cwnd_segments"`
 	// Ssthresh is -1 until the first loss sets it (it starts "infinite").
 	Ssthresh    int     `json:"ssthresh_segments"`
 	SRTTUs      float64 `json:"srtt_us"`
@@ -271,6 +308,8 @@ type PacketJSON struct {
 	ArrivedUs *float64    `json:"arrived_us"` // null: dropped
 	Copies    int         `json:"copies"`
 	Proto     string      `json:"proto"`
+	SrcPort   uint16      `json:"src_port"`
+	DstPort   uint16      `json:"dst_port"`
 	Flags     string      `json:"flags,omitempty"`
 	Seq       uint32      `json:"seq"`
 	Ack       uint32      `json:"ack"`
@@ -290,12 +329,20 @@ type StallJSON struct {
 // JSON returns the JSON form of res.
 func (res Result) JSON() JSON {
 	j := JSON{Config: ConfigJSON{Count: res.Count, IntervalUs: report.Micros(res.Interval), SizeBytes: res.Size,
-		Link: res.Link.String(), LateUs: report.Micros(res.Late)}, Streams: []StreamJSON{}}
+		Link: res.Link.String(), LateUs: report.Micros(res.Late), Recovery: res.Recovery.String()}, Streams: []StreamJSON{}}
 	for _, s := range res.Streams {
-		sj := StreamJSON{Transport: s.Transport, Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost,
+		sj := StreamJSON{Transport: s.Transport, Network: s.Info.Network, Reliable: s.Info.Reliable,
+			Sent: s.Sent, Delivered: s.Delivered, Lost: s.Lost, InFlight: s.InFlight,
 			Duplicated: s.Duplicated, OutOfOrder: s.OutOfOrder, Late: s.LateCount,
 			Latency: report.Latency(s.Latency), Timeline: s.Timeline, Link: s.Wire.Up, LinkDown: s.Wire.Down,
-			QueueDrops: s.Wire.QueueDrops, ElapsedUs: report.Micros(s.Elapsed), Stalls: []StallJSON{}}
+			QueueDrops: s.Wire.QueueDrops, ElapsedUs: report.Micros(s.Elapsed), Stalls: []StallJSON{},
+			DelayBySeqUs: make([]float64, len(s.BySeq)), Interrupted: s.Interrupted}
+		for i, d := range s.BySeq {
+			sj.DelayBySeqUs[i] = -1
+			if d >= 0 {
+				sj.DelayBySeqUs[i] = report.Micros(d)
+			}
+		}
 		if s.Info.Network == "tcp" {
 			c, sv := s.Wire.Client, s.Wire.Server
 			sj.ClientTCP, sj.ServerTCP = &c, &sv
@@ -305,13 +352,13 @@ func (res Result) JSON() JSON {
 			if ssthresh >= math.MaxInt32 {
 				ssthresh = -1
 			}
-			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TUs: report.Micros(p.At), CwndSegs: p.Cwnd, Ssthresh: ssthresh,
+			sj.TCPProbe = append(sj.TCPProbe, SampleJSON{TUs: report.Micros(p.At), LocalPort: p.LocalPort, CwndSegs: p.Cwnd, Ssthresh: ssthresh,
 				SRTTUs: report.Micros(p.SRTT), RTTVarUs: report.Micros(p.RTTVar), RTOUs: report.Micros(p.RTO),
 				Outstanding: p.Outstanding, SACKed: p.SACKed, InRecovery: p.InRecovery})
 		}
 		for _, p := range s.Packets {
 			pj := PacketJSON{Dir: p.Dir.String(), Index: p.Index, SentUs: report.Micros(p.Sent), Copies: p.Copies,
-				Proto: p.Proto, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Len: p.Len, Window: p.Window, SACK: p.SACK,
+				Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Len: p.Len, Window: p.Window, SACK: p.SACK,
 				Options: p.Options}
 			if !p.Dropped() {
 				a := report.Micros(p.Arrived)
@@ -328,6 +375,14 @@ func (res Result) JSON() JSON {
 		j.Streams = append(j.Streams, sj)
 	}
 	return j
+}
+
+// were is "was" for one, "were" for more.
+func were(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
 }
 
 // plural writes "1 segment", "2 segments".

@@ -74,6 +74,9 @@ type Result struct {
 	Nagle         *NagleResult
 	Kernel        *KernelInfo // the client socket's TCP_INFO, where available
 	KernelErr     error       // why Kernel is nil
+	// Interrupted reports whether Ctrl-C (ctx) stopped the lab early: the
+	// figures are what was measured until then.
+	Interrupted bool
 }
 
 // NagleResult is the request/response part: each request written in two
@@ -95,7 +98,8 @@ type KernelInfo struct {
 	SegsIn      uint32        // segments received
 }
 
-// Run runs the lab on 127.0.0.1.
+// Run runs the lab on 127.0.0.1. When ctx ends early it returns what it
+// measured so far with Interrupted set, and ctx.Err().
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
@@ -104,14 +108,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := coalescing(ctx, cfg, &res); err != nil {
 		return res, err
 	}
-	if cfg.RoundTrips > 0 {
+	if cfg.RoundTrips > 0 && ctx.Err() == nil {
 		n, err := nagle(ctx, cfg)
 		if err != nil {
 			return res, err
 		}
 		res.Nagle = n
 	}
-	return res, nil
+	res.Interrupted = ctx.Err() != nil
+	return res, ctx.Err()
 }
 
 // listen starts a one-connection server and returns its listener.
@@ -211,8 +216,13 @@ func coalescing(ctx context.Context, cfg Config, res *Result) error {
 	annotate(s.reads, ends, res)
 	res.Reads = s.reads
 
-	// Now read the same bytes through the framing.
-	sc := bufio.NewScanner(bytes.NewReader(s.data))
+	// Now read the same bytes through the framing. After Ctrl-C the last
+	// message may have been cut off by the stop, not by TCP: leave it out.
+	data := s.data
+	if ctx.Err() != nil {
+		data = data[:bytes.LastIndexByte(data, '\n')+1]
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	res.InOrder = true
 	for sc.Scan() {
@@ -237,18 +247,17 @@ func annotate(reads []Chunk, ends []int, res *Result) {
 	for _, e := range ends {
 		boundary[e] = true
 	}
-	var cuts []int // where each Read ended
-	pos := 0
+	var cuts []int    // where each Read ended
+	pos, next := 0, 0 // next: the first message that starts at or after this read
 	for i := range reads {
 		start, end := pos, pos+reads[i].Size
 		reads[i].StartsSplit = !boundary[start]
 		reads[i].EndsSplit = !boundary[end]
-		msgStart := 0
-		for _, e := range ends {
-			if msgStart >= start && e <= end {
-				reads[i].Whole++
-			}
-			msgStart = e
+		for next < len(ends) && msgStart(ends, next) < start {
+			next++
+		}
+		for k := next; k < len(ends) && ends[k] <= end; k++ {
+			reads[i].Whole++
 		}
 		cuts = append(cuts, end)
 		pos = end
@@ -263,6 +272,14 @@ func annotate(reads []Chunk, ends []int, res *Result) {
 		}
 		msgStart = e
 	}
+}
+
+// msgStart is where message i+1 begins in the stream.
+func msgStart(ends []int, i int) int {
+	if i == 0 {
+		return 0
+	}
+	return ends[i-1]
 }
 
 // nagle measures request/response round trips where each request is

@@ -18,6 +18,9 @@ func (res Result) WriteText(w io.Writer) error {
 		r := res.Echoes[0]
 		fmt.Fprintln(w)
 		title := fmt.Sprintf("%s echo through the tap: %s of %d B sent, %d echoed", r.Transport, report.Plural(r.Sent, "message"), res.Size, r.Received)
+		if res.Interrupted {
+			title += " (interrupted)"
+		}
 		return TotalsTable(title, r.Totals).Write(w)
 	}
 	return res.compareTable().Write(w)
@@ -66,7 +69,12 @@ func TotalsTable(title string, t tap.Totals) *report.Table {
 // compareTable puts several transports' costs side by side.
 func (res Result) compareTable() *report.Table {
 	rs := res.Echoes
-	t, row := report.SideBySide(rs, func(r Echo) string { return r.Transport })
+	t, row := report.SideBySide(rs, func(r Echo) string {
+		if res.Interrupted && len(rs) > 0 && r.Transport == rs[len(rs)-1].Transport {
+			return r.Transport + " (interrupted)" // Run stops at the one Ctrl-C cut short
+		}
+		return r.Transport
+	})
 	n := func(v int64) string { return fmt.Sprint(v) }
 	b := func(v int64) string { return fmt.Sprintf("%d B", v) }
 	t.Title = fmt.Sprintf("What %d echoed messages of %d B cost on the wire, through the tap", res.Count, res.Size)
@@ -81,10 +89,24 @@ func (res Result) compareTable() *report.Table {
 	row("framing", func(r Echo) string { return b(r.Totals.Cost.Framing) })
 	row("HTTP headers", func(r Echo) string { return b(r.Totals.Cost.Headers) })
 	row("total", func(r Echo) string { return b(r.Totals.Cost.Total()) })
-	row("per netlab message", func(r Echo) string { return fmt.Sprintf("%.1f B", r.BytesPerMessage()) })
+	row("per netlab message", func(r Echo) string {
+		if r.Totals.Messages == 0 {
+			return "–" // none decoded: QUIC is encrypted, Socket.IO wraps them in its own packets
+		}
+		return fmt.Sprintf("%.1f B", r.BytesPerMessage())
+	})
 	t.Notes = []string{
 		"Counted above TCP/UDP: the kernel adds 20-60 B of TCP or 8 B of UDP header, 20 B of IPv4 and the link's header per packet (see netlab layers).",
 		"Totals include one-time setup (the WebSocket handshake, the poll session) and, for polling, the polls that found nothing; a larger --count spreads the setup thinner.",
+	}
+	if res.Interrupted {
+		t.Notes = append(t.Notes, "(interrupted): Ctrl-C stopped the run; its column is what crossed the tap until then.")
+	}
+	for _, r := range rs {
+		if r.Totals.Messages == 0 && r.Received > 0 {
+			t.Notes = append(t.Notes, "–: the tap decoded no netlab message there (QUIC is encrypted; Socket.IO wraps messages in packets of its own); the bytes are counted all the same.")
+			break
+		}
 	}
 	return t
 }

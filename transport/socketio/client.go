@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +68,8 @@ type Event struct {
 }
 
 // Ack answers an event the server emitted with an acknowledgement callback.
-// It returns an error if the server asked for none.
+// It returns an error if the server asked for none. A []byte argument is
+// sent as a binary attachment (a BINARY_ACK), as in Emit.
 func (ev Event) Ack(args ...any) error {
 	if ev.ack == nil {
 		return errors.New("socketio: the server asked for no ack")
@@ -98,11 +100,11 @@ type Client struct {
 	eng       *engine // nil while disconnected
 	connected bool
 	id, pid   string
-	offset    string                // the last offset the server appended to an event
-	recovered bool                  // the last connect restored the session
-	sendBuf   []packet.EnginePacket // emits made while disconnected
+	offset    string                  // the last offset the server appended to an event
+	recovered bool                    // the last connect restored the session
+	sendBuf   [][]packet.EnginePacket // emits made while disconnected, each its packets
 	nextID    int64
-	acks      map[int64]chan []json.RawMessage
+	acks      map[int64]chan ackReply
 	closing   bool
 	err       error // why the client stopped
 }
@@ -146,9 +148,9 @@ func Connect(ctx context.Context, addr string, opts ClientOptions) (*Client, err
 		opts:   opts,
 		events: make(chan Event, 256),
 		done:   make(chan struct{}),
-		acks:   map[int64]chan []json.RawMessage{},
+		acks:   map[int64]chan ackReply{},
 	}
-	c.cfg = engineConfig{base: base, transports: opts.Transports, header: opts.Header, stats: &c.stats}
+	c.cfg = engineConfig{base: base, transports: opts.Transports, header: opts.Header, stats: &c.stats, takeAck: c.takeAck}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 
 	connected := make(chan error, 1)
@@ -238,8 +240,10 @@ func (c *Client) session(first chan<- error) error {
 	c.mu.Unlock()
 	eng.send(c.ctx, message(conn))
 
-	var binary *Event // a binary event waiting for its attachments
-	var want int
+	// A binary packet (5 event, 6 ack) is followed by its attachments, one
+	// binary Engine.IO packet each; it waits here until they are all in.
+	var binary *packet.SocketPacket
+	var attachments [][]byte
 	// Events that arrive before the CONNECT answer wait for it: a server
 	// that recovers a session sends the missed packets first (as the JS
 	// client's receiveBuffer holds them).
@@ -282,10 +286,10 @@ func (c *Client) session(first chan<- error) error {
 			if binary == nil {
 				continue // stray attachment
 			}
-			binary.Attachments = append(binary.Attachments, p.Data)
-			if len(binary.Attachments) == want {
-				deliver(*binary)
-				binary = nil
+			attachments = append(attachments, p.Data)
+			if len(attachments) == binary.Attachments {
+				c.dispatch(eng, *binary, attachments, deliver)
+				binary, attachments = nil, nil
 			}
 			continue
 		}
@@ -327,28 +331,65 @@ func (c *Client) session(first chan<- error) error {
 			eng.close()
 			c.onDisconnect("io server disconnect")
 			return errServerDisconnect
-		case packet.Event, packet.BinaryEvent:
-			ev, err := c.event(eng, sp)
-			if err != nil {
+		default: // events and acks
+			if sp.Attachments > 0 { // 5 or 6: wait for the attachments
+				binary, attachments = &sp, nil
 				continue
 			}
-			if sp.Type == packet.BinaryEvent && sp.Attachments > 0 {
-				binary, want = &ev, sp.Attachments
-				continue
-			}
-			deliver(ev)
-		case packet.Ack, packet.BinaryAck:
-			var args []json.RawMessage
-			json.Unmarshal(sp.Data, &args)
-			c.mu.Lock()
-			ch := c.acks[sp.ID]
-			delete(c.acks, sp.ID)
-			c.mu.Unlock()
-			if ch != nil {
-				ch <- args
-			}
+			c.dispatch(eng, sp, nil, deliver)
 		}
 	}
+}
+
+// dispatch hands an event to deliver, or an ack to the EmitWithAck that
+// waits for it, with the binary attachments that followed it.
+func (c *Client) dispatch(eng *engine, sp packet.SocketPacket, attachments [][]byte, deliver func(Event)) {
+	switch sp.Type {
+	case packet.Event, packet.BinaryEvent:
+		ev, err := c.event(eng, sp)
+		if err != nil {
+			return
+		}
+		ev.Attachments = attachments
+		deliver(ev)
+	case packet.Ack, packet.BinaryAck:
+		c.answer(sp, attachments)
+	}
+}
+
+// takeAck answers the EmitWithAck that waits for a plain ACK (3…) at once,
+// on the engine's reading goroutine: passing it through the session
+// goroutine first would cost a goroutine wake-up, a good part of a
+// loopback round trip. (A BINARY_ACK waits there for its attachments.)
+func (c *Client) takeAck(data []byte) bool {
+	if len(data) == 0 || packet.SocketType(data[0]) != packet.Ack {
+		return false
+	}
+	sp, err := packet.ParseSocket(data)
+	if err != nil || sp.Namespace != c.opts.Namespace {
+		return false // the session loop ignores it
+	}
+	c.answer(sp, nil)
+	return true
+}
+
+// answer hands an ACK's arguments to the EmitWithAck waiting for its id.
+func (c *Client) answer(sp packet.SocketPacket, attachments [][]byte) {
+	var args []json.RawMessage
+	json.Unmarshal(sp.Data, &args)
+	c.mu.Lock()
+	ch := c.acks[sp.ID]
+	delete(c.acks, sp.ID)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- ackReply{args, attachments}
+	}
+}
+
+// ackReply is what an ACK carried.
+type ackReply struct {
+	args        []json.RawMessage
+	attachments [][]byte
 }
 
 // lost handles the end of a session.
@@ -379,8 +420,8 @@ func (c *Client) onConnect(eng *engine, sid, pid string) {
 	c.id, c.pid = sid, pid
 	c.eng = eng
 	// Flush what was emitted while disconnected, before anything newer.
-	for _, p := range c.sendBuf {
-		eng.send(c.ctx, p)
+	for _, ps := range c.sendBuf {
+		eng.send(c.ctx, ps...)
 	}
 	c.sendBuf = nil
 	c.connected = true
@@ -423,12 +464,12 @@ func (c *Client) event(eng *engine, sp packet.SocketPacket) (Event, error) {
 				if a == nil {
 					a = []any{} // an ACK carries an array, empty or not
 				}
-				data, merr := json.Marshal(a)
+				ps, merr := encode(packet.Ack, ns, id, a)
 				if merr != nil {
 					err = merr
 					return
 				}
-				err = eng.send(c.ctx, message(packet.SocketPacket{Type: packet.Ack, Namespace: ns, ID: id, Data: data}))
+				err = eng.send(c.ctx, ps...)
 			})
 			return err
 		}
@@ -483,6 +524,12 @@ func (c *Client) Next(ctx context.Context) (Event, error) {
 // Emit sends an event. While the client is disconnected (and may come
 // back) the packet waits in the send buffer and leaves on the next connect,
 // as the JS client's does.
+//
+// A []byte argument (at the top, or inside a []any or map[string]any) is
+// sent as a binary attachment, as a Buffer is by the JS client: the event
+// becomes a BINARY_EVENT, 51-["name",{"_placeholder":true,"num":0}], and
+// the bytes follow it as a binary Engine.IO packet (a binary WebSocket
+// frame; over polling, "b" and base64 in the body).
 func (c *Client) Emit(ctx context.Context, name string, args ...any) error {
 	return c.emit(ctx, name, packet.NoID, false, args)
 }
@@ -494,8 +541,17 @@ func (c *Client) EmitVolatile(ctx context.Context, name string, args ...any) err
 }
 
 // EmitWithAck sends an event and waits for the server's acknowledgement.
+// A binary value in the ack comes back as its {"_placeholder":true,"num":N}
+// marker: EmitWithAckBinary returns the bytes too.
 func (c *Client) EmitWithAck(ctx context.Context, name string, args ...any) ([]json.RawMessage, error) {
-	ch := make(chan []json.RawMessage, 1)
+	a, _, err := c.EmitWithAckBinary(ctx, name, args...)
+	return a, err
+}
+
+// EmitWithAckBinary is EmitWithAck that also returns the ack's binary
+// attachments, in the order of their "num".
+func (c *Client) EmitWithAckBinary(ctx context.Context, name string, args ...any) ([]json.RawMessage, [][]byte, error) {
+	ch := make(chan ackReply, 1)
 	c.mu.Lock()
 	id := c.nextID
 	c.nextID++
@@ -505,19 +561,19 @@ func (c *Client) EmitWithAck(ctx context.Context, name string, args ...any) ([]j
 		c.mu.Lock()
 		delete(c.acks, id)
 		c.mu.Unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	select {
 	case a, ok := <-ch:
 		if !ok {
-			return nil, ErrDisconnected
+			return nil, nil, ErrDisconnected
 		}
-		return a, nil
+		return a.args, a.attachments, nil
 	case <-ctx.Done():
 		c.mu.Lock()
 		delete(c.acks, id)
 		c.mu.Unlock()
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 }
 
@@ -531,6 +587,8 @@ func (c *Client) failAcks() {
 
 // EncodeEvent returns the EVENT packet (without the Engine.IO "4") that
 // emitting name with args sends: 2["name",...] or, with an id, 2id[...].
+// (Binary arguments are encoded as JSON here, base64 strings: Emit sends
+// them as attachments.)
 func EncodeEvent(namespace, name string, id int64, args ...any) ([]byte, error) {
 	data, err := json.Marshal(append([]any{name}, args...))
 	if err != nil {
@@ -539,15 +597,97 @@ func EncodeEvent(namespace, name string, id int64, args ...any) ([]byte, error) 
 	return packet.AppendSocket(nil, packet.SocketPacket{Type: packet.Event, Namespace: namespace, ID: id, Data: data}), nil
 }
 
+// encode returns the Engine.IO packets of a Socket.IO EVENT (t Event, values
+// the event's name and arguments) or ACK (t Ack, values the ack's
+// arguments): one message packet, or, when a value holds []byte, a
+// BINARY_EVENT or BINARY_ACK and one binary packet per attachment
+// (socket.io-parser's deconstructPacket).
+func encode(t packet.SocketType, namespace string, id int64, values []any) ([]packet.EnginePacket, error) {
+	var attachments [][]byte
+	if slices.ContainsFunc(values, hasBinary) {
+		values = deconstruct(values, &attachments).([]any)
+	}
+	data, err := json.Marshal(values)
+	if err != nil {
+		return nil, err
+	}
+	sp := packet.SocketPacket{Type: t, Namespace: namespace, ID: id, Data: data}
+	if len(attachments) > 0 {
+		sp.Type, sp.Attachments = packet.BinaryEvent, len(attachments)
+		if t == packet.Ack {
+			sp.Type = packet.BinaryAck
+		}
+	}
+	ps := make([]packet.EnginePacket, 0, 1+len(attachments))
+	ps = append(ps, message(sp))
+	for _, b := range attachments {
+		ps = append(ps, packet.EnginePacket{Type: packet.Message, Data: b, Binary: true})
+	}
+	return ps, nil
+}
+
+// placeholder stands in the JSON for attachment Num.
+type placeholder struct {
+	Placeholder bool `json:"_placeholder"`
+	Num         int  `json:"num"`
+}
+
+// deconstruct returns v with every []byte (inside []any and map[string]any
+// too) replaced by a placeholder, the bytes appended to attachments. What
+// holds no []byte is returned as it is.
+func deconstruct(v any, attachments *[][]byte) any {
+	switch v := v.(type) {
+	case []byte:
+		*attachments = append(*attachments, v)
+		return placeholder{true, len(*attachments) - 1}
+	case []any:
+		if !hasBinary(v) {
+			return v
+		}
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = deconstruct(x, attachments)
+		}
+		return out
+	case map[string]any:
+		if !hasBinary(v) {
+			return v
+		}
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = deconstruct(x, attachments)
+		}
+		return out
+	}
+	return v
+}
+
+// hasBinary reports whether v holds a []byte (socket.io-parser's
+// hasBinary, on the shapes deconstruct looks into).
+func hasBinary(v any) bool {
+	switch v := v.(type) {
+	case []byte:
+		return true
+	case []any:
+		return slices.ContainsFunc(v, hasBinary)
+	case map[string]any:
+		for _, x := range v {
+			if hasBinary(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (c *Client) emit(ctx context.Context, name string, id int64, volatile bool, args []any) error {
 	if reserved[name] {
 		return fmt.Errorf("socketio: %q is a reserved event name", name)
 	}
-	data, err := EncodeEvent(c.opts.Namespace, name, id, args...)
+	ps, err := encode(packet.Event, c.opts.Namespace, id, append([]any{name}, args...))
 	if err != nil {
 		return fmt.Errorf("socketio: emit %q: %w", name, err)
 	}
-	p := packet.EnginePacket{Type: packet.Message, Data: data}
 	for {
 		c.mu.Lock()
 		if c.closing || isClosed(c.done) {
@@ -556,14 +696,14 @@ func (c *Client) emit(ctx context.Context, name string, id int64, volatile bool,
 		}
 		if !c.connected {
 			if !volatile {
-				c.sendBuf = append(c.sendBuf, p)
+				c.sendBuf = append(c.sendBuf, ps)
 			}
 			c.mu.Unlock()
 			return nil
 		}
 		eng := c.eng
 		c.mu.Unlock()
-		if err := eng.send(ctx, p); !errors.Is(err, errEngineClosed) {
+		if err := eng.send(ctx, ps...); !errors.Is(err, errEngineClosed) {
 			return err
 		}
 		// The session died under us: buffer it for the next one.

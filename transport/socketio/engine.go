@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +59,10 @@ type engineConfig struct {
 	transports []string
 	header     http.Header
 	stats      *engineStats
+	// takeAck, if set, is offered each text message packet on the
+	// reading goroutine before it is queued for the socket layer; it
+	// reports whether it took the packet (an ACK it answered).
+	takeAck func(data []byte) bool
 }
 
 type engine struct {
@@ -79,6 +84,7 @@ type engine struct {
 	pollers   sync.WaitGroup  // the polling pumps
 	heartbeat *time.Timer
 
+	smu     sync.Mutex   // serializes send: one emit's packets stay together
 	wmu     sync.Mutex   // serializes WebSocket writes (gorilla allows one writer)
 	wbuf    []byte       // frame buffer, under wmu
 	queued  atomic.Int64 // packets queued on out and not yet written
@@ -255,7 +261,7 @@ func (e *engine) pollWritePump() {
 		case p := <-e.out:
 			batch = append(batch[:0], p)
 		}
-		size := len(batch[0].Data) + 1
+		size := wireLen(batch[0])
 		// Fill the body with what else is queued, but send a close packet
 		// on its own, after the rest (as the JS client does).
 		var pending *packet.EnginePacket
@@ -268,7 +274,7 @@ func (e *engine) pollWritePump() {
 					break fill
 				}
 				batch = append(batch, p)
-				size += len(p.Data) + 2
+				size += wireLen(p) + 1
 			default:
 				break fill
 			}
@@ -303,6 +309,14 @@ func (e *engine) pollWritePump() {
 			return
 		}
 	}
+}
+
+// wireLen is the length of p in a polling body.
+func wireLen(p packet.EnginePacket) int {
+	if p.Binary {
+		return 1 + base64.StdEncoding.EncodedLen(len(p.Data)) // "b" and base64
+	}
+	return 1 + len(p.Data)
 }
 
 // upgrade probes a WebSocket for the session and, when the server answers
@@ -467,6 +481,9 @@ func (e *engine) handle(p packet.EnginePacket) {
 		e.heartbeat.Reset(e.heartbeatWait())
 		e.send(context.Background(), packet.EnginePacket{Type: packet.Pong, Data: p.Data})
 	case packet.Message:
+		if !p.Binary && e.cfg.takeAck != nil && e.cfg.takeAck(p.Data) {
+			return
+		}
 		select {
 		case e.in <- p:
 		case <-e.done:
@@ -476,23 +493,32 @@ func (e *engine) handle(p packet.EnginePacket) {
 	}
 }
 
-// send queues p for writePump. Over WebSocket, when nothing is queued,
-// it writes the frame itself instead: waking the writer goroutine would
-// cost a good part of a loopback round trip for nothing (netlab's ws
-// transport does the same). Frames still leave in the order of send.
-func (e *engine) send(ctx context.Context, p packet.EnginePacket) error {
+// send queues ps for writePump, in order and together: the packets of
+// one binary event (the event, then its attachments) never have another
+// emit's packets between them. Over WebSocket, when nothing is queued, it
+// writes the frames itself instead: waking the writer goroutine would cost
+// a good part of a loopback round trip for nothing (netlab's ws transport
+// does the same). Frames still leave in the order of send.
+func (e *engine) send(ctx context.Context, ps ...packet.EnginePacket) error {
 	select {
 	case <-e.done:
 		return errEngineClosed
 	default:
 	}
-	if p.Type != packet.Close {
+	e.smu.Lock()
+	defer e.smu.Unlock()
+	if ps[0].Type != packet.Close {
 		e.wmu.Lock()
 		e.mu.Lock()
 		ws := e.ws
 		e.mu.Unlock()
 		if ws != nil && e.queued.Load() == 0 {
-			err := e.writeFrame(ws, p)
+			var err error
+			for _, p := range ps {
+				if err = e.writeFrame(ws, p); err != nil {
+					break
+				}
+			}
 			e.wmu.Unlock()
 			if err != nil {
 				e.end(fmt.Errorf("transport error: %w", err))
@@ -502,16 +528,25 @@ func (e *engine) send(ctx context.Context, p packet.EnginePacket) error {
 		}
 		e.wmu.Unlock()
 	}
-	e.queued.Add(1)
-	select {
-	case e.out <- p:
-		return nil
-	case <-ctx.Done():
-		e.queued.Add(-1)
-		return ctx.Err()
-	case <-e.done:
-		return errEngineClosed
+	for i, p := range ps {
+		e.queued.Add(1)
+		// Once the first packet is queued the rest must follow it (an
+		// event without its attachments would leave the server waiting
+		// for them), so only the first one gives up when ctx ends.
+		cancel := ctx.Done()
+		if i > 0 {
+			cancel = nil
+		}
+		select {
+		case e.out <- p:
+		case <-cancel:
+			e.queued.Add(-1)
+			return ctx.Err()
+		case <-e.done:
+			return errEngineClosed
+		}
 	}
+	return nil
 }
 
 // transport returns the name of the transport in use now.

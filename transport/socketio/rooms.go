@@ -10,7 +10,10 @@ import (
 // ServeRooms gives s the chat lab's events, as socket.io handlers (what
 // `netlab socketio serve` runs). From the client:
 //
-//	echo  ARGS...            the ack carries ARGS back (one socket)
+//	echo  ARGS...            the ack carries ARGS back (one socket); with
+//	                         no ack, an "echo" event to the sender does
+//	ask   ARGS...            the server emits "question" ARGS to the sender
+//	                         with an ack; the answer is ask's ack
 //	join  ROOM               join ROOM; the ack lists the socket's rooms
 //	leave ROOM               leave ROOM; the ack lists the socket's rooms
 //	rooms                    the ack lists the socket's rooms
@@ -50,6 +53,15 @@ func ServeRooms(s *Server, log func(string)) {
 		sock.On("echo", func(args ...any) {
 			if ack, ok := lastAck(args); ok {
 				ack(args[:len(args)-1], nil)
+			} else {
+				sock.Emit("echo", args...)
+			}
+		})
+		sock.On("ask", func(args ...any) {
+			if ack, ok := lastAck(args); ok {
+				sock.EmitWithAck("question", args[:len(args)-1]...)(func(answer []any, _ error) {
+					ack(answer, nil)
+				})
 			}
 		})
 		sock.On("join", func(args ...any) {

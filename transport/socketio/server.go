@@ -134,10 +134,8 @@ func (s *Server) gateConnects() {
 				return
 			}
 			first := byte(0)
-			if sb, ok := a[0].(interface{ String() string }); ok {
-				if str := sb.String(); str != "" {
-					first = str[0]
-				}
+			if b, ok := a[0].(interface{ Bytes() []byte }); ok && len(b.Bytes()) > 0 {
+				first = b.Bytes()[0] // (not String: that copies every packet)
 			}
 			switch {
 			case first == '0': // CONNECT

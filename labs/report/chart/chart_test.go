@@ -1,6 +1,8 @@
 package chart
 
 import (
+	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +26,32 @@ func TestStylesAreDistinct(t *testing.T) {
 	}
 }
 
+// TestColoursStandApart: every transport's colour is far from every other's
+// and from the marks' black and grey (a lost message's cross must not read
+// as a transport's point), in plain RGB distance.
+func TestColoursStandApart(t *testing.T) {
+	type named struct {
+		name string
+		c    color.RGBA
+	}
+	all := []named{{"marks (black)", MarkColor}, {"server (grey)", ServerColor}}
+	for _, s := range Styles() {
+		all = append(all, named{s.Transport, s.Color})
+	}
+	for _, c := range fallback {
+		all = append(all, named{"fallback", c})
+	}
+	const least = 60.0
+	for i, a := range all {
+		for _, b := range all[i+1:] {
+			dr, dg, db := float64(a.c.R)-float64(b.c.R), float64(a.c.G)-float64(b.c.G), float64(a.c.B)-float64(b.c.B)
+			if d := math.Sqrt(dr*dr + dg*dg + db*db); d < least {
+				t.Errorf("%s and %s are %.0f apart, want at least %.0f", a.name, b.name, d, least)
+			}
+		}
+	}
+}
+
 func TestCDF(t *testing.T) {
 	xys := cdf([]time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond, 0})
 	if last := xys[len(xys)-1]; last.X != 3 || last.Y != 1 {
@@ -39,18 +67,18 @@ func TestCDF(t *testing.T) {
 	}
 }
 
-// TestLatencyCDFOrder: the series follow the table's order whatever the
-// run's order, and a transport with no samples is left out.
+// TestLatencyCDFOrder: the series follow the run's order (its table's
+// columns), and a transport with no samples is left out.
 func TestLatencyCDFOrder(t *testing.T) {
 	cs, err := LatencyCDF("x", "x", "x", []Samples{
-		{"ws", []time.Duration{time.Millisecond}}, {"tcp", []time.Duration{time.Microsecond}}, {"udp", nil},
+		{Transport: "ws", Samples: []time.Duration{time.Millisecond}}, {Transport: "tcp", Samples: []time.Duration{time.Microsecond}}, {Transport: "udp", Samples: nil},
 	})
 	if err != nil || len(cs) != 1 {
 		t.Fatal(len(cs), err)
 	}
 	c := cs[0]
-	if strings.Join(c.Series, ",") != "tcp,ws" {
-		t.Errorf("series %v, want tcp,ws", c.Series)
+	if strings.Join(c.Series, ",") != "ws,tcp" {
+		t.Errorf("series %v, want ws,tcp", c.Series)
 	}
 	b, err := c.Encode("svg")
 	if err != nil || !strings.Contains(string(b), ">"+StyleOf("ws").Label+"</text>") || strings.Contains(string(b), ">udp</text>") {
@@ -74,7 +102,7 @@ func TestLossMarksWhatNeverArrived(t *testing.T) {
 func TestWriteNamesTheDirectory(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(file, nil, 0o644)
-	cs, _ := LatencyCDF("x", "x", "x", []Samples{{"tcp", []time.Duration{time.Millisecond}}})
+	cs, _ := LatencyCDF("x", "x", "x", []Samples{{Transport: "tcp", Samples: []time.Duration{time.Millisecond}}})
 	c := cs[0]
 	_, err := Write(filepath.Join(file, "d"), cs)
 	if err == nil || !strings.HasPrefix(err.Error(), "--plot "+filepath.Join(file, "d")+": ") {
@@ -88,7 +116,7 @@ func TestWriteNamesTheDirectory(t *testing.T) {
 // TestNoSamplesNoChart: a run that measured nothing (every reply lost, or
 // stopped at once) draws no chart instead of failing.
 func TestNoSamplesNoChart(t *testing.T) {
-	cs, err := LatencyCDF("x", "x", "x", []Samples{{"udp", nil}})
+	cs, err := LatencyCDF("x", "x", "x", []Samples{{Transport: "udp", Samples: nil}})
 	if err != nil || len(cs) != 0 {
 		t.Errorf("%d charts, err %v; want none", len(cs), err)
 	}

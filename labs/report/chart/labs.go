@@ -2,7 +2,6 @@ package chart
 
 import (
 	"fmt"
-	"image/color"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -11,8 +10,10 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/netlab/netlab/labs/chat"
+	"github.com/netlab/netlab/labs/cluster"
 	"github.com/netlab/netlab/labs/compare"
 	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/events"
 	"github.com/netlab/netlab/labs/loss"
 	"github.com/netlab/netlab/labs/missed"
 	"github.com/netlab/netlab/labs/push"
@@ -107,7 +108,7 @@ func pushCharts(prefix string, results []push.Result) ([]Chart, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps.GlyphStyle = draw.GlyphStyle{Color: color.Gray{0x88}, Radius: vg.Points(3), Shape: draw.RingGlyph{}}
+		ps.GlyphStyle = draw.GlyphStyle{Color: ServerColor, Radius: vg.Points(3), Shape: draw.RingGlyph{}}
 		pg, err := plotter.NewScatter(got)
 		if err != nil {
 			return nil, err
@@ -153,9 +154,10 @@ func pushCharts(prefix string, results []push.Result) ([]Chart, error) {
 	return out, nil
 }
 
-// Loss is the chart of a loss run: each message's one-way delay against
-// its number, one panel per transport; a message that never arrived is a
-// cross on the axis.
+// Loss is the charts of a loss run: each message's one-way delay against
+// its number, one panel per transport, where a message that never arrived
+// is a cross on the axis; then, for the TCP streams on the simulated wire,
+// the time–sequence graph (Sequence) and cwnd over time (Cwnd).
 func Loss(r loss.Result) ([]Chart, error) {
 	streams := sortByTransport(r.Streams, func(s loss.Stream) string { return s.Transport })
 	var rows [][]*plot.Plot
@@ -196,7 +198,7 @@ func Loss(r loss.Result) ([]Chart, error) {
 			if err != nil {
 				return nil, err
 			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}
+			sc.GlyphStyle = draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}
 			p.Add(sc)
 			p.Legend.Add("never arrived", sc)
 		}
@@ -204,11 +206,19 @@ func Loss(r loss.Result) ([]Chart, error) {
 		rows = append(rows, []*plot.Plot{p})
 		names = append(names, s.Transport)
 	}
-	if len(rows) == 0 {
-		return nil, nil
+	var out []Chart
+	if len(rows) > 0 {
+		out = append(out, tiled("loss-delay", "loss: one-way delay of each message, by message number", rows, names,
+			Width, vg.Length(len(rows))*6*vg.Centimeter+2*vg.Centimeter))
 	}
-	return []Chart{tiled("loss-delay", "loss: one-way delay of each message, by message number", rows, names,
-		Width, vg.Length(len(rows))*6*vg.Centimeter+2*vg.Centimeter)}, nil
+	for _, f := range []func(loss.Result) ([]Chart, error){Sequence, Cwnd} {
+		cs, err := f(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
 }
 
 // Missed is the chart of a missed run: for each scenario, per strategy and
@@ -303,4 +313,121 @@ func Missed(results []missed.Result) ([]Chart, error) {
 func ChatBench(r chat.BenchResult) ([]Chart, error) {
 	return LatencyCDF("chat-bench-latency", "chat bench: delivery latency, Send to each member's Recv", "delivery latency",
 		[]Samples{{Transport: "ws", Samples: r.Samples}})
+}
+
+// Streams is the chart of a loss streams run: each message's one-way delay
+// against its number, one panel per transport. A black triangle marks a
+// late message released with an earlier late one, as the table counts
+// them: on one ordered stream, a message held behind a packet that was not
+// its own (head-of-line blocking). A cross on the axis is a message that
+// never arrived.
+func Streams(r loss.StreamsResult) ([]Chart, error) {
+	runs := sortByTransport(r.Runs, func(s loss.StreamsRun) string { return s.Transport })
+	var top time.Duration
+	for _, s := range runs {
+		for _, d := range s.BySeq {
+			top = max(top, d)
+		}
+	}
+	var rows [][]*plot.Plot
+	var names []string
+	for _, s := range runs {
+		if len(s.BySeq) == 0 {
+			continue
+		}
+		st := StyleOf(s.Transport)
+		held := map[int]bool{}
+		for _, h := range s.Held {
+			for seq := h.First; seq <= h.Last; seq++ {
+				held[int(seq)] = true
+			}
+		}
+		p := newPlot(fmt.Sprintf("%s: %d late, %d waited for their own packet, %d released with an earlier late one",
+			st.Label, s.Late, s.OwnWait, s.HeldBehind), "message number", "one-way delay (ms)")
+		p.Title.TextStyle.Font.Size = vg.Points(12)
+		p.Y.Min, p.Y.Max = 0, ms(top)*1.05+1
+		p.Legend.Left = true
+		var got, behind, lost plotter.XYs
+		for i, d := range s.BySeq {
+			xy := plotter.XY{X: float64(i + 1), Y: ms(d)}
+			switch {
+			case d < 0:
+				lost = append(lost, plotter.XY{X: xy.X})
+			case held[i+1]:
+				behind = append(behind, xy)
+			default:
+				got = append(got, xy)
+			}
+		}
+		for _, g := range []struct {
+			xys   plotter.XYs
+			label string
+			style draw.GlyphStyle
+		}{
+			{got, "delivered", draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}},
+			{behind, "released with an earlier late one", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.TriangleGlyph{}}},
+			{lost, "never arrived", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}},
+		} {
+			if len(g.xys) == 0 {
+				continue
+			}
+			sc, err := plotter.NewScatter(g.xys)
+			if err != nil {
+				return nil, err
+			}
+			sc.GlyphStyle = g.style
+			p.Add(sc)
+			p.Legend.Add(g.label, sc)
+		}
+		rows = append(rows, []*plot.Plot{p})
+		names = append(names, s.Transport)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return []Chart{tiled("loss-streams-delay", "loss streams: one-way delay of each message; head-of-line waits marked",
+		rows, names, Width, vg.Length(len(rows))*6*vg.Centimeter+2*vg.Centimeter)}, nil
+}
+
+// Events is the charts of an events run: the ack round-trip distribution
+// per transport, each way (a client's EmitWithAck answered by the server,
+// and the server's answered by a client).
+func Events(results []events.Result) ([]Chart, error) {
+	var up, down []Samples
+	for _, r := range results {
+		up = append(up, Samples{Transport: r.Transport, Samples: r.ClientToSrvRTTs})
+		down = append(down, Samples{Transport: r.Transport, Samples: r.SrvToClientRTTs})
+	}
+	a, err := LatencyCDF("events-ack-client", "events: ack round trip, client emits and the server acks", "ack round-trip time", up)
+	if err != nil {
+		return nil, err
+	}
+	b, err := LatencyCDF("events-ack-server", "events: ack round trip, the server emits and a client acks", "ack round-trip time", down)
+	if err != nil {
+		return nil, err
+	}
+	return append(a, b...), nil
+}
+
+// Cluster is the charts of a cluster demo: for each adapter run, the
+// load phase's delivery latency, sender's send to each bot's receipt,
+// for bots on the sender's server (solid) and on another server, through
+// the adapter (dashed). The bots use WebSocket.
+func Cluster(res *cluster.DemoResult) ([]Chart, error) {
+	if res == nil {
+		return nil, nil
+	}
+	var out []Chart
+	for _, r := range res.Runs {
+		cs, err := LatencyCDF("cluster-latency-"+r.Adapter, "cluster demo, adapter "+r.Adapter+": delivery latency in the load phase",
+			"delivery latency", []Samples{
+				{Transport: "ws", Samples: r.Load.SameServerSamples, Label: "same server"},
+				{Transport: "ws", Samples: r.Load.CrossServerSamples, Label: "across servers (" + r.Adapter + ")", Dashed: true},
+			})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
 }

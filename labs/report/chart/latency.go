@@ -1,7 +1,6 @@
 package chart
 
 import (
-	"image/color"
 	"slices"
 	"time"
 
@@ -17,6 +16,19 @@ import (
 type Samples struct {
 	Transport string
 	Samples   []time.Duration
+	// Label, when set, names the series instead of the transport (two
+	// series of one transport: same server and across servers); Dashed
+	// draws its line dashed.
+	Label  string
+	Dashed bool
+}
+
+// name is the series' name in the legend and in Chart.Series.
+func (s Samples) name() string {
+	if s.Label != "" {
+		return s.Label
+	}
+	return StyleOf(s.Transport).Label
 }
 
 // LatencyCDF draws one cumulative distribution per transport on a log time
@@ -44,6 +56,9 @@ func LatencyCDF(name, title, xLabel string, series []Samples) ([]Chart, error) {
 			return nil, err
 		}
 		l.LineStyle = lineStyle(s.Transport)
+		if s.Dashed {
+			l.LineStyle.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+		}
 		slowest = max(slowest, ms(slices.Max(s.Samples)))
 		marks, err := plotter.NewScatter(plotter.XYs{
 			{X: max(ms(stats.Percentile(s.Samples, 50)), 0.001), Y: 0.5},
@@ -60,15 +75,19 @@ func LatencyCDF(name, title, xLabel string, series []Samples) ([]Chart, error) {
 			return g
 		}
 		p.Add(l, marks)
-		p.Legend.Add(StyleOf(s.Transport).Label, l)
-		names = append(names, s.Transport)
+		p.Legend.Add(s.name(), l)
+		if s.Label != "" {
+			names = append(names, s.Label)
+		} else {
+			names = append(names, s.Transport)
+		}
 	}
 	for _, q := range []struct {
 		label string
 		y     float64
 		shape draw.GlyphDrawer
 	}{{"p50 (circle)", 0.5, draw.CircleGlyph{}}, {"p99 (triangle)", 0.99, draw.TriangleGlyph{}}} {
-		g := draw.GlyphStyle{Color: color.Black, Radius: vg.Points(5), Shape: q.shape}
+		g := draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(5), Shape: q.shape}
 		p.Legend.Add(q.label, glyphThumb{g})
 	}
 	if len(names) == 0 {

@@ -13,10 +13,12 @@ type Style struct {
 	Color     color.RGBA
 }
 
-// styles is the one table of transports: the order is the order of netlab's
-// tables (raw sockets, then HTTP from the most chatty to the least, then
-// what issues add), the colours Okabe and Ito's palette, which stays
-// distinct for readers with a colour-vision deficiency and on a projector.
+// styles is the one table of transports. The colours are Okabe and Ito's
+// palette, which stays distinct for readers with a colour-vision deficiency
+// and on a projector, without its black (black and grey are the marks:
+// MarkColor, ServerColor), plus a purple and a brown for the two QUIC
+// transports. Charts draw transports in the order the run (and so its
+// table) had them; the table's order is for names it does not know.
 var styles = []Style{
 	{"tcp", "tcp", color.RGBA{0x00, 0x72, 0xb2, 0xff}},                          // blue
 	{"udp", "udp", color.RGBA{0xe6, 0x9f, 0x00, 0xff}},                          // orange
@@ -24,14 +26,23 @@ var styles = []Style{
 	{"longpoll", "longpoll (long polling)", color.RGBA{0x00, 0x9e, 0x73, 0xff}}, // bluish green
 	{"ws", "ws (WebSocket)", color.RGBA{0xd5, 0x5e, 0x00, 0xff}},                // vermilion
 	{"socketio", "socketio (Socket.IO)", color.RGBA{0x56, 0xb4, 0xe9, 0xff}},    // sky blue
-	{"sse", "sse (Server-Sent Events)", color.RGBA{0xb8, 0xa8, 0x00, 0xff}},     // yellow, darkened to read on white
-	{"quic", "quic", color.RGBA{0x00, 0x00, 0x00, 0xff}},                        // black
-	{"quic-streams", "quic-streams", color.RGBA{0x77, 0x77, 0x77, 0xff}},        // grey
+	{"sse", "sse (Server-Sent Events)", color.RGBA{0x99, 0x99, 0x33, 0xff}},     // olive (Okabe and Ito's yellow is too pale on white)
+	{"quic", "quic", color.RGBA{0x6a, 0x3d, 0x9a, 0xff}},                        // purple
+	{"quic-streams", "quic-streams", color.RGBA{0x8c, 0x56, 0x4b, 0xff}},        // brown
 }
+
+// Colours of what is not a transport: marks (a message that never arrived,
+// a retransmitted segment, the p50 and p99 glyphs in a legend) are black;
+// what the server or the other side did (events produced, ACKs) is grey.
+// No transport has either.
+var (
+	MarkColor   = color.RGBA{0x00, 0x00, 0x00, 0xff}
+	ServerColor = color.RGBA{0x88, 0x88, 0x88, 0xff}
+)
 
 // fallback colours for transports the table does not know yet.
 var fallback = []color.RGBA{
-	{0x99, 0x44, 0x00, 0xff}, {0x44, 0x00, 0x99, 0xff}, {0x00, 0x44, 0x44, 0xff},
+	{0xe7, 0x29, 0x8a, 0xff}, {0x66, 0xcc, 0x00, 0xff}, {0x00, 0x44, 0x44, 0xff},
 }
 
 // StyleOf returns the style of transport name; a name the table does not
@@ -52,20 +63,17 @@ func StyleOf(name string) Style {
 // Styles lists the table, in order.
 func Styles() []Style { return slices.Clone(styles) }
 
-// rank is name's place in the order (unknown names after the known ones).
-func rank(name string) int {
-	for i, s := range styles {
-		if s.Transport == name {
-			return i
+// sortByTransport returns items in the order the run had them, which is the
+// order of its tables' columns, so a chart and the table beside it agree.
+// Items of the same transport are kept together, at its first place.
+func sortByTransport[T any](items []T, name func(T) string) []T {
+	first := map[string]int{}
+	for i, it := range items {
+		if _, ok := first[name(it)]; !ok {
+			first[name(it)] = i
 		}
 	}
-	return len(styles)
-}
-
-// sortByTransport orders items by their transport's place in the table,
-// keeping the order of those with the same rank.
-func sortByTransport[T any](items []T, name func(T) string) []T {
 	out := slices.Clone(items)
-	slices.SortStableFunc(out, func(a, b T) int { return rank(name(a)) - rank(name(b)) })
+	slices.SortStableFunc(out, func(a, b T) int { return first[name(a)] - first[name(b)] })
 	return out
 }

@@ -11,7 +11,14 @@ const io = new Server(http, {
 io.on("connection", (socket) => {
   socket.emit("welcome", { id: socket.id, transport: socket.conn.transport.name, recovered: socket.recovered });
   const rooms = () => [...socket.rooms].sort();
-  socket.on("echo", (...args) => { const ack = args.pop(); if (typeof ack === "function") ack(...args); });
+  socket.on("echo", (...args) => {
+    if (typeof args[args.length - 1] === "function") args.pop()(...args);
+    else socket.emit("echo", ...args);
+  });
+  socket.on("ask", (...args) => {
+    const ack = args.pop();
+    if (typeof ack === "function") socket.emit("question", ...args, (...answer) => ack(...answer));
+  });
   socket.on("join", (room, ack) => { socket.join(room); if (ack) ack(rooms()); });
   socket.on("leave", (room, ack) => { socket.leave(room); if (ack) ack(rooms()); });
   socket.on("rooms", (ack) => ack(rooms()));
