@@ -124,7 +124,7 @@ func bulkOver(b *testing.B, n *Network, data []byte) {
 // round trips, so whether the first loss comes early or late in slow start
 // moves a run by a second, the same way for the wire and the kernel.
 //
-//	go test -run '^$' -bench Mathis -benchtime 8x -v ./transport/simwire
+//	go test -run '^$' -bench Mathis -benchtime 8x -v -timeout 30m ./transport/simwire
 func BenchmarkMathis(b *testing.B) {
 	const (
 		size  = 1 << 20
