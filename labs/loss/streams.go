@@ -123,6 +123,12 @@ type StreamsRun struct {
 	// Held are the runs of held-behind messages, with how long the worst
 	// of each waited (its one-way delay).
 	Held []Stall
+	// Overtaken counts messages handed to the receiver after a later-sent
+	// message: taken from the order Recv returned them, not from clocks. An
+	// ordered stream never overtakes (it is 0 by the protocol); with a
+	// stream per message, a message whose packet got through is handed over
+	// while an earlier one's lost packet is being resent.
+	Overtaken int
 	// Up is what the link did to the client→server packets.
 	Up impair.Counts
 	// BySeq is each message's one-way delay, indexed by sequence number -
@@ -209,6 +215,7 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 	n := cfg.Count
 	sent := make([]time.Time, n+1)
 	arrived := make([]time.Time, n+1)
+	var order []uint64 // sequence numbers in the order Recv returned them
 	var mu sync.Mutex
 	all := make(chan struct{})
 	go func() {
@@ -227,6 +234,7 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 			mu.Lock()
 			if m.Seq >= 1 && m.Seq <= uint64(n) && arrived[m.Seq].IsZero() {
 				arrived[m.Seq] = now
+				order = append(order, m.Seq)
 				got++
 				if got == n {
 					close(all)
@@ -273,6 +281,7 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 	defer mu.Unlock()
 	r.Interrupted = parent.Err() != nil
 	r.tally(sent[:r.Sent+1], arrived[:r.Sent+1], cfg.Late, burstGap(cfg.Interval))
+	r.Overtaken = overtaken(order)
 	if r.Err == nil && r.Delivered < r.Sent && parent.Err() == nil {
 		r.Err = fmt.Errorf("loss: %s promises delivery, but %d of %d messages did not arrive", info.Name, r.Sent-r.Delivered, r.Sent)
 	}
@@ -348,6 +357,20 @@ func (r *StreamsRun) tally(sent, arrived []time.Time, late, gap time.Duration) {
 		run.Last = uint64(seq)
 		run.Worst = max(run.Worst, arrived[seq].Sub(sent[seq]))
 	}
+}
+
+// overtaken counts the messages in order (sequence numbers in the order
+// they were received) that came after a higher sequence number.
+func overtaken(order []uint64) int {
+	n := 0
+	var highest uint64
+	for _, seq := range order {
+		if seq < highest {
+			n++
+		}
+		highest = max(highest, seq)
+	}
+	return n
 }
 
 // streamsLabel says how a transport puts the messages on streams.
