@@ -543,11 +543,7 @@ func (res StreamsResult) StreamsSentences() []string {
 	if q != nil && t != nil {
 		line := fmt.Sprintf("Handshake: the QUIC client could send after %.1f round trips (QUIC carries TLS 1.3 in its first packets), the TCP+TLS 1.3 client after %.1f",
 			q.RoundTrips(), t.RoundTrips())
-		if t.Note != "" {
-			line += " (TLS's ClientHello/Finished only: the proxy answered TCP's SYN itself; on a real link TCP's SYN/SYN-ACK comes first, one round trip more)"
-		} else {
-			line += " (TCP's SYN/SYN-ACK, then TLS's ClientHello/Finished)"
-		}
+		line += " (TCP's SYN/SYN-ACK, then TLS's ClientHello/Finished)"
 		out = append(out, line+".")
 	}
 	return out
