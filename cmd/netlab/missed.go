@@ -73,6 +73,11 @@ and the application mitigates it, or not:
           client comes back with its session id and offset, recovered;
           volatile and acked events are not kept; the client buffers its
           own emits while away
+  last-event-id  Server-Sent Events' own way back (--transports sse, offline
+          scenario): the link goes dark under the open stream, the client
+          gives up on the silent stream and reconnects with Last-Event-ID,
+          and the server writes again what it had written since, from a
+          buffer of the last --window events; what left it is gone
 
 The table counts, per scenario x strategy x transport: events emitted,
 delivered to the application, missed, duplicated, recovered, gone; and the
@@ -83,7 +88,8 @@ it.`,
   netlab missed --transports tcp --scenario offline --offline 1s
   netlab missed --transports tcp --scenario offline --strategy replay --window 50
   netlab missed --scenario offline --offline-mode cut --offline 500ms
-  netlab missed --transports tcp --scenario slow --queue 5 --json`,
+  netlab missed --transports tcp --scenario slow --queue 5 --json
+  netlab missed --transports sse --scenario offline --strategy none,last-event-id`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := o.config()
@@ -97,7 +103,7 @@ it.`,
 	f.StringVarP(&o.transports, "transports", "t", defaultEventTransports(), transportFlagHelp())
 	addTransportFlags(f, &o.tr)
 	f.StringVar(&o.scenarios, "scenario", "offline,late-handler,slow-consumer", "comma-separated scenarios: offline, late-handler (late), slow-consumer (slow)")
-	f.StringVar(&o.strategies, "strategy", "none,ack,replay,all", "comma-separated mitigations: none, ack, replay, all, recovery (Socket.IO's own, with --transports socketio)")
+	f.StringVar(&o.strategies, "strategy", "none,ack,replay,all", "comma-separated mitigations: none, ack, replay, all, recovery (Socket.IO's own, with --transports socketio), last-event-id (SSE's own, with --transports sse)")
 	f.Float64Var(&o.rate, "rate", missed.DefaultRate, "events per second the server emits")
 	f.DurationVar(&o.offline, "offline", missed.DefaultOffline, "offline: how long the client's link is down")
 	f.StringVar(&o.offlineMode, "offline-mode", "disconnect", "offline: disconnect (the client closes and dials again: exact counts) or cut (its link goes dark through an impaired link; the connection is left to TCP and the timeouts)")
@@ -131,7 +137,7 @@ func (o *missedOptions) config() (missed.Config, error) {
 	}
 	cfg := missed.Config{Rate: o.rate, Offline: o.offline, Late: o.late, Queue: o.queue,
 		ConsumeRate: o.consumeRate, Window: o.window, AckTimeout: o.ackTimeout,
-		RecoveryLink: socketioRecoveryLink, RecoveryWindow: o.recoveryWin}
+		RecoveryLink: socketioRecoveryLink, RecoveryWindow: o.recoveryWin, StreamLink: sseStreamLink}
 	mode, err := missed.ParseOfflineMode(strings.TrimSpace(o.offlineMode))
 	if err != nil {
 		return missed.Config{}, usagef("--offline-mode: %v", err)

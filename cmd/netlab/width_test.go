@@ -41,6 +41,9 @@ func TestLabOutputFitsIn100Columns(t *testing.T) {
 		{"wire", "demo", "--transport", "all", "--count", "2"},
 		{"chat", "demo"},
 		{"tcp", "stream"},
+		{"tcp", "echo", "-n", "2", "--wire"},
+		{"wire", "sample", "ws"},
+		{"cluster", "demo", "--adapter", "none"},
 	} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			t.Parallel()

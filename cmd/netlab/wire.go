@@ -163,7 +163,7 @@ tap's decoders and prints the same annotated trace a live connection gets:
 			}
 			report.Paragraph(a.out, fmt.Sprintf("Recorded connection %q: %s", s.Name, s.About))
 			fmt.Fprintln(a.out)
-			tot := s.Decode(wire.Auto, dumpBytes(dump), a.out)
+			tot := s.Decode(wire.Auto, dumpBytes(dump), report.Fit(a.out))
 			fmt.Fprintln(a.out)
 			return labwire.TotalsTable("What crossed the connection", tot).Write(a.out)
 		},
@@ -184,7 +184,7 @@ func runWire(ctx context.Context, a *app, o wireOptions, proto wire.Proto) error
 	if o.udp {
 		network = "udp"
 	}
-	cfg := wire.Config{Proto: proto, Out: a.out, DumpBytes: dumpBytes(o.dump)}
+	cfg := wire.Config{Proto: proto, Out: report.Fit(a.out), DumpBytes: dumpBytes(o.dump)}
 	if o.record != "" {
 		f, err := os.Create(o.record)
 		if err != nil {

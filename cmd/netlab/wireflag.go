@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/netlab/netlab/labs/report"
 	labwire "github.com/netlab/netlab/labs/wire"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/wire"
@@ -54,7 +55,7 @@ func (f *wireFlags) start(out io.Writer, name string) *wireRun {
 	if f == nil || !f.on {
 		return nil
 	}
-	return &wireRun{w: &lockedWriter{w: out}, out: out, name: name, dump: dumpBytes(f.dump)}
+	return &wireRun{w: &lockedWriter{w: report.Fit(out)}, out: out, name: name, dump: dumpBytes(f.dump)}
 }
 
 // wireRun is the tap of one lab run: the taps the lab starts through its

@@ -107,28 +107,32 @@ func (p *printer) load(res *RunResult) {
 		n++
 	}
 	ms := func(v float64) string { return report.Duration(time.Duration(v * float64(time.Millisecond))) }
-	p.printf("\n%d. Load: every bot sends %d messages to its room", n, l.Sent/len(res.Bots))
+	head := fmt.Sprintf("%d. Load: every bot sends %d messages to its room", n, l.Sent/len(res.Bots))
 	if l.Stopped != "" {
-		p.printf(";\n   %s is stopped after %s and its bots, after waiting %s as clients back off,\n   reconnect to another server",
+		head += fmt.Sprintf("; %s is stopped after %s and its bots, after waiting %s as clients back off, reconnect to another server",
 			l.Stopped, ms(l.StoppedAtMs), ms(l.ReconnectDelayMs))
 	}
 	p.printf("\n")
-	t := &report.Table{Header: []string{"   bot", "servers", "switch took", "sent", "expected", "received", "recovered", "lost", "dup", "wrong room", "lost ones sent"}}
+	for _, line := range report.Wrap(head, report.Width(p.w), "", "   ") {
+		p.printf("%s\n", line)
+	}
+	t := &report.Table{Header: []string{"   bot", "servers", "switch took", "sent", "expected", "received", "recovered", "lost", "dup", "wrong room"}}
+	var lostWhen []string
 	for _, b := range l.Bots {
-		sw, when := "", ""
+		sw := ""
 		if b.SwitchMs > 0 {
 			sw = ms(b.SwitchMs)
 		}
 		if b.Lost > 0 && l.Stopped != "" && !alone {
-			when = fmt.Sprintf("%+.1fms..%+.1fms", b.LostFromMs, b.LostToMs)
+			lostWhen = append(lostWhen, fmt.Sprintf("%s %+.1fms..%+.1fms", b.Name, b.LostFromMs, b.LostToMs))
 		}
 		t.Row("   "+b.Name, strings.Join(b.Servers, "→"), sw, strconv.Itoa(b.Sent), strconv.Itoa(b.Expected), strconv.Itoa(b.Received),
-			strconv.Itoa(b.Recovered), strconv.Itoa(b.Lost), strconv.Itoa(b.Duplicates), strconv.Itoa(b.WrongRoom), when)
+			strconv.Itoa(b.Recovered), strconv.Itoa(b.Lost), strconv.Itoa(b.Duplicates), strconv.Itoa(b.WrongRoom))
 	}
 	t.Row("   total", "", "", strconv.Itoa(l.Sent), strconv.Itoa(l.Expected), strconv.Itoa(l.Received), strconv.Itoa(l.Recovered),
-		strconv.Itoa(l.Lost), strconv.Itoa(l.Duplicates), strconv.Itoa(l.WrongRoom), "")
-	if l.Stopped != "" && l.Lost > 0 && !alone {
-		t.Notes = []string{"   (lost ones sent: when the lost messages were sent, relative to the stop of " + l.Stopped + ")"}
+		strconv.Itoa(l.Lost), strconv.Itoa(l.Duplicates), strconv.Itoa(l.WrongRoom))
+	if len(lostWhen) > 0 {
+		t.Notes = []string{"   (when the lost ones were sent, relative to the stop of " + l.Stopped + ": " + strings.Join(lostWhen, ", ") + ")"}
 	}
 	p.table(t)
 

@@ -96,3 +96,47 @@ func writeLines(w io.Writer, lines []string) error {
 	_, err := io.WriteString(w, strings.Join(lines, "\n")+"\n")
 	return err
 }
+
+// Fit returns a writer that passes what is written on to w with every line
+// wider than MaxWidth folded at spaces, its later lines two columns past
+// the line's own indent; the spacing within a line is kept. It is for
+// output made of lines a program prints as it goes, like the tap's trace;
+// each Write should end at the end of a line (the tap writes one event,
+// whole lines, at a time).
+func Fit(w io.Writer) io.Writer { return fitWriter{w} }
+
+type fitWriter struct{ w io.Writer }
+
+func (f fitWriter) Write(p []byte) (int, error) {
+	lines := strings.Split(string(p), "\n")
+	for i, l := range lines {
+		lines[i] = strings.Join(fold(l, MaxWidth), "\n")
+	}
+	if _, err := io.WriteString(f.w, strings.Join(lines, "\n")); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// fold breaks l at the last space that keeps each piece within width runes;
+// a piece with no such space stays whole.
+func fold(l string, width int) []string {
+	indent := l[:len(l)-len(strings.TrimLeft(l, " "))]
+	var out []string
+	for utf8.RuneCountInString(l) > width {
+		end, n := 0, 0 // byte offset of rune number width
+		for end = range l {
+			if n == width {
+				break
+			}
+			n++
+		}
+		cut := strings.LastIndexByte(l[:end+1], ' ')
+		if cut <= len(indent)+2 || strings.TrimSpace(l[:cut]) == "" {
+			break
+		}
+		out = append(out, strings.TrimRight(l[:cut], " "))
+		l = indent + "  " + strings.TrimLeft(l[cut:], " ")
+	}
+	return append(out, l)
+}

@@ -12,14 +12,30 @@ import (
 // chunks are listed one by one.
 func Write(w io.Writer, r Result, shown int) {
 	c := r.Config
-	fmt.Fprintf(w, "TCP stream lab: the client wrote %d messages of %d payload bytes back to back,\n", r.Writes, c.Size)
-	fmt.Fprintf(w, "one Write call each (%s in all, TCP_NODELAY %s). The server read with a %d-byte buffer.\n\n",
-		report.Bytes(int64(r.BytesWritten)), onOff(c.NoDelay), c.ReadSize)
+	width := report.Width(w)
+	// say wraps text to the output's width, every line after indent;
+	// heading wraps a numbered heading, its later lines under its words.
+	say := func(indent, text string) {
+		for _, l := range report.Wrap(text, width, indent, indent) {
+			fmt.Fprintln(w, l)
+		}
+	}
+	heading := func(text string) {
+		for _, l := range report.Wrap(text, width, "", "   ") {
+			fmt.Fprintln(w, l)
+		}
+	}
+	say("", fmt.Sprintf("TCP stream lab: the client wrote %d messages of %d payload bytes back to back, "+
+		"one Write call each (%s in all, TCP_NODELAY %s). The server read with a %d-byte buffer.",
+		r.Writes, c.Size, report.Bytes(int64(r.BytesWritten)), onOff(c.NoDelay), c.ReadSize))
+	fmt.Fprintln(w)
 	if r.Interrupted {
-		fmt.Fprintf(w, "Interrupted by Ctrl-C: what follows is what was measured until then.\n\n")
+		say("", "Interrupted by Ctrl-C: what follows is what was measured until then.")
+		fmt.Fprintln(w)
 	}
 
-	fmt.Fprintf(w, "1. What the server's Read calls returned (%s for %s):\n\n", plural(len(r.Reads), "read"), plural(r.Writes, "write"))
+	heading(fmt.Sprintf("1. What the server's Read calls returned (%s for %s):", plural(len(r.Reads), "read"), plural(r.Writes, "write")))
+	fmt.Fprintln(w)
 	t := report.Table{Header: []string{"read", "bytes", "at", "whole msgs", "starts mid-msg", "ends mid-msg", "first bytes"}}
 	for i, ch := range r.Reads {
 		if i == shown && len(r.Reads) > shown+1 {
@@ -39,32 +55,38 @@ func Write(w io.Writer, r Result, shown int) {
 		}
 		maxR = max(maxR, ch.Size)
 	}
-	fmt.Fprintf(w, "\nReads were %d to %d bytes. %d of %d messages arrived split across two or more reads.\n", minR, maxR, r.SplitMessages, r.Writes)
-	fmt.Fprintln(w, "TCP kept every byte in order but not one write boundary: a byte stream has no messages.")
+	fmt.Fprintln(w)
+	say("", fmt.Sprintf("Reads were %d to %d bytes. %d of %d messages arrived split across two or more reads. "+
+		"TCP kept every byte in order but not one write boundary: a byte stream has no messages.",
+		minR, maxR, r.SplitMessages, r.Writes))
 
-	fmt.Fprintf(w, "\n2. The same bytes read through netlab's framing (one JSON message per line):\n")
-	fmt.Fprintf(w, "   recovered %d of %d messages, in order: %s\n", r.Recovered, r.Writes, yes(r.InOrder))
+	fmt.Fprintln(w)
+	heading("2. The same bytes read through netlab's framing (one JSON message per line):")
+	say("   ", fmt.Sprintf("recovered %d of %d messages, in order: %s", r.Recovered, r.Writes, yes(r.InOrder)))
 
 	if n := r.Nagle; n != nil {
-		fmt.Fprintf(w, "\n3. Nagle's algorithm: %s, each request written in two pieces\n", plural(n.RTT.Count, "request/response round trip"))
-		fmt.Fprintf(w, "   with TCP_NODELAY %s (Nagle's algorithm %s):\n", onOff(n.NoDelay), onOff(!n.NoDelay))
-		fmt.Fprintf(w, "   round trip min %s  p50 %s  p90 %s  max %s\n",
-			report.Duration(n.RTT.Min), report.Duration(n.RTT.P50), report.Duration(n.RTT.P90), report.Duration(n.RTT.Max))
+		fmt.Fprintln(w)
+		heading(fmt.Sprintf("3. Nagle's algorithm: %s, each request written in two pieces "+
+			"with TCP_NODELAY %s (Nagle's algorithm %s):", plural(n.RTT.Count, "request/response round trip"), onOff(n.NoDelay), onOff(!n.NoDelay)))
+		say("   ", fmt.Sprintf("round trip min %s  p50 %s  p90 %s  max %s",
+			report.Duration(n.RTT.Min), report.Duration(n.RTT.P50), report.Duration(n.RTT.P90), report.Duration(n.RTT.Max)))
 		if n.NoDelay {
-			fmt.Fprintln(w, "   Both pieces leave at once. Run with --nodelay=false to hold the second piece back.")
+			say("   ", "Both pieces leave at once. Run with --nodelay=false to hold the second piece back.")
 		} else {
-			fmt.Fprintln(w, "   Nagle holds the second piece until the first is acknowledged, and the receiver may")
-			fmt.Fprintln(w, "   delay that ACK (Linux: 40 ms at first, up to 200 ms) hoping to piggyback it on a reply:\n   together they stall the request.")
+			say("   ", "Nagle holds the second piece until the first is acknowledged, and the receiver may "+
+				"delay that ACK (Linux: 40 ms at first, up to 200 ms) hoping to piggyback it on a reply: "+
+				"together they stall the request.")
 		}
 	}
 
-	fmt.Fprintln(w, "\n4. The kernel's view of the client socket (Linux TCP_INFO, after the writes):")
+	fmt.Fprintln(w)
+	heading("4. The kernel's view of the client socket (Linux TCP_INFO, after the writes):")
 	if k := r.Kernel; k != nil {
-		fmt.Fprintf(w, "   smoothed RTT %s (±%s), retransmitted segments %d, MSS %d bytes,\n",
-			report.Duration(k.RTT), report.Duration(k.RTTVar), k.Retransmits, k.SendMSS)
-		fmt.Fprintf(w, "   congestion window %d segments, segments out %d, in %d\n", k.CongWindow, k.SegsOut, k.SegsIn)
+		say("   ", fmt.Sprintf("smoothed RTT %s (±%s), retransmitted segments %d, MSS %d bytes, "+
+			"congestion window %d segments, segments out %d, in %d",
+			report.Duration(k.RTT), report.Duration(k.RTTVar), k.Retransmits, k.SendMSS, k.CongWindow, k.SegsOut, k.SegsIn))
 	} else {
-		fmt.Fprintf(w, "   unavailable: %v\n", r.KernelErr)
+		say("   ", fmt.Sprintf("unavailable: %v", r.KernelErr))
 	}
 }
 

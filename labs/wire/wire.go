@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
 	tap "github.com/netlab/netlab/transport/wire"
 )
@@ -98,7 +99,7 @@ func runOne(ctx context.Context, tr transport.Transport, o Options) (echo.Result
 	if o.Trace != nil {
 		// The tap writes from its own goroutines; the line below from
 		// this one.
-		trace = &lockedWriter{w: o.Trace}
+		trace = &lockedWriter{w: report.Fit(o.Trace)}
 	}
 	var (
 		mu   sync.Mutex

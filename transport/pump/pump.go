@@ -25,6 +25,46 @@
 //
 // The package sits beside the transports rather than in transport/internal
 // because the chat lab's line client (labs/chat) is built on it too.
+//
+// # What the shape costs
+//
+// Issue 13 asks for an echo round trip within 1.25× of a bare echo (bare
+// gorilla, bare Go TCP). transport/ws's BenchmarkEchoRTT measures it, with a
+// third anchor, pump-tcp: the bare TCP echo with a read pump and a channel
+// on each side and nothing else of netlab. On the 2-vCPU VM of
+// December 2026 (-cpu 1,2, -count 3, other builds running):
+//
+//	                     1 P          2 Ps, load 6–10   2 Ps, load 2.5–3.5
+//	pump-tcp/bare-tcp    1.08         1.15–1.20         1.17–1.31
+//	tcp/bare-tcp         1.48–1.55    1.53–1.67         1.56–2.01
+//	ws/bare-ws           1.42–1.47    1.42–1.57         1.45–1.79
+//
+// The floor is not met, for two measured reasons:
+//
+//   - The JSON codec. Counted with valgrind (lackey, 1 P), a round trip
+//     costs 6.4k instructions in user space on bare TCP, 9.6k with the pumps,
+//     35.5k on netlab tcp (bare gorilla 12.3k, netlab ws 41.2k). Of the 26k
+//     netlab adds, 13k are the two json-v2 Decodes (go-json-experiment,
+//     about 6.5k each here, 8k in transport's BenchmarkDecode;
+//     encoding/json takes 18k) and 3.5k the two AppendEncodes. With both
+//     replaced by stubs (an experiment, not kept), tcp/bare-tcp fell from
+//     1.53–1.67 to 1.30–1.34 at 2 Ps and ws/bare-ws to 1.26–1.32: even a
+//     free codec leaves the floor unmet (goccy/go-json and valyala/fastjson
+//     decode the same message in 2.6k and 2.4k instructions).
+//   - The hand-offs, at 2 Ps. The bare echo runs both its goroutines on one
+//     thread: each blocks in the poller and the same M picks the other up (strace -c -f: 0.08 futex calls per round
+//     trip). A channel send to a parked Recv makes the runtime wake an idle
+//     M for the other P (wakep): 2.2 to 2.7 futex calls per round trip, and
+//     runtime/trace shows 4.8 to 8.6 µs between the pump readying Recv's
+//     goroutine and its next read: that is the futex wake. At 1 P there is
+//     no idle P to wake and the two hand-offs cost 8%. The woken M then
+//     competes for the socket's readiness, so turns move between threads.
+//     How much this costs depends on the other vCPU: the first run of this
+//     session, at load 0.5 to 3, printed 1.66–1.72 (ws) and 1.79–1.84
+//     (tcp); an earlier run on an idle machine printed about 2.6 and 2.8.
+//
+// Neither goes away without giving up the shape (a Recv that reads the
+// socket itself) or the library codec.
 package pump
 
 import (

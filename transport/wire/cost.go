@@ -76,7 +76,7 @@ func describeMessage(b []byte) (desc string, c Cost, seq uint64, isMsg bool) {
 	if m.Room != "" {
 		fmt.Fprintf(&s, " room=%s", quotePreview([]byte(m.Room), 20))
 	}
-	fmt.Fprintf(&s, " data=%s", quotePreview(m.Data, 40))
+	fmt.Fprintf(&s, " data=%s", quotePreview(m.Data, 32))
 	return s.String(), Cost{Payload: int64(len(m.Data)), Envelope: int64(len(b) - len(m.Data))}, m.Seq, true
 }
 

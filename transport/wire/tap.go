@@ -424,7 +424,7 @@ func (t *Tap) serveUDP(upstream *net.UDPAddr) {
 			t.mu.Lock()
 			t.totals.Add(tot)
 			t.mu.Unlock()
-			lines := []string{desc, "cost " + c.String() + " (+ 8 B UDP and 20 B IPv4 header the kernel adds: see netlab layers)"}
+			lines := []string{desc, "cost " + c.String() + " (+ 28 B of UDP and IPv4 headers from the kernel: netlab layers)"}
 			if t.cfg.DumpBytes > 0 {
 				lines = append(hexDump(dg.b, t.cfg.DumpBytes), lines...)
 			}

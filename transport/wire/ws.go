@@ -408,7 +408,7 @@ func describeFrame(ev wsEvent) (title string, lines []string) {
 		}
 	default:
 		if f.Length > 0 {
-			l := "payload " + quotePreview(f.Preview, 60)
+			l := "payload " + quotePreview(f.Preview, 48)
 			if f.Masked {
 				l += " (unmasked)"
 			}

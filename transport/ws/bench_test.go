@@ -194,6 +194,73 @@ func (e *bareTCPEcho) close() {
 	<-e.done
 }
 
+// pumpTCPEcho is bareTCPEcho with netlab's shape and nothing else of
+// netlab: on each side a read-pump goroutine reads every message and hands
+// it over a channel to the goroutine that answers (the server) or waits
+// (the client). Against bareTCPEcho it shows what the hand-offs alone cost.
+type pumpTCPEcho struct {
+	ln     net.Listener
+	client net.Conn
+	in     chan []byte
+	done   chan struct{}
+}
+
+// readPump reads 64-byte messages from c into out until c fails.
+func readPump(c net.Conn, out chan<- []byte) {
+	defer close(out)
+	for {
+		buf := make([]byte, len(payload))
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return
+		}
+		out <- buf
+	}
+}
+
+func newPumpTCPEcho(b *testing.B) *pumpTCPEcho {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &pumpTCPEcho{ln: ln, in: make(chan []byte, tcp.ReadAhead), done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		in := make(chan []byte, tcp.ReadAhead)
+		go readPump(c, in)
+		for m := range in {
+			if _, err := c.Write(m); err != nil {
+				return
+			}
+		}
+	}()
+	if e.client, err = net.Dial("tcp", ln.Addr().String()); err != nil {
+		b.Fatal(err)
+	}
+	go readPump(e.client, e.in)
+	return e
+}
+
+func (e *pumpTCPEcho) roundTrip() error {
+	if _, err := e.client.Write(payload); err != nil {
+		return err
+	}
+	if _, ok := <-e.in; !ok {
+		return io.EOF
+	}
+	return nil
+}
+
+func (e *pumpTCPEcho) close() {
+	e.client.Close()
+	e.ln.Close()
+	<-e.done
+}
+
 // p50 is the median of samples (the 50th percentile).
 func p50(samples []time.Duration) time.Duration {
 	s := slices.Clone(samples)
@@ -202,8 +269,16 @@ func p50(samples []time.Duration) time.Duration {
 }
 
 // BenchmarkEchoRTT reports the p50 round trip of netlab ws, bare gorilla,
-// netlab tcp and a bare Go TCP echo, taking turns in one run, and the
-// ratios issue 13 sets a floor for: ws/bare-ws ≤ 1.25, tcp/bare-tcp ≤ 1.25.
+// netlab tcp, a bare Go TCP echo and that echo with read pumps (pump-tcp),
+// taking turns in one run, and the ratios issue 13 sets a floor for:
+// ws/bare-ws ≤ 1.25, tcp/bare-tcp ≤ 1.25. pump-tcp/bare-tcp is what the
+// shape's two hand-offs per round trip cost by themselves; the rest of
+// tcp/bare-tcp is netlab's work on each message (mostly the JSON codec).
+// Run it at one and at two Ps:
+//
+//	go test -run '^$' -bench EchoRTT -benchtime 20000x -count 3 -cpu 1,2 ./transport/ws/
+//
+// transport/pump's package doc gives the measured causes.
 func BenchmarkEchoRTT(b *testing.B) {
 	impls := []struct {
 		name string
@@ -214,6 +289,7 @@ func BenchmarkEchoRTT(b *testing.B) {
 		{name: "bare-ws", rt: newBareEcho(b)},
 		{name: "tcp", rt: newNetlabEcho(b, tcp.New(tcp.Options{}))},
 		{name: "bare-tcp", rt: newBareTCPEcho(b)},
+		{name: "pump-tcp", rt: newPumpTCPEcho(b)},
 	}
 	defer func() {
 		for _, im := range impls {
@@ -247,6 +323,7 @@ func BenchmarkEchoRTT(b *testing.B) {
 	}
 	b.ReportMetric(med["ws"]/med["bare-ws"], "ws/bare-ws")
 	b.ReportMetric(med["tcp"]/med["bare-tcp"], "tcp/bare-tcp")
+	b.ReportMetric(med["pump-tcp"]/med["bare-tcp"], "pump-tcp/bare-tcp")
 	b.ReportMetric(0, "ns/op")
 }
 

@@ -67,4 +67,9 @@
 // wraps it in its own http.Server. Bytes on the wire are counted on the real
 // connection, the HTTP handshake included, when the http.Server's listener
 // counts (CountingListener; Transport.Listen and Dial always do).
+//
+// Reading order: ws.go (Options, Conn, Dial), server.go (Server, Listen),
+// framing.go (one message per frame: what the read pump reads and Send
+// writes), framewatch.go (the two header checks gorilla lacks), and
+// transport/pump for the shape.
 package ws

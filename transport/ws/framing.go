@@ -2,11 +2,9 @@ package ws
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,7 +63,7 @@ func (w *wire) alive() {
 
 // readBuffers lend the read pump a buffer for one message's payload; Decode
 // copies what it keeps, so the buffer goes back at once.
-var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // ReadMessage reads one message: a text frame holds its wire form (or plain
 // text), a binary frame is Data alone. What the peer gets wrong is answered
@@ -75,17 +73,17 @@ func (w *wire) ReadMessage() (transport.Message, error) {
 	if err != nil {
 		return transport.Message{}, w.readError(err)
 	}
-	bp := readBuffers.Get().(*[]byte)
+	buf := readBuffers.Get().(*bytes.Buffer)
 	defer func() {
-		if cap(*bp) <= 64<<10 {
-			readBuffers.Put(bp)
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			readBuffers.Put(buf)
 		}
 	}()
-	p, err := readAll(r, (*bp)[:0])
-	*bp = p
-	if err != nil {
+	if _, err := buf.ReadFrom(r); err != nil {
 		return transport.Message{}, w.readError(err)
 	}
+	p := buf.Bytes()
 	w.alive()
 	var m transport.Message
 	if typ == websocket.BinaryMessage {
@@ -111,23 +109,6 @@ func (w *wire) ReadMessage() (transport.Message, error) {
 		return transport.Message{}, fmt.Errorf("ws: recv %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, w.opts.MaxMessage)
 	}
 	return m, nil
-}
-
-// readAll appends everything r yields to b.
-func readAll(r io.Reader, b []byte) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
 }
 
 // readError turns gorilla's read errors into netlab's: a clean close is
@@ -214,76 +195,3 @@ func (w *wire) Goodbye(code int, reason string, deadline time.Time) bool {
 
 // Close closes the socket.
 func (w *wire) Close() error { return w.ws.Close() }
-
-// frameWatch is the server's socket as gorilla reads it: it passes every
-// byte through unchanged, following the frame headers, to catch the two
-// things gorilla lets through without a close frame: a 64-bit payload length
-// with its most significant bit set (RFC 6455 5.2: 1002) and a close frame
-// whose body is 1 byte (5.5.1: 1002). It is read only by the read pump
-// (gorilla's reads, and the close handler that looks at shortClose).
-type frameWatch struct {
-	net.Conn
-	head       [14]byte // the current frame's header, as far as it arrived
-	n          int      // bytes of head filled
-	skip       uint64   // payload bytes left in the current frame
-	badLength  bool
-	shortClose bool
-}
-
-func (f *frameWatch) Read(p []byte) (int, error) {
-	n, err := f.Conn.Read(p)
-	f.watch(p[:n])
-	return n, err
-}
-
-// watch follows frame boundaries through b.
-func (f *frameWatch) watch(b []byte) {
-	for len(b) > 0 {
-		if f.skip > 0 {
-			k := uint64(len(b))
-			if k > f.skip {
-				k = f.skip
-			}
-			f.skip -= k
-			b = b[k:]
-			continue
-		}
-		f.head[f.n] = b[0]
-		f.n++
-		b = b[1:]
-		if f.n < 2 || f.n < headerSize(f.head[1]) {
-			continue
-		}
-		var size uint64
-		switch l := f.head[1] & 0x7f; l {
-		case 126:
-			size = uint64(binary.BigEndian.Uint16(f.head[2:]))
-		case 127:
-			size = binary.BigEndian.Uint64(f.head[2:])
-			if size>>63 != 0 {
-				f.badLength = true
-			}
-		default:
-			size = uint64(l)
-		}
-		if f.head[0]&0x0f == websocket.CloseMessage && size == 1 {
-			f.shortClose = true
-		}
-		f.n, f.skip = 0, size
-	}
-}
-
-// headerSize is the length of a frame header whose second byte is b1.
-func headerSize(b1 byte) int {
-	n := 2
-	switch b1 & 0x7f {
-	case 126:
-		n += 2
-	case 127:
-		n += 8
-	}
-	if b1&0x80 != 0 {
-		n += 4 // masking key
-	}
-	return n
-}

@@ -1,14 +1,11 @@
 package ws
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -16,9 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/internal/countconn"
-	"github.com/netlab/netlab/transport/internal/httplisten"
 	"github.com/netlab/netlab/transport/pump"
 )
 
@@ -91,31 +86,24 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxMessage <= 0 {
-		o.MaxMessage = DefaultMaxMessage
-	}
-	if o.ReadLimit <= 0 {
-		o.ReadLimit = 4*int64(o.MaxMessage) + 1024
-	}
-	if o.PingInterval <= 0 {
-		o.PingInterval = DefaultPingInterval
-	}
-	if o.PongTimeout <= 0 {
-		o.PongTimeout = DefaultPongTimeout
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
-	if o.ReadHeaderTimeout <= 0 {
-		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
-	}
-	if o.AcceptTimeout <= 0 {
-		o.AcceptTimeout = DefaultAcceptTimeout
-	}
+	orDefault(&o.MaxMessage, DefaultMaxMessage)
+	orDefault(&o.ReadLimit, 4*int64(o.MaxMessage)+1024)
+	orDefault(&o.PingInterval, DefaultPingInterval)
+	orDefault(&o.PongTimeout, DefaultPongTimeout)
+	orDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	orDefault(&o.AcceptTimeout, DefaultAcceptTimeout)
 	if o.Path == "" {
 		o.Path = DefaultPath
 	}
 	return o
+}
+
+// orDefault sets a zero or negative *v to d.
+func orDefault[T int | int64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // A Conn is one WebSocket connection carrying netlab messages, one per text
@@ -186,177 +174,6 @@ func writeBufferPool(size int) *sync.Pool {
 	return p.(*sync.Pool)
 }
 
-// A Server upgrades HTTP requests to WebSocket connections and hands them out
-// through Accept. It is an http.Handler: mount it on any mux (every path it is
-// mounted on upgrades). It is safe for concurrent use.
-//
-// To count bytes on the wire for the connections a Server accepts, serve it
-// from an http.Server whose listener is wrapped with CountingListener; set
-// that server's ReadHeaderTimeout against slowloris clients. net/http's
-// Shutdown does not touch upgraded connections: Close the Server too.
-type Server struct {
-	opts     Options
-	upgrader websocket.Upgrader
-	accept   chan *Conn
-
-	mu     sync.Mutex
-	conns  map[*Conn]struct{}
-	closed bool
-
-	done      chan struct{}
-	closeOnce sync.Once
-}
-
-// NewServer returns a Server with opts (zero fields take the defaults).
-func NewServer(opts Options) *Server {
-	opts = opts.withDefaults()
-	s := &Server{
-		opts:   opts,
-		accept: make(chan *Conn),
-		conns:  make(map[*Conn]struct{}),
-		done:   make(chan struct{}),
-	}
-	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   readBuffer,
-		WriteBufferSize:  4096,
-		// Idle connections return their write buffer to a pool, which
-		// keeps memory per idle connection low (a classroom of thousands).
-		WriteBufferPool: writeBufferPool(4096),
-		CheckOrigin:     s.checkOrigin,
-		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Header().Set("Sec-Websocket-Version", "13")
-			w.WriteHeader(status)
-			fmt.Fprintf(w, "%s: %v\n", http.StatusText(status), reason)
-		},
-	}
-	return s
-}
-
-// checkOrigin accepts requests without Origin (not from a browser), from a
-// page on the same host, from a localhost page, and from AllowOrigins.
-func (s *Server) checkOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	for _, a := range s.opts.AllowOrigins {
-		if a == "*" || strings.EqualFold(strings.TrimSuffix(a, "/"), origin) {
-			return true
-		}
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	switch h := strings.ToLower(u.Hostname()); {
-	case h == "localhost", h == "127.0.0.1", h == "::1", strings.HasSuffix(h, ".localhost"):
-		return true
-	}
-	return false
-}
-
-// ServeHTTP upgrades the request and queues the connection for Accept. A
-// request that is not a WebSocket handshake gets 400 (or a small test page
-// when a browser asks for HTML); a foreign Origin gets 403.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		http.Error(w, "ws: server closed", http.StatusServiceUnavailable)
-		return
-	}
-	if r.Method == http.MethodGet && !websocket.IsWebSocketUpgrade(r) && strings.Contains(r.Header.Get("Accept"), "text/html") {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, testPage)
-		return
-	}
-	hj := &hijacker{ResponseWriter: w}
-	wc, err := s.upgrader.Upgrade(hj, r, nil)
-	if err != nil {
-		return // the upgrader answered with 400 or 403 and the reason
-	}
-	cc, _ := hj.watch.Conn.(*countconn.Conn)
-	var c *Conn
-	s.mu.Lock()
-	c = newConn(wc, hj.watch, cc, s.opts, func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	})
-	if s.closed {
-		s.mu.Unlock()
-		c.CloseWith(websocket.CloseGoingAway, "server closing")
-		return
-	}
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
-	t := time.NewTimer(s.opts.AcceptTimeout)
-	defer t.Stop()
-	select {
-	case s.accept <- c:
-	case <-s.done:
-		c.CloseWith(websocket.CloseGoingAway, "server closing")
-	case <-t.C:
-		c.CloseWith(websocket.CloseTryAgainLater, "server is not accepting connections")
-	}
-}
-
-// hijacker hands gorilla the hijacked socket inside a frameWatch.
-type hijacker struct {
-	http.ResponseWriter
-	watch *frameWatch
-}
-
-func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	h.watch = &frameWatch{Conn: nc}
-	return h.watch, brw, nil
-}
-
-// Accept waits for the next upgraded connection. It returns an error
-// matching transport.ErrClosed after Close.
-func (s *Server) Accept(ctx context.Context) (transport.Conn, error) {
-	select {
-	case c := <-s.accept:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.done:
-		return nil, fmt.Errorf("ws: accept: %w", transport.ErrClosed)
-	}
-}
-
-// Close refuses new handshakes (503) and closes every connection accepted
-// so far with 1001 (going away). It is idempotent.
-func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		conns := make([]*Conn, 0, len(s.conns))
-		for c := range s.conns {
-			conns = append(conns, c)
-		}
-		s.mu.Unlock()
-		close(s.done)
-		var wg sync.WaitGroup
-		for _, c := range conns {
-			wg.Add(1)
-			go func() { defer wg.Done(); c.CloseWith(websocket.CloseGoingAway, "server closing") }()
-		}
-		wg.Wait()
-	})
-	return nil
-}
-
 // Dial opens a WebSocket connection. addr is "host:port" (Options.Path is
 // requested) or a ws:// URL.
 func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
@@ -422,31 +239,7 @@ func (t *Transport) Info() transport.Info {
 	return transport.Info{Name: "ws", Network: "tcp", Reliable: true, Ordered: true, Connected: true, Duplex: true, MaxMessage: t.opts.MaxMessage}
 }
 
-// Listen serves a Server on addr ("" means 127.0.0.1:0) from its own
-// http.Server, on every path, with a counting listener and ReadHeaderTimeout.
-func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("ws: %w", err)
-	}
-	// out-of-fd retry, 503 over MaxConns
-	capped := accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(t.opts.MaxConns), Refusal: accept.HTTPFull, Logf: t.opts.Logf})
-	return httplisten.Serve(ln, CountingListener(capped), NewServer(t.opts), &http.Server{
-		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
-		IdleTimeout:       60 * time.Second,
-		ErrorLog:          quietLog,
-	}), nil
-}
-
 // Dial connects to a ws server at addr (host:port or ws:// URL).
 func (t *Transport) Dial(ctx context.Context, addr string) (transport.Conn, error) {
 	return Dial(ctx, addr, t.opts)
 }
-
-// CountingListener wraps l so that every connection it accepts counts its
-// bytes; connections a Server accepts through it report them in WireStats.
-func CountingListener(l net.Listener) net.Listener { return countconn.Listener{Listener: l} }
