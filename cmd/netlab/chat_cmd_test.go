@@ -72,7 +72,7 @@ func TestChatServePrintsAddressesAndStops(t *testing.T) {
 		<-done
 		t.Fatalf("serve did not print an nc line:\n%s", out.String())
 	}
-	for _, want := range []string{"browser:  http://127.0.0.1:", "wscat:    wscat -c ws://127.0.0.1:", "curl:", `socketio: io("http://127.0.0.1:`} {
+	for _, want := range []string{"browser:  http://127.0.0.1:", "wscat:    wscat -c ws://127.0.0.1:", "curl:", `sse:      curl -N "http://127.0.0.1:`, `socketio: io("http://127.0.0.1:`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("serve output lacks %q:\n%s", want, out.String())
 		}

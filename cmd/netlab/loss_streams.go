@@ -80,7 +80,12 @@ crosses its stream path. See 'netlab docs quic'.`,
 					return usagef("--transports: %s does not promise delivery; this comparison is between reliable streams (tcp, quic, quic-streams, ws...)", tr.Info().Name)
 				}
 			}
-			cfg := loss.StreamsConfig{Count: count, Interval: interval, Size: size, Late: late, Link: link}
+			pcap, err := lf.pcapWriter()
+			if err != nil {
+				return err
+			}
+			cfg := loss.StreamsConfig{Count: count, Interval: interval, Size: size, Late: late, Link: link,
+				Recovery: lf.recoveryMode(), PCAP: pcap}
 			if handshake {
 				cfg.Handshake = measureHandshakes
 			}

@@ -174,7 +174,7 @@ func TestMissedCutOutlastsTheHeartbeat(t *testing.T) {
 		Strategies:  []missed.Strategy{missed.None, missed.Replay},
 		Offline:     time.Second,
 		OfflineMode: missed.Cut,
-		CutLink:     cutLink,
+		CutLink:     (&cutLinks{}).via,
 	}
 	results, err := missed.Run(context.Background(), cfg)
 	if err != nil || len(results) != 2 {

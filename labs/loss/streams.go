@@ -39,6 +39,10 @@ type StreamsConfig struct {
 	Interval time.Duration
 	Size     int
 	Link     impair.Config
+	// Recovery is the stacks' TCP loss detection on the link; PCAP, if
+	// set, gets every packet that crossed it (all transports' runs).
+	Recovery simwire.Recovery
+	PCAP     *simwire.PCAP
 	// Late is the one-way delay above which a message is late; 0 means the
 	// link's delay + jitter + 5 ms (a lost packet recovered within a round
 	// trip or two shows as late).
@@ -196,7 +200,7 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 	defer stopLink()
 	var link *simwire.Link
 	if !cfg.Link.Perfect() {
-		link, err = simwire.NewLink(simwire.Options{Impair: cfg.Link})
+		link, err = simwire.NewLink(simwire.Options{Impair: cfg.Link, Recovery: cfg.Recovery, PCAP: cfg.PCAP})
 		if err == nil {
 			addr, err = link.Via()(linkCtx, info.Network, addr)
 		}
