@@ -410,9 +410,10 @@ type run struct {
 	st   Strategy
 	tr   transport.Transport
 	plan plan
-	// OfflineMode Cut: when the link comes back (from the lab's clock, taken
-	// just before the link started, so at most a scheduling delay early).
-	cutTo time.Time
+	// OfflineMode Cut: when the link goes dark and comes back (from the
+	// lab's clock, taken just before the link started, so at most a
+	// scheduling delay early).
+	cutFrom, cutTo time.Time
 }
 
 // cutting reports whether this run takes the client offline with a cut
@@ -462,7 +463,7 @@ func (r *run) do(parent context.Context) (res Result) {
 			return fail(fmt.Errorf("missed: %w", err))
 		}
 		next = start.Add(cutLead)
-		r.cutTo = start.Add(at + r.cfg.Offline)
+		r.cutFrom, r.cutTo = start.Add(at), start.Add(at+r.cfg.Offline)
 	}
 	cl := newClient(r.cfg, r.sc, r.st, r.tr, addr, r.plan.total)
 	defer func() {
@@ -544,7 +545,9 @@ func (r *run) drain(ctx context.Context, cl *client) {
 // heldByCut returns the test for "the cut link held event n, delivered at
 // at": it was emitted before the link came back, reached the application
 // after, and took longer than the slowest event before the cut (the link's
-// ordinary crossing, measured in this run) plus half an interval. Events are
+// ordinary crossing, measured in this run on the events that arrived before
+// the link went dark: one emitted late by a loaded scheduler, just before
+// the cut, may itself be held by it) plus half an interval. Events are
 // scheduled half an interval from the cut's edges, so an event that was not
 // held, emitted a little late by the scheduler just before the link came
 // back, still crosses in its usual time and is not counted; an event the
@@ -553,7 +556,7 @@ func (r *run) drain(ctx context.Context, cl *client) {
 func (r *run) heldByCut(sess *session, cl *client) func(n int, at time.Time) bool {
 	var usual time.Duration
 	for n, at := range cl.deliveredAt {
-		if n <= r.plan.cutAfter {
+		if n <= r.plan.cutAfter && at.Before(r.cutFrom) {
 			usual = max(usual, at.Sub(sess.firstEmit[n]))
 		}
 	}

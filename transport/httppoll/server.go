@@ -169,6 +169,12 @@ type ServerConn struct {
 	closing  bool          // Close was called: deliver the rest, then 410
 	told     bool          // a GET was answered 410 Gone
 	idle     *time.Timer
+	// lastPoll is when the last GET ended (when the session was made,
+	// before the first); pollGap the longest the client took from one
+	// GET's end to its next; polls how many GETs it sent.
+	lastPoll time.Time
+	pollGap  time.Duration
+	polls    int
 
 	// plainPeer reports whether the client has POSTed plain text (curl):
 	// messages that are only text go back to it as plain lines.
@@ -195,6 +201,7 @@ func newServerConn(s *Server, id string) *ServerConn {
 		changed:  make(chan struct{}),
 		in:       make(chan transport.Message, s.opts.Queue),
 		gone:     make(chan struct{}),
+		lastPoll: time.Now(),
 	}
 	c.idle = time.AfterFunc(s.opts.SessionIdle, c.expire)
 	return c
@@ -268,10 +275,15 @@ func (c *ServerConn) poll(w http.ResponseWriter, r *http.Request) {
 		c.notify()
 	}
 	c.polling = true
+	if c.polls > 0 {
+		c.pollGap = max(c.pollGap, time.Since(c.lastPoll))
+	}
+	c.polls++
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		c.polling = false
+		c.lastPoll = time.Now()
 		c.mu.Unlock()
 	}()
 
@@ -567,7 +579,10 @@ func (c *ServerConn) Recv(ctx context.Context) (transport.Message, error) {
 
 // Close lets the client collect what is queued and learn that the session
 // is closed (its next GET gets 410 Gone), waiting at most two seconds, then
-// ends the session.
+// ends the session. It does not wait for a client that is not polling: one
+// whose next GET is overdue: later than its longest gap between GETs so
+// far, plus a quarter second (a session made over a quarter second ago that
+// never sent a GET is not polled).
 func (c *ServerConn) Close() error {
 	c.mu.Lock()
 	c.closing = true
@@ -578,20 +593,52 @@ func (c *ServerConn) Close() error {
 	for {
 		c.mu.Lock()
 		told, changed := c.told, c.changed
+		due := c.nextPollDue()
 		c.mu.Unlock()
 		if told {
 			break
 		}
+		// A session nobody is polling cannot be told goodbye: do not wait
+		// for a GET that is not coming.
+		var overdue *time.Timer
+		var overdueC <-chan time.Time
+		if !due.IsZero() {
+			d := time.Until(due)
+			if d <= 0 {
+				break
+			}
+			overdue = time.NewTimer(d)
+			overdueC = overdue.C
+		}
+		again := false
 		select {
 		case <-changed:
-			continue
+			again = true
+		case <-overdueC:
+			again = true // look again: a GET may have started
 		case <-c.gone:
 		case <-t.C:
 		}
-		break
+		if overdue != nil {
+			overdue.Stop()
+		}
+		if !again {
+			break
+		}
 	}
 	c.end(transport.ErrClosed)
 	return nil
+}
+
+// nextPollDue is when the client's next GET is overdue: zero while a GET
+// is in progress; otherwise its longest gap between GETs so far plus
+// pollGrace after the last one ended (the first is due within pollGrace of
+// the session's start). Call with mu held.
+func (c *ServerConn) nextPollDue() time.Time {
+	if c.polling {
+		return time.Time{}
+	}
+	return c.lastPoll.Add(c.pollGap + pollGrace)
 }
 
 // WireStats reports the session's requests, empty polls and bytes on the
