@@ -485,11 +485,15 @@ func (res StreamsResult) StreamsSentences() []string {
 		if s.Info.Ordered {
 			held = "held behind a packet that was not theirs"
 		}
-		line := fmt.Sprintf("%s (%s): %d of %d messages late; %d waited for their own packet, %d were %s",
-			s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.OwnWait, s.HeldBehind, held)
+		were := fmt.Sprintf("%d were", s.HeldBehind)
+		if s.HeldBehind == 1 {
+			were = "1 was"
+		}
+		line := fmt.Sprintf("%s (%s): %d of %d messages late; %d waited for their own packet, %s %s",
+			s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.OwnWait, were, held)
 		if s.Interrupted {
-			line = fmt.Sprintf("%s (%s, until Ctrl-C): %d of the %d delivered late (%d of %d sent still on the way); %d waited for their own packet, %d were %s",
-				s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.Sent-s.Delivered, s.Sent, s.OwnWait, s.HeldBehind, held)
+			line = fmt.Sprintf("%s (%s, until Ctrl-C): %d of the %d delivered late (%d of %d sent still on the way); %d waited for their own packet, %s %s",
+				s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.Sent-s.Delivered, s.Sent, s.OwnWait, were, held)
 		}
 		if len(s.Held) > 0 {
 			worst := s.Held[0]
@@ -498,7 +502,11 @@ func (res StreamsResult) StreamsSentences() []string {
 					worst = h
 				}
 			}
-			line += fmt.Sprintf(" (the longest run: messages %d to %d, up to %s)", worst.First, worst.Last, report.Duration(worst.Worst))
+			if worst.First == worst.Last {
+				line += fmt.Sprintf(" (the longest run: message %d, %s)", worst.First, report.Duration(worst.Worst))
+			} else {
+				line += fmt.Sprintf(" (the longest run: messages %d to %d, up to %s)", worst.First, worst.Last, report.Duration(worst.Worst))
+			}
 		}
 		out = append(out, line+".")
 		if s.Interrupted {
@@ -532,8 +540,8 @@ func (res StreamsResult) StreamsSentences() []string {
 		}
 	}
 	if oneQUIC != nil && manyQUIC != nil {
-		out = append(out, fmt.Sprintf("Over QUIC, one stream held %d messages behind another's packet; with a stream per message %d late messages came out together with an earlier one: on one stream QUIC orders bytes as TCP does, across streams it does not.",
-			oneQUIC.HeldBehind, manyQUIC.HeldBehind))
+		out = append(out, fmt.Sprintf("Over QUIC, one stream held %s behind another's packet; with a stream per message %s came out together with an earlier one: on one stream QUIC orders bytes as TCP does, across streams it does not.",
+			report.Plural(oneQUIC.HeldBehind, "message"), report.Plural(manyQUIC.HeldBehind, "late message")))
 	}
 	var q, t *HandshakeCost
 	for i := range res.Handshakes {
