@@ -84,8 +84,8 @@ type ResultJSON struct {
 	// The ack round trips one by one, in the order measured (the charts).
 	AckRTTsClientToUs []float64 `json:"ack_rtts_client_to_server_us"`
 	AckRTTsServerToUs []float64 `json:"ack_rtts_server_to_client_us"`
-	Error            string             `json:"error,omitempty"`
-	Interrupted      bool               `json:"interrupted,omitempty"`
+	Error             string    `json:"error,omitempty"`
+	Interrupted       bool      `json:"interrupted,omitempty"`
 }
 
 // JSON converts a Result to its JSON form.
@@ -123,4 +123,6 @@ func FromJSON(j ResultJSON) (r Result, ok bool) {
 	return r, true
 }
 
-func fromUs(us float64) time.Duration { return time.Duration(math.Round(us * float64(time.Microsecond))) }
+func fromUs(us float64) time.Duration {
+	return time.Duration(math.Round(us * float64(time.Microsecond)))
+}
