@@ -40,10 +40,10 @@ later on the projector.
 It reads the documents of every lab with --report: echo, compare, push,
 loss, loss streams, missed, events, chat bench and cluster demo. A
 document from another lab, or from a newer netlab release, gets one line
-saying so. A document keeps
-no per-event times, so the page of a saved compare or push run has its
-delay charts but no timeline; a loss document has its time–sequence graph
-only if the run had --ladder (the packets).`,
+saying so. Times in a document are kept to 0.1 µs, so a figure under
+10 µs may print a digit differently; a loss document has its
+time–sequence graph only if the run had --ladder, --plot or --report (the
+packets).`,
 		Example: `  netlab echo --transports all --json > echo.json
   netlab report echo.json            # writes echo.html
   netlab report echo.json -o page.html`,
