@@ -95,9 +95,9 @@ func pageFromJSON(file string) (page.Page, error) {
 	if err := json.Unmarshal(b, &run); err != nil {
 		return page.Page{}, usagef("report: %s is not a netlab --json document: %v", file, err)
 	}
-	if run.Lab != "" && newer(run.NetlabVersion, report.Version()) {
+	if this := thisVersion(); run.Lab != "" && newer(run.NetlabVersion, this) {
 		return page.Page{}, usagef("report: %s was written by netlab %s, newer than this one (%s): use that version or later to make its page",
-			file, run.NetlabVersion, report.Version())
+			file, run.NetlabVersion, this)
 	}
 	pg := page.Page{Lab: run.Lab, Command: "(not in the document)", Version: run.NetlabVersion, Date: run.StartedAt,
 		Host: hostLine(run.Host), Note: "Made by netlab report from " + file + "; the numbers are that run's, not this machine's."}
@@ -295,6 +295,9 @@ func pageFromJSON(file string) (page.Page, error) {
 // readableLabs are the labs whose documents report reads: every lab with
 // --report.
 const readableLabs = "echo, compare, push, loss, loss streams, missed, events, chat bench and cluster demo"
+
+// thisVersion is this netlab's version (a variable for the tests).
+var thisVersion = report.Version
 
 // newer reports whether netlab version doc (as a document's netlab_version
 // spells it: "v1.3.0", "v1.3.0 29a8cc2f1b3c") is a later release than
