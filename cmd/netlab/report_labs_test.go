@@ -17,7 +17,9 @@ import (
 // and checks that the page made from the document has the same text
 // (tables, sentences, notes) and the same number of charts as the page of
 // the run itself. Figures may differ only as far as the document's 0.1 µs
-// rounding moves the last printed digit.
+// rounding moves the last printed digit, and a histogram's sample on the
+// edge of a bin to the next bin (each histogram keeps its bins and its
+// total).
 func TestReportFromEveryLabsJSON(t *testing.T) {
 	labs := [][]string{
 		{"echo", "--transports", "tcp,udp", "--count", "20"},
@@ -88,12 +90,43 @@ func pageParts(t *testing.T, file string) (string, int) {
 
 var numberRE = regexp.MustCompile(`\d+(\.\d+)?`)
 
+// binRE is a histogram's bin: "  42.1 µs – 57.6 µs  ████████ 3".
+var binRE = regexp.MustCompile(`^\s*[\d.]+ \S+ – +[\d.]+ \S+ +█* *(\d+)$`)
+
+// bins replaces each histogram bin of text with the word "bin", and
+// returns the total of each histogram.
+func bins(text string) (string, []int) {
+	var lines []string
+	var totals []int
+	inHist := false
+	for _, l := range strings.Split(text, "\n") {
+		m := binRE.FindStringSubmatch(l)
+		if m == nil {
+			lines, inHist = append(lines, l), false
+			continue
+		}
+		if !inHist {
+			totals = append(totals, 0)
+		}
+		n, _ := strconv.Atoi(m[1])
+		totals[len(totals)-1] += n
+		lines, inHist = append(lines, "bin"), true
+	}
+	return strings.Join(lines, "\n"), totals
+}
+
 // textDiffs compares two printings of the same run word by word (spacing
 // aside): the words must be the same, and each number the same within the
-// rounding of the JSON document: 0.1 in its last digits, or 1.1%.
+// rounding of the JSON document: 0.1 in its last digits, or 1.1%. Each
+// histogram must have as many bins and the same total.
 func textDiffs(want, got string) []string {
-	w, g := strings.Fields(want), strings.Fields(got)
+	want, wantTotals := bins(want)
+	got, gotTotals := bins(got)
 	var out []string
+	if fmt.Sprint(wantTotals) != fmt.Sprint(gotTotals) {
+		out = append(out, fmt.Sprintf("histograms of %v samples, the run's of %v", gotTotals, wantTotals))
+	}
+	w, g := strings.Fields(want), strings.Fields(got)
 	for i := 0; i < max(len(w), len(g)) && len(out) < 10; i++ {
 		if i >= len(w) || i >= len(g) {
 			out = append(out, fmt.Sprintf("%d words against %d", len(g), len(w)))
@@ -129,6 +162,9 @@ func TestTextDiffs(t *testing.T) {
 		{"p50 57.1 µs", "p50 61.0 µs", false},
 		{"sent / delivered 20 / 20", "sent / delivered 20 / 20 extra", false},
 		{"over tcp", "over ws", false},
+		{"h\n  42.1 µs – 57.6 µs  ████ 3\n  57.6 µs – 78.7 µs  █ 1\n", "h\n  42.1 µs – 57.7 µs  ███ 2\n  57.7 µs – 78.7 µs  ██ 2\n", true},
+		{"h\n  42.1 µs – 57.6 µs  ████ 3\n  57.6 µs – 78.7 µs  █ 1\n", "h\n  42.1 µs – 57.7 µs  ███ 3\n  57.7 µs – 78.7 µs  ██ 2\n", false},
+		{"h\n  42.1 µs – 57.6 µs  ████ 3\n", "h\n  42.1 µs – 57.6 µs  ████ 3\n  57.6 µs – 78.7 µs   0\n", false},
 	} {
 		if got := len(textDiffs(c.a, c.b)) == 0; got != c.same {
 			t.Errorf("textDiffs(%q, %q): same %v, want %v", c.a, c.b, got, c.same)
