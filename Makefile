@@ -9,7 +9,7 @@ run: build
 	./$(BIN) compare
 
 build:
-	$(GO) build -o $(BIN) ./cmd/netlab
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/netlab
 
 test: lint unit
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,7 +72,7 @@ func TestChatServePrintsAddressesAndStops(t *testing.T) {
 		<-done
 		t.Fatalf("serve did not print an nc line:\n%s", out.String())
 	}
-	for _, want := range []string{"browser:  http://127.0.0.1:", "wscat:    wscat -c ws://127.0.0.1:", "curl:", `socketio: io("http://127.0.0.1:`} {
+	for _, want := range []string{"browser:  http://127.0.0.1:", "wscat:    wscat -c ws://127.0.0.1:", "curl:", `sse:      curl -N "http://127.0.0.1:`, `socketio: io("http://127.0.0.1:`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("serve output lacks %q:\n%s", want, out.String())
 		}
@@ -121,4 +122,47 @@ func dialLinesForTest(addr string) (interface{ Close() error }, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return chat.DialLines(ctx, addr)
+}
+
+// TestChatServeStopsWithAnIdlePollSession: a polling session made with
+// curl -X POST and never polled cannot be told goodbye; chat serve does
+// not wait for it on Ctrl-C (it waited two seconds, the polling door's
+// close timeout).
+func TestChatServeStopsWithAnIdlePollSession(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"chat", "serve", "--listen", "127.0.0.1:0", "--tcp", "127.0.0.1:0"}, &app{in: strings.NewReader(""), out: &out, errOut: &errOut})
+	}()
+	re := regexp.MustCompile(`curl:\s+SID=\$\(curl -s -X POST (\S+)\)`)
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil && time.Now().Before(deadline); {
+		m = re.FindStringSubmatch(out.String())
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m == nil {
+		cancel()
+		<-done
+		t.Fatalf("serve did not print a curl line:\n%s", out.String())
+	}
+	resp, err := http.Post(m[1], "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s: %s", m[1], resp.Status)
+	}
+	time.Sleep(500 * time.Millisecond) // the session is idle: no GET comes
+	cancel()
+	stopped := time.Now()
+	code := <-done
+	if took := time.Since(stopped); took > stopWithin {
+		t.Errorf("chat serve took %v to stop with an idle polling session open, want at most %v (goal 500ms)", took, stopWithin)
+	}
+	if code != exitInterrupted {
+		t.Errorf("exit %d, want %d", code, exitInterrupted)
+	}
 }

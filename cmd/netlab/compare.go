@@ -20,7 +20,7 @@ import (
 
 func init() { register(newCompareCmd) }
 
-// Defaults of 'netlab compare': about 10 seconds for all five transports.
+// Defaults of 'netlab compare': about 15 seconds for its eight transports.
 const (
 	compareRate  = 10.0 // push events per second
 	compareCount = 15   // push events per transport
@@ -160,6 +160,10 @@ func subjectOf(tr transport.Transport) compare.Subject {
 		s.Label = "long polling"
 	case name == "ws":
 		s.Label = "WebSocket"
+	case name == "sse":
+		s.Label, s.ServerPush = "SSE", true
+	case name == "socketio":
+		s.Label = "Socket.IO"
 	default:
 		s.Label = strings.ToUpper(name)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/impair"
 	"github.com/netlab/netlab/transport/simwire"
@@ -250,20 +251,38 @@ func jsonOn(c *cobra.Command) bool {
 }
 
 // writeLinkSummary prints what an impaired link did: the wire's counts
-// each way and each stack's TCP counters, in lines under 100 columns.
+// each way and each stack's TCP counters, wrapped to w's width.
 func writeLinkSummary(w io.Writer, cfg impair.Config, st simwire.Stats) {
-	dir := func(c impair.Counts) string {
-		return fmt.Sprintf("%d packets, %d dropped, %d duplicated, %d reordered", c.Packets, c.Dropped, c.Duplicated, c.Reordered)
+	dir := func(c impair.Counts) []string {
+		s := fmt.Sprintf("%d packets, %d dropped, %d duplicated, %d reordered", c.Packets, c.Dropped, c.Duplicated, c.Reordered)
+		if cfg.Cut != (impair.Cut{}) {
+			s += fmt.Sprintf(", %d cut off", c.Cut)
+		}
+		return []string{s}
 	}
-	tcp := func(t simwire.TCPStats) string {
-		return fmt.Sprintf("%d segments, %d retransmitted (%d fast, %d on RTO timeout), %d SACK recoveries, %d TLP",
-			t.SegmentsSent, t.Retransmits, t.FastRetransmits, t.Timeouts, t.SACKRecoveries, t.TLPRecoveries)
+	tcp := func(t simwire.TCPStats) []string {
+		return []string{
+			fmt.Sprintf("%d segments, %d retransmitted (%d fast, %d on RTO timeout),", t.SegmentsSent, t.Retransmits, t.FastRetransmits, t.Timeouts),
+			fmt.Sprintf("%d SACK recoveries, %d TLP", t.SACKRecoveries, t.TLPRecoveries),
+		}
 	}
 	fmt.Fprintf(w, "\nthe impaired link: %s\n(a simulated wire between two real TCP/IP stacks)\n", cfg)
-	fmt.Fprintf(w, "  client→server: %s\n", dir(st.Up))
-	fmt.Fprintf(w, "  server→client: %s\n", dir(st.Down))
-	fmt.Fprintf(w, "  client TCP:    %s\n", tcp(st.Client))
-	fmt.Fprintf(w, "  server TCP:    %s\n", tcp(st.Server))
+	width, indent := report.Width(w), strings.Repeat(" ", 17)
+	for _, row := range []struct {
+		label string
+		parts []string
+	}{
+		{"client→server:", dir(st.Up)}, {"server→client:", dir(st.Down)},
+		{"client TCP:", tcp(st.Client)}, {"server TCP:", tcp(st.Server)},
+	} {
+		first := fmt.Sprintf("  %-15s", row.label)
+		for _, part := range row.parts {
+			for _, line := range report.Wrap(part, width, first, indent) {
+				fmt.Fprintln(w, line)
+			}
+			first = indent
+		}
+	}
 	if st.QueueDrops > 0 {
 		fmt.Fprintf(w, "  %d packets dropped by a full queue inside a stack\n", st.QueueDrops)
 	}

@@ -80,7 +80,12 @@ crosses its stream path. See 'netlab docs quic'.`,
 					return usagef("--transports: %s does not promise delivery; this comparison is between reliable streams (tcp, quic, quic-streams, ws...)", tr.Info().Name)
 				}
 			}
-			cfg := loss.StreamsConfig{Count: count, Interval: interval, Size: size, Late: late, Link: link}
+			pcap, err := lf.pcapWriter()
+			if err != nil {
+				return err
+			}
+			cfg := loss.StreamsConfig{Count: count, Interval: interval, Size: size, Late: late, Link: link,
+				Recovery: lf.recoveryMode(), PCAP: pcap}
 			if handshake {
 				cfg.Handshake = measureHandshakes
 			}
@@ -148,8 +153,9 @@ func measureHandshakes(ctx context.Context, delay time.Duration) ([]loss.Handsha
 		{Name: "tcp+tls (TCP + TLS 1.3)", Ready: t.TCPTLS, RTT: rtt, Connect: t.TCPConnect},
 	}
 	if t.TCPConnect < delay {
-		out[1].Note = "the link is a user-space proxy: it answered TCP's SYN itself, at once, so TCP's own round trip " +
-			"is missing here; on a real link the TCP+TLS client waits one round trip more."
+		out[1].Note = "the client's connect was answered at once by the link's proxy on 127.0.0.1 (the TCP connect " +
+			"column); the proxy's own SYN/SYN-ACK crossed the simulated wire while the ClientHello waited in it, " +
+			"so the time includes TCP's round trip, as on a real link."
 	}
 	return out, nil
 }

@@ -11,9 +11,6 @@ import (
 	"github.com/netlab/netlab/labs/missed"
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/report/chart"
-	"github.com/netlab/netlab/transport"
-	"github.com/netlab/netlab/transport/impair"
-	"github.com/netlab/netlab/transport/simwire"
 )
 
 func init() { register(newMissedCmd) }
@@ -32,6 +29,7 @@ type missedOptions struct {
 	ackTimeout  time.Duration
 	recoveryWin time.Duration // recovery: Socket.IO's maxDisconnectionDuration
 	offlineMode string
+	cut         cutLinks // --offline-mode cut: the links, and --pcap
 	json        bool
 	tr          transportOptions
 	pics        *pictureFlags
@@ -73,6 +71,11 @@ and the application mitigates it, or not:
           client comes back with its session id and offset, recovered;
           volatile and acked events are not kept; the client buffers its
           own emits while away
+  last-event-id  Server-Sent Events' own way back (--transports sse, offline
+          scenario): the link goes dark under the open stream, the client
+          gives up on the silent stream and reconnects with Last-Event-ID,
+          and the server writes again what it had written since, from a
+          buffer of the last --window events; what left it is gone
 
 The table counts, per scenario x strategy x transport: events emitted,
 delivered to the application, missed, duplicated, recovered, gone; and the
@@ -82,22 +85,30 @@ it.`,
 		Example: `  netlab missed
   netlab missed --transports tcp --scenario offline --offline 1s
   netlab missed --transports tcp --scenario offline --strategy replay --window 50
-  netlab missed --scenario offline --offline-mode cut --offline 500ms
-  netlab missed --transports tcp --scenario slow --queue 5 --json`,
+  netlab missed --scenario offline --offline-mode cut --offline 500ms --pcap cut.pcap
+  netlab missed --transports tcp --scenario slow --queue 5 --json
+  netlab missed --transports sse --scenario offline --strategy none,last-event-id`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := o.config()
 			if err != nil {
 				return err
 			}
-			return missedRun(cmd.Context(), a, o, cfg)
+			if err := o.cut.open(); err != nil {
+				return err
+			}
+			err = missedRun(cmd.Context(), a, o, cfg)
+			if ferr := o.cut.finish(a.out, a.errOut, o.json); err == nil {
+				err = ferr
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.transports, "transports", "t", defaultEventTransports(), transportFlagHelp())
 	addTransportFlags(f, &o.tr)
 	f.StringVar(&o.scenarios, "scenario", "offline,late-handler,slow-consumer", "comma-separated scenarios: offline, late-handler (late), slow-consumer (slow)")
-	f.StringVar(&o.strategies, "strategy", "none,ack,replay,all", "comma-separated mitigations: none, ack, replay, all, recovery (Socket.IO's own, with --transports socketio)")
+	f.StringVar(&o.strategies, "strategy", "none,ack,replay,all", "comma-separated mitigations: none, ack, replay, all, recovery (Socket.IO's own, with --transports socketio), last-event-id (SSE's own, with --transports sse)")
 	f.Float64Var(&o.rate, "rate", missed.DefaultRate, "events per second the server emits")
 	f.DurationVar(&o.offline, "offline", missed.DefaultOffline, "offline: how long the client's link is down")
 	f.StringVar(&o.offlineMode, "offline-mode", "disconnect", "offline: disconnect (the client closes and dials again: exact counts) or cut (its link goes dark through an impaired link; the connection is left to TCP and the timeouts)")
@@ -107,6 +118,7 @@ it.`,
 	f.IntVar(&o.window, "window", missed.DefaultWindow, "replay: events the server keeps per client")
 	f.DurationVar(&o.ackTimeout, "ack-timeout", missed.DefaultAckTimeout, "ack: how long the server waits for an ack before resending")
 	f.DurationVar(&o.recoveryWin, "recovery-window", missed.DefaultRecoveryWindow, "recovery (Socket.IO, --transports socketio): maxDisconnectionDuration, how long the server keeps a lost session")
+	f.StringVar(&o.cut.pcapPath, "pcap", "", "offline-mode cut: write the packets that crossed the impaired links to `FILE` (pcap for Wireshark/tshark)")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of the table")
 	o.pics = addPictureFlags(cmd, a)
 	return cmd
@@ -131,14 +143,17 @@ func (o *missedOptions) config() (missed.Config, error) {
 	}
 	cfg := missed.Config{Rate: o.rate, Offline: o.offline, Late: o.late, Queue: o.queue,
 		ConsumeRate: o.consumeRate, Window: o.window, AckTimeout: o.ackTimeout,
-		RecoveryLink: socketioRecoveryLink, RecoveryWindow: o.recoveryWin}
+		RecoveryLink: socketioRecoveryLink, RecoveryWindow: o.recoveryWin, StreamLink: sseStreamLink}
 	mode, err := missed.ParseOfflineMode(strings.TrimSpace(o.offlineMode))
 	if err != nil {
 		return missed.Config{}, usagef("--offline-mode: %v", err)
 	}
 	cfg.OfflineMode = mode
-	if mode == missed.Cut {
-		cfg.CutLink = cutLink
+	switch {
+	case mode == missed.Cut:
+		cfg.CutLink = o.cut.via
+	case o.cut.pcapPath != "":
+		return missed.Config{}, usagef("--pcap needs --offline-mode cut: only a cut puts the client's link on a simulated wire")
 	}
 	for _, s := range splitList(o.scenarios) {
 		sc, err := missed.ParseScenario(s)
@@ -163,17 +178,6 @@ func (o *missedOptions) config() (missed.Config, error) {
 	}
 	cfg.Transports = trs
 	return cfg, nil
-}
-
-// cutLink is missed.Config.CutLink: an impaired link (a simulated wire
-// between two real TCP/IP stacks, transport/simwire) that goes dark, both
-// ways, from at after each proxy it starts until at+d.
-func cutLink(at, d time.Duration) (transport.Via, error) {
-	l, err := simwire.NewLink(simwire.Options{Impair: impair.Config{Cut: impair.Cut{At: at, For: d}}})
-	if err != nil {
-		return nil, err
-	}
-	return l.Via(), nil
 }
 
 // defaultEventTransports is the issue's default, poll,longpoll,ws: the

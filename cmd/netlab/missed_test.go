@@ -147,12 +147,16 @@ func TestMissedCutShortOverTCP(t *testing.T) {
 		t.Fatalf("%v, want 2 results in %s", err, out)
 	}
 	for _, r := range doc.Results {
+		t.Logf("%+v", r)
 		// 50 events before the cut, 30 during it, 50 after.
 		if r.OfflineMode != "cut" || r.Emitted != 130 || r.Missed != 0 || r.ConnLost != 0 {
 			t.Errorf("%+v: want offline mode cut, 130 emitted, 0 missed, connection held", r)
 		}
 		// The 30 events of the cut wait for the link and TCP's
-		// retransmission (200 ms RTO at least): late, not lost.
+		// retransmission (200 ms RTO at least): late, not lost. (31 when
+		// a loaded scheduler emits event 50 late enough for the cut to
+		// catch it too; it once read 0 here, when that event's delay
+		// was taken for the link's usual crossing.)
 		if r.Late < 20 || r.CatchUpUs <= 0 || r.Delay.MaxUs < 200e3 {
 			t.Errorf("%+v: want >= 20 late events, a catch-up time and a max delay >= 200ms", r)
 		}
@@ -170,7 +174,7 @@ func TestMissedCutOutlastsTheHeartbeat(t *testing.T) {
 		Strategies:  []missed.Strategy{missed.None, missed.Replay},
 		Offline:     time.Second,
 		OfflineMode: missed.Cut,
-		CutLink:     cutLink,
+		CutLink:     (&cutLinks{}).via,
 	}
 	results, err := missed.Run(context.Background(), cfg)
 	if err != nil || len(results) != 2 {

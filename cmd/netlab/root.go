@@ -86,11 +86,12 @@ func run(ctx context.Context, args []string, a *app) int {
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "netlab",
-		Short: "A networking sandbox: real servers and clients over TCP, UDP, HTTP polling and WebSocket",
+		Short: "A networking sandbox: real servers and clients over TCP, UDP, HTTP polling, WebSocket and more",
 		Long: `netlab starts real servers and real clients on your machine over raw TCP, UDP,
-HTTP short polling, HTTP long polling and WebSocket, runs the same scenario
-over each, and prints what happened side by side: latency, bytes on the wire,
-requests made, messages lost, reordered or missed.
+HTTP short polling, HTTP long polling, WebSocket, Socket.IO, Server-Sent Events
+and QUIC, runs the same scenario over each, and prints what happened side by
+side: latency, bytes on the wire, requests made, messages lost, reordered or
+missed.
 
 Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
 'netlab docs' lists them.`,
@@ -124,6 +125,7 @@ Start with 'netlab compare' (or 'make run'), then follow the walkthroughs:
 var commandGroup = map[string]string{
 	"compare": "labs", "echo": "labs", "push": "labs", "loss": "labs", "missed": "labs", "events": "labs",
 	"tcp": "transports", "udp": "transports", "http": "transports", "ws": "transports",
+	"socketio": "transports", "sse": "transports", "quic": "transports",
 	"chat": "tools", "cluster": "tools", "proxy": "tools", "wire": "tools", "layers": "tools", "report": "tools",
 	"docs": "learn",
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/socketio"
 )
@@ -87,7 +88,8 @@ take --transports ...,socketio.`,
 }
 
 func newSocketIODemoCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Three Socket.IO clients through every kind of emit, rooms, a disconnect and a recovery (a second)",
 		Long: `Starts netlab's Socket.IO server (the events of 'netlab socketio serve') and
@@ -97,16 +99,31 @@ sender, to everyone; rooms (every socket is in the room of its own id); a
 disconnect leaving its rooms; a dropped connection that comes back
 recovered. Each line says what each client received, as measured.`,
 		Example: `  netlab socketio demo
+  netlab socketio demo --json
   netlab docs socketio      # the walkthrough that explains each step`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			started := time.Now()
 			steps, err := socketio.Demo(cmd.Context())
-			if err != nil {
+			interrupted := cmd.Context().Err() != nil
+			if interrupted {
+				err = nil // the steps that ran are the result; run exits 130
+			}
+			if asJSON {
+				env := report.NewEnvelope("socketio demo", started)
+				env.Results = socketioDemoJSON(steps)
+				env.Interrupted = interrupted
+				if err != nil {
+					env.Errors = []string{err.Error()}
+				}
+				if jerr := env.Write(a.out); jerr != nil {
+					return jerr
+				}
 				return err
 			}
 			for i, st := range steps {
 				fmt.Fprintf(a.out, "%d. %s\n", i+1, st.Did)
-				for _, n := range []string{"ada", "bob", "cy"} {
+				for _, n := range socketioDemoNames {
 					got := st.Got[n]
 					if got == "" {
 						got = "-"
@@ -119,9 +136,43 @@ recovered. Each line says what each client received, as measured.`,
 				}
 				fmt.Fprintf(a.out, "   → %s\n", st.Note)
 			}
-			return nil
+			if interrupted {
+				fmt.Fprintln(a.out, "\n(interrupted: the steps above are those that ran)")
+			}
+			return err
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document instead of the steps")
+	return cmd
+}
+
+// socketioDemoNames are the demo's clients, in the order they are shown.
+var socketioDemoNames = []string{"ada", "bob", "cy"}
+
+// socketioDemoStepJSON is one step of 'netlab socketio demo --json'.
+type socketioDemoStepJSON struct {
+	Did      string                    `json:"did"`
+	Received []socketioDemoReceiptJSON `json:"received"`
+	Note     string                    `json:"note"`
+}
+
+// socketioDemoReceiptJSON is what one client received in a step: its
+// events, in order; none is [].
+type socketioDemoReceiptJSON struct {
+	Client string   `json:"client"`
+	Events []string `json:"events"`
+}
+
+func socketioDemoJSON(steps []socketio.DemoStep) []socketioDemoStepJSON {
+	out := []socketioDemoStepJSON{}
+	for _, st := range steps {
+		j := socketioDemoStepJSON{Did: st.Did, Note: st.Note, Received: []socketioDemoReceiptJSON{}}
+		for _, n := range socketioDemoNames {
+			j.Received = append(j.Received, socketioDemoReceiptJSON{Client: n, Events: append([]string{}, st.Events[n]...)})
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 // socketioServeOptions are the flags of 'netlab socketio serve'.

@@ -69,6 +69,7 @@ func WriteServing(w io.Writer, s *Server, serverID, cluster string) {
 	fmt.Fprintf(w, "  browser:  http://%s/\n", JoinHost(httpAddr))
 	fmt.Fprintf(w, "  wscat:    wscat -c ws://%s/ws\n", JoinHost(httpAddr))
 	fmt.Fprintf(w, "  curl:     SID=$(curl -s -X POST http://%s/poll/session)   (see 'netlab docs rooms')\n", JoinHost(httpAddr))
+	fmt.Fprintf(w, "  sse:      curl -N \"http://%s/sse?sid=SID\"   (SID: POST /sse/session)\n", JoinHost(httpAddr))
 	fmt.Fprintf(w, "  socketio: io(\"http://%s\") with socket.io-client 4.x   (see 'netlab docs socketio')\n", JoinHost(httpAddr))
 	fmt.Fprintf(w, "  terminal: netlab chat join %s --name NAME --room ROOM\n", JoinHost(httpAddr))
 	if s.LinesAddr != nil {

@@ -26,6 +26,10 @@ type Subject struct {
 	// LongPoll reports whether the client polls and the server holds each
 	// poll until there is something to answer (long polling).
 	LongPoll bool
+	// ServerPush reports whether the server sends unasked down a response
+	// it holds open, although the client sends each message with a request
+	// of its own (Server-Sent Events): not duplex, but push.
+	ServerPush bool
 }
 
 func (s Subject) name() string {

@@ -19,7 +19,7 @@ func FromJSON(c ConfigJSON, j ResultJSON, interrupted bool) Result {
 	}
 	for _, t := range j.Transports {
 		c := Column{Name: t.Name, Info: transport.Info{Name: t.Name, Reliable: t.Reliable, Ordered: t.Ordered, Duplex: t.Duplex},
-			Subject: Subject{Name: t.Name, Label: t.Label, PollInterval: time.Duration(math.Round(t.PollIntervalUs * 1000)), LongPoll: t.LongPoll}}
+			Subject: Subject{Name: t.Name, Label: t.Label, PollInterval: time.Duration(math.Round(t.PollIntervalUs * 1000)), LongPoll: t.LongPoll, ServerPush: t.ServerPush}}
 		if e := t.Echo; e != nil {
 			r.Echoed = true
 			f := EchoFigures{Sent: e.Sent, Received: e.Received, RTT: push.SummaryFromJSON(e.RTT)}

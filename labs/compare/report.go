@@ -23,7 +23,7 @@ func Table(r Result) *report.Table {
 	}
 	t.Section("by design (what the transport promises)")
 	row("delivery and order kept", func(c Column) string { return yes(c.Info.Reliable && c.Info.Ordered) })
-	row("server may send unasked", func(c Column) string { return yes(c.Info.Duplex) })
+	row("server may send unasked", func(c Column) string { return yes(c.Info.Duplex || c.Subject.ServerPush) })
 	if r.Echoed {
 		t.Section("echo: the client asks, the server answers")
 		echo := func(label string, f func(EchoFigures) string) {
@@ -137,6 +137,7 @@ type TransportJSON struct {
 	Duplex         bool             `json:"duplex"`
 	PollIntervalUs float64          `json:"poll_interval_us"`
 	LongPoll       bool             `json:"long_poll"`
+	ServerPush     bool             `json:"server_push,omitempty"`
 	Echo           *EchoJSON        `json:"echo"`
 	EchoError      string           `json:"echo_error,omitempty"`
 	Push           *push.ResultJSON `json:"push"`
@@ -163,7 +164,7 @@ func JSON(r Result) ResultJSON {
 	for _, c := range r.Columns {
 		t := TransportJSON{Name: c.Name, Label: c.Subject.label(), Reliable: c.Info.Reliable,
 			Ordered: c.Info.Ordered, Duplex: c.Info.Duplex,
-			PollIntervalUs: report.Micros(c.Subject.PollInterval), LongPoll: c.Subject.LongPoll}
+			PollIntervalUs: report.Micros(c.Subject.PollInterval), LongPoll: c.Subject.LongPoll, ServerPush: c.Subject.ServerPush}
 		if e := c.Echo; e != nil {
 			t.Echo = &EchoJSON{Sent: e.Sent, Received: e.Received, Lost: e.Lost(), RTT: report.Latency(e.RTT),
 				RTTSamplesUs: report.MicrosAll(e.RTTSamples)}

@@ -39,6 +39,10 @@ type StreamsConfig struct {
 	Interval time.Duration
 	Size     int
 	Link     impair.Config
+	// Recovery is the stacks' TCP loss detection on the link; PCAP, if
+	// set, gets every packet that crossed it (all transports' runs).
+	Recovery simwire.Recovery
+	PCAP     *simwire.PCAP
 	// Late is the one-way delay above which a message is late; 0 means the
 	// link's delay + jitter + 5 ms (a lost packet recovered within a round
 	// trip or two shows as late).
@@ -123,6 +127,12 @@ type StreamsRun struct {
 	// Held are the runs of held-behind messages, with how long the worst
 	// of each waited (its one-way delay).
 	Held []Stall
+	// Overtaken counts messages handed to the receiver after a later-sent
+	// message: taken from the order Recv returned them, not from clocks. An
+	// ordered stream never overtakes (it is 0 by the protocol); with a
+	// stream per message, a message whose packet got through is handed over
+	// while an earlier one's lost packet is being resent.
+	Overtaken int
 	// Up is what the link did to the client→server packets.
 	Up impair.Counts
 	// BySeq is each message's one-way delay, indexed by sequence number -
@@ -190,7 +200,7 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 	defer stopLink()
 	var link *simwire.Link
 	if !cfg.Link.Perfect() {
-		link, err = simwire.NewLink(simwire.Options{Impair: cfg.Link})
+		link, err = simwire.NewLink(simwire.Options{Impair: cfg.Link, Recovery: cfg.Recovery, PCAP: cfg.PCAP})
 		if err == nil {
 			addr, err = link.Via()(linkCtx, info.Network, addr)
 		}
@@ -209,6 +219,7 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 	n := cfg.Count
 	sent := make([]time.Time, n+1)
 	arrived := make([]time.Time, n+1)
+	var order []uint64 // sequence numbers in the order Recv returned them
 	var mu sync.Mutex
 	all := make(chan struct{})
 	go func() {
@@ -227,6 +238,7 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 			mu.Lock()
 			if m.Seq >= 1 && m.Seq <= uint64(n) && arrived[m.Seq].IsZero() {
 				arrived[m.Seq] = now
+				order = append(order, m.Seq)
 				got++
 				if got == n {
 					close(all)
@@ -273,6 +285,7 @@ func runStreams(parent context.Context, cfg StreamsConfig, tr transport.Transpor
 	defer mu.Unlock()
 	r.Interrupted = parent.Err() != nil
 	r.tally(sent[:r.Sent+1], arrived[:r.Sent+1], cfg.Late, burstGap(cfg.Interval))
+	r.Overtaken = overtaken(order)
 	if r.Err == nil && r.Delivered < r.Sent && parent.Err() == nil {
 		r.Err = fmt.Errorf("loss: %s promises delivery, but %d of %d messages did not arrive", info.Name, r.Sent-r.Delivered, r.Sent)
 	}
@@ -348,6 +361,20 @@ func (r *StreamsRun) tally(sent, arrived []time.Time, late, gap time.Duration) {
 		run.Last = uint64(seq)
 		run.Worst = max(run.Worst, arrived[seq].Sub(sent[seq]))
 	}
+}
+
+// overtaken counts the messages in order (sequence numbers in the order
+// they were received) that came after a higher sequence number.
+func overtaken(order []uint64) int {
+	n := 0
+	var highest uint64
+	for _, seq := range order {
+		if seq < highest {
+			n++
+		}
+		highest = max(highest, seq)
+	}
+	return n
 }
 
 // streamsLabel says how a transport puts the messages on streams.
@@ -520,11 +547,7 @@ func (res StreamsResult) StreamsSentences() []string {
 	if q != nil && t != nil {
 		line := fmt.Sprintf("Handshake: the QUIC client could send after %.1f round trips (QUIC carries TLS 1.3 in its first packets), the TCP+TLS 1.3 client after %.1f",
 			q.RoundTrips(), t.RoundTrips())
-		if t.Note != "" {
-			line += " (TLS's ClientHello/Finished only: the proxy answered TCP's SYN itself; on a real link TCP's SYN/SYN-ACK comes first, one round trip more)"
-		} else {
-			line += " (TCP's SYN/SYN-ACK, then TLS's ClientHello/Finished)"
-		}
+		line += " (TCP's SYN/SYN-ACK, then TLS's ClientHello/Finished)"
 		out = append(out, line+".")
 	}
 	return out

@@ -27,3 +27,20 @@ func TestStreamsTally(t *testing.T) {
 		t.Fatalf("held runs %+v, want 3..4", r.Held)
 	}
 }
+
+// TestOvertaken: messages received after a higher sequence number.
+func TestOvertaken(t *testing.T) {
+	for _, c := range []struct {
+		order []uint64
+		want  int
+	}{
+		{nil, 0},
+		{[]uint64{1, 2, 3, 4}, 0},
+		{[]uint64{1, 3, 4, 2, 5}, 1}, // 2's packet lost, 3 and 4 handed over first
+		{[]uint64{3, 1, 2, 4}, 2},
+	} {
+		if got := overtaken(c.order); got != c.want {
+			t.Errorf("overtaken(%v) = %d, want %d", c.order, got, c.want)
+		}
+	}
+}

@@ -15,9 +15,20 @@ import (
 	"github.com/netlab/netlab/transport/tcp"
 )
 
-// TestStreamsHeadOfLine: under the same seeded loss, messages on one TCP
-// stream wait behind packets that are not theirs; with a QUIC stream per
-// message none does more than one stream's worth, and the p99 is lower.
+// TestStreamsHeadOfLine: under the same seeded loss, an ordered stream
+// (TCP, one QUIC stream) hands messages over in the order they were sent,
+// so the ones behind a lost packet wait for it; with a QUIC stream per
+// message, messages whose packets got through are handed over before an
+// earlier one whose packet was lost.
+//
+// What is asserted is what the protocols force, counted from the order
+// Recv returned the messages (not from clocks, which a loaded machine
+// stretches): 0 overtaken on an ordered stream; at least one with a stream
+// per message. The timing-based counts (late, held behind: arrived within
+// a millisecond of an earlier late one) only have to show that TCP held
+// something: under load every transport's messages come late and in clumps,
+// so their order between transports is not asserted (it was: QUIC with a
+// stream each, 73 "held behind", against TCP's 39, under load).
 func TestStreamsHeadOfLine(t *testing.T) {
 	trs := []transport.Transport{tcp.New(tcp.Options{}), quic.New(quic.Options{}), quic.New(quic.Options{PerMessage: true})}
 	cfg := loss.StreamsConfig{Count: 150, Interval: 2 * time.Millisecond,
@@ -33,13 +44,23 @@ func TestStreamsHeadOfLine(t *testing.T) {
 		if r.Up.Dropped == 0 {
 			t.Fatalf("%s: the link dropped nothing: the test proves nothing", r.Transport)
 		}
+		t.Logf("%s: %d of %d packets dropped, %d overtaken, %d late, %d held behind", r.Transport,
+			r.Up.Dropped, r.Up.Packets, r.Overtaken, r.Late, r.HeldBehind)
 	}
 	tcpRun, one, many := res.Runs[0], res.Runs[1], res.Runs[2]
+	for _, r := range []loss.StreamsRun{tcpRun, one} {
+		if r.Overtaken != 0 {
+			t.Errorf("%s: %d messages handed over after a later-sent one; an ordered stream never does that", r.Transport, r.Overtaken)
+		}
+	}
+	// Measured with -race -count 20 on a loaded machine: 12 to 37 of 150
+	// overtaken with a stream each; tcp held behind 27 to 117.
+	if many.Overtaken == 0 {
+		t.Errorf("%s: no message handed over before an earlier one, with %d packets dropped: every message waited for the lost packets as on one stream",
+			many.Transport, many.Up.Dropped)
+	}
 	if tcpRun.HeldBehind == 0 {
 		t.Errorf("tcp: no message held behind another's packet at 5%% loss")
-	}
-	if many.HeldBehind > one.HeldBehind || many.HeldBehind >= tcpRun.HeldBehind {
-		t.Errorf("held behind: tcp %d, quic one stream %d, quic a stream each %d", tcpRun.HeldBehind, one.HeldBehind, many.HeldBehind)
 	}
 	// Which p99 is lower is a timing claim (real TCP's fast retransmit
 	// takes about a round trip, as QUIC's loss detection does): it is

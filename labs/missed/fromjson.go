@@ -92,6 +92,11 @@ func FromJSON(j ResultJSON) (Result, error) {
 			SameID: i.SameID, VolatileMissed: i.VolatileMissed, AckedMissed: i.AckedMissed, Buffered: i.Buffered,
 			BufferedGot: i.BufferedGot}
 	}
+	if i := j.SSEReconnect; i != nil {
+		r.StreamInfo = &StreamInfo{Buffer: i.Buffer, Noticed: fromUs(i.NoticedUs), StreamStats: StreamStats{
+			Streams: i.Streams, Reconnects: i.Reconnects, LastID: i.LastEventID, Replayed: i.Replayed, Gap: i.Gap,
+			Heartbeat: time.Duration(i.HeartbeatMs) * time.Millisecond, Retry: time.Duration(i.RetryMs) * time.Millisecond}}
+	}
 	return r, nil
 }
 

@@ -63,7 +63,8 @@ const (
 	All
 )
 
-var strategyNames = []string{"none", "ack", "replay", "all"}
+// Recovery (recovery.go) and LastEventID (lasteventid.go) follow All.
+var strategyNames = []string{"none", "ack", "replay", "all", "recovery", "last-event-id"}
 
 func (s Strategy) String() string {
 	if int(s) < len(strategyNames) {
@@ -79,7 +80,7 @@ func ParseStrategy(s string) (Strategy, error) {
 			return Strategy(i), nil
 		}
 	}
-	return 0, fmt.Errorf("missed: unknown strategy %q (want none, ack, replay, all or recovery)", s)
+	return 0, fmt.Errorf("missed: unknown strategy %q (want none, ack, replay, all, recovery or last-event-id)", s)
 }
 
 // An OfflineMode is how the Offline scenario takes the client offline.
@@ -174,6 +175,11 @@ type Config struct {
 	// RecoveryWindow is the Recovery strategy's maxDisconnectionDuration
 	// (DefaultRecoveryWindow).
 	RecoveryWindow time.Duration
+
+	// StreamLink, needed by the LastEventID strategy, starts an SSE server
+	// whose replay buffer keeps window events and a client streaming from
+	// it through a link that can go dark.
+	StreamLink func(ctx context.Context, window int) (StreamLink, error)
 
 	// Progress, if not nil, counts each scenario's runs as they end.
 	Progress *report.Progress
@@ -309,6 +315,8 @@ type Result struct {
 
 	// RecoveryInfo is what Socket.IO's recovery did (strategy Recovery).
 	RecoveryInfo *RecoveryInfo
+	// StreamInfo is what SSE's reconnect did (strategy LastEventID).
+	StreamInfo *StreamInfo
 }
 
 // Run runs every scenario over every strategy and transport: the runs of one
@@ -338,7 +346,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		}
 		wg.Wait()
 		for _, r := range res {
-			if r.Transport != "" { // Recovery runs over socketio only
+			if r.Transport != "" { // Recovery runs over socketio only, LastEventID over sse
 				out = append(out, r)
 			}
 		}
@@ -362,6 +370,18 @@ func RunOne(ctx context.Context, cfg Config, sc Scenario, st Strategy, tr transp
 		if res.Interrupted {
 			res.Err = "" // what it met after Ctrl-C is the interruption, not a failure
 		}
+		return res
+	}
+	if st == LastEventID {
+		if tr.Info().Name != "sse" {
+			return Result{} // not a run: Last-Event-ID is SSE's
+		}
+		res := runLastEventID(ctx, cfg, sc)
+		res.Scenario, res.Strategy, res.Transport = sc, st, tr.Info().Name
+		if sc == Offline {
+			res.OfflineMode = "disconnect"
+		}
+		res.Interrupted = ctx.Err() != nil
 		return res
 	}
 	if info := tr.Info(); !info.Connected {
@@ -390,9 +410,10 @@ type run struct {
 	st   Strategy
 	tr   transport.Transport
 	plan plan
-	// OfflineMode Cut: when the link comes back (from the lab's clock, taken
-	// just before the link started, so at most a scheduling delay early).
-	cutTo time.Time
+	// OfflineMode Cut: when the link goes dark and comes back (from the
+	// lab's clock, taken just before the link started, so at most a
+	// scheduling delay early).
+	cutFrom, cutTo time.Time
 }
 
 // cutting reports whether this run takes the client offline with a cut
@@ -442,7 +463,7 @@ func (r *run) do(parent context.Context) (res Result) {
 			return fail(fmt.Errorf("missed: %w", err))
 		}
 		next = start.Add(cutLead)
-		r.cutTo = start.Add(at + r.cfg.Offline)
+		r.cutFrom, r.cutTo = start.Add(at), start.Add(at+r.cfg.Offline)
 	}
 	cl := newClient(r.cfg, r.sc, r.st, r.tr, addr, r.plan.total)
 	defer func() {
@@ -524,7 +545,9 @@ func (r *run) drain(ctx context.Context, cl *client) {
 // heldByCut returns the test for "the cut link held event n, delivered at
 // at": it was emitted before the link came back, reached the application
 // after, and took longer than the slowest event before the cut (the link's
-// ordinary crossing, measured in this run) plus half an interval. Events are
+// ordinary crossing, measured in this run on the events that arrived before
+// the link went dark: one emitted late by a loaded scheduler, just before
+// the cut, may itself be held by it) plus half an interval. Events are
 // scheduled half an interval from the cut's edges, so an event that was not
 // held, emitted a little late by the scheduler just before the link came
 // back, still crosses in its usual time and is not counted; an event the
@@ -533,7 +556,7 @@ func (r *run) drain(ctx context.Context, cl *client) {
 func (r *run) heldByCut(sess *session, cl *client) func(n int, at time.Time) bool {
 	var usual time.Duration
 	for n, at := range cl.deliveredAt {
-		if n <= r.plan.cutAfter {
+		if n <= r.plan.cutAfter && at.Before(r.cutFrom) {
 			usual = max(usual, at.Sub(sess.firstEmit[n]))
 		}
 	}

@@ -25,8 +25,6 @@ import (
 // whatever the transport column: it is only run for "socketio".
 const Recovery Strategy = All + 1
 
-func init() { strategyNames = append(strategyNames, "recovery") }
-
 // A RecoveryLink is a Socket.IO server with connection state recovery and
 // one client connected to it, as transport/socketio provides them.
 type RecoveryLink interface {

@@ -102,6 +102,7 @@ func Table(cfg Config, results []Result) *report.Table {
 		t.Notes = append(t.Notes, "(interrupted): Ctrl-C stopped the run; its figures are what was measured until then, and missed counts the events not delivered by then, some still on their way or yet to be resent or replayed")
 	}
 	t.Notes = append(t.Notes, recoveryNotes(results)...)
+	t.Notes = append(t.Notes, lastEventIDNotes(results)...)
 	t.Notes = append(t.Notes, lost...)
 	t.Notes = append(t.Notes, failed...)
 	return t
@@ -159,6 +160,21 @@ type ResultJSON struct {
 	Error               string             `json:"error,omitempty"`
 	// SocketIORecovery is set for the recovery strategy.
 	SocketIORecovery *RecoveryJSON `json:"socketio_recovery,omitempty"`
+	// SSEReconnect is set for the last-event-id strategy.
+	SSEReconnect *StreamJSON `json:"sse_reconnect,omitempty"`
+}
+
+// StreamJSON is the JSON form of a StreamInfo.
+type StreamJSON struct {
+	Buffer      int     `json:"replay_buffer_events"`
+	HeartbeatMs int64   `json:"heartbeat_ms"`
+	RetryMs     int64   `json:"retry_ms"`
+	NoticedUs   float64 `json:"noticed_us"`
+	Streams     int64   `json:"streams"`
+	Reconnects  int64   `json:"reconnect_attempts"`
+	LastEventID int64   `json:"last_event_id"`
+	Replayed    int64   `json:"replayed"`
+	Gap         int64   `json:"gap"`
 }
 
 // RecoveryJSON is the JSON form of a RecoveryInfo.
@@ -179,9 +195,15 @@ func JSON(r Result) ResultJSON {
 		rj = &RecoveryJSON{WindowMs: i.Window.Milliseconds(), Recovered: i.Recovered, SameID: i.SameID,
 			VolatileMissed: i.VolatileMissed, AckedMissed: i.AckedMissed, Buffered: i.Buffered, BufferedGot: i.BufferedGot}
 	}
+	var sj *StreamJSON
+	if i := r.StreamInfo; i != nil {
+		sj = &StreamJSON{Buffer: i.Buffer, HeartbeatMs: i.Heartbeat.Milliseconds(), RetryMs: i.Retry.Milliseconds(),
+			NoticedUs: report.Micros(i.Noticed), Streams: i.Streams, Reconnects: i.Reconnects, LastEventID: i.LastID,
+			Replayed: i.Replayed, Gap: i.Gap}
+	}
 	return ResultJSON{
-		SocketIORecovery: rj,
-		Scenario:         r.Scenario.String(), Strategy: r.Strategy.String(), Transport: r.Transport,
+		SocketIORecovery: rj, SSEReconnect: sj,
+		Scenario: r.Scenario.String(), Strategy: r.Strategy.String(), Transport: r.Transport,
 		Emitted: r.Emitted, Delivered: r.Delivered, Missed: r.Missed,
 		Duplicated: r.Duplicated, DuplicatesDelivered: r.DuplicatesDelivered,
 		Recovered: r.Recovered, Unrecoverable: r.Unrecoverable,

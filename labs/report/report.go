@@ -30,6 +30,10 @@ type Table struct {
 	Columns []Column // per column; a missing entry is the zero Column
 	// Notes are printed under the table, each wrapped as a paragraph.
 	Notes []string
+	// SplitWide prints a table wider than MaxWidth as several, each with
+	// the first column and as many others as fit, before anything is
+	// folded or dropped (SideBySide sets it).
+	SplitWide bool
 }
 
 // A Column says how one column of a Table is laid out.
@@ -83,6 +87,11 @@ func (t *Table) right(i int) bool {
 
 // Write prints the table to w.
 func (t *Table) Write(w io.Writer) error {
+	if t.SplitWide {
+		if parts := t.splitWide(); parts != nil {
+			return writeSplit(w, parts)
+		}
+	}
 	var b strings.Builder
 	ncol := len(t.Header)
 	for _, r := range t.Rows {

@@ -231,6 +231,10 @@ func TestVersionOf(t *testing.T) {
 	if got := versionOf(bi); got != "(devel) 29a8cc2f1b3c+dirty" {
 		t.Errorf("got %q", got)
 	}
+	pseudo := &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261202021646-29a8cc2f1b3c+dirty"}, Settings: bi.Settings}
+	if got := versionOf(pseudo); got != "v0.0.0-20261202021646-29a8cc2f1b3c+dirty" {
+		t.Errorf("pseudo-version: got %q", got)
+	}
 	if got := versionOf(&debug.BuildInfo{Main: debug.Module{Version: "v1.2.0"}}); got != "v1.2.0" {
 		t.Errorf("got %q", got)
 	}
@@ -270,5 +274,38 @@ func TestFitFoldsLongLinesOnly(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("Fit wrote\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestSideBySideSplitsWhenTooWide(t *testing.T) {
+	names := []string{"tcp", "udp", "quic", "poll", "longpoll", "sse", "ws", "socketio"}
+	tb, row := SideBySide(names, func(n string) string { return n })
+	tb.Title = "a title"
+	tb.Section("a section")
+	row("a row label of some length", func(n string) string { return "cell " + n + " of width" })
+	tb.Notes = []string{"a note"}
+	var b strings.Builder
+	if err := tb.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	t.Log("\n" + out)
+	for i, l := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(l); n > MaxWidth {
+			t.Errorf("line %d is %d columns", i+1, n)
+		}
+	}
+	for _, n := range names {
+		if !strings.Contains(out, "cell "+n+" of width") {
+			t.Errorf("column %s left out", n)
+		}
+	}
+	parts := strings.Count(out, "a section")
+	if parts < 2 || strings.Count(out, "a row label of some length") != parts ||
+		strings.Count(out, "a title") != 1 || strings.Count(out, "a note") != 1 {
+		t.Errorf("want 2 parts or more, each with the section and the row, and the title and the note once")
+	}
+	if strings.Index(out, "a title") > strings.Index(out, "tcp") || strings.LastIndex(out, "a note") < strings.LastIndex(out, "socketio") {
+		t.Errorf("want the title first and the note last")
 	}
 }

@@ -3,11 +3,12 @@ package report
 // SideBySide starts the table every lab prints one column per transport
 // in: a blank corner, then name(item) heading each item's column. The
 // function it returns adds a row: label, then cell(item) for each item.
+// Too many items for MaxWidth columns print as several tables (SplitWide).
 //
 //	t, row := report.SideBySide(results, func(r Result) string { return r.Transport })
 //	row("sent", func(r Result) string { return fmt.Sprint(r.Sent) })
 func SideBySide[T any](items []T, name func(T) string) (*Table, func(label string, cell func(T) string)) {
-	t := &Table{Header: []string{""}}
+	t := &Table{Header: []string{""}, SplitWide: true}
 	for _, it := range items {
 		t.Header = append(t.Header, name(it))
 	}

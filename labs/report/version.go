@@ -2,6 +2,7 @@ package report
 
 import (
 	"runtime/debug"
+	"strings"
 	"sync"
 )
 
@@ -39,6 +40,11 @@ func versionOf(bi *debug.BuildInfo) string {
 	}
 	if len(rev) > 12 {
 		rev = rev[:12]
+	}
+	if strings.Contains(v, rev) {
+		// Go 1.24+ builds a pseudo-version from the revision already
+		// (v0.0.0-20261202021646-92f685797b22+dirty).
+		return v
 	}
 	if modified == "true" {
 		rev += "+dirty"

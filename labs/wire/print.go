@@ -89,13 +89,24 @@ func (res Result) compareTable() *report.Table {
 	row("framing", func(r Echo) string { return b(r.Totals.Cost.Framing) })
 	row("HTTP headers", func(r Echo) string { return b(r.Totals.Cost.Headers) })
 	row("total", func(r Echo) string { return b(r.Totals.Cost.Total()) })
-	row("per netlab message", func(r Echo) string { return fmt.Sprintf("%.1f B", r.BytesPerMessage()) })
+	row("per netlab message", func(r Echo) string {
+		if r.Totals.Messages == 0 {
+			return "–" // none decoded: QUIC is encrypted, Socket.IO wraps them in its own packets
+		}
+		return fmt.Sprintf("%.1f B", r.BytesPerMessage())
+	})
 	t.Notes = []string{
 		"Counted above TCP/UDP: the kernel adds 20-60 B of TCP or 8 B of UDP header, 20 B of IPv4 and the link's header per packet (see netlab layers).",
 		"Totals include one-time setup (the WebSocket handshake, the poll session) and, for polling, the polls that found nothing; a larger --count spreads the setup thinner.",
 	}
 	if res.Interrupted {
 		t.Notes = append(t.Notes, "(interrupted): Ctrl-C stopped the run; its column is what crossed the tap until then.")
+	}
+	for _, r := range rs {
+		if r.Totals.Messages == 0 && r.Received > 0 {
+			t.Notes = append(t.Notes, "–: the tap decoded no netlab message there (QUIC is encrypted; Socket.IO wraps messages in packets of its own); the bytes are counted all the same.")
+			break
+		}
 	}
 	return t
 }

@@ -254,3 +254,68 @@ func FuzzDecodeLines(f *testing.F) {
 		}
 	})
 }
+
+// TestCloseDoesNotWaitForAnAbsentPoller: Close waits for a client to be
+// told 410 Gone only while it is polling. A session curl opened and never
+// polled ends at once (it used to wait closeTimeout, two seconds, keeping
+// 'chat serve' from stopping on Ctrl-C); one polled in a loop still gets
+// what was queued, then 410.
+func TestCloseDoesNotWaitForAnAbsentPoller(t *testing.T) {
+	addr, conns := server(t, Options{})
+	openSession(t, addr)
+	idle := <-conns
+	time.Sleep(2 * pollGrace) // older than the first GET's grace: not polled
+	start := time.Now()
+	idle.Close()
+	// The goal is 0.5 s for the whole server to stop; Close itself should
+	// be a few milliseconds. Tolerance for a loaded machine and -race: half
+	// of closeTimeout, which the old Close waited out.
+	if took := time.Since(start); took > closeTimeout/2 {
+		t.Errorf("Close of a session nobody polls took %v, want well under %v", took, closeTimeout)
+	}
+
+	sid := openSession(t, addr)
+	polled := <-conns
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := polled.Send(ctx, transport.Message{Data: []byte("last words")}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() { // a client polling with short GETs, 50 ms apart
+		var seen []string
+		after := 0
+		for {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			fmt.Fprintf(c, "GET /poll?sid=%s&after=%d HTTP/1.1\r\nHost: x\r\n\r\n", sid, after)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				c.Close()
+				got <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			c.Close()
+			seen = append(seen, fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b))))
+			if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
+				got <- strings.Join(seen, " | ")
+				return
+			}
+			if resp.StatusCode == http.StatusOK {
+				after++
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // a few polls: the message, then empty ones
+	polled.Close()
+	trail := <-got
+	if !strings.HasPrefix(trail, `200 {"text":"last words"}`) || !strings.Contains(trail, "410 httppoll: session "+sid+" closed by the server") {
+		t.Errorf("a client polling through Close saw %q; want the message, then 410", trail)
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/queue"
 )
 
 // A Conn is the client side of a polling session: one goroutine polls with
@@ -33,19 +34,11 @@ type Conn struct {
 	requests atomic.Int64
 	empty    atomic.Int64
 
-	send chan transport.Message
-	recv chan transport.Message
+	q *queue.Queue // Send and Recv
 
-	pollCtx    context.Context // cancelled by Close to stop the poller
-	stopPoll   context.CancelFunc
-	closing    chan struct{}
-	closeOnce  sync.Once
-	closedFlag atomic.Bool
-
-	readDone  chan struct{}
-	readErr   error // set before readDone is closed
-	writeDone chan struct{}
-	writeErr  error // set before writeDone is closed
+	pollCtx   context.Context // cancelled by Close to stop the poller
+	stopPoll  context.CancelFunc
+	closeOnce sync.Once
 }
 
 var (
@@ -65,13 +58,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		return nil, fmt.Errorf("httppoll: dial %q: %w", addr, err)
 	}
 	c := &Conn{
-		opts:      opts,
-		base:      strings.TrimSuffix(base, "/"),
-		send:      make(chan transport.Message, opts.Queue),
-		recv:      make(chan transport.Message, 64),
-		closing:   make(chan struct{}),
-		readDone:  make(chan struct{}),
-		writeDone: make(chan struct{}),
+		opts: opts,
+		base: strings.TrimSuffix(base, "/"),
+		q:    queue.New("httppoll", opts.MaxMessage, opts.Queue, 64),
 	}
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	c.tr = &http.Transport{
@@ -117,58 +106,20 @@ const pollAnswerTimeout = 15 * time.Second
 func (c *Conn) Session() string { return c.sid }
 
 // Send queues m; the sender POSTs it with whatever else is queued.
-func (c *Conn) Send(ctx context.Context, m transport.Message) error {
-	if c.closedFlag.Load() {
-		return fmt.Errorf("httppoll: send: %w", transport.ErrClosed)
-	}
-	if len(m.Data) > c.opts.MaxMessage {
-		return fmt.Errorf("httppoll: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
-	}
-	select {
-	case c.send <- m:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.closing:
-		return fmt.Errorf("httppoll: send: %w", transport.ErrClosed)
-	case <-c.writeDone:
-		return c.writeErr
-	}
-}
+func (c *Conn) Send(ctx context.Context, m transport.Message) error { return c.q.Send(ctx, m) }
 
 // Recv returns the next message polled from the server; io.EOF once the
 // server closed the session.
-func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
-	if c.closedFlag.Load() {
-		return transport.Message{}, fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
-	}
-	select {
-	case m := <-c.recv:
-		return m, nil
-	case <-ctx.Done():
-		return transport.Message{}, ctx.Err()
-	case <-c.readDone:
-		select {
-		case m := <-c.recv:
-			return m, nil
-		default:
-		}
-		if c.closedFlag.Load() {
-			return transport.Message{}, fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
-		}
-		return transport.Message{}, c.readErr
-	}
-}
+func (c *Conn) Recv(ctx context.Context) (transport.Message, error) { return c.q.Recv(ctx) }
 
 // Close POSTs what is queued (within about two seconds), closes the session
 // with DELETE and stops polling.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
-		c.closedFlag.Store(true)
-		close(c.closing)
-		<-c.writeDone
+		c.q.StartClose()
+		<-c.q.WriteEnded()
 		select {
-		case <-c.readDone: // the server already ended the session
+		case <-c.q.ReadEnded(): // the server already ended the session
 		default:
 			ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 			if req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.base+"?sid="+url.QueryEscape(c.sid), nil); err == nil {
@@ -181,7 +132,7 @@ func (c *Conn) Close() error {
 			cancel()
 		}
 		c.stopPoll()
-		<-c.readDone
+		<-c.q.ReadEnded()
 		c.tr.CloseIdleConnections()
 	})
 	return nil
@@ -196,7 +147,8 @@ func (c *Conn) WireStats() transport.WireStats {
 
 // pollPump is the only reader: it polls until the session ends or Close.
 func (c *Conn) pollPump() {
-	defer close(c.readDone)
+	var err error // what Recv reports when the poller has stopped
+	defer func() { c.q.ReadDone(err) }()
 	var after uint64
 	var timer *time.Timer
 	if c.opts.Mode == Short {
@@ -208,7 +160,7 @@ func (c *Conn) pollPump() {
 			select {
 			case <-timer.C:
 			case <-c.pollCtx.Done():
-				c.readErr = fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
+				err = fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
 				return
 			}
 			timer.Reset(c.opts.PollInterval)
@@ -217,15 +169,13 @@ func (c *Conn) pollPump() {
 		if c.opts.Mode == Long {
 			u += "&wait=" + c.opts.Hold.String()
 		}
-		next, err := c.pollOnce(u, after)
+		after, err = c.pollOnce(u, after)
 		if err != nil {
 			if c.pollCtx.Err() != nil {
 				err = fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
 			}
-			c.readErr = err
 			return
 		}
-		after = next
 	}
 }
 
@@ -265,7 +215,7 @@ func (c *Conn) pollOnce(u string, after uint64) (uint64, error) {
 	}
 	return readAnswer(resp.Body, resp.Header.Get("X-Netlab-Last"), after, c.opts, func(m transport.Message) error {
 		select {
-		case c.recv <- m:
+		case c.q.In <- m:
 			return nil
 		case <-c.pollCtx.Done():
 			return transport.ErrClosed
@@ -309,36 +259,12 @@ func readAnswer(body io.Reader, lastHeader string, after uint64, o Options, deli
 // postPump is the only sender: it POSTs every message queued, as many as
 // fit in one body, until Close has flushed the queue.
 func (c *Conn) postPump() {
-	defer close(c.writeDone)
-	var body []byte
-	for {
-		var first transport.Message
-		timeout := c.opts.WriteTimeout
-		select {
-		case first = <-c.send:
-		case <-c.closing:
-			select {
-			case first = <-c.send:
-				timeout = closeTimeout
-			default:
-				return
-			}
+	c.q.Drain(int(c.opts.MaxBody)-c.opts.wireLimit(), queue.AppendLine, func(body []byte, late bool) error {
+		if late {
+			return c.post(body, closeTimeout)
 		}
-		body = append(transport.AppendEncode(body[:0], first), '\n')
-	fill:
-		for int64(len(body)) < c.opts.MaxBody-int64(c.opts.wireLimit()) {
-			select {
-			case m := <-c.send:
-				body = append(transport.AppendEncode(body, m), '\n')
-			default:
-				break fill
-			}
-		}
-		if err := c.post(body, timeout); err != nil {
-			c.writeErr = err
-			return
-		}
-	}
+		return c.post(body, c.opts.WriteTimeout)
+	})
 }
 
 func (c *Conn) post(body []byte, timeout time.Duration) error {

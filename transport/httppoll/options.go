@@ -64,7 +64,12 @@ const (
 	// beyond it is answered 503.
 	DefaultMaxSessions = 10000
 
+	// closeTimeout bounds how long Close waits for the client to collect
+	// what was queued and be told 410 Gone.
 	closeTimeout = 2 * time.Second
+	// pollGrace is how much later than its usual gap between GETs a
+	// client's next GET may come before Close stops waiting for it.
+	pollGrace = 250 * time.Millisecond
 )
 
 // Options configure the polling server and client. Zero fields take the

@@ -3,8 +3,6 @@ package httppoll
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/session"
 )
 
 // A Server is the polling endpoint: an http.Handler serving Prefix and
@@ -29,15 +28,8 @@ import (
 // IdleTimeout above MaxHold, and see CountingListener for bytes on the wire.
 // It is safe for concurrent use.
 type Server struct {
-	opts   Options
-	accept chan *ServerConn
-
-	mu       sync.Mutex
-	sessions map[string]*ServerConn
-	closed   bool
-
-	done      chan struct{}
-	closeOnce sync.Once
+	opts     Options
+	sessions *session.Table[*ServerConn]
 }
 
 // backlog is how many new sessions wait for Accept before POST /session is
@@ -46,78 +38,25 @@ const backlog = 128
 
 // NewServer returns a Server with opts (zero fields take the defaults).
 func NewServer(opts Options) *Server {
-	return &Server{
-		opts:     opts.withDefaults(),
-		accept:   make(chan *ServerConn, backlog),
-		sessions: make(map[string]*ServerConn),
-		done:     make(chan struct{}),
-	}
+	return &Server{opts: opts.withDefaults(), sessions: session.New[*ServerConn]("httppoll", backlog)}
 }
 
 // Accept waits for the next session. It returns an error matching
 // transport.ErrClosed after Close.
 func (s *Server) Accept(ctx context.Context) (transport.Conn, error) {
-	select {
-	case c := <-s.accept:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.done:
-		return nil, fmt.Errorf("httppoll: accept: %w", transport.ErrClosed)
-	}
+	return s.sessions.Accept(ctx)
 }
 
 // Close refuses new sessions (503) and closes every session, giving each
 // client a short time to collect what was queued for it. It is idempotent.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		var conns []*ServerConn
-		for _, c := range s.sessions {
-			conns = append(conns, c)
-		}
-		s.mu.Unlock()
-		close(s.done)
-	drain:
-		for {
-			select {
-			case c := <-s.accept:
-				c.end(transport.ErrClosed)
-			default:
-				break drain
-			}
-		}
-		var wg sync.WaitGroup
-		for _, c := range conns {
-			wg.Add(1)
-			go func() { defer wg.Done(); c.Close() }()
-		}
-		wg.Wait()
-	})
+	s.sessions.Close(func(c *ServerConn) { c.end(transport.ErrClosed) })
 	return nil
-}
-
-func (s *Server) lookup(id string) *ServerConn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sessions[id]
-}
-
-func (s *Server) remove(c *ServerConn) {
-	s.mu.Lock()
-	if s.sessions[c.id] == c {
-		delete(s.sessions, c.id)
-	}
-	s.mu.Unlock()
 }
 
 // httpError answers with status and a one-line reason.
 func httpError(w http.ResponseWriter, status int, format string, a ...any) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "httppoll: "+format+"\n", a...)
+	session.HTTPError(w, "httppoll", status, format, a...)
 }
 
 // ServeHTTP serves the endpoints listed in the package documentation.
@@ -154,8 +93,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusBadRequest, "missing sid: open a session with POST %s/session and pass ?sid=ID", s.opts.Prefix)
 			return
 		}
-		c := s.lookup(sid)
-		if c == nil {
+		c, ok := s.sessions.Lookup(sid)
+		if !ok {
 			httpError(w, http.StatusNotFound, "unknown session %q (expired or never opened): open one with POST %s/session", sid, s.opts.Prefix)
 			return
 		}
@@ -184,34 +123,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // open creates a session and waits for Accept to take it.
 func (s *Server) open(w http.ResponseWriter, r *http.Request) {
-	var raw [12]byte
-	rand.Read(raw[:])
-	c := newServerConn(s, hex.EncodeToString(raw[:]))
+	c := newServerConn(s, session.NewID())
 	if cc := countconn.FromContext(r.Context()); cc != nil {
 		cc.SetOwner(&c.counter)
 	}
 	c.requests.Add(1)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		c.idle.Stop()
+	switch err := s.sessions.Add(c.id, c, s.opts.MaxSessions); {
+	case errors.Is(err, transport.ErrClosed):
+		c.end(err)
 		httpError(w, http.StatusServiceUnavailable, "server closed")
 		return
-	}
-	if len(s.sessions) >= s.opts.MaxSessions {
-		s.mu.Unlock()
-		c.idle.Stop()
+	case errors.Is(err, session.ErrFull):
+		c.end(err)
 		w.Header().Set("Retry-After", "1")
 		httpError(w, http.StatusServiceUnavailable, "server full: %d sessions open, try again later", s.opts.MaxSessions)
 		return
-	}
-	s.sessions[c.id] = c
-	s.mu.Unlock()
-	select {
-	case s.accept <- c: // a backlog, like a listening socket's
-	default:
-		c.end(transport.ErrClosed)
-		httpError(w, http.StatusServiceUnavailable, "too many sessions waiting to be accepted, try again later")
+	case err != nil:
+		c.end(err)
+		httpError(w, http.StatusServiceUnavailable, "%v, try again later", err)
 		return
 	}
 	c.touch()
@@ -240,6 +169,12 @@ type ServerConn struct {
 	closing  bool          // Close was called: deliver the rest, then 410
 	told     bool          // a GET was answered 410 Gone
 	idle     *time.Timer
+	// lastPoll is when the last GET ended (when the session was made,
+	// before the first); pollGap the longest the client took from one
+	// GET's end to its next; polls how many GETs it sent.
+	lastPoll time.Time
+	pollGap  time.Duration
+	polls    int
 
 	// plainPeer reports whether the client has POSTed plain text (curl):
 	// messages that are only text go back to it as plain lines.
@@ -266,6 +201,7 @@ func newServerConn(s *Server, id string) *ServerConn {
 		changed:  make(chan struct{}),
 		in:       make(chan transport.Message, s.opts.Queue),
 		gone:     make(chan struct{}),
+		lastPoll: time.Now(),
 	}
 	c.idle = time.AfterFunc(s.opts.SessionIdle, c.expire)
 	return c
@@ -299,7 +235,7 @@ func (c *ServerConn) end(err error) {
 	c.endOnce.Do(func() {
 		c.idle.Stop()
 		c.goneErr = err
-		c.srv.remove(c) // first, so that no request finds an ended session
+		c.srv.sessions.Remove(c.id, c) // first, so that no request finds an ended session
 		close(c.gone)
 		c.mu.Lock()
 		c.notify()
@@ -339,10 +275,15 @@ func (c *ServerConn) poll(w http.ResponseWriter, r *http.Request) {
 		c.notify()
 	}
 	c.polling = true
+	if c.polls > 0 {
+		c.pollGap = max(c.pollGap, time.Since(c.lastPoll))
+	}
+	c.polls++
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		c.polling = false
+		c.lastPoll = time.Now()
 		c.mu.Unlock()
 	}()
 
@@ -638,7 +579,10 @@ func (c *ServerConn) Recv(ctx context.Context) (transport.Message, error) {
 
 // Close lets the client collect what is queued and learn that the session
 // is closed (its next GET gets 410 Gone), waiting at most two seconds, then
-// ends the session.
+// ends the session. It does not wait for a client that is not polling: one
+// whose next GET is overdue: later than its longest gap between GETs so
+// far, plus a quarter second (a session made over a quarter second ago that
+// never sent a GET is not polled).
 func (c *ServerConn) Close() error {
 	c.mu.Lock()
 	c.closing = true
@@ -649,20 +593,52 @@ func (c *ServerConn) Close() error {
 	for {
 		c.mu.Lock()
 		told, changed := c.told, c.changed
+		due := c.nextPollDue()
 		c.mu.Unlock()
 		if told {
 			break
 		}
+		// A session nobody is polling cannot be told goodbye: do not wait
+		// for a GET that is not coming.
+		var overdue *time.Timer
+		var overdueC <-chan time.Time
+		if !due.IsZero() {
+			d := time.Until(due)
+			if d <= 0 {
+				break
+			}
+			overdue = time.NewTimer(d)
+			overdueC = overdue.C
+		}
+		again := false
 		select {
 		case <-changed:
-			continue
+			again = true
+		case <-overdueC:
+			again = true // look again: a GET may have started
 		case <-c.gone:
 		case <-t.C:
 		}
-		break
+		if overdue != nil {
+			overdue.Stop()
+		}
+		if !again {
+			break
+		}
 	}
 	c.end(transport.ErrClosed)
 	return nil
+}
+
+// nextPollDue is when the client's next GET is overdue: zero while a GET
+// is in progress; otherwise its longest gap between GETs so far plus
+// pollGrace after the last one ended (the first is due within pollGrace of
+// the session's start). Call with mu held.
+func (c *ServerConn) nextPollDue() time.Time {
+	if c.polling {
+		return time.Time{}
+	}
+	return c.lastPoll.Add(c.pollGap + pollGrace)
 }
 
 // WireStats reports the session's requests, empty polls and bytes on the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/queue"
 )
 
 // Application error codes in CONNECTION_CLOSE.
@@ -43,17 +44,8 @@ type Conn struct {
 	server  bool
 	onClose func()
 
-	send chan transport.Message
-	recv chan transport.Message
-
-	closing    chan struct{}
-	closeOnce  sync.Once
-	closedFlag atomic.Bool
-
-	readDone  chan struct{}
-	readErr   error // set before readDone is closed
-	writeDone chan struct{}
-	writeErr  error // set before writeDone is closed
+	q         *queue.Queue // Send and Recv
+	closeOnce sync.Once
 	sent      atomic.Int64
 }
 
@@ -68,21 +60,17 @@ func newConn(qc *quicgo.Conn, opts Options, counter *countconn.Counter, server b
 		opts:    opts,
 		counter: counter,
 		server:  server,
-		send:    make(chan transport.Message, opts.Queue),
-		// Room for a whole queue, so that the peer's Close, which waits
-		// for this side to have read its stream to the end, does not wait
-		// for this side's application.
-		recv:      make(chan transport.Message, opts.Queue),
-		closing:   make(chan struct{}),
-		readDone:  make(chan struct{}),
-		writeDone: make(chan struct{}),
+		// Room in Recv's queue for a whole send queue, so that the peer's
+		// Close, which waits for this side to have read its stream to the
+		// end, does not wait for this side's application.
+		q: queue.New("quic", opts.MaxMessage, opts.Queue, opts.Queue),
 	}
 	if opts.PerMessage {
-		go c.readStreams()
-		go c.writeStreams()
+		go func() { c.q.ReadDone(c.readStreams()) }()
+		go func() { c.q.WriteDone(c.writeStreams()) }()
 	} else {
-		go c.readPump()
-		go c.writePump()
+		go func() { c.q.ReadDone(c.readStream()) }()
+		go func() { c.q.WriteDone(c.writeStream()) }()
 	}
 	return c
 }
@@ -95,65 +83,27 @@ func (c *Conn) Handshake() (tlsVersion uint16, used0RTT bool) {
 }
 
 // Send queues m for the write pump.
-func (c *Conn) Send(ctx context.Context, m transport.Message) error {
-	if c.closedFlag.Load() {
-		return fmt.Errorf("quic: send: %w", transport.ErrClosed)
-	}
-	if len(m.Data) > c.opts.MaxMessage {
-		return fmt.Errorf("quic: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
-	}
-	select {
-	case c.send <- m:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.closing:
-		return fmt.Errorf("quic: send: %w", transport.ErrClosed)
-	case <-c.writeDone:
-		return c.writeErr
-	}
-}
+func (c *Conn) Send(ctx context.Context, m transport.Message) error { return c.q.Send(ctx, m) }
 
 // Recv returns the next message; io.EOF once the peer closed cleanly.
-func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
-	if c.closedFlag.Load() {
-		return transport.Message{}, fmt.Errorf("quic: recv: %w", transport.ErrClosed)
-	}
-	select {
-	case m := <-c.recv:
-		return m, nil
-	case <-ctx.Done():
-		return transport.Message{}, ctx.Err()
-	case <-c.readDone:
-		select {
-		case m := <-c.recv:
-			return m, nil
-		default:
-		}
-		if c.closedFlag.Load() {
-			return transport.Message{}, fmt.Errorf("quic: recv: %w", transport.ErrClosed)
-		}
-		return transport.Message{}, c.readErr
-	}
-}
+func (c *Conn) Recv(ctx context.Context) (transport.Message, error) { return c.q.Recv(ctx) }
 
 // Close writes what is queued and ends this side's stream (within about
 // two seconds), waits for the peer to close the connection having read it
 // all, then closes the connection.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
-		c.closedFlag.Store(true)
-		close(c.closing)
-		<-c.writeDone
+		c.q.StartClose()
+		<-c.q.WriteEnded()
 		t := time.NewTimer(closeTimeout)
 		select {
 		case <-c.qc.Context().Done():
-		case <-c.readDone:
+		case <-c.q.ReadEnded():
 		case <-t.C:
 		}
 		t.Stop()
 		c.qc.CloseWithError(codeDone, "closed")
-		<-c.readDone
+		<-c.q.ReadEnded()
 		if c.onClose != nil {
 			c.onClose()
 		}
@@ -164,11 +114,10 @@ func (c *Conn) Close() error {
 // abort closes the connection at once, for Listener.Close.
 func (c *Conn) abort() {
 	c.closeOnce.Do(func() {
-		c.closedFlag.Store(true)
-		close(c.closing)
+		c.q.StartClose()
 		c.qc.CloseWithError(codeDone, "listener closed")
-		<-c.writeDone
-		<-c.readDone
+		<-c.q.WriteEnded()
+		<-c.q.ReadEnded()
 		if c.onClose != nil {
 			c.onClose()
 		}
@@ -185,7 +134,7 @@ func (c *Conn) WireStats() transport.WireStats {
 // connErr turns the connection's end into what Recv reports: io.EOF for
 // the peer's clean close, ErrClosed for ours.
 func (c *Conn) connErr(err error) error {
-	if c.closedFlag.Load() {
+	if c.q.Closed() {
 		return fmt.Errorf("quic: recv: %w", transport.ErrClosed)
 	}
 	var ae *quicgo.ApplicationError
@@ -203,7 +152,7 @@ func (c *Conn) connErr(err error) error {
 // deliver hands m to Recv; false once the connection is done.
 func (c *Conn) deliver(m transport.Message) bool {
 	select {
-	case c.recv <- m:
+	case c.q.In <- m:
 		return true
 	case <-c.qc.Context().Done():
 		return false
@@ -216,14 +165,12 @@ func (c *Conn) fail(code quicgo.ApplicationErrorCode, err error) error {
 	return err
 }
 
-// readPump reads the peer's one stream: frames of a 4-byte length and a
+// readStream is the read pump: it reads the peer's one stream: frames of a 4-byte length and a
 // wire form, until the stream's end (io.EOF) or the connection's.
-func (c *Conn) readPump() {
-	defer close(c.readDone)
+func (c *Conn) readStream() error {
 	rs, err := c.qc.AcceptUniStream(context.Background())
 	if err != nil {
-		c.readErr = c.connErr(err)
-		return
+		return c.connErr(err)
 	}
 	br := bufio.NewReaderSize(rs, 32<<10)
 	var hdr [4]byte
@@ -231,82 +178,58 @@ func (c *Conn) readPump() {
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			if err == io.EOF { // the peer ended its stream between messages
-				c.readErr = io.EOF
 				c.qc.CloseWithError(codeDone, "read to the end")
-				return
+				return io.EOF
 			}
-			c.readErr = c.connErr(err)
-			return
+			return c.connErr(err)
 		}
 		n := binary.BigEndian.Uint32(hdr[:])
 		if n > uint32(c.opts.frameLimit()) {
-			c.readErr = c.fail(codeTooLarge, fmt.Errorf("quic: recv: a %d-byte frame: %w (limit %d)", n, transport.ErrTooLarge, c.opts.frameLimit()))
-			return
+			return c.fail(codeTooLarge, fmt.Errorf("quic: recv: a %d-byte frame: %w (limit %d)", n, transport.ErrTooLarge, c.opts.frameLimit()))
 		}
 		buf = buf[:0]
 		buf = append(buf, make([]byte, n)...)
 		if _, err := io.ReadFull(br, buf); err != nil {
-			c.readErr = c.connErr(err)
-			return
+			return c.connErr(err)
 		}
 		m, err := transport.Decode(buf)
 		if err == nil && len(m.Data) > c.opts.MaxMessage {
 			err = fmt.Errorf("a %d-byte message: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
 		}
 		if err != nil {
-			c.readErr = c.fail(codeBadData, fmt.Errorf("quic: recv: %w", err))
-			return
+			return c.fail(codeBadData, fmt.Errorf("quic: recv: %w", err))
 		}
 		if !c.deliver(m) {
-			c.readErr = c.connErr(context.Cause(c.qc.Context()))
-			return
+			return c.connErr(context.Cause(c.qc.Context()))
 		}
 	}
 }
 
-// writePump opens this side's stream and writes every queued message on
-// it, as many as are queued in one write, until Close has flushed the
-// queue; then it ends the stream.
-func (c *Conn) writePump() {
-	defer close(c.writeDone)
+// writeStream is the write pump: it opens this side's stream and writes
+// every queued message on it, as many as are queued in one write, until
+// Close has flushed the queue; then it ends the stream.
+func (c *Conn) writeStream() error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.WriteTimeout)
 	ss, err := c.qc.OpenUniStreamSync(ctx)
 	cancel()
 	if err != nil {
-		c.writeErr = fmt.Errorf("quic: send: opening a stream: %w", err)
-		return
+		return fmt.Errorf("quic: send: opening a stream: %w", err)
 	}
 	var buf []byte
 	for {
-		var first transport.Message
-		select {
-		case first = <-c.send:
-		case <-c.closing:
-			select {
-			case first = <-c.send:
-			default:
-				ss.SetWriteDeadline(time.Now().Add(closeTimeout))
-				ss.Close() // FIN: the peer reads io.EOF after the last message
-				return
+		var ok bool
+		buf, _, ok = c.q.Batch(buf[:0], 64<<10, c.qc.Context().Done(), appendFrame)
+		if !ok {
+			if c.qc.Context().Err() != nil {
+				return fmt.Errorf("quic: send: %w", transport.ErrClosed)
 			}
-		case <-c.qc.Context().Done():
-			c.writeErr = fmt.Errorf("quic: send: %w", transport.ErrClosed)
-			return
-		}
-		buf = appendFrame(buf[:0], first)
-	fill:
-		for len(buf) < 64<<10 {
-			select {
-			case m := <-c.send:
-				buf = appendFrame(buf, m)
-			default:
-				break fill
-			}
+			ss.SetWriteDeadline(time.Now().Add(closeTimeout))
+			ss.Close() // FIN: the peer reads io.EOF after the last message
+			return nil
 		}
 		ss.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
 		if _, err := ss.Write(buf); err != nil {
-			c.writeErr = fmt.Errorf("quic: send: %w", err)
-			return
+			return fmt.Errorf("quic: send: %w", err)
 		}
 	}
 }
@@ -324,8 +247,7 @@ func appendFrame(b []byte, m transport.Message) []byte {
 // in a goroutine of its own, so that a stream waiting for a lost packet
 // holds up no other. After the peer's end stream it reports io.EOF once
 // every message stream the peer said it sent has been read.
-func (c *Conn) readStreams() {
-	defer close(c.readDone)
+func (c *Conn) readStreams() error {
 	var (
 		mu        sync.Mutex
 		delivered int64
@@ -352,15 +274,15 @@ func (c *Conn) readStreams() {
 			mu.Lock()
 			switch {
 			case failed != nil:
-				c.readErr = failed
+				err = failed
 			case want >= 0 && delivered >= want:
-				c.readErr = io.EOF
+				err = io.EOF
 			default:
-				c.readErr = c.connErr(err)
+				err = c.connErr(err)
 			}
 			mu.Unlock()
 			doneOnce.Do(func() { close(done) })
-			return
+			return err
 		}
 		wg.Add(1)
 		go func() {
@@ -414,8 +336,7 @@ func (c *Conn) readStreams() {
 
 // writeStreams writes every message on a new stream of its own and ends
 // the stream; after Close, one last stream says how many there were.
-func (c *Conn) writeStreams() {
-	defer close(c.writeDone)
+func (c *Conn) writeStreams() error {
 	var buf []byte
 	one := func(b []byte, timeout time.Duration) error {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -432,28 +353,23 @@ func (c *Conn) writeStreams() {
 	}
 	var n int64
 	for {
-		var m transport.Message
-		timeout := c.opts.WriteTimeout
-		select {
-		case m = <-c.send:
-		case <-c.closing:
-			select {
-			case m = <-c.send:
-				timeout = closeTimeout
-			default:
-				if err := one(strconv.AppendInt([]byte{kindEnd}, n, 10), closeTimeout); err != nil {
-					c.writeErr = fmt.Errorf("quic: send: %w", err)
-				}
-				return
+		m, late, ok := c.q.Next(c.qc.Context().Done())
+		if !ok {
+			if c.qc.Context().Err() != nil {
+				return fmt.Errorf("quic: send: %w", transport.ErrClosed)
 			}
-		case <-c.qc.Context().Done():
-			c.writeErr = fmt.Errorf("quic: send: %w", transport.ErrClosed)
-			return
+			if err := one(strconv.AppendInt([]byte{kindEnd}, n, 10), closeTimeout); err != nil {
+				return fmt.Errorf("quic: send: %w", err)
+			}
+			return nil
+		}
+		timeout := c.opts.WriteTimeout
+		if late {
+			timeout = closeTimeout
 		}
 		buf = transport.AppendEncode(append(buf[:0], kindMessage), m)
 		if err := one(buf, timeout); err != nil {
-			c.writeErr = fmt.Errorf("quic: send: %w", err)
-			return
+			return fmt.Errorf("quic: send: %w", err)
 		}
 		n++
 		c.sent.Store(n)

@@ -15,6 +15,8 @@ import (
 type DemoStep struct {
 	Did string            // "ada: emit(\"chat\", \"math\", \"2+2=4\")"
 	Got map[string]string // client name -> what it received ("" for nothing)
+	// Events is what each client received, one event each, in order.
+	Events map[string][]string
 	// Note is what the step shows.
 	Note string
 }
@@ -25,6 +27,9 @@ type DemoStep struct {
 // everyone; rooms and the room of each socket's id; a disconnect leaving
 // its rooms; a recovered reconnect. Each step is measured, not scripted:
 // Got is what the clients received within a short wait.
+//
+// When ctx ends (Ctrl-C) it stops at once and returns the steps that
+// finished, with ctx's error; a step cut short is left out.
 func Demo(ctx context.Context) ([]DemoStep, error) {
 	srv := NewServer(ServerOptions{})
 	ServeRooms(srv, nil)
@@ -85,16 +90,33 @@ func Demo(ctx context.Context) ([]DemoStep, error) {
 		})
 	}
 	var steps []DemoStep
-	settle := func(did, note string) {
-		time.Sleep(150 * time.Millisecond)
+	// wait sleeps d; it reports false if ctx ended first.
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	// settle waits for what the step sent to arrive and records what each
+	// client got; it reports false, recording nothing, if ctx ended.
+	settle := func(did, note string) bool {
+		if !wait(150*time.Millisecond) || ctx.Err() != nil {
+			return false
+		}
 		mu.Lock()
-		st := DemoStep{Did: did, Note: note, Got: map[string]string{}}
+		st := DemoStep{Did: did, Note: note, Got: map[string]string{}, Events: map[string][]string{}}
 		for _, n := range names {
 			st.Got[n] = strings.Join(got[n], "; ")
+			st.Events[n] = append([]string{}, got[n]...)
 		}
 		got = map[string][]string{}
 		mu.Unlock()
 		steps = append(steps, st)
+		return true
 	}
 	ack := func(c *Client, ev string, args ...any) string {
 		a, err := c.EmitWithAck(ctx, ev, args...)
@@ -115,29 +137,48 @@ func Demo(ctx context.Context) ([]DemoStep, error) {
 		return s
 	}
 
-	settle("ada, bob, cy connect (each opens on polling, then upgrades)", "the server emits \"welcome\" to one socket: only that socket gets it")
+	// Each step ends with settle; once ctx has ended no further step runs.
+	if !settle("ada, bob, cy connect (each opens on polling, then upgrades)", "the server emits \"welcome\" to one socket: only that socket gets it") {
+		return steps, ctx.Err()
+	}
 	r := ack(clients["ada"], "echo", "hi")
-	settle(`ada: emit("echo", "hi") with an ack`, "a client's emit reaches the server only; the ack came back to ada: "+r)
+	if !settle(`ada: emit("echo", "hi") with an ack`, "a client's emit reaches the server only; the ack came back to ada: "+r) {
+		return steps, ctx.Err()
+	}
 	ra := ack(clients["ada"], "join", "math")
 	ack(clients["bob"], "join", "math")
-	settle(`ada, bob: emit("join", "math")`, "ada's rooms now: "+short(ra)+" (every socket is also in the room named by its id)")
+	if !settle(`ada, bob: emit("join", "math")`, "ada's rooms now: "+short(ra)+" (every socket is also in the room named by its id)") {
+		return steps, ctx.Err()
+	}
 	clients["ada"].Emit(ctx, "chat", "math", "2+2=4")
-	settle(`ada: emit("chat", "math", "2+2=4") → server: socket.to("math").emit(...)`, "a room: its members get it, except the sender")
+	if !settle(`ada: emit("chat", "math", "2+2=4") → server: socket.to("math").emit(...)`, "a room: its members get it, except the sender") {
+		return steps, ctx.Err()
+	}
 	clients["ada"].Emit(ctx, "chat", id("cy"), "psst")
-	settle(`ada: emit("chat", <cy's id>, "psst") → server: socket.to(cy's id).emit(...)`, "one socket, through the room of its id")
+	if !settle(`ada: emit("chat", <cy's id>, "psst") → server: socket.to(cy's id).emit(...)`, "one socket, through the room of its id") {
+		return steps, ctx.Err()
+	}
 	clients["ada"].Emit(ctx, "broadcast", "hello all")
-	settle(`ada: emit("broadcast", "hello all") → server: socket.broadcast.emit(...)`, "everyone but the sender")
+	if !settle(`ada: emit("broadcast", "hello all") → server: socket.broadcast.emit(...)`, "everyone but the sender") {
+		return steps, ctx.Err()
+	}
 	clients["ada"].Emit(ctx, "all", "everyone")
-	settle(`ada: emit("all", "everyone") → server: io.emit(...)`, "everyone, the sender included")
+	if !settle(`ada: emit("all", "everyone") → server: io.emit(...)`, "everyone, the sender included") {
+		return steps, ctx.Err()
+	}
 	before := ack(clients["ada"], "members", "math")
 	clients["bob"].Close()
-	time.Sleep(100 * time.Millisecond)
+	wait(100 * time.Millisecond)
 	after := ack(clients["ada"], "members", "math")
-	settle(`bob: disconnect()`, fmt.Sprintf("members of \"math\": %s before, %s after:\n     a socket that disconnects leaves its rooms", short(before), short(after)))
+	if !settle(`bob: disconnect()`, fmt.Sprintf("members of \"math\": %s before, %s after:\n     a socket that disconnects leaves its rooms", short(before), short(after))) {
+		return steps, ctx.Err()
+	}
 	clients["cy"].DropTransport()
-	time.Sleep(50 * time.Millisecond)
+	wait(50 * time.Millisecond)
 	clients["ada"].Emit(ctx, "all", "while away")
-	time.Sleep(200 * time.Millisecond)
-	settle(`cy's connection drops; ada: emit("all", "while away"); cy reconnects`, "connection state recovery: cy is back with its id and gets what it missed")
+	wait(200 * time.Millisecond)
+	if !settle(`cy's connection drops; ada: emit("all", "while away"); cy reconnects`, "connection state recovery: cy is back with its id and gets what it missed") {
+		return steps, ctx.Err()
+	}
 	return steps, nil
 }

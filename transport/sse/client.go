@@ -18,6 +18,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/queue"
 )
 
 // A Conn is the client side of an SSE session: one goroutine holds the
@@ -36,21 +37,13 @@ type Conn struct {
 	requests   atomic.Int64
 	reconnects atomic.Int64
 
-	send chan transport.Message
-	recv chan transport.Message
+	q *queue.Queue // Send and Recv
 
 	streamCtx  context.Context // cancelled to stop the stream
 	stopStream context.CancelFunc
 	ended      atomic.Bool // the server said event: end, or 204/404 on a reconnect
 	badData    error       // set by the stream callback before it stops the stream
-	closing    chan struct{}
 	closeOnce  sync.Once
-	closedFlag atomic.Bool
-
-	readDone  chan struct{}
-	readErr   error // set before readDone is closed
-	writeDone chan struct{}
-	writeErr  error // set before writeDone is closed
 }
 
 var (
@@ -71,13 +64,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		return nil, fmt.Errorf("sse: dial %q: %w", addr, err)
 	}
 	c := &Conn{
-		opts:      opts,
-		base:      strings.TrimSuffix(base, "/"),
-		send:      make(chan transport.Message, opts.Queue),
-		recv:      make(chan transport.Message, 64),
-		closing:   make(chan struct{}),
-		readDone:  make(chan struct{}),
-		writeDone: make(chan struct{}),
+		opts: opts,
+		base: strings.TrimSuffix(base, "/"),
+		q:    queue.New("sse", opts.MaxMessage, opts.Queue, 64),
 	}
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	c.tr = &http.Transport{
@@ -174,7 +163,7 @@ func (c *Conn) onEvent(ev gosse.Event) {
 		return
 	}
 	select {
-	case c.recv <- m:
+	case c.q.In <- m:
 	case <-c.streamCtx.Done():
 	}
 }
@@ -182,18 +171,18 @@ func (c *Conn) onEvent(ev gosse.Event) {
 // streamPump is the only reader: go-sse's Connect holds the stream and
 // reconnects until the session ends or Close.
 func (c *Conn) streamPump(conn *gosse.Connection) {
-	defer close(c.readDone)
 	err := conn.Connect()
 	switch {
-	case c.closedFlag.Load():
-		c.readErr = fmt.Errorf("sse: recv: %w", transport.ErrClosed)
+	case c.q.Closed():
+		err = fmt.Errorf("sse: recv: %w", transport.ErrClosed)
 	case c.badData != nil:
-		c.readErr = c.badData
+		err = c.badData
 	case c.ended.Load():
-		c.readErr = io.EOF
+		err = io.EOF
 	default:
-		c.readErr = fmt.Errorf("sse: stream: %w", err)
+		err = fmt.Errorf("sse: stream: %w", err)
 	}
+	c.q.ReadDone(err)
 }
 
 // roundTripper counts requests and gives a stream a read deadline: a stream
@@ -246,56 +235,18 @@ func (c *Conn) Session() string { return c.sid }
 func (c *Conn) Reconnects() int64 { return c.reconnects.Load() }
 
 // Send queues m; the sender POSTs it with whatever else is queued.
-func (c *Conn) Send(ctx context.Context, m transport.Message) error {
-	if c.closedFlag.Load() {
-		return fmt.Errorf("sse: send: %w", transport.ErrClosed)
-	}
-	if len(m.Data) > c.opts.MaxMessage {
-		return fmt.Errorf("sse: send %d bytes: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
-	}
-	select {
-	case c.send <- m:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.closing:
-		return fmt.Errorf("sse: send: %w", transport.ErrClosed)
-	case <-c.writeDone:
-		return c.writeErr
-	}
-}
+func (c *Conn) Send(ctx context.Context, m transport.Message) error { return c.q.Send(ctx, m) }
 
 // Recv returns the next message the server pushed; io.EOF once the server
 // closed the session.
-func (c *Conn) Recv(ctx context.Context) (transport.Message, error) {
-	if c.closedFlag.Load() {
-		return transport.Message{}, fmt.Errorf("sse: recv: %w", transport.ErrClosed)
-	}
-	select {
-	case m := <-c.recv:
-		return m, nil
-	case <-ctx.Done():
-		return transport.Message{}, ctx.Err()
-	case <-c.readDone:
-		select {
-		case m := <-c.recv:
-			return m, nil
-		default:
-		}
-		if c.closedFlag.Load() {
-			return transport.Message{}, fmt.Errorf("sse: recv: %w", transport.ErrClosed)
-		}
-		return transport.Message{}, c.readErr
-	}
-}
+func (c *Conn) Recv(ctx context.Context) (transport.Message, error) { return c.q.Recv(ctx) }
 
 // Close POSTs what is queued (within about two seconds), closes the session
 // with DELETE and stops the stream.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
-		c.closedFlag.Store(true)
-		close(c.closing)
-		<-c.writeDone
+		c.q.StartClose()
+		<-c.q.WriteEnded()
 		if !c.ended.Load() {
 			ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 			if req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.base+"?sid="+url.QueryEscape(c.sid), nil); err == nil {
@@ -307,7 +258,7 @@ func (c *Conn) Close() error {
 			cancel()
 		}
 		c.stopStream()
-		<-c.readDone
+		<-c.q.ReadEnded()
 		c.tr.CloseIdleConnections()
 	})
 	return nil
@@ -323,36 +274,12 @@ func (c *Conn) WireStats() transport.WireStats {
 // postPump is the only sender: it POSTs every message queued, as many as
 // fit in one body, until Close has flushed the queue.
 func (c *Conn) postPump() {
-	defer close(c.writeDone)
-	var body []byte
-	for {
-		var first transport.Message
-		timeout := c.opts.WriteTimeout
-		select {
-		case first = <-c.send:
-		case <-c.closing:
-			select {
-			case first = <-c.send:
-				timeout = closeTimeout
-			default:
-				return
-			}
+	c.q.Drain(int(c.opts.MaxBody)-c.opts.wireLimit(), queue.AppendLine, func(body []byte, late bool) error {
+		if late {
+			return c.post(body, closeTimeout)
 		}
-		body = append(transport.AppendEncode(body[:0], first), '\n')
-	fill:
-		for int64(len(body)) < c.opts.MaxBody-int64(c.opts.wireLimit()) {
-			select {
-			case m := <-c.send:
-				body = append(transport.AppendEncode(body, m), '\n')
-			default:
-				break fill
-			}
-		}
-		if err := c.post(body, timeout); err != nil {
-			c.writeErr = err
-			return
-		}
-	}
+		return c.post(body, c.opts.WriteTimeout)
+	})
 }
 
 func (c *Conn) post(body []byte, timeout time.Duration) error {

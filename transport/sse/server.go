@@ -3,8 +3,6 @@ package sse
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/netlab/netlab/transport"
 	"github.com/netlab/netlab/transport/internal/countconn"
+	"github.com/netlab/netlab/transport/internal/session"
 )
 
 // A Server is the SSE endpoint: an http.Handler serving Prefix and
@@ -29,15 +28,8 @@ import (
 // zero (streams are long; the server sets a deadline per write), and see
 // CountingListener for bytes on the wire. It is safe for concurrent use.
 type Server struct {
-	opts   Options
-	accept chan *ServerConn
-
-	mu       sync.Mutex
-	sessions map[string]*ServerConn
-	closed   bool
-
-	done      chan struct{}
-	closeOnce sync.Once
+	opts     Options
+	sessions *session.Table[*ServerConn]
 }
 
 // backlog is how many new sessions wait for Accept before a new one is
@@ -46,78 +38,25 @@ const backlog = 128
 
 // NewServer returns a Server with opts (zero fields take the defaults).
 func NewServer(opts Options) *Server {
-	return &Server{
-		opts:     opts.withDefaults(),
-		accept:   make(chan *ServerConn, backlog),
-		sessions: make(map[string]*ServerConn),
-		done:     make(chan struct{}),
-	}
+	return &Server{opts: opts.withDefaults(), sessions: session.New[*ServerConn]("sse", backlog)}
 }
 
 // Accept waits for the next session. It returns an error matching
 // transport.ErrClosed after Close.
 func (s *Server) Accept(ctx context.Context) (transport.Conn, error) {
-	select {
-	case c := <-s.accept:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.done:
-		return nil, fmt.Errorf("sse: accept: %w", transport.ErrClosed)
-	}
+	return s.sessions.Accept(ctx)
 }
 
 // Close refuses new sessions (503) and closes every session, giving each
 // client a short time to read what was queued for it. It is idempotent.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		var conns []*ServerConn
-		for _, c := range s.sessions {
-			conns = append(conns, c)
-		}
-		s.mu.Unlock()
-		close(s.done)
-	drain:
-		for {
-			select {
-			case c := <-s.accept:
-				c.end(transport.ErrClosed)
-			default:
-				break drain
-			}
-		}
-		var wg sync.WaitGroup
-		for _, c := range conns {
-			wg.Add(1)
-			go func() { defer wg.Done(); c.Close() }()
-		}
-		wg.Wait()
-	})
+	s.sessions.Close(func(c *ServerConn) { c.end(transport.ErrClosed) })
 	return nil
-}
-
-func (s *Server) lookup(id string) *ServerConn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sessions[id]
-}
-
-func (s *Server) remove(c *ServerConn) {
-	s.mu.Lock()
-	if s.sessions[c.id] == c {
-		delete(s.sessions, c.id)
-	}
-	s.mu.Unlock()
 }
 
 // httpError answers with status and a one-line reason.
 func httpError(w http.ResponseWriter, status int, format string, a ...any) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "sse: "+format+"\n", a...)
+	session.HTTPError(w, "sse", status, format, a...)
 }
 
 // ServeHTTP serves the endpoints listed in the package documentation.
@@ -155,8 +94,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.stream(w, r, true)
 			return
 		}
-		c := s.lookup(sid)
-		if c == nil {
+		c, ok := s.sessions.Lookup(sid)
+		if !ok {
 			httpError(w, http.StatusNotFound, "unknown session %q (closed, expired or never opened): GET %s opens a new one", sid, s.opts.Prefix)
 			return
 		}
@@ -185,26 +124,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // open creates a session and hands it to Accept; on failure it has answered.
 func (s *Server) open(w http.ResponseWriter, r *http.Request) (*ServerConn, bool) {
-	var raw [12]byte
-	rand.Read(raw[:])
-	c := newServerConn(s, hex.EncodeToString(raw[:]))
+	c := newServerConn(s, session.NewID())
 	if cc := countconn.FromContext(r.Context()); cc != nil {
 		cc.SetOwner(&c.counter)
 	}
 	c.requests.Add(1)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		httpError(w, http.StatusServiceUnavailable, "server closed")
-		return nil, false
-	}
-	s.sessions[c.id] = c
-	s.mu.Unlock()
-	select {
-	case s.accept <- c: // a backlog, like a listening socket's
-	default:
+	if err := s.sessions.Add(c.id, c, 0); err != nil {
 		c.end(transport.ErrClosed)
-		httpError(w, http.StatusServiceUnavailable, "too many sessions waiting to be accepted, try again later")
+		if errors.Is(err, transport.ErrClosed) {
+			httpError(w, http.StatusServiceUnavailable, "server closed")
+		} else {
+			httpError(w, http.StatusServiceUnavailable, "%v, try again later", err)
+		}
 		return nil, false
 	}
 	c.touch()
@@ -214,10 +145,11 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) (*ServerConn, bool
 
 // Stats counts what a session's streams did.
 type Stats struct {
-	Streams  int64 // GETs that streamed this session (the first and every reconnect)
-	Replayed int64 // messages written again because a reconnect's Last-Event-ID was behind
-	Gap      int64 // messages a reconnect asked for that had left the replay buffer (lost)
-	Queued   int   // messages waiting to be written now
+	Streams  int64  // GETs that streamed this session (the first and every reconnect)
+	Replayed int64  // messages written again because a reconnect's Last-Event-ID was behind
+	Gap      int64  // messages a reconnect asked for that had left the replay buffer (lost)
+	Queued   int    // messages waiting to be written now
+	Resumed  uint64 // the Last-Event-ID of the latest reconnect that sent one
 }
 
 // A ServerConn is the server's side of one SSE session. Send queues a
@@ -237,8 +169,10 @@ type ServerConn struct {
 	changed   chan struct{}
 	gen       uint64 // the current stream; an older one stops writing
 	streaming bool
-	closing   bool // Close was called: write the rest, then event: end
-	told      bool // event: end was written
+	live      *liveStream // the current stream, once it can be written to
+	blocked   int         // Sends waiting for room in the queue
+	closing   bool        // Close was called: write the rest, then event: end
+	told      bool        // event: end was written
 	stats     Stats
 	idle      *time.Timer
 
@@ -320,7 +254,7 @@ func (c *ServerConn) end(err error) {
 	c.endOnce.Do(func() {
 		c.idle.Stop()
 		c.goneErr = err
-		c.srv.remove(c) // first, so that no request finds an ended session
+		c.srv.sessions.Remove(c.id, c) // first, so that no request finds an ended session
 		close(c.gone)
 		c.mu.Lock()
 		c.notify()
@@ -360,6 +294,85 @@ func lastEventID(r *http.Request) (uint64, bool, error) {
 // batchBytes bounds the messages one flush carries.
 const batchBytes = 64 << 10
 
+// A liveStream is one held GET being written to. Two goroutines write it:
+// the GET's handler (a backlog, a replay, heartbeats, event: end) and Send,
+// which writes its message itself when the stream has nothing else to
+// write, as TCP's Send does: handing it to the handler's goroutine was the
+// one step SSE push had beyond WebSocket push (BenchmarkPushVsWebSocket).
+// wmu serializes the two; it is taken before the session's mu, never after.
+type liveStream struct {
+	wmu         sync.Mutex
+	w           http.ResponseWriter
+	sess        *gosse.Session
+	rc          *http.ResponseController
+	gen         uint64
+	timeout     time.Duration
+	deadlineSet time.Time // guarded by wmu
+	out         []byte    // guarded by wmu
+	broken      bool      // a write failed; guarded by the session's mu
+}
+
+// deadline gives the write about to be made WriteTimeout to finish; it is
+// moved at most once a second (moving it costs a system call's worth of
+// time). Call with wmu held.
+func (s *liveStream) deadline() {
+	if now := time.Now(); now.Sub(s.deadlineSet) > time.Second {
+		s.rc.SetWriteDeadline(now.Add(s.timeout))
+		s.deadlineSet = now
+	}
+}
+
+// send writes m and flushes it. Call with wmu held.
+func (s *liveStream) send(m *gosse.Message) error {
+	s.deadline()
+	if err := s.sess.Send(m); err != nil {
+		return err
+	}
+	return s.sess.Flush()
+}
+
+// writeQueued writes the messages not yet written to st, up to batchBytes
+// of them, and reports whether it wrote any. Call with st.wmu held. When
+// there was nothing to write it returns what the handler waits on: the
+// changed channel and whether the session is closing, read together with
+// the queue. stop means st is no longer the session's stream.
+func (c *ServerConn) writeQueued(st *liveStream) (wrote bool, changed chan struct{}, closing, stop bool) {
+	c.mu.Lock()
+	if c.live != st || c.gen != st.gen || st.broken {
+		c.mu.Unlock()
+		return false, nil, false, true
+	}
+	from, to := c.written+1, c.written
+	st.out = st.out[:0]
+	for n := from; n <= c.last() && (len(st.out) < batchBytes || n == from); n++ {
+		st.out = appendEvent(st.out, n, c.log[n-c.first])
+		to = n
+	}
+	closing, changed = c.closing, c.changed
+	c.mu.Unlock()
+	if to < from {
+		return false, changed, closing, false
+	}
+
+	st.deadline()
+	_, err := st.w.Write(st.out)
+	if err == nil {
+		err = st.sess.Flush()
+	}
+	c.mu.Lock()
+	if err != nil {
+		st.broken = true // the handler returns; the client reconnects
+	} else if c.live == st && to > c.written {
+		c.written = to
+		c.trim()
+	}
+	if err != nil || c.blocked > 0 {
+		c.notify() // the handler sees broken; a blocked Send may go on
+	}
+	c.mu.Unlock()
+	return err == nil, nil, false, err != nil
+}
+
 // stream holds the GET open and writes the session's messages down it until
 // the session ends, a newer stream replaces it, or the client goes away.
 // fresh is a session opened by this very GET: its id goes first, as an event.
@@ -369,6 +382,15 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 		httpError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	sess, err := gosse.Upgrade(w, r)
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	st := &liveStream{w: w, sess: sess, rc: http.NewResponseController(w), timeout: c.srv.opts.WriteTimeout}
+	st.wmu.Lock() // Send waits for the stream's first lines
+	defer st.wmu.Unlock()
+
 	c.mu.Lock()
 	if has && resume > c.last() {
 		last := c.last()
@@ -381,6 +403,9 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 		w.WriteHeader(http.StatusNoContent) // the spec's "stop reconnecting"
 		return
 	}
+	if c.stats.Streams > 0 && has {
+		c.stats.Resumed = resume
+	}
 	if c.stats.Streams > 0 && has && resume < c.written {
 		from := max(resume, c.first-1)
 		c.stats.Replayed += int64(c.written - from)
@@ -391,39 +416,27 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 	}
 	c.stats.Streams++
 	c.gen++
-	mine := c.gen
+	st.gen = c.gen
 	c.streaming = true
+	c.live = st
 	c.notify() // an older stream stops
 	c.mu.Unlock()
-	defer func() {
+	defer func() { // with wmu held (deferred above): no Send writes after this
+		st.rc.SetWriteDeadline(time.Time{})
 		c.mu.Lock()
-		if c.gen == mine {
+		if c.live == st {
+			c.live = nil
+		}
+		if c.gen == st.gen {
 			c.streaming = false
 		}
 		c.mu.Unlock()
 	}()
 
-	sess, err := gosse.Upgrade(w, r)
-	if err != nil {
-		httpError(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
 	h := w.Header()
 	h.Set("X-Accel-Buffering", "no") // ask proxies not to buffer the stream
 	h.Set("X-Netlab-Session", c.id)
-	rc := http.NewResponseController(w)
-	// Each write must finish within WriteTimeout; the deadline is moved at
-	// most once a second (moving it costs a system call's worth of time).
-	var deadlineSet time.Time
-	deadline := func() {
-		if now := time.Now(); now.Sub(deadlineSet) > time.Second {
-			rc.SetWriteDeadline(now.Add(c.srv.opts.WriteTimeout))
-			deadlineSet = now
-		}
-	}
-	defer rc.SetWriteDeadline(time.Time{})
-
-	deadline()
+	st.deadline()
 	if err := sess.Send(&gosse.Message{Retry: c.srv.opts.Retry}); err != nil {
 		return
 	}
@@ -437,54 +450,24 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 	if err := sess.Flush(); err != nil {
 		return
 	}
+	st.wmu.Unlock()
 
 	heartbeat := time.NewTicker(c.srv.opts.Heartbeat)
 	defer heartbeat.Stop()
-	var out []byte
 	for {
-		c.mu.Lock()
-		if c.gen != mine {
-			c.mu.Unlock()
-			return // replaced by a reconnect, or dropped
+		st.wmu.Lock()
+		wrote, changed, closing, stop := c.writeQueued(st)
+		if stop {
+			return // replaced by a reconnect, dropped, or the write failed
 		}
-		from, to := c.written+1, c.written
-		var batch [][]byte
-		size := 0
-		for n := from; n <= c.last() && (size < batchBytes || len(batch) == 0); n++ {
-			b := c.log[n-c.first]
-			batch = append(batch, b)
-			size += len(b)
-			to = n
-		}
-		closing, changed := c.closing, c.changed
-		c.mu.Unlock()
-
-		if len(batch) > 0 {
-			deadline()
-			out = out[:0]
-			for i, b := range batch {
-				out = appendEvent(out, from+uint64(i), b)
-			}
-			if _, err := w.Write(out); err != nil {
-				return
-			}
-			if err := sess.Flush(); err != nil {
-				return
-			}
-			c.mu.Lock()
-			if c.gen == mine && to > c.written {
-				c.written = to
-				c.trim()
-				c.notify() // a blocked Send may go on
-			}
-			c.mu.Unlock()
+		if wrote {
+			st.wmu.Unlock()
 			continue
 		}
 		if closing {
-			deadline()
 			m := &gosse.Message{Type: gosse.Type("end")}
 			m.AppendData("closed")
-			if sess.Send(m) == nil && sess.Flush() == nil {
+			if st.send(m) == nil {
 				c.mu.Lock()
 				c.told = true
 				c.notify()
@@ -492,10 +475,12 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 			}
 			return
 		}
+		st.wmu.Unlock()
 		select {
 		case <-changed:
 		case <-c.gone:
 			if !errors.Is(c.goneErr, transport.ErrClosed) {
+				st.wmu.Lock()
 				return // the client closed it, or it expired
 			}
 			c.mu.Lock()
@@ -504,11 +489,13 @@ func (c *ServerConn) stream(w http.ResponseWriter, r *http.Request, fresh bool) 
 		case <-heartbeat.C:
 			m := &gosse.Message{}
 			m.AppendComment("ping")
-			deadline()
-			if sess.Send(m) != nil || sess.Flush() != nil {
+			st.wmu.Lock()
+			if st.send(m) != nil {
 				return
 			}
+			st.wmu.Unlock()
 		case <-r.Context().Done():
+			st.wmu.Lock()
 			return // the client went away
 		}
 	}
@@ -621,16 +608,31 @@ func (c *ServerConn) Send(ctx context.Context, m transport.Message) error {
 		}
 		if c.last()-c.written < uint64(c.srv.opts.Queue) {
 			c.log = append(c.log, b)
+			st := c.live
+			if st != nil && !st.broken && c.written+1 == c.last() && st.wmu.TryLock() {
+				// The stream is idle: write the message now, on this
+				// goroutine (see stream).
+				c.mu.Unlock()
+				c.writeQueued(st)
+				st.wmu.Unlock()
+				return nil
+			}
 			c.notify()
 			c.mu.Unlock()
 			return nil
 		}
 		changed := c.changed
+		c.blocked++
 		c.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return ctx.Err()
+		}
+		c.mu.Lock()
+		c.blocked--
+		c.mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 }

@@ -301,6 +301,7 @@ func (d *Decoder) feedHTTP(dir Dir, b []byte) {
 	st := d.dirs[dir]
 	hooks := httpHooks{
 		bodyOf: func(m *httpMsg) (string, int64, bool, error) { return d.httpBodyOf(dir, m) },
+		head:   func(m *httpMsg) { d.httpHead(dir, m) },
 		done:   func(m *httpMsg) { d.httpDone(dir, m) },
 	}
 	rest, switched := st.http.feed(b, hooks)
@@ -346,7 +347,58 @@ func (d *Decoder) httpBodyOf(dir Dir, m *httpMsg) (string, int64, bool, error) {
 	return kind, n, m.status == 101, nil
 }
 
+// httpHead shows the head of a response that streams Server-Sent Events at
+// once, and decodes its body event by event as it arrives: such a response
+// stays open as long as the stream does.
+func (d *Decoder) httpHead(dir Dir, m *httpMsg) {
+	if !isEventStream(m) {
+		return
+	}
+	lines := []string{}
+	for _, h := range m.headers {
+		lines = append(lines, "  "+h[0]+": "+quoteIfOdd(h[1]))
+	}
+	lines = append(lines, fmt.Sprintf("head %d B; the body is an event stream, held open: decoded below event by event", m.headBytes))
+	c := Cost{Headers: m.headBytes}
+	d.t.Cost.Add(c)
+	d.httpHdr[dir] += m.headBytes
+	lines = append(lines, "cost "+c.String())
+	d.emit(dir, "HTTP response "+m.startLine, lines...)
+	m.stream = &sseParser{report: func(title string, lines []string, c Cost, isMsg bool) {
+		if isMsg {
+			d.t.Messages++
+		}
+		d.t.Cost.Add(c)
+		d.emit(dir, title, lines...)
+	}}
+}
+
+// streamDone sums up an event stream's response when it has ended: with
+// the last chunk, or (cut) with the connection.
+func (d *Decoder) streamDone(dir Dir, m *httpMsg, cut bool) {
+	d.t.Responses++
+	d.httpBdy[dir] += m.bodyLen
+	c := Cost{Framing: m.framing + m.stream.unreported()}
+	d.t.Cost.Add(c)
+	lines := []string{fmt.Sprintf("body %d B in %s (%d B of chunk framing): %s, %s",
+		m.bodyLen, plural(int64(m.chunks), "chunk"), m.framing, plural(m.stream.events, "event"), plural(m.stream.comments, "comment"))}
+	if p := m.stream.pending(); p != "" {
+		lines = append(lines, p)
+	}
+	lines = append(lines, "cost of the rest (chunk framing, line ends outside events) "+c.String())
+	title := "HTTP response ended " + m.startLine
+	if cut {
+		title = "the connection closed with the event stream open (" + m.startLine + ")"
+		lines = append(lines, "an EventSource reconnects after retry: and sends the last id: it got as Last-Event-ID")
+	}
+	d.emit(dir, title, lines...)
+}
+
 func (d *Decoder) httpDone(dir Dir, m *httpMsg) {
+	if m.stream != nil {
+		d.streamDone(dir, m, false)
+		return
+	}
 	var c Cost
 	c.Headers = m.headBytes
 	c.Framing = m.framing
@@ -507,6 +559,10 @@ func (d *Decoder) Close() {
 				d.emit(dir, fmt.Sprintf("stream ended with %d B after the last newline: not a complete line", st.lineLen))
 			}
 		case mHTTP:
+			if m := st.http.cur; m != nil && m.stream != nil && st.http.failed == "" {
+				d.streamDone(dir, m, true)
+				continue
+			}
 			hooks := httpHooks{
 				bodyOf: func(m *httpMsg) (string, int64, bool, error) { return "none", 0, false, nil },
 				done:   func(m *httpMsg) { d.httpDone(dir, m) },

@@ -37,6 +37,11 @@ func checkBounded(t *testing.T, d *Decoder) {
 		if st.http.cur != nil && len(st.http.cur.body) > httpBodyKeep {
 			t.Fatalf("kept %d body bytes, limit %d", len(st.http.cur.body), httpBodyKeep)
 		}
+		if m := st.http.cur; m != nil && m.stream != nil &&
+			(len(m.stream.line) > sseLineMax || len(m.stream.fields) > sseFieldsMax || m.stream.dataLen > sseDataMax) {
+			t.Fatalf("event stream buffers over their limits: line %d, fields %d, data %d",
+				len(m.stream.line), len(m.stream.fields), m.stream.dataLen)
+		}
 		if st.ws != nil && len(st.ws.msg) > wsMessageMax {
 			t.Fatalf("kept %d message bytes, limit %d", len(st.ws.msg), wsMessageMax)
 		}

@@ -29,6 +29,10 @@ type httpMsg struct {
 	framing  int64  // chunk-size lines, chunk CRLFs, last chunk and trailers
 	chunks   int
 	body     []byte // up to httpBodyKeep bytes of the body
+
+	// stream, for a response that streams Server-Sent Events, reads the
+	// body as it arrives.
+	stream *sseParser
 }
 
 func (m *httpMsg) header(name string) string {
@@ -87,7 +91,9 @@ type httpHooks struct {
 	// reports whether the connection stops being HTTP after this head (a
 	// 101 response).
 	bodyOf func(m *httpMsg) (kind string, n int64, switchAfter bool, err error)
-	done   func(m *httpMsg)
+	// head, if set, is called once m's head and body kind are known.
+	head func(m *httpMsg)
+	done func(m *httpMsg)
 }
 
 // feed parses b. When the connection switches protocols it returns the bytes
@@ -123,6 +129,9 @@ func (h *httpHalf) feed(b []byte, hooks httpHooks) (rest []byte, switched bool) 
 				return nil, false
 			}
 			m.bodyKind = kind
+			if hooks.head != nil {
+				hooks.head(m)
+			}
 			switch kind {
 			case "Content-Length":
 				h.remaining = n
@@ -217,6 +226,10 @@ func (h *httpHalf) feed(b []byte, hooks httpHooks) (rest []byte, switched bool) 
 func (h *httpHalf) keep(b []byte) {
 	m := h.cur
 	m.bodyLen += int64(len(b))
+	if m.stream != nil {
+		m.stream.feed(b)
+		return
+	}
 	if room := httpBodyKeep - len(m.body); room > 0 {
 		m.body = append(m.body, b[:min(room, len(b))]...)
 	}

@@ -99,6 +99,47 @@ func TestLossMarksWhatNeverArrived(t *testing.T) {
 	}
 }
 
+// TestLossDrawsInFlightApart: messages on their way when Ctrl-C stopped
+// the run (the timeline's '?') are not drawn as lost.
+func TestLossDrawsInFlightApart(t *testing.T) {
+	r := loss.Result{Streams: []loss.Stream{{Transport: "tcp", Sent: 4, Delivered: 2, InFlight: 2, Interrupted: true,
+		Timeline: "..??", BySeq: []time.Duration{time.Millisecond, 2 * time.Millisecond, -1, -1}}}}
+	cs, err := Loss(r)
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("%d charts, err %v", len(cs), err)
+	}
+	b, _ := cs[0].Encode("svg")
+	svg := string(b)
+	if strings.Contains(svg, ">never arrived</text>") {
+		t.Error("the loss chart draws messages in flight at Ctrl-C as lost")
+	}
+	if !strings.Contains(svg, ">in flight at Ctrl-C (not lost)</text>") || !strings.Contains(svg, ">tcp: 2 of 4 delivered, 2 in flight at Ctrl-C</text>") {
+		t.Error("the loss chart does not mark the messages in flight")
+	}
+	// One lost and one in flight: both marks.
+	r.Streams[0].Timeline, r.Streams[0].InFlight = "..x?", 1
+	cs, _ = Loss(r)
+	b, _ = cs[0].Encode("svg")
+	if svg := string(b); !strings.Contains(svg, ">never arrived</text>") || !strings.Contains(svg, ">in flight at Ctrl-C (not lost)</text>") {
+		t.Error("with one lost and one in flight, the chart lacks one of the marks")
+	}
+}
+
+// TestStreamsDrawsInFlightApart: in a loss streams run Ctrl-C stopped, a
+// message not yet delivered is on its way, not lost.
+func TestStreamsDrawsInFlightApart(t *testing.T) {
+	r := loss.StreamsResult{Runs: []loss.StreamsRun{{Transport: "quic", Sent: 3, Delivered: 2, Interrupted: true,
+		BySeq: []time.Duration{time.Millisecond, 2 * time.Millisecond, -1}}}}
+	cs, err := Streams(r)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("%d charts, err %v", len(cs), err)
+	}
+	b, _ := cs[0].Encode("svg")
+	if svg := string(b); strings.Contains(svg, ">never arrived</text>") || !strings.Contains(svg, ">in flight at Ctrl-C (not lost)</text>") {
+		t.Error("the streams chart draws the message in flight at Ctrl-C as lost")
+	}
+}
+
 func TestWriteNamesTheDirectory(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(file, nil, 0o644)

@@ -156,8 +156,10 @@ func pushCharts(prefix string, results []push.Result) ([]Chart, error) {
 
 // Loss is the charts of a loss run: each message's one-way delay against
 // its number, one panel per transport, where a message that never arrived
-// is a cross on the axis; then, for the TCP streams on the simulated wire,
-// the time–sequence graph (Sequence) and cwnd over time (Cwnd).
+// is a cross on the axis and one still on its way when Ctrl-C stopped the
+// run (the timeline's '?', counted in flight, not lost) a ring; then, for
+// the TCP streams on the simulated wire, the time–sequence graph
+// (Sequence) and cwnd over time (Cwnd).
 func Loss(r loss.Result) ([]Chart, error) {
 	streams := sortByTransport(r.Streams, func(s loss.Stream) string { return s.Transport })
 	var rows [][]*plot.Plot
@@ -173,34 +175,43 @@ func Loss(r loss.Result) ([]Chart, error) {
 			continue
 		}
 		st := StyleOf(s.Transport)
-		p := newPlot(fmt.Sprintf("%s: %d of %d delivered", st.Label, s.Delivered, s.Sent), "message number", "one-way delay (ms)")
+		title := fmt.Sprintf("%s: %d of %d delivered", st.Label, s.Delivered, s.Sent)
+		if s.InFlight > 0 {
+			title += fmt.Sprintf(", %d in flight at Ctrl-C", s.InFlight)
+		}
+		p := newPlot(title, "message number", "one-way delay (ms)")
 		p.Title.TextStyle.Font.Size = vg.Points(12)
 		p.Y.Min, p.Y.Max = 0, ms(top)*1.05+1
-		var got, lost plotter.XYs
+		var got, lost, inFlight plotter.XYs
 		for i, d := range s.BySeq {
-			if d < 0 {
+			switch {
+			case d >= 0:
+				got = append(got, plotter.XY{X: float64(i + 1), Y: ms(d)})
+			case i < len(s.Timeline) && s.Timeline[i] == loss.MarkInFlight:
+				inFlight = append(inFlight, plotter.XY{X: float64(i + 1), Y: 0})
+			default:
 				lost = append(lost, plotter.XY{X: float64(i + 1), Y: 0})
+			}
+		}
+		for _, g := range []struct {
+			xys   plotter.XYs
+			label string
+			style draw.GlyphStyle
+		}{
+			{got, "delivered", draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}},
+			{lost, "never arrived", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}},
+			{inFlight, "in flight at Ctrl-C (not lost)", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.RingGlyph{}}},
+		} {
+			if len(g.xys) == 0 {
 				continue
 			}
-			got = append(got, plotter.XY{X: float64(i + 1), Y: ms(d)})
-		}
-		if len(got) > 0 {
-			sc, err := plotter.NewScatter(got)
+			sc, err := plotter.NewScatter(g.xys)
 			if err != nil {
 				return nil, err
 			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}
+			sc.GlyphStyle = g.style
 			p.Add(sc)
-			p.Legend.Add("delivered", sc)
-		}
-		if len(lost) > 0 {
-			sc, err := plotter.NewScatter(lost)
-			if err != nil {
-				return nil, err
-			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}
-			p.Add(sc)
-			p.Legend.Add("never arrived", sc)
+			p.Legend.Add(g.label, sc)
 		}
 		p.Legend.Left = true
 		rows = append(rows, []*plot.Plot{p})
@@ -320,7 +331,8 @@ func ChatBench(r chat.BenchResult) ([]Chart, error) {
 // late message released with an earlier late one, as the table counts
 // them: on one ordered stream, a message held behind a packet that was not
 // its own (head-of-line blocking). A cross on the axis is a message that
-// never arrived.
+// never arrived; in a run Ctrl-C stopped, a ring is one still on its way
+// (these transports are reliable: nothing sent is lost).
 func Streams(r loss.StreamsResult) ([]Chart, error) {
 	runs := sortByTransport(r.Runs, func(s loss.StreamsRun) string { return s.Transport })
 	var top time.Duration
@@ -347,10 +359,12 @@ func Streams(r loss.StreamsResult) ([]Chart, error) {
 		p.Title.TextStyle.Font.Size = vg.Points(12)
 		p.Y.Min, p.Y.Max = 0, ms(top)*1.05+1
 		p.Legend.Left = true
-		var got, behind, lost plotter.XYs
+		var got, behind, lost, inFlight plotter.XYs
 		for i, d := range s.BySeq {
 			xy := plotter.XY{X: float64(i + 1), Y: ms(d)}
 			switch {
+			case d < 0 && s.Interrupted:
+				inFlight = append(inFlight, plotter.XY{X: xy.X})
 			case d < 0:
 				lost = append(lost, plotter.XY{X: xy.X})
 			case held[i+1]:
@@ -367,6 +381,7 @@ func Streams(r loss.StreamsResult) ([]Chart, error) {
 			{got, "delivered", draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}},
 			{behind, "released with an earlier late one", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.TriangleGlyph{}}},
 			{lost, "never arrived", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}},
+			{inFlight, "in flight at Ctrl-C (not lost)", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.RingGlyph{}}},
 		} {
 			if len(g.xys) == 0 {
 				continue
