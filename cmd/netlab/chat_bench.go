@@ -67,6 +67,11 @@ sockets, and the bench needs one per client.`,
 				if werr := env.Write(a.out); werr != nil {
 					return werr
 				}
+				if w := pics.pageText(); w != nil {
+					if werr := res.WriteText(w); werr != nil {
+						return werr
+					}
+				}
 				return pics.write(charts, err)
 			}
 			if werr := res.WriteText(a.out); werr != nil {

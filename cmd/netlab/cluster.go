@@ -63,6 +63,9 @@ and the nats CLI, can connect to it.`,
 	return cmd
 }
 
+// clusterInterrupted closes the account of a cluster demo that Ctrl-C cut short.
+const clusterInterrupted = "\n(interrupted: the steps above are those that ran)"
+
 func newClusterDemoCmd(a *app) *cobra.Command {
 	var kind, natsURL, redisURL string
 	var messages int
@@ -105,6 +108,8 @@ within one server beside latency across servers.
 			}
 			if !asJSON {
 				cfg.Out = a.out
+			} else if w := pics.pageText(); w != nil {
+				cfg.Out = w // the page shows the account, not the document
 			}
 			started := time.Now()
 			res, err := cluster.Demo(cmd.Context(), cfg)
@@ -117,11 +122,17 @@ within one server beside latency across servers.
 				}{cfg.Adapters, messages, noKill}
 				env.Results = res
 				env.Interrupted = cmd.Context().Err() != nil
+				if err != nil && !env.Interrupted {
+					env.Errors = append(env.Errors, err.Error())
+				}
 				if jerr := env.Write(a.out); err == nil {
 					err = jerr
 				}
-			} else if !asJSON && cmd.Context().Err() != nil {
-				fmt.Fprintln(a.out, "\n(interrupted: the steps above are those that ran)")
+			}
+			if cmd.Context().Err() != nil {
+				if w := cfg.Out; w != nil {
+					fmt.Fprintln(w, clusterInterrupted)
+				}
 			}
 			if res == nil {
 				return err

@@ -205,6 +205,11 @@ func compareRun(ctx context.Context, a *app, o *compareOptions, cfg compare.Conf
 		if err := env.Write(a.out); err != nil {
 			return err
 		}
+		if w := o.pics.pageText(); w != nil {
+			if err := writeCompareText(w, res, o.link.describe(), compare.Sentences(res)); err != nil {
+				return err
+			}
+		}
 	} else if err := writeCompareText(a.out, res, o.link.describe(), compare.Sentences(res)); err != nil {
 		return err
 	}

@@ -36,25 +36,34 @@ var whole = flag.Bool("whole", false, "with -update: paste the whole fresh outpu
 // (a table with an elided "..." row needs only the rows it shows). With
 // -update, the pasted output is replaced by the fresh one, keeping only the
 // paragraphs (and, where rows were elided, the rows) the page showed.
+//
+// The commands run in a directory of their own: a command whose output is
+// redirected to a file ("> run.json") writes that file there, for the
+// commands after it to read.
 func TestDocsCommandsRun(t *testing.T) {
 	type page struct{ topic, text, path string }
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var pages []page
 	for _, topic := range docs.Topics() {
 		text, err := docs.Read(topic)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pages = append(pages, page{topic, text, filepath.Join("..", "..", "docs", topic+".md")})
+		pages = append(pages, page{topic, text, filepath.Join(root, "docs", topic+".md")})
 	}
 	if *update {
 		// The README's pasted outputs are refreshed too (not checked on
 		// every test run: it repeats commands the docs run).
-		b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+		b, err := os.ReadFile(filepath.Join(root, "README.md"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		pages = append(pages, page{"README", string(b), filepath.Join("..", "..", "README.md")})
+		pages = append(pages, page{"README", string(b), filepath.Join(root, "README.md")})
 	}
+	t.Chdir(t.TempDir())
 	ran := 0
 	for _, pg := range pages {
 		topic, text := pg.topic, pg.text
@@ -65,9 +74,13 @@ func TestDocsCommandsRun(t *testing.T) {
 			if !ok {
 				continue
 			}
-			// Keep only the netlab part of a pipeline or redirection.
-			piped := false
+			// Keep only the netlab part of a pipeline or redirection; a
+			// redirection's file is written.
+			piped, redirect := false, ""
 			if j := strings.IndexAny(cmdline, "|>"); j >= 0 {
+				if cmdline[j] == '>' {
+					redirect = strings.TrimSpace(cmdline[j+1:])
+				}
 				cmdline, piped = cmdline[:j], true
 			}
 			args, err := splitArgs(cmdline)
@@ -97,6 +110,11 @@ func TestDocsCommandsRun(t *testing.T) {
 				if code != 0 {
 					t.Errorf("docs/%s.md:%d: `netlab %s` exited %d:\n%s\n%s", topic, i+1, cmdline, code, out.String(), errOut.String())
 					return
+				}
+				if redirect != "" {
+					if err := os.WriteFile(redirect, []byte(out.String()), 0o644); err != nil {
+						t.Errorf("docs/%s.md:%d: %v", topic, i+1, err)
+					}
 				}
 				if piped || from == to {
 					return // no output pasted (or only what a pipe left)

@@ -181,6 +181,11 @@ func runEcho(ctx context.Context, a *app, trs []transport.Transport, o echoOptio
 		if err := env.Write(a.out); err != nil {
 			return err
 		}
+		if w := o.pics.pageText(); w != nil {
+			if err := writeEchoText(w, cfg, results, o.linkDesc, o.wire.on, o.hist); err != nil {
+				return err
+			}
+		}
 		return o.pics.write(charts, runErr)
 	}
 	if o.trace {

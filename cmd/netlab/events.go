@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -119,18 +120,32 @@ func eventsRun(ctx context.Context, a *app, o *eventsOptions, trs []transport.Tr
 		if err := env.Write(a.out); err != nil {
 			return err
 		}
+		if w := o.pics.pageText(); w != nil && len(results) > 0 {
+			if err := writeEventsTables(w, results); err != nil {
+				return err
+			}
+		}
 		return o.pics.write(charts, firstErr)
 	}
 	if len(results) == 0 {
 		return firstErr
 	}
+	if err := writeEventsTables(a.out, results); err != nil {
+		return err
+	}
+	return o.pics.write(charts, firstErr)
+}
+
+// writeEventsTables prints the tables of 'netlab events' (and of its saved
+// document, for netlab report).
+func writeEventsTables(w io.Writer, results []events.Result) error {
 	for i, t := range events.Tables(results) {
 		if i > 0 {
-			fmt.Fprintln(a.out)
+			fmt.Fprintln(w)
 		}
-		if err := t.Write(a.out); err != nil {
+		if err := t.Write(w); err != nil {
 			return err
 		}
 	}
-	return o.pics.write(charts, firstErr)
+	return nil
 }

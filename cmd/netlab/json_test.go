@@ -88,7 +88,7 @@ func TestEveryLabJSONMatchesDocs(t *testing.T) {
 			}
 		})
 	}
-	for _, lab := range []string{"echo", "tcp stream", "push", "compare", "loss", "missed", "events", "layers",
+	for _, lab := range []string{"echo", "tcp stream", "push", "compare", "loss", "loss streams", "missed", "events", "layers",
 		"wire demo", "chat demo", "socketio demo", "chat bench", "cluster demo", "proxy"} {
 		if !labs[lab] && !t.Failed() {
 			t.Errorf("docs/json.md documents no `--json` command of the %q lab", lab)

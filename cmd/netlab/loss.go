@@ -150,6 +150,11 @@ func lossRun(ctx context.Context, a *app, o *lossOptions, cfg loss.Config, trs [
 		if jerr := env.Write(a.out); jerr != nil {
 			return jerr
 		}
+		if w := o.pics.pageText(); w != nil {
+			if werr := res.WriteText(w); werr != nil {
+				return werr
+			}
+		}
 	} else if werr := res.WriteText(a.out); werr != nil {
 		return werr
 	} else if o.ladder {

@@ -110,6 +110,11 @@ crosses its stream path. See 'netlab docs quic'.`,
 				if jerr := env.Write(a.out); jerr != nil {
 					return jerr
 				}
+				if w := pics.pageText(); w != nil {
+					if werr := res.WriteText(w); werr != nil {
+						return werr
+					}
+				}
 			} else if werr := res.WriteText(a.out); werr != nil {
 				return werr
 			}

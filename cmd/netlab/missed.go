@@ -245,6 +245,11 @@ func missedRun(ctx context.Context, a *app, o *missedOptions, cfg missed.Config)
 		if jerr := env.Write(a.out); jerr != nil {
 			return jerr
 		}
+		if w := o.pics.pageText(); w != nil && len(results) > 0 {
+			if werr := missed.Table(cfg, results).Write(w); werr != nil {
+				return werr
+			}
+		}
 	} else if len(results) > 0 {
 		if werr := missed.Table(cfg, results).Write(a.out); werr != nil {
 			return werr

@@ -26,6 +26,9 @@ type pictureFlags struct {
 	cmd    string // the command line
 	start  time.Time
 	text   *bytes.Buffer // what the lab printed, for the page
+	// tables, when set, is the page's text instead: a lab that printed
+	// its --json document prints its tables there (pageText).
+	tables *bytes.Buffer
 }
 
 // addPictureFlags adds the picture flags to cmd and, when --report is set,
@@ -55,6 +58,17 @@ func addPictureFlags(cmd *cobra.Command, a *app) *pictureFlags {
 		return run(cmd, args)
 	}
 	return p
+}
+
+// pageText is, with --report, where a lab that printed its --json
+// document prints its tables for the page: the page shows the tables,
+// not the document. It is nil without --report.
+func (p *pictureFlags) pageText() io.Writer {
+	if p == nil || p.report == "" {
+		return nil
+	}
+	p.tables = new(bytes.Buffer)
+	return p.tables
 }
 
 // on reports whether any picture was asked for.
@@ -93,8 +107,12 @@ func (p *pictureFlags) draw(charts func() ([]chart.Chart, error)) error {
 		}
 	}
 	if p.report != "" {
+		text := p.text.String()
+		if p.tables != nil {
+			text = p.tables.String()
+		}
 		pg := page.Page{Lab: p.lab, Command: p.cmd, Version: report.Version(), Date: p.start,
-			Host: hostName(p.start), Text: p.text.String(), Charts: cs}
+			Host: hostName(p.start), Text: text, Charts: cs}
 		if err := writePage(p.report, pg); err != nil {
 			return err
 		}

@@ -190,6 +190,11 @@ func pushRun(ctx context.Context, a *app, o *pushOptions, cfg push.Config, trs [
 		if err := env.Write(a.out); err != nil {
 			return err
 		}
+		if w := o.pics.pageText(); w != nil && len(results) > 0 {
+			if err := writePushText(w, cfg, results, o.link.describe(), o.wire.on, failed); err != nil {
+				return err
+			}
+		}
 	} else if len(results) > 0 {
 		if err := writePushText(a.out, cfg, results, o.link.describe(), o.wire.on, failed); err != nil {
 			return err

@@ -10,9 +10,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/semver"
 
+	"github.com/netlab/netlab/labs/chat"
+	"github.com/netlab/netlab/labs/cluster"
 	"github.com/netlab/netlab/labs/compare"
 	"github.com/netlab/netlab/labs/echo"
+	"github.com/netlab/netlab/labs/events"
 	"github.com/netlab/netlab/labs/loss"
 	"github.com/netlab/netlab/labs/missed"
 	"github.com/netlab/netlab/labs/push"
@@ -33,10 +37,13 @@ func newReportCmd(a *app) *cobra.Command {
 says of where and when it ran. A run on a student's machine can be shown
 later on the projector.
 
-It reads echo, compare, push, loss and missed documents. A document keeps
-no per-event times, so the page of a saved compare or push run has its
-delay charts but no timeline; a loss document has its time–sequence graph
-only if the run had --ladder (the packets).`,
+It reads the documents of every lab with --report: echo, compare, push,
+loss, loss streams, missed, events, chat bench and cluster demo. A
+document from another lab, or from a newer netlab release, gets one line
+saying so. Times in a document are kept to 0.1 µs, so a figure under
+10 µs may print a digit differently; a loss document has its
+time–sequence graph only if the run had --ladder, --plot or --report (the
+packets).`,
 		Example: `  netlab echo --transports all --json > echo.json
   netlab report echo.json            # writes echo.html
   netlab report echo.json -o page.html`,
@@ -87,6 +94,10 @@ func pageFromJSON(file string) (page.Page, error) {
 	var run savedRun
 	if err := json.Unmarshal(b, &run); err != nil {
 		return page.Page{}, usagef("report: %s is not a netlab --json document: %v", file, err)
+	}
+	if this := thisVersion(); run.Lab != "" && newer(run.NetlabVersion, this) {
+		return page.Page{}, usagef("report: %s was written by netlab %s, newer than this one (%s): use that version or later to make its page",
+			file, run.NetlabVersion, this)
 	}
 	pg := page.Page{Lab: run.Lab, Command: "(not in the document)", Version: run.NetlabVersion, Date: run.StartedAt,
 		Host: hostLine(run.Host), Note: "Made by netlab report from " + file + "; the numbers are that run's, not this machine's."}
@@ -201,13 +212,106 @@ func pageFromJSON(file string) (page.Page, error) {
 		if pg.Charts, err = chart.Missed(results); err != nil {
 			return page.Page{}, err
 		}
+	case "loss streams":
+		var j loss.StreamsJSON
+		if err := decode(&j.Config, &j.Results); err != nil {
+			return page.Page{}, err
+		}
+		res, err := loss.StreamsFromJSON(j)
+		if err != nil {
+			return page.Page{}, usagef("report: %s: %v", file, err)
+		}
+		if len(res.Runs) == 0 {
+			return page.Page{}, usagef("report: %s: the document has no results", file)
+		}
+		if err := res.WriteText(&text); err != nil {
+			return page.Page{}, err
+		}
+		if pg.Charts, err = chart.Streams(res); err != nil {
+			return page.Page{}, err
+		}
+	case "events":
+		var c eventsConfigJSON
+		var rs []events.ResultJSON
+		if err := decode(&c, &rs); err != nil {
+			return page.Page{}, err
+		}
+		var results []events.Result
+		for _, rj := range rs {
+			if r, ok := events.FromJSON(rj); ok {
+				results = append(results, r)
+			}
+		}
+		if len(results) == 0 {
+			return page.Page{}, usagef("report: %s: the document has no results", file)
+		}
+		if err := writeEventsTables(&text, results); err != nil {
+			return page.Page{}, err
+		}
+		if pg.Charts, err = chart.Events(results); err != nil {
+			return page.Page{}, err
+		}
+	case "chat bench":
+		var c struct{}
+		var j chat.BenchJSON
+		if err := decode(&c, &j); err != nil {
+			return page.Page{}, err
+		}
+		res := chat.BenchFromJSON(j, run.Interrupted)
+		if err := res.WriteText(&text); err != nil {
+			return page.Page{}, err
+		}
+		if pg.Charts, err = chart.ChatBench(res); err != nil {
+			return page.Page{}, err
+		}
+	case "cluster demo":
+		var c struct{}
+		var res cluster.DemoResult
+		if err := decode(&c, &res); err != nil {
+			return page.Page{}, err
+		}
+		if len(res.Runs) == 0 {
+			return page.Page{}, usagef("report: %s: the document has no results", file)
+		}
+		cluster.FromJSON(&res)
+		if err := res.WriteText(&text, !run.Interrupted && len(run.Errors) == 0); err != nil {
+			return page.Page{}, err
+		}
+		if run.Interrupted {
+			fmt.Fprintln(&text, clusterInterrupted)
+		}
+		if pg.Charts, err = chart.Cluster(&res); err != nil {
+			return page.Page{}, err
+		}
 	case "":
 		return page.Page{}, usagef("report: %s has no \"lab\" field: not a netlab --json document", file)
 	default:
-		return page.Page{}, usagef("report: %s is a %s document; report reads echo, compare, push, loss and missed documents", file, run.Lab)
+		return page.Page{}, usagef("report: %s is a %s document; report reads %s documents", file, run.Lab, readableLabs)
 	}
 	pg.Text = text.String()
 	return pg, nil
+}
+
+// readableLabs are the labs whose documents report reads: every lab with
+// --report.
+const readableLabs = "echo, compare, push, loss, loss streams, missed, events, chat bench and cluster demo"
+
+// thisVersion is this netlab's version (a variable for the tests).
+var thisVersion = report.Version
+
+// newer reports whether netlab version doc (as a document's netlab_version
+// spells it: "v1.3.0", "v1.3.0 29a8cc2f1b3c") is a later release than
+// this one. A build from a checkout ("(devel) ...") is no release: it is
+// never called newer, nor older.
+func newer(doc, this string) bool {
+	first := func(v string) string {
+		if f := strings.Fields(v); len(f) > 0 {
+			return f[0]
+		}
+		return ""
+	}
+	d, t := first(doc), first(this)
+	return semver.IsValid(d) && semver.IsValid(t) && semver.Compare(d, t) > 0
 }
 
 // hostLine describes a machine in one line: "vm (linux/amd64, 2 CPUs)".

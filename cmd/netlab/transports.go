@@ -122,9 +122,8 @@ func transportFlagHelp() string {
 }
 
 // The transports of issue 18: Server-Sent Events and QUIC (one stream each
-// way, and a stream per message), after the others in tables.
+// way, and a stream per message); transportOrder places them in tables.
 func init() {
-	transportOrder = append(transportOrder, "sse", "quic", "quic-streams")
 	transportBuilders["sse"] = func(*transportOptions) transport.Transport { return sse.New(sse.Options{}) }
 	transportBuilders["quic"] = func(*transportOptions) transport.Transport { return quic.New(quic.Options{}) }
 	transportBuilders["quic-streams"] = func(*transportOptions) transport.Transport {

@@ -3,6 +3,8 @@ package chat
 import (
 	"fmt"
 	"io"
+	"math"
+	"time"
 
 	"github.com/netlab/netlab/labs/report"
 )
@@ -49,7 +51,26 @@ func (res BenchResult) WriteText(w io.Writer) error {
 type BenchJSON struct {
 	BenchResult
 	Latency report.LatencyJSON `json:"latency"`
+	// LatencySamplesUs are the deliveries' latencies one by one (the chart).
+	LatencySamplesUs []float64 `json:"latency_samples_us"`
 }
 
 // JSON returns the JSON form of res.
-func (res BenchResult) JSON() BenchJSON { return BenchJSON{res, report.Latency(res.Latency)} }
+func (res BenchResult) JSON() BenchJSON {
+	return BenchJSON{res, report.Latency(res.Latency), report.MicrosAll(res.Samples)}
+}
+
+// BenchFromJSON turns a saved 'chat bench --json' result back into the
+// BenchResult that printed it (interrupted: the envelope's flag).
+func BenchFromJSON(j BenchJSON, interrupted bool) BenchResult {
+	res := j.BenchResult
+	us := func(v float64) time.Duration { return time.Duration(math.Round(v * float64(time.Microsecond))) }
+	res.ConnectTime = us(res.ConnectUs)
+	res.Latency = report.SummaryFromJSON(j.Latency)
+	res.Samples = nil
+	for _, v := range j.LatencySamplesUs {
+		res.Samples = append(res.Samples, us(v))
+	}
+	res.Interrupted = interrupted
+	return res
+}

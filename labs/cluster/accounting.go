@@ -102,6 +102,7 @@ func (r *run) account(res *LoadResult, start, killAt time.Time) {
 		res.Bots = append(res.Bots, bl)
 	}
 	res.SameServerSamples, res.CrossServerSamples = same, cross
+	res.SameServerSamplesUs, res.CrossServerSamplesUs = report.MicrosAll(same), report.MicrosAll(cross)
 	res.SameServer = report.Latency(stats.Summarize(same))
 	res.CrossServer = report.Latency(stats.Summarize(cross))
 }

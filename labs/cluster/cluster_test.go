@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -151,6 +152,29 @@ func TestDemoNATSAndNone(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
+	}
+
+	// The account printed again from the --json document is the one
+	// printed while the demo ran (the delivery times are kept to the ns).
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved DemoResult
+	if err := json.Unmarshal(b, &saved); err != nil {
+		t.Fatal(err)
+	}
+	FromJSON(&saved)
+	var again strings.Builder
+	if err := saved.WriteText(&again, true); err != nil {
+		t.Fatal(err)
+	}
+	if again.String() != out.String() {
+		t.Errorf("printed from the document:\n%s\nwhile running:\n%s", again.String(), out.String())
+	}
+	if l := saved.Runs[0].Load; len(l.SameServerSamples) != l.SameServer.Count || len(l.CrossServerSamples) != l.CrossServer.Count {
+		t.Errorf("samples from the document: %d same, %d across; the summaries count %d and %d",
+			len(l.SameServerSamples), len(l.CrossServerSamples), l.SameServer.Count, l.CrossServer.Count)
 	}
 }
 

@@ -31,7 +31,7 @@ func (p *printer) table(t *report.Table) {
 }
 
 // servers prints the run's heading and its servers' addresses.
-func (p *printer) servers(kind string, servers []*server) {
+func (p *printer) servers(kind string, servers []ServerResult) {
 	what := map[string]string{
 		KindNATS:  "through NATS",
 		KindRedis: "through Redis pub/sub",
@@ -40,10 +40,10 @@ func (p *printer) servers(kind string, servers []*server) {
 	}[kind]
 	p.printf("== 3 chat servers %s\n", what)
 	for _, s := range servers {
-		if s.httpAddr != "" {
-			p.printf("   %s  tcp %s  http %s\n", s.id, s.addr, s.httpAddr)
+		if s.HTTPAddr != "" {
+			p.printf("   %s  tcp %s  http %s\n", s.ID, s.TCPAddr, s.HTTPAddr)
 		} else {
-			p.printf("   %s  tcp %s\n", s.id, s.addr)
+			p.printf("   %s  tcp %s\n", s.ID, s.TCPAddr)
 		}
 	}
 }
@@ -84,7 +84,8 @@ func (p *printer) sticky(n int, probe []StickyProbe) {
 	p.table(t)
 }
 
-func (p *printer) who(n int, who *WhoResult, took time.Duration) {
+func (p *printer) who(n int, who *WhoResult) {
+	took := time.Duration(who.WaitMs * float64(time.Millisecond))
 	p.printf("\n%d. Who is in %s? s1 lists its own members and asks the others through the adapter\n", n, who.Room)
 	t := &report.Table{Header: []string{"   member", "server", "door"}}
 	for _, m := range who.Members {

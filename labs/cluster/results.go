@@ -99,10 +99,12 @@ type StickyProbe struct {
 
 // ServerResult is one chat server and what its adapter counted.
 type ServerResult struct {
-	ID      string       `json:"id"`
-	TCPAddr string       `json:"tcp_addr"`
-	Stopped bool         `json:"stopped_mid_run"`
-	Adapter *AdapterJSON `json:"adapter,omitempty"` // nil for none
+	ID      string `json:"id"`
+	TCPAddr string `json:"tcp_addr"`
+	// HTTPAddr is its HTTP address (page, doors); "" without doors.
+	HTTPAddr string       `json:"http_addr"`
+	Stopped  bool         `json:"stopped_mid_run"`
+	Adapter  *AdapterJSON `json:"adapter,omitempty"` // nil for none
 }
 
 // AdapterJSON is pubsub.Stats for --json.
@@ -155,11 +157,13 @@ type LoadResult struct {
 	SameServer  report.LatencyJSON `json:"same_server_latency"`
 	CrossServer report.LatencyJSON `json:"cross_server_latency"`
 	// SameServerSamples and CrossServerSamples are those latencies, one
-	// by one (for the charts).
-	SameServerSamples  []time.Duration `json:"-"`
-	CrossServerSamples []time.Duration `json:"-"`
-	Stopped            string          `json:"stopped_server,omitempty"`
-	StoppedAtMs        float64         `json:"stopped_at_ms,omitempty"`
+	// by one (for the charts); the ...Us fields are them in the JSON.
+	SameServerSamples    []time.Duration `json:"-"`
+	CrossServerSamples   []time.Duration `json:"-"`
+	SameServerSamplesUs  []float64       `json:"same_server_latency_samples_us"`
+	CrossServerSamplesUs []float64       `json:"cross_server_latency_samples_us"`
+	Stopped              string          `json:"stopped_server,omitempty"`
+	StoppedAtMs          float64         `json:"stopped_at_ms,omitempty"`
 	// ReconnectDelayMs is how long a bot waits before reconnecting.
 	ReconnectDelayMs float64   `json:"reconnect_delay_ms,omitempty"`
 	Bots             []BotLoad `json:"bots"`

@@ -198,7 +198,10 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, p *print
 	for _, b := range r.bots {
 		res.Bots = append(res.Bots, BotInfo{Name: b.name, Server: r.servers[b.server].id, Rooms: b.rooms})
 	}
-	p.servers(acfg.Kind, r.servers)
+	for _, s := range r.servers {
+		res.Servers = append(res.Servers, s.result)
+	}
+	p.servers(acfg.Kind, res.Servers)
 	p.bots(res.Bots)
 	sleep(rctx, settleTime) // let every join reach every server
 
@@ -213,11 +216,7 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, p *print
 		}
 		step.Title = st.title
 		res.Steps = append(res.Steps, step)
-		note := st.note
-		if alone {
-			note = st.alone
-		}
-		p.step(i+1, step, note)
+		p.step(i+1, step, stepNote(i, alone))
 		if err := rctx.Err(); err != nil {
 			return res, err
 		}
@@ -238,17 +237,17 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, p *print
 			return res, err
 		}
 		res.Who = &WhoResult{Room: "math", Members: ms, Answered: answered, WaitMs: float64(took.Microseconds()) / 1000}
-		p.who(len(res.Steps)+len(res.Sticky)/3+1, res.Who, took)
+		p.who(len(res.Steps)+len(res.Sticky)/3+1, res.Who)
 	}
 
 	load, err := r.load(cfg)
 	res.Load = load
-	for _, s := range r.servers {
+	for i, s := range r.servers {
 		if st, ok := AdapterStats(s.ad); ok {
 			s.result.Adapter = &AdapterJSON{Published: st.Published, PublishErrors: st.PublishErrors, Received: st.Received,
 				Missed: st.Missed, Duplicates: st.Duplicates, Disconnects: st.Disconnects, Reconnects: st.Reconnects}
 		}
-		res.Servers = append(res.Servers, s.result)
+		res.Servers[i] = s.result
 	}
 	if err != nil {
 		return res, err
@@ -258,6 +257,18 @@ func runScript(ctx context.Context, cfg DemoConfig, acfg AdapterConfig, p *print
 		return res, fmt.Errorf("cluster demo: writing the account: %w", p.err)
 	}
 	return res, rctx.Err()
+}
+
+// stepNote is the line under scripted step i: what it shows, with an
+// adapter or (alone) without one.
+func stepNote(i int, alone bool) string {
+	if i >= len(script) { // a document from a longer script
+		return ""
+	}
+	if alone {
+		return script[i].alone
+	}
+	return script[i].note
 }
 
 // startRun starts three chat servers with the adapter acfg names, on a
@@ -300,7 +311,7 @@ func startRun(ctx context.Context, acfg AdapterConfig, dialer chat.Dialer, recon
 		if srv.HTTPAddr != nil {
 			s.httpAddr = srv.HTTPAddr.String()
 		}
-		s.result = ServerResult{ID: s.id, TCPAddr: s.addr}
+		s.result = ServerResult{ID: s.id, TCPAddr: s.addr, HTTPAddr: s.httpAddr}
 		r.servers = append(r.servers, s)
 		if pr, ok := ad.(pubsub.Presence); ok {
 			hub := srv.Hub

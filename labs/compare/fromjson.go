@@ -10,9 +10,8 @@ import (
 )
 
 // FromJSON turns the config and results of a saved --json document back
-// into a Result, as far as the document keeps it (no round-trip samples, no
-// per-event times), so a saved run can be printed again; interrupted is the
-// document's. The sentences are the document's own (j.Sentences).
+// into a Result, as far as the document keeps it (times to 0.1 µs), so a
+// saved run can be printed and drawn again; interrupted is the document's. The sentences are the document's own (j.Sentences).
 func FromJSON(c ConfigJSON, j ResultJSON, interrupted bool) Result {
 	r := Result{Elapsed: time.Duration(math.Round(j.ElapsedUs * 1000)), Interrupted: interrupted, Pushed: c.Push != nil}
 	if c.Push != nil {
@@ -24,6 +23,9 @@ func FromJSON(c ConfigJSON, j ResultJSON, interrupted bool) Result {
 		if e := t.Echo; e != nil {
 			r.Echoed = true
 			f := EchoFigures{Sent: e.Sent, Received: e.Received, RTT: push.SummaryFromJSON(e.RTT)}
+			for _, us := range e.RTTSamplesUs {
+				f.RTTSamples = append(f.RTTSamples, time.Duration(math.Round(us*1000)))
+			}
 			if w := e.Wire; w != nil {
 				f.HasWire = true
 				f.Wire = transport.WireStats{BytesSent: w.BytesSent, BytesReceived: w.BytesReceived, Requests: w.Requests, EmptyPolls: w.EmptyPolls}

@@ -151,6 +151,8 @@ type EchoJSON struct {
 	Lost     int                `json:"lost"`
 	RTT      report.LatencyJSON `json:"rtt"`
 	Wire     *push.WireJSON     `json:"wire"`
+	// RTTSamplesUs are the round trips one by one (the chart).
+	RTTSamplesUs []float64 `json:"rtt_samples_us"`
 }
 
 // JSON converts r to its JSON form, sentences included.
@@ -164,7 +166,8 @@ func JSON(r Result) ResultJSON {
 			Ordered: c.Info.Ordered, Duplex: c.Info.Duplex,
 			PollIntervalUs: report.Micros(c.Subject.PollInterval), LongPoll: c.Subject.LongPoll, ServerPush: c.Subject.ServerPush}
 		if e := c.Echo; e != nil {
-			t.Echo = &EchoJSON{Sent: e.Sent, Received: e.Received, Lost: e.Lost(), RTT: report.Latency(e.RTT)}
+			t.Echo = &EchoJSON{Sent: e.Sent, Received: e.Received, Lost: e.Lost(), RTT: report.Latency(e.RTT),
+				RTTSamplesUs: report.MicrosAll(e.RTTSamples)}
 			if e.HasWire {
 				t.Echo.Wire = &push.WireJSON{BytesSent: e.Wire.BytesSent, BytesReceived: e.Wire.BytesReceived,
 					Requests: e.Wire.Requests, EmptyPolls: e.Wire.EmptyPolls}

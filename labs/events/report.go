@@ -2,7 +2,9 @@ package events
 
 import (
 	"fmt"
+	"math"
 	"strconv"
+	"time"
 
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/labs/stats"
@@ -77,17 +79,50 @@ type ResultJSON struct {
 	TimedOutInUs     float64            `json:"timed_out_in_us"`
 	AckRTTClientToUs report.LatencyJSON `json:"ack_rtt_client_to_server"`
 	AckRTTServerToUs report.LatencyJSON `json:"ack_rtt_server_to_client"`
-	Error            string             `json:"error,omitempty"`
-	Interrupted      bool               `json:"interrupted,omitempty"`
+	// TimeoutError is what the EmitWithAck to an unhandled event returned.
+	TimeoutError string `json:"timeout_error"`
+	// The ack round trips one by one, in the order measured (the charts).
+	AckRTTsClientToUs []float64 `json:"ack_rtts_client_to_server_us"`
+	AckRTTsServerToUs []float64 `json:"ack_rtts_server_to_client_us"`
+	Error             string    `json:"error,omitempty"`
+	Interrupted       bool      `json:"interrupted,omitempty"`
 }
 
 // JSON converts a Result to its JSON form.
 func JSON(r Result) ResultJSON {
 	out := ResultJSON{Transport: r.Transport, Steps: []StepJSON{},
 		AckTimeoutUs: report.Micros(r.AckTimeout), TimedOutInUs: report.Micros(r.TimedOutIn),
-		AckRTTClientToUs: report.Latency(r.ClientToSrv), AckRTTServerToUs: report.Latency(r.SrvToClient), Interrupted: r.Interrupted}
+		AckRTTClientToUs: report.Latency(r.ClientToSrv), AckRTTServerToUs: report.Latency(r.SrvToClient),
+		TimeoutError: r.TimeoutErr, AckRTTsClientToUs: report.MicrosAll(r.ClientToSrvRTTs),
+		AckRTTsServerToUs: report.MicrosAll(r.SrvToClientRTTs), Interrupted: r.Interrupted}
 	for _, s := range r.Steps {
 		out.Steps = append(out.Steps, StepJSON{Action: s.Action, Server: s.Server, Clients: s.Clients, Unhandled: s.Unhandled})
 	}
 	return out
+}
+
+// FromJSON turns one saved result back into the Result that printed it,
+// as far as the document keeps it. A result whose run failed (its Error
+// set) was not in the tables: ok is false for it.
+func FromJSON(j ResultJSON) (r Result, ok bool) {
+	if j.Error != "" {
+		return Result{}, false
+	}
+	r = Result{Transport: j.Transport, AckTimeout: fromUs(j.AckTimeoutUs), TimedOutIn: fromUs(j.TimedOutInUs),
+		TimeoutErr: j.TimeoutError, ClientToSrv: report.SummaryFromJSON(j.AckRTTClientToUs),
+		SrvToClient: report.SummaryFromJSON(j.AckRTTServerToUs), Interrupted: j.Interrupted}
+	for _, s := range j.Steps {
+		r.Steps = append(r.Steps, Step{Action: s.Action, Server: s.Server, Clients: s.Clients, Unhandled: s.Unhandled})
+	}
+	for _, us := range j.AckRTTsClientToUs {
+		r.ClientToSrvRTTs = append(r.ClientToSrvRTTs, fromUs(us))
+	}
+	for _, us := range j.AckRTTsServerToUs {
+		r.SrvToClientRTTs = append(r.SrvToClientRTTs, fromUs(us))
+	}
+	return r, true
+}
+
+func fromUs(us float64) time.Duration {
+	return time.Duration(math.Round(us * float64(time.Microsecond)))
 }

@@ -137,3 +137,52 @@ func ParseLink(s string) (impair.Config, error) {
 func fromUs(us float64) time.Duration {
 	return time.Duration(math.Round(us * float64(time.Microsecond)))
 }
+
+// StreamsFromJSON turns a saved 'loss streams --json' document back into
+// the StreamsResult that printed it: the table, the handshakes, the
+// sentences and the chart's per-message delays.
+func StreamsFromJSON(j StreamsJSON) (StreamsResult, error) {
+	link, err := ParseLink(j.Config.Link)
+	if err != nil {
+		return StreamsResult{}, err
+	}
+	res := StreamsResult{Count: j.Config.Count, Interval: fromUs(j.Config.IntervalUs), Size: j.Config.Size,
+		Link: link, Late: fromUs(j.Config.LateUs), HandshakeDelay: fromUs(j.Results.HandshakeDelayUs)}
+	if j.Results.HandshakeError != "" {
+		res.HandshakeErr = errors.New(j.Results.HandshakeError)
+	}
+	for _, h := range j.Results.Handshakes {
+		res.Handshakes = append(res.Handshakes, HandshakeCost{Name: h.Name, Ready: fromUs(h.ReadyUs),
+			RTT: fromUs(h.RTTUs), Connect: fromUs(h.ConnectUs), Note: h.Note})
+	}
+	for _, rj := range j.Results.Runs {
+		l := rj.Delay
+		r := StreamsRun{Transport: rj.Transport,
+			Info: transport.Info{Name: rj.Transport, Network: rj.Network, Reliable: true, Ordered: rj.Ordered},
+			Sent: rj.Sent, Delivered: rj.Delivered, Late: rj.Late, OwnWait: rj.OwnWait, HeldBehind: rj.HeldBehind,
+			Delay: stats.Summary{Count: l.Count, Min: fromUs(l.MinUs), Mean: fromUs(l.MeanUs), P50: fromUs(l.P50Us),
+				P90: fromUs(l.P90Us), P99: fromUs(l.P99Us), Max: fromUs(l.MaxUs)},
+			Up: impair.Counts{Dropped: rj.Dropped}, Interrupted: rj.Interrupted}
+		if rj.Network == "" { // a document before "network": quic runs on UDP; one stream is ordered
+			r.Info.Network, r.Info.Ordered = "tcp", rj.Streams == 1
+			if strings.HasPrefix(rj.Transport, "quic") {
+				r.Info.Network = "udp"
+			}
+		}
+		for _, h := range rj.HeldRuns {
+			r.Held = append(r.Held, Stall{First: h.FirstSeq, Last: h.LastSeq, Worst: fromUs(h.WorstUs)})
+		}
+		for _, us := range rj.DelayBySeqUs {
+			d := time.Duration(-1)
+			if us >= 0 {
+				d = fromUs(us)
+			}
+			r.BySeq = append(r.BySeq, d)
+		}
+		if rj.Error != "" {
+			r.Err = errors.New(rj.Error)
+		}
+		res.Runs = append(res.Runs, r)
+	}
+	return res, nil
+}

@@ -485,11 +485,15 @@ func (res StreamsResult) StreamsSentences() []string {
 		if s.Info.Ordered {
 			held = "held behind a packet that was not theirs"
 		}
-		line := fmt.Sprintf("%s (%s): %d of %d messages late; %d waited for their own packet, %d were %s",
-			s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.OwnWait, s.HeldBehind, held)
+		were := fmt.Sprintf("%d were", s.HeldBehind)
+		if s.HeldBehind == 1 {
+			were = "1 was"
+		}
+		line := fmt.Sprintf("%s (%s): %d of %d messages late; %d waited for their own packet, %s %s",
+			s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.OwnWait, were, held)
 		if s.Interrupted {
-			line = fmt.Sprintf("%s (%s, until Ctrl-C): %d of the %d delivered late (%d of %d sent still on the way); %d waited for their own packet, %d were %s",
-				s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.Sent-s.Delivered, s.Sent, s.OwnWait, s.HeldBehind, held)
+			line = fmt.Sprintf("%s (%s, until Ctrl-C): %d of the %d delivered late (%d of %d sent still on the way); %d waited for their own packet, %s %s",
+				s.Transport, streamsLabel(*s), s.Late, s.Delivered, s.Sent-s.Delivered, s.Sent, s.OwnWait, were, held)
 		}
 		if len(s.Held) > 0 {
 			worst := s.Held[0]
@@ -498,7 +502,11 @@ func (res StreamsResult) StreamsSentences() []string {
 					worst = h
 				}
 			}
-			line += fmt.Sprintf(" (the longest run: messages %d to %d, up to %s)", worst.First, worst.Last, report.Duration(worst.Worst))
+			if worst.First == worst.Last {
+				line += fmt.Sprintf(" (the longest run: message %d, %s)", worst.First, report.Duration(worst.Worst))
+			} else {
+				line += fmt.Sprintf(" (the longest run: messages %d to %d, up to %s)", worst.First, worst.Last, report.Duration(worst.Worst))
+			}
 		}
 		out = append(out, line+".")
 		if s.Interrupted {
@@ -532,8 +540,8 @@ func (res StreamsResult) StreamsSentences() []string {
 		}
 	}
 	if oneQUIC != nil && manyQUIC != nil {
-		out = append(out, fmt.Sprintf("Over QUIC, one stream held %d messages behind another's packet; with a stream per message %d late messages came out together with an earlier one: on one stream QUIC orders bytes as TCP does, across streams it does not.",
-			oneQUIC.HeldBehind, manyQUIC.HeldBehind))
+		out = append(out, fmt.Sprintf("Over QUIC, one stream held %s behind another's packet; with a stream per message %s came out together with an earlier one: on one stream QUIC orders bytes as TCP does, across streams it does not.",
+			report.Plural(oneQUIC.HeldBehind, "message"), report.Plural(manyQUIC.HeldBehind, "late message")))
 	}
 	var q, t *HandshakeCost
 	for i := range res.Handshakes {
@@ -573,11 +581,18 @@ type StreamsConfigJSON struct {
 type StreamsResultsJSON struct {
 	Runs       []StreamsRunJSON    `json:"runs"`
 	Handshakes []HandshakeCostJSON `json:"handshakes"`
+	// HandshakeDelayUs is the one-way delay of the handshakes' link.
+	HandshakeDelayUs float64 `json:"handshake_delay_us"`
+	HandshakeError   string  `json:"handshake_error,omitempty"`
 }
 
 // StreamsRunJSON is one run in JSON.
 type StreamsRunJSON struct {
-	Transport  string             `json:"transport"`
+	Transport string `json:"transport"`
+	// Network and Ordered are what the transport runs on and whether it
+	// keeps the messages in order (one stream, or a stream each).
+	Network    string             `json:"network"`
+	Ordered    bool               `json:"ordered"`
 	Streams    int                `json:"streams"`
 	Sent       int                `json:"sent"`
 	Delivered  int                `json:"delivered"`
@@ -586,6 +601,10 @@ type StreamsRunJSON struct {
 	Late       int                `json:"late"`
 	OwnWait    int                `json:"late_own_packet"`
 	HeldBehind int                `json:"late_held_behind"`
+	// HeldRuns are the runs of held-behind messages; DelayBySeqUs each
+	// message's one-way delay by sequence number, -1 if it never arrived.
+	HeldRuns     []StallJSON `json:"held_runs"`
+	DelayBySeqUs []float64   `json:"delay_by_seq_us"`
 	// Interrupted: Ctrl-C stopped this run; the figures are what was
 	// measured until then.
 	Interrupted bool   `json:"interrupted,omitempty"`
@@ -599,6 +618,8 @@ type HandshakeCostJSON struct {
 	ConnectUs  float64 `json:"tcp_connect_us"`
 	RTTUs      float64 `json:"rtt_us"`
 	RoundTrips float64 `json:"round_trips"`
+	// Note says what the number leaves out ("" if nothing).
+	Note string `json:"note"`
 }
 
 // JSON returns the result's JSON form.
@@ -607,14 +628,29 @@ func (res StreamsResult) JSON() StreamsJSON {
 		Link: res.Link.String(), LateUs: report.Micros(res.Late)}}
 	j.Results.Runs = []StreamsRunJSON{}
 	j.Results.Handshakes = []HandshakeCostJSON{}
+	j.Results.HandshakeDelayUs = report.Micros(res.HandshakeDelay)
+	if res.HandshakeErr != nil {
+		j.Results.HandshakeError = res.HandshakeErr.Error()
+	}
 	for _, s := range res.Runs {
 		streams := 1
 		if !s.Info.Ordered {
 			streams = s.Sent
 		}
-		r := StreamsRunJSON{Transport: s.Transport, Streams: streams, Sent: s.Sent, Delivered: s.Delivered,
-			Dropped: s.Up.Dropped, Delay: report.Latency(s.Delay), Late: s.Late, OwnWait: s.OwnWait, HeldBehind: s.HeldBehind,
+		r := StreamsRunJSON{Transport: s.Transport, Network: s.Info.Network, Ordered: s.Info.Ordered, Streams: streams,
+			Sent: s.Sent, Delivered: s.Delivered, Dropped: s.Up.Dropped, Delay: report.Latency(s.Delay), Late: s.Late,
+			OwnWait: s.OwnWait, HeldBehind: s.HeldBehind, HeldRuns: []StallJSON{}, DelayBySeqUs: []float64{},
 			Interrupted: s.Interrupted}
+		for _, h := range s.Held {
+			r.HeldRuns = append(r.HeldRuns, StallJSON{FirstSeq: h.First, LastSeq: h.Last, WorstUs: report.Micros(h.Worst)})
+		}
+		for _, d := range s.BySeq {
+			us := -1.0
+			if d >= 0 {
+				us = report.Micros(d)
+			}
+			r.DelayBySeqUs = append(r.DelayBySeqUs, us)
+		}
 		if s.Err != nil {
 			r.Error = s.Err.Error()
 		}
@@ -622,7 +658,7 @@ func (res StreamsResult) JSON() StreamsJSON {
 	}
 	for _, h := range res.Handshakes {
 		j.Results.Handshakes = append(j.Results.Handshakes, HandshakeCostJSON{Name: h.Name, ReadyUs: report.Micros(h.Ready),
-			ConnectUs: report.Micros(h.Connect), RTTUs: report.Micros(h.RTT), RoundTrips: h.RoundTrips()})
+			ConnectUs: report.Micros(h.Connect), RTTUs: report.Micros(h.RTT), RoundTrips: h.RoundTrips(), Note: h.Note})
 	}
 	return j
 }

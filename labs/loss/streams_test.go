@@ -3,6 +3,7 @@ package loss_test
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,37 @@ func TestStreamsHeadOfLine(t *testing.T) {
 	for _, want := range []string{"released with an earlier late one", "held behind a packet that was not theirs", "150 streams", "quic-streams (a stream per message"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	// The --json document gives back the run: its JSON again, and (once
+	// its times are rounded as the document rounds them) the same text
+	// and per-message delays (netlab report rebuilds its page so).
+	back, err := loss.StreamsFromJSON(res.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.JSON(); !reflect.DeepEqual(got, res.JSON()) {
+		t.Errorf("JSON of StreamsFromJSON differs:\n got %+v\nwant %+v", got, res.JSON())
+	}
+	again, err := loss.StreamsFromJSON(back.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got bytes.Buffer
+	if err := back.WriteText(&want); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.WriteText(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("the text from the document differs:\n%s\nwant\n%s", got.String(), want.String())
+	}
+	for i, r := range back.Runs {
+		if len(r.BySeq) != r.Sent || len(r.Held) != len(res.Runs[i].Held) || r.Info.Ordered != res.Runs[i].Info.Ordered {
+			t.Errorf("%s: %d delays for %d sent, %d held runs (want %d), ordered %v", r.Transport, len(r.BySeq), r.Sent,
+				len(r.Held), len(res.Runs[i].Held), r.Info.Ordered)
 		}
 	}
 }

@@ -190,7 +190,11 @@ func (res Result) Explain() []string {
 					worst = st
 				}
 			}
-			line += fmt.Sprintf("; the longest stall held up messages %d to %d, the worst by %s", worst.First, worst.Last, report.Duration(worst.Worst))
+			if worst.First == worst.Last {
+				line += fmt.Sprintf("; the longest stall held up message %d, by %s", worst.First, report.Duration(worst.Worst))
+			} else {
+				line += fmt.Sprintf("; the longest stall held up messages %d to %d, the worst by %s", worst.First, worst.Last, report.Duration(worst.Worst))
+			}
 			if firstTCPStall == 0 && s.Info.Name == "tcp" {
 				firstTCPStall = s.Stalls[0].First
 			}

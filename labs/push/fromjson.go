@@ -10,8 +10,8 @@ import (
 )
 
 // FromJSON turns a result JSON wrote back into a Result, as far as the
-// document keeps it (times to 0.1 µs; no per-event times), so a saved run
-// can be printed and drawn again.
+// document keeps it (times to 0.1 µs), so a saved run can be printed and
+// drawn again.
 func FromJSON(j ResultJSON) Result {
 	sched, _ := ParseSchedule(j.Schedule)
 	r := Result{Transport: j.Transport, Info: transport.Info{Name: j.Transport, Reliable: j.Reliable, Duplex: j.Duplex},
@@ -24,6 +24,12 @@ func FromJSON(j ResultJSON) Result {
 	if w := j.Wire; w != nil {
 		r.HasWire = true
 		r.Wire = transport.WireStats{BytesSent: w.BytesSent, BytesReceived: w.BytesReceived, Requests: w.Requests, EmptyPolls: w.EmptyPolls}
+	}
+	for _, e := range j.Events {
+		r.Events = append(r.Events, EventTimes{Seq: e.Seq, Sent: micro(e.SentUs), Arrived: micro(e.ArrivedUs)})
+	}
+	for _, q := range j.RequestsOverTime {
+		r.Requests = append(r.Requests, RequestCount{At: micro(q.AtUs), Requests: q.Requests})
 	}
 	return r
 }

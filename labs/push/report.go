@@ -124,6 +124,24 @@ type ResultJSON struct {
 	Padded          bool               `json:"padded"`
 	ElapsedUs       float64            `json:"elapsed_us"`
 	Interrupted     bool               `json:"interrupted"`
+	// Events and RequestsOverTime are the points of the timeline and
+	// requests charts (times since the run began).
+	Events           []EventJSON        `json:"events"`
+	RequestsOverTime []RequestCountJSON `json:"requests_over_time"`
+}
+
+// EventJSON is one delivered event: when the server stamped it and when
+// the client got it, since the run began.
+type EventJSON struct {
+	Seq       uint64  `json:"seq"`
+	SentUs    float64 `json:"sent_us"`
+	ArrivedUs float64 `json:"arrived_us"`
+}
+
+// RequestCountJSON is how many HTTP requests the client had made by AtUs.
+type RequestCountJSON struct {
+	AtUs     float64 `json:"at_us"`
+	Requests int64   `json:"requests"`
 }
 
 // ConfigJSON is the JSON form of a Config.
@@ -171,6 +189,13 @@ func JSON(r Result) ResultJSON {
 	}
 	if r.HasWire {
 		j.Wire = wireJSON(r.Wire)
+	}
+	j.Events, j.RequestsOverTime = []EventJSON{}, []RequestCountJSON{}
+	for _, e := range r.Events {
+		j.Events = append(j.Events, EventJSON{Seq: e.Seq, SentUs: report.Micros(e.Sent), ArrivedUs: report.Micros(e.Arrived)})
+	}
+	for _, q := range r.Requests {
+		j.RequestsOverTime = append(j.RequestsOverTime, RequestCountJSON{AtUs: report.Micros(q.At), Requests: q.Requests})
 	}
 	return j
 }

@@ -347,6 +347,14 @@ func Latency(s stats.Summary) LatencyJSON {
 		P50Us: Micros(s.P50), P90Us: Micros(s.P90), P99Us: Micros(s.P99), MaxUs: Micros(s.Max)}
 }
 
+// SummaryFromJSON is Latency's inverse (to the 0.1 µs the JSON keeps),
+// for netlab report.
+func SummaryFromJSON(l LatencyJSON) stats.Summary {
+	d := func(us float64) time.Duration { return time.Duration(math.Round(us * float64(time.Microsecond))) }
+	return stats.Summary{Count: l.Count, Min: d(l.MinUs), Mean: d(l.MeanUs), P50: d(l.P50Us), P90: d(l.P90Us),
+		P99: d(l.P99Us), Max: d(l.MaxUs)}
+}
+
 // Micros converts d to microseconds, rounded to 0.1 µs.
 func Micros(d time.Duration) float64 { return math.Round(float64(d)/100) / 10 }
 

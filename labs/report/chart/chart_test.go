@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func TestStylesAreDistinct(t *testing.T) {
 		}
 		names[s.Transport], labels[s.Label], colours[c] = true, true, true
 	}
-	if StyleOf("ws") != Styles()[4] || StyleOf("made-up").Label != "made-up" {
+	if StyleOf("ws") != Styles()[slices.IndexFunc(Styles(), func(s Style) bool { return s.Transport == "ws" })] || StyleOf("made-up").Label != "made-up" {
 		t.Error("StyleOf does not read the table")
 	}
 }

@@ -22,13 +22,13 @@ type Style struct {
 var styles = []Style{
 	{"tcp", "tcp", color.RGBA{0x00, 0x72, 0xb2, 0xff}},                          // blue
 	{"udp", "udp", color.RGBA{0xe6, 0x9f, 0x00, 0xff}},                          // orange
-	{"poll", "poll (short polling)", color.RGBA{0xcc, 0x79, 0xa7, 0xff}},        // reddish purple
-	{"longpoll", "longpoll (long polling)", color.RGBA{0x00, 0x9e, 0x73, 0xff}}, // bluish green
-	{"ws", "ws (WebSocket)", color.RGBA{0xd5, 0x5e, 0x00, 0xff}},                // vermilion
-	{"socketio", "socketio (Socket.IO)", color.RGBA{0x56, 0xb4, 0xe9, 0xff}},    // sky blue
-	{"sse", "sse (Server-Sent Events)", color.RGBA{0x99, 0x99, 0x33, 0xff}},     // olive (Okabe and Ito's yellow is too pale on white)
 	{"quic", "quic", color.RGBA{0x6a, 0x3d, 0x9a, 0xff}},                        // purple
 	{"quic-streams", "quic-streams", color.RGBA{0x8c, 0x56, 0x4b, 0xff}},        // brown
+	{"poll", "poll (short polling)", color.RGBA{0xcc, 0x79, 0xa7, 0xff}},        // reddish purple
+	{"longpoll", "longpoll (long polling)", color.RGBA{0x00, 0x9e, 0x73, 0xff}}, // bluish green
+	{"sse", "sse (Server-Sent Events)", color.RGBA{0x99, 0x99, 0x33, 0xff}},     // olive (Okabe and Ito's yellow is too pale on white)
+	{"ws", "ws (WebSocket)", color.RGBA{0xd5, 0x5e, 0x00, 0xff}},                // vermilion
+	{"socketio", "socketio (Socket.IO)", color.RGBA{0x56, 0xb4, 0xe9, 0xff}},    // sky blue
 }
 
 // Colours of what is not a transport: marks (a message that never arrived,
