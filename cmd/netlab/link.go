@@ -76,7 +76,7 @@ func addLinkFlagsDefault(cmd *cobra.Command, def impair.Config) *linkFlags {
 	if f.labSeed == nil {
 		fs.Uint64Var(&f.seed, "seed", def.Seed, "impaired link: random seed; the same seed drops the same packets")
 	}
-	fs.StringVar(&f.recovery, "tcp-recovery", "classic", "impaired link: how TCP detects a lost segment: `classic` (three duplicate ACKs, RFC 5681) or rack (by time, RFC 8985)")
+	fs.StringVar(&f.recovery, "tcp-recovery", "classic", "impaired link: how TCP detects a lost segment: `classic` (three duplicate ACKs, RFC 5681; no tail loss probe, so a window whose ACK is lost waits for the timer, which grows at high loss: docs/loss.md) or rack (by time, with tail loss probes, RFC 8985)")
 	fs.StringVar(&f.pcapPath, "pcap", "", "impaired link: write the packets that crossed the wire to `FILE` (pcap for Wireshark/tshark; dropped packets are not in it)")
 	fs.StringVar(&f.rto, "rto", "", "gone: TCP's own timer decides")
 	_ = fs.MarkHidden("rto")

@@ -412,3 +412,105 @@ func TestFullQueueIsCounted(t *testing.T) {
 	}
 	n.stop = make(chan struct{}) // let Close run its course
 }
+
+// Why classic recovery at 5% loss has long timeouts: a timeout whose cause
+// was a lost ACK (the data had arrived) stretches the sender's smoothed
+// round trip. The server acknowledges the resent copy of data it already
+// holds from its out-of-window path, which does not update TS.Recent (RFC
+// 7323 section 5.3: R2 rejects the segment before R3 would record its
+// TSval), so the ACK echoes the first copy's TSval; the sender takes every
+// TSecr of an ACK that advances SND.UNA as a sample (RFC 6298 section 3
+// allows a retransmitted segment's sample with timestamps), and this one
+// spans the timer's wait: RTO + RTT. The wire's round trip here is 40 ms.
+// The rcv.go/snd.go lines are in docs/loss.md: if gVisor changes either
+// step this test fails, and that paragraph must change with it.
+func TestLostACKTimeoutStretchesSRTT(t *testing.T) {
+	const size = 10 * 1420 // one initial window
+	var isn atomic.Uint32
+	var dropped atomic.Bool
+	drop := func(d Dir, p Packet) bool {
+		if d == Up && p.Flags == "SYN" {
+			isn.Store(p.Seq)
+		}
+		// Drop every ACK of data until the one that acknowledges all of
+		// it, that one included: the data arrived, its ACKs did not.
+		if d != Down || p.Flags != "ACK" || p.Len != 0 || dropped.Load() || p.Ack-isn.Load() <= 1 {
+			return false
+		}
+		if p.Ack-isn.Load()-1 >= size {
+			dropped.Store(true)
+		}
+		return true
+	}
+	n := newNetwork(t, Options{Impair: impair.Config{Delay: impair.Delay(20 * time.Millisecond)},
+		Recovery: Classic, Probe: 1000, drop: drop})
+	ln, err := n.Server().ListenTCP(80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	read := make(chan error, 1)
+	hold := make(chan struct{}) // neither side closes (no FIN to ACK the data) until the end
+	defer close(hold)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			read <- err
+			return
+		}
+		defer c.Close()
+		_, err = io.ReadFull(c, make([]byte, size))
+		read <- err
+		<-hold
+	}()
+	c, err := n.Client().DialTCP(t.Context(), netip.AddrPortFrom(ServerAddr, 80))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(100 * time.Millisecond) // the handshake's ACK passes
+	if _, err := c.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-read; err != nil {
+		t.Fatal(err)
+	}
+	// The server has every byte; wait for the client's timer and the ACK
+	// of its resend.
+	deadline := time.Now().Add(5 * time.Second)
+	for n.Stats().Client.Timeouts == 0 || !settled(n.Samples()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no timeout and final ACK in 5s: client TCP %+v", n.Stats().Client)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The probe runs on received segments after the handshake: its one
+	// sample is the final ACK's. Before it, srtt was the handshake's round
+	// trip, about 40 ms, and the RTO its 200 ms floor. A sample of 40 ms
+	// would leave srtt near 40 ms; the timer's wait (200 ms or more) taken
+	// as a round trip adds at least 200/8 = 25 ms (RFC 6298 2.3).
+	var last Sample
+	for _, s := range n.Samples() {
+		if s.Side == "client" {
+			last = s
+		}
+	}
+	t.Logf("client srtt %v, rttvar %v, RTO %v after one timeout on a 40 ms round trip; client TCP %+v",
+		last.SRTT, last.RTTVar, last.RTO, n.Stats().Client)
+	if st := n.Stats().Client; st.Timeouts != 1 {
+		t.Errorf("client TCP %+v: want one timeout", st)
+	}
+	if last.SRTT < 60*time.Millisecond {
+		t.Errorf("srtt %v after the timeout: the timer's wait was not taken as a round trip", last.SRTT)
+	}
+}
+
+// settled reports whether the client's last sample has nothing outstanding.
+func settled(samples []Sample) bool {
+	for i := len(samples) - 1; i >= 0; i-- {
+		if samples[i].Side == "client" {
+			return samples[i].Outstanding == 0 && samples[i].SRTT > 0
+		}
+	}
+	return false
+}
