@@ -193,25 +193,12 @@ func Loss(r loss.Result) ([]Chart, error) {
 				lost = append(lost, plotter.XY{X: float64(i + 1), Y: 0})
 			}
 		}
-		for _, g := range []struct {
-			xys   plotter.XYs
-			label string
-			style draw.GlyphStyle
-		}{
+		if err := addMarks(p, []marks{
 			{got, "delivered", draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}},
 			{lost, "never arrived", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}},
 			{inFlight, "in flight at Ctrl-C (not lost)", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.RingGlyph{}}},
-		} {
-			if len(g.xys) == 0 {
-				continue
-			}
-			sc, err := plotter.NewScatter(g.xys)
-			if err != nil {
-				return nil, err
-			}
-			sc.GlyphStyle = g.style
-			p.Add(sc)
-			p.Legend.Add(g.label, sc)
+		}); err != nil {
+			return nil, err
 		}
 		p.Legend.Left = true
 		rows = append(rows, []*plot.Plot{p})
@@ -373,26 +360,13 @@ func Streams(r loss.StreamsResult) ([]Chart, error) {
 				got = append(got, xy)
 			}
 		}
-		for _, g := range []struct {
-			xys   plotter.XYs
-			label string
-			style draw.GlyphStyle
-		}{
+		if err := addMarks(p, []marks{
 			{got, "delivered", draw.GlyphStyle{Color: st.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}},
 			{behind, "released with an earlier late one", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.TriangleGlyph{}}},
 			{lost, "never arrived", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.CrossGlyph{}}},
 			{inFlight, "in flight at Ctrl-C (not lost)", draw.GlyphStyle{Color: MarkColor, Radius: vg.Points(3), Shape: draw.RingGlyph{}}},
-		} {
-			if len(g.xys) == 0 {
-				continue
-			}
-			sc, err := plotter.NewScatter(g.xys)
-			if err != nil {
-				return nil, err
-			}
-			sc.GlyphStyle = g.style
-			p.Add(sc)
-			p.Legend.Add(g.label, sc)
+		}); err != nil {
+			return nil, err
 		}
 		rows = append(rows, []*plot.Plot{p})
 		names = append(names, s.Transport)
@@ -445,4 +419,28 @@ func Cluster(res *cluster.DemoResult) ([]Chart, error) {
 		out = append(out, cs...)
 	}
 	return out, nil
+}
+
+// marks are one scatter series of a chart: its points, legend and glyph.
+type marks struct {
+	xys   plotter.XYs
+	label string
+	style draw.GlyphStyle
+}
+
+// addMarks adds each non-empty series to p, with its legend entry.
+func addMarks(p *plot.Plot, ms []marks) error {
+	for _, g := range ms {
+		if len(g.xys) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(g.xys)
+		if err != nil {
+			return err
+		}
+		sc.GlyphStyle = g.style
+		p.Add(sc)
+		p.Legend.Add(g.label, sc)
+	}
+	return nil
 }
