@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/netlab/netlab/transport/socketio"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -164,6 +166,9 @@ func subjectOf(tr transport.Transport) compare.Subject {
 		s.Label, s.ServerPush = "SSE", true
 	case name == "socketio":
 		s.Label = "Socket.IO"
+		if st, ok := tr.(*socketio.Transport); ok {
+			s.PollsThenUpgrades = slices.Equal(st.Transports(), []string{socketio.Polling, socketio.WebSocket})
+		}
 	default:
 		s.Label = strings.ToUpper(name)
 	}

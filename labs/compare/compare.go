@@ -30,6 +30,9 @@ type Subject struct {
 	// it holds open, although the client sends each message with a request
 	// of its own (Server-Sent Events): not duplex, but push.
 	ServerPush bool
+	// PollsThenUpgrades reports whether the client starts on HTTP long
+	// polling and upgrades to a WebSocket (Socket.IO's default).
+	PollsThenUpgrades bool
 }
 
 func (s Subject) name() string {

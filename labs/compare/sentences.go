@@ -129,6 +129,27 @@ func Sentences(r Result) []string {
 			capital(c.Subject.label()), p.Delivered, p.UpReceived, during, req)
 	}
 
+	// 5b. Server-Sent Events: push down one held response, but every
+	// client message is a request of its own.
+	for _, c := range r.Columns {
+		p := c.Push
+		if !c.Subject.ServerPush || !pushed(c) || !p.HasWire || p.UpReceived == 0 {
+			continue
+		}
+		add("%s pushed %d events down one held HTTP response (median delay %s), but its %d client messages went up in POST requests: %d HTTP requests in all.",
+			c.Subject.label(), p.Delivered, report.Duration(p.Delay.P50), p.UpReceived, p.Wire.Requests)
+	}
+
+	// 5c. Socket.IO uses HTTP: it starts on long polling, then upgrades.
+	for _, c := range r.Columns {
+		p := c.Push
+		if !c.Subject.PollsThenUpgrades || p == nil || !p.HasWire || p.Wire.Requests < 2 {
+			continue
+		}
+		add("%s made %d HTTP requests: its client starts on HTTP long polling (Engine.IO's handshake and first packets), then upgrades to a WebSocket, whose handshake is one more HTTP request; after that, events travel as WebSocket frames.",
+			c.Subject.label(), p.Wire.Requests)
+	}
+
 	// 6. What an unreliable transport did not promise.
 	for _, c := range r.Columns {
 		if c.Info.Reliable || c.Push == nil || c.Push.Emitted == 0 {

@@ -155,3 +155,26 @@ func TestSentencesEcho(t *testing.T) {
 		t.Errorf("echo sentence for a 1.2× difference: %q", got)
 	}
 }
+
+func TestSentencesSSEAndSocketIO(t *testing.T) {
+	sse := crafted("sse", "SSE", pollInfo, 300*time.Microsecond, 300*time.Microsecond,
+		transport.WireStats{BytesSent: 5000, BytesReceived: 5000, Requests: 23}, 20, 20)
+	sse.Subject.ServerPush = true
+	sio := crafted("socketio", "Socket.IO", wsInfo, 500*time.Microsecond, 500*time.Microsecond,
+		transport.WireStats{BytesSent: 4000, BytesReceived: 4000, Requests: 6}, 20, 20)
+	sio.Subject.PollsThenUpgrades = true
+	got := Sentences(Result{Columns: []Column{sse, sio}})
+	if !has(got, "SSE pushed 20 events down one held HTTP response", "300 µs", "20 client messages went up in POST requests: 23 HTTP requests") {
+		t.Errorf("no SSE sentence with its numbers: %q", got)
+	}
+	if !has(got, "Socket.IO made 6 HTTP requests", "starts on HTTP long polling", "upgrades to a WebSocket") {
+		t.Errorf("no Socket.IO sentence with its numbers: %q", got)
+	}
+	// A client told to use only WebSocket does not start on polling: no
+	// sentence may say it did.
+	sio.Subject.PollsThenUpgrades = false
+	sio.Push.Wire.Requests = 1
+	if got := Sentences(Result{Columns: []Column{sio}}); has(got, "long polling") {
+		t.Errorf("a WebSocket-only Socket.IO client was said to poll: %q", got)
+	}
+}

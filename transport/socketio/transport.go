@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,15 @@ func ParseTransports(s string) ([]string, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// Transports is what the client tries, in order: [polling websocket]
+// when Options.Transports was empty.
+func (t *Transport) Transports() []string {
+	if len(t.opts.Transports) == 0 {
+		return []string{Polling, WebSocket}
+	}
+	return slices.Clone(t.opts.Transports)
 }
 
 // Info describes the transport. It is full duplex unless the client may
