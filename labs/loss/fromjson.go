@@ -159,7 +159,7 @@ func StreamsFromJSON(j StreamsJSON) (StreamsResult, error) {
 		l := rj.Delay
 		r := StreamsRun{Transport: rj.Transport,
 			Info: transport.Info{Name: rj.Transport, Network: rj.Network, Reliable: true, Ordered: rj.Ordered},
-			Sent: rj.Sent, Delivered: rj.Delivered, Late: rj.Late, OwnWait: rj.OwnWait, HeldBehind: rj.HeldBehind,
+			Sent: rj.Sent, Delivered: rj.Delivered, Overtaken: rj.Overtaken, Late: rj.Late, OwnWait: rj.OwnWait, HeldBehind: rj.HeldBehind,
 			Delay: stats.Summary{Count: l.Count, Min: fromUs(l.MinUs), Mean: fromUs(l.MeanUs), P50: fromUs(l.P50Us),
 				P90: fromUs(l.P90Us), P99: fromUs(l.P99Us), Max: fromUs(l.MaxUs)},
 			Up: impair.Counts{Dropped: rj.Dropped}, Interrupted: rj.Interrupted}

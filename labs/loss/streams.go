@@ -431,6 +431,7 @@ func (res StreamsResult) WriteText(w io.Writer) error {
 		return "1 stream"
 	})
 	row("sent / delivered", func(s StreamsRun) string { return fmt.Sprintf("%d / %d", s.Sent, s.Delivered) })
+	row("delivered out of order", num(func(s StreamsRun) int { return s.Overtaken }))
 	row("packets dropped (client → server)", func(s StreamsRun) string { return fmt.Sprint(s.Up.Dropped) })
 	t.Section("one-way delay per message (per stream)")
 	row("  p50", dur(func(s StreamsRun) time.Duration { return s.Delay.P50 }))
@@ -441,6 +442,7 @@ func (res StreamsResult) WriteText(w io.Writer) error {
 	row("  waited for their own packet", num(func(s StreamsRun) int { return s.OwnWait }))
 	row("  released with an earlier late one", num(func(s StreamsRun) int { return s.HeldBehind }))
 	t.Notes = append(t.Notes,
+		"delivered out of order: handed to the receiver after a message sent later, counted from the order they came out; one ordered stream (TCP, one QUIC stream) never does that, independent streams may.",
 		"packets dropped: packets the simulated wire dropped, client → server; TCP resent them by its own fast retransmit or timer, QUIC by its own loss detection (RFC 9002).",
 		fmt.Sprintf("released with an earlier late one: arrived within %s of an earlier-sent late message. On one ordered stream that is a message held behind a packet that was not its own; with a stream each, messages whose own packets were resent together.", report.Duration(res.BurstGap())))
 	if err := t.Write(w); err != nil {
@@ -596,6 +598,7 @@ type StreamsRunJSON struct {
 	Streams    int                `json:"streams"`
 	Sent       int                `json:"sent"`
 	Delivered  int                `json:"delivered"`
+	Overtaken  int                `json:"out_of_order"`
 	Dropped    int64              `json:"packets_dropped"`
 	Delay      report.LatencyJSON `json:"delay"`
 	Late       int                `json:"late"`
@@ -638,7 +641,7 @@ func (res StreamsResult) JSON() StreamsJSON {
 			streams = s.Sent
 		}
 		r := StreamsRunJSON{Transport: s.Transport, Network: s.Info.Network, Ordered: s.Info.Ordered, Streams: streams,
-			Sent: s.Sent, Delivered: s.Delivered, Dropped: s.Up.Dropped, Delay: report.Latency(s.Delay), Late: s.Late,
+			Sent: s.Sent, Delivered: s.Delivered, Overtaken: s.Overtaken, Dropped: s.Up.Dropped, Delay: report.Latency(s.Delay), Late: s.Late,
 			OwnWait: s.OwnWait, HeldBehind: s.HeldBehind, HeldRuns: []StallJSON{}, DelayBySeqUs: []float64{},
 			Interrupted: s.Interrupted}
 		for _, h := range s.Held {
