@@ -1,11 +1,9 @@
 package ws
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -61,33 +59,18 @@ func (w *wire) alive() {
 	}
 }
 
-// readBuffers lend the read pump a buffer for one message's payload; Decode
-// copies what it keeps, so the buffer goes back at once.
-var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // ReadMessage reads one message: a text frame holds its wire form (or plain
 // text), a binary frame is Data alone. What the peer gets wrong is answered
 // with the RFC 6455 close code, and reading ends.
 func (w *wire) ReadMessage() (transport.Message, error) {
-	typ, r, err := w.ws.NextReader()
+	typ, p, err := w.ws.ReadMessage()
 	if err != nil {
 		return transport.Message{}, w.readError(err)
 	}
-	buf := readBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 64<<10 {
-			buf.Reset()
-			readBuffers.Put(buf)
-		}
-	}()
-	if _, err := buf.ReadFrom(r); err != nil {
-		return transport.Message{}, w.readError(err)
-	}
-	p := buf.Bytes()
 	w.alive()
 	var m transport.Message
 	if typ == websocket.BinaryMessage {
-		m.Data = bytes.Clone(p)
+		m.Data = p
 		w.binaryPeer.Store(true)
 	} else {
 		if !utf8.Valid(p) {
@@ -149,29 +132,17 @@ func (w *wire) refuse(code int, text string) error {
 	return fmt.Errorf("ws: read: closed the connection with %d: %s", code, text)
 }
 
-// encodeBuffers lend WriteMessage a buffer to encode a message into.
-var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
 // WriteMessage writes m as one text frame (a binary frame of m.Data alone
 // to a peer that sends binary frames).
 func (w *wire) WriteMessage(m transport.Message, deadline time.Time) error {
-	bp := encodeBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 {
-			encodeBuffers.Put(bp)
-		}
-	}()
-	b := (*bp)[:0]
-	frame := websocket.TextMessage
-	if w.binaryPeer.Load() && m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero() {
+	frame, b := websocket.TextMessage, m.Data
+	switch {
+	case w.binaryPeer.Load() && m.Seq == 0 && m.Event == "" && m.Room == "" && m.Sent.IsZero():
 		frame = websocket.BinaryMessage
-		b = append(b, m.Data...)
-	} else if w.plainPeer.Load() && transport.SendsAsPlainText(m, false) {
-		b = append(b, m.Data...)
-	} else {
-		b = transport.AppendEncode(b, m)
+	case w.plainPeer.Load() && transport.SendsAsPlainText(m, false):
+	default:
+		b = transport.Encode(m)
 	}
-	*bp = b
 	if int64(len(b)) > w.opts.ReadLimit {
 		return fmt.Errorf("ws: send: %d-byte frame: %w (read limit %d)", len(b), transport.ErrTooLarge, w.opts.ReadLimit)
 	}
