@@ -134,7 +134,7 @@ func TestDocsCommandsRun(t *testing.T) {
 					edits = append(edits, pasteEdit{from, to, repl})
 					return
 				}
-				for _, p := range shapeMismatches(old, fresh) {
+				for _, p := range append(shapeMismatches(old, fresh), brokenOff(old, fresh)...) {
 					t.Errorf("docs/%s.md:%d: `netlab %s`: %s (run 'make docs' to paste this version's output)", topic, i+1, cmdline, p)
 				}
 				if !strings.Contains(cmdline, "--json") {
@@ -347,11 +347,23 @@ func shapeMismatches(old, fresh []string) []string {
 // cutLike returns fresh paragraph q stopped where the page stopped p: a
 // page may leave out the end of a paragraph (a table's legend). When p's
 // named rows are the first of q's, q ends after the row matching p's last
-// (and the unnamed rows that follow it).
+// (and the unnamed rows that follow it), if a page may stop there.
 func cutLike(p, q []string) []string {
+	if i, ok := cutPoint(p, q); ok {
+		return q[:i]
+	}
+	return q
+}
+
+// cutPoint returns where q stops to show what p shows (len(q) when p is
+// not a cut of q), and whether a page may stop there: after a line laid out
+// in columns (a table's row) or one that ends a sentence, and not between a
+// table's column heads and its rule. Elsewhere a cut is a sentence broken
+// off or a table's rows lost.
+func cutPoint(p, q []string) (i int, ok bool) {
 	want, got := named(labels(p)), named(labels(q))
 	if len(want) == 0 || len(want) >= len(got) || !slices.Equal(want, got[:len(want)]) {
-		return q
+		return len(q), false
 	}
 	seen := 0
 	for i, l := range q {
@@ -359,11 +371,43 @@ func cutLike(p, q []string) []string {
 			continue
 		}
 		if seen == len(want) {
-			return q[:i]
+			return i, label(l) != "─" && mayEnd(q[i-1])
 		}
 		seen++
 	}
-	return q
+	return len(q), false
+}
+
+// mayEnd reports whether a paragraph may stop after line l: a table's row
+// (cells two spaces apart) or the end of a sentence.
+func mayEnd(l string) bool {
+	t := strings.TrimSpace(l)
+	return strings.Contains(t, "  ") || strings.HasSuffix(t, ".") || strings.HasSuffix(t, ":") || strings.HasSuffix(t, ")")
+}
+
+// brokenOff reports the pasted paragraphs (without an elision) that stop
+// where no page may stop, though a fresh run goes on: a folded sentence cut
+// after its first line, a table shown without its rule and rows. (A prose
+// paragraph that ends a sentence may be shorter than a fresh run's: how
+// much a lab says depends on the run.)
+func brokenOff(old, fresh []string) []string {
+	var bad []string
+	fp := paragraphs(fresh)
+	at := 0
+	for _, p := range paragraphs(old) {
+		k := freshFor(p, fp, at)
+		if k < 0 {
+			continue
+		}
+		at = k + 1
+		if hasElision(p) {
+			continue
+		}
+		if i, _ := cutPoint(p, fp[k]); i < len(fp[k]) && (label(fp[k][i]) == "─" || !mayEnd(p[len(p)-1])) {
+			bad = append(bad, fmt.Sprintf("the paragraph starting %q stops before %q, which a fresh run goes on with (run 'make docs' to paste it whole)", strings.TrimSpace(p[0]), strings.TrimSpace(fp[k][i])))
+		}
+	}
+	return bad
 }
 
 // regenerate returns the fresh output cut the way old was: the paragraphs
@@ -636,6 +680,32 @@ func TestDocsCheckersCatchStaleness(t *testing.T) {
 	}
 	if _, err := regenerate([]string{"gone 1"}, fresh); err == nil {
 		t.Error("regenerate pasted a run that lacks the page's paragraph")
+	}
+
+	// A page may stop a table before its legend, not a sentence after its
+	// first line nor a table before its rule and rows.
+	legend := append(slices.Clone(fresh[:6]), "min: the fastest round trip")
+	if bad := brokenOff(fresh[:6], legend); len(bad) != 0 {
+		t.Errorf("a table without its legend is a fair cut, got %q", bad)
+	}
+	if repl, _ := regenerate(fresh[:6], legend); len(repl) != 6 {
+		t.Errorf("regenerate kept %q, want the table without its legend", repl)
+	}
+	said := []string{"What happened:", "  - tcp: all 3 arrived."}
+	if bad := brokenOff(said, append(slices.Clone(said), "  - one more thing", "    said.")); len(bad) != 0 {
+		t.Errorf("a lab's prose that ends a sentence may say less than a fresh run, got %q", bad)
+	}
+	for _, c := range []struct{ old, fresh string }{
+		{"Echo: 20 messages, each sent when the previous reply", "Echo: 20 messages, each sent when the previous reply\narrived"},
+		{"TCP header\n  offset  bytes  field", "TCP header\n  offset  bytes  field\n─────\n  20  fb fe  source port"},
+	} {
+		old, fresh := strings.Split(c.old, "\n"), strings.Split(c.fresh, "\n")
+		if bad := brokenOff(old, fresh); len(bad) != 1 {
+			t.Errorf("%q cut from %q: brokenOff gave %q, want one complaint", c.old, c.fresh, bad)
+		}
+		if repl, _ := regenerate(old, fresh); !slices.Equal(repl, fresh) {
+			t.Errorf("regenerate kept %q of %q, want it whole", repl, fresh)
+		}
 	}
 }
 

@@ -262,7 +262,9 @@ func writeLinkSummary(w io.Writer, cfg impair.Config, st simwire.Stats) {
 	}
 	tcp := func(t simwire.TCPStats) []string {
 		return []string{
-			fmt.Sprintf("%d segments, %d retransmitted (%d fast, %d on RTO timeout),", t.SegmentsSent, t.Retransmits, t.FastRetransmits, t.Timeouts),
+			// The timeouts are the timer's firings, not the segments resent
+			// after them: outside the parentheses.
+			fmt.Sprintf("%d segments, %d retransmitted (%d fast), %d RTO timeouts,", t.SegmentsSent, t.Retransmits, t.FastRetransmits, t.Timeouts),
 			fmt.Sprintf("%d SACK recoveries, %d TLP", t.SACKRecoveries, t.TLPRecoveries),
 		}
 	}

@@ -209,7 +209,7 @@ func TestLabPCAPAndLinkSummary(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"a simulated wire between two real TCP/IP stacks", "client TCP:", "server TCP:", "segments,", "on RTO timeout"} {
+	for _, want := range []string{"a simulated wire between two real TCP/IP stacks", "client TCP:", "server TCP:", "segments,", "RTO timeouts"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

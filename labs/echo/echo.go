@@ -236,25 +236,47 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 	}
 	start := time.Now()
 	// The ladder is printed in time order. A send's line can only be
-	// printed once Send has returned (it may fail), but its reply can
-	// arrive before that: a reply traced while a Send is under way is held
-	// and printed after the send's line, sorted by time.
+	// printed once Send has returned (it may fail), and a reply's once the
+	// receiver has looked at it, a moment after it took the reply's time:
+	// under load the sender can send the next message in that moment. So
+	// the lines wait in held, and held is printed, sorted by time, only
+	// when nothing is being sent and no reply that has arrived is still
+	// untraced (arriving counts those; the receiver counts a reply before
+	// it reads the clock, so every line printed later has a later time).
 	var (
-		traceMu sync.Mutex
-		sending bool
-		held    []TraceEvent
+		traceMu  sync.Mutex
+		sending  bool
+		held     []TraceEvent
+		arriving atomic.Int32
 	)
-	trace := func(e TraceEvent) {
+	flush := func() { // with traceMu held
+		if sending || arriving.Load() > 0 {
+			return
+		}
+		sort.SliceStable(held, func(i, j int) bool { return held[i].At < held[j].At })
+		for _, e := range held {
+			cfg.Trace(e)
+		}
+		held = held[:0]
+	}
+	// arrived counts a reply the receiver is about to time.
+	arrived := func() {
+		if cfg.Trace != nil {
+			arriving.Add(1)
+		}
+	}
+	// trace prints a reply's line (e nil: the reply was not ours).
+	trace := func(e *TraceEvent) {
 		if cfg.Trace == nil {
 			return
 		}
 		traceMu.Lock()
 		defer traceMu.Unlock()
-		if sending {
-			held = append(held, e)
-			return
+		if e != nil {
+			held = append(held, *e)
 		}
-		cfg.Trace(e)
+		arriving.Add(-1)
+		flush()
 	}
 	beginSend := func() {
 		traceMu.Lock()
@@ -272,11 +294,7 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 		if out != nil {
 			held = append(held, *out)
 		}
-		sort.SliceStable(held, func(i, j int) bool { return held[i].At < held[j].At })
-		for _, e := range held {
-			cfg.Trace(e)
-		}
-		held = held[:0]
+		flush()
 	}
 
 	// The receiver records replies; sendTimes holds each seq's send time
@@ -295,16 +313,21 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 		defer close(recvDone)
 		for {
 			m, err := conn.Recv(recvCtx)
-			now := time.Now()
 			if err != nil {
 				if errors.Is(err, transport.ErrMalformed) {
 					continue
 				}
 				return
 			}
+			arrived()
+			now := time.Now()
+			if testHookReceived != nil {
+				testHookReceived(m.Seq)
+			}
 			mu.Lock()
 			if m.Seq == 0 || m.Seq > uint64(cfg.Count) || sendTimes[m.Seq].IsZero() {
 				mu.Unlock()
+				trace(nil)
 				continue // not ours
 			}
 			e := TraceEvent{At: now.Sub(start), Dir: In, Seq: m.Seq, Size: len(m.Data), RTT: now.Sub(sendTimes[m.Seq])}
@@ -323,7 +346,7 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 				highest = max(highest, m.Seq)
 			}
 			mu.Unlock()
-			trace(e)
+			trace(&e)
 			if !e.Duplicate {
 				replied <- m.Seq
 			}
@@ -421,6 +444,10 @@ func RunClient(ctx context.Context, tr transport.Transport, addr string, cfg Con
 	}
 	return res, nil
 }
+
+// testHookReceived, set by a test, runs in the receiver just after it timed
+// a reply.
+var testHookReceived func(seq uint64)
 
 func earliest(a, b time.Time) time.Time {
 	if a.Before(b) {

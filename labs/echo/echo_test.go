@@ -123,6 +123,33 @@ func TestTraceIsInTimeOrder(t *testing.T) {
 	}
 }
 
+// TestTraceWaitsForATimedReply: the receiver times a reply, then is slow to
+// trace it (a busy machine), while the sender sends the next message. The
+// reply's line still comes before the later send's.
+func TestTraceWaitsForATimedReply(t *testing.T) {
+	testHookReceived = func(seq uint64) {
+		if seq == 1 {
+			time.Sleep(30 * time.Millisecond) // the next send leaves 5 ms after the first
+		}
+	}
+	defer func() { testHookReceived = nil }()
+	var traced []TraceEvent
+	_, err := Run(context.Background(), &transporttest.Mem{}, Config{Count: 3, Size: 8, Interval: 5 * time.Millisecond,
+		Trace: func(e TraceEvent) { traced = append(traced, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(traced) != 6 {
+		t.Fatalf("traced %d events, want 6", len(traced))
+	}
+	for i, e := range traced {
+		if i > 0 && e.At < traced[i-1].At {
+			t.Errorf("line %d (%v seq %d at %v) comes after line %d (%v seq %d at %v)",
+				i+1, e.Dir, e.Seq, e.At, i, traced[i-1].Dir, traced[i-1].Seq, traced[i-1].At)
+		}
+	}
+}
+
 // TestInterruptDoesNotCountTheMessageInFlightAsLost: Ctrl-C while a reply is
 // still within its timeout leaves it in flight, not lost.
 func TestInterruptDoesNotCountTheMessageInFlightAsLost(t *testing.T) {

@@ -163,7 +163,13 @@ func (res Result) Explain() []string {
 				how = append(how, fmt.Sprintf("%d by fast retransmit (the receiver's duplicate ACKs and SACK blocks said what was missing)", c.FastRetransmits))
 			}
 			if c.Timeouts > 0 {
-				how = append(how, fmt.Sprintf("%d after the retransmission timer fired (nothing behind the loss to make duplicate ACKs)", c.Timeouts))
+				// Timeouts counts the timer's firings, not the segments
+				// resent after them.
+				fired := "once"
+				if c.Timeouts > 1 {
+					fired = fmt.Sprintf("%d times", c.Timeouts)
+				}
+				how = append(how, fmt.Sprintf("its retransmission timer fired %s (nothing behind the loss to make duplicate ACKs)", fired))
 			}
 			if c.TLPRecoveries > 0 {
 				how = append(how, fmt.Sprintf("%d by a tail loss probe", c.TLPRecoveries))
@@ -176,7 +182,7 @@ func (res Result) Explain() []string {
 			why = append(why, w)
 		}
 		if s.Up.Cut > 0 {
-			why = append(why, fmt.Sprintf("%s met the %s outage; TCP's timer doubles each time a resend is lost too (RFC 6298), so TCP came back after the link did",
+			why = append(why, fmt.Sprintf("%s from the client met the %s outage; TCP's timer doubles each time a resend is lost too (RFC 6298), so TCP came back after the link did",
 				plural(s.Up.Cut, "packet"), res.Link.Cut.For))
 		}
 		if len(why) > 0 {

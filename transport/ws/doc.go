@@ -2,8 +2,9 @@
 // github.com/gorilla/websocket.
 //
 // One netlab message travels as one text frame holding its wire form
-// (transport.Encode: a JSON object, or plain text from wscat or a browser),
-// over one upgraded HTTP connection: the client sends
+// (transport.Encode: a JSON object, or plain text from wscat or a browser;
+// a peer that sends binary frames gets data-only messages back as binary
+// frames), over one upgraded HTTP connection: the client sends
 //
 //	GET /ws HTTP/1.1
 //	Upgrade: websocket
@@ -17,23 +18,24 @@
 // Every connection has the shape of gorilla's chat example
 // (examples/chat/client.go), written once in transport/pump: one
 // read pump goroutine per connection does every read — gorilla's
-// NextReader, the read limit, the read deadline, answering pings and close
+// ReadMessage, the read limit, the read deadline, answering pings and close
 // frames — and hands each whole message to Recv through a channel, so Recv
 // is a select on that channel and its ctx: a Recv whose ctx ends returns at
 // once and loses nothing. Writes are serialized by one write lock: Send
-// encodes its message and writes the frame itself, and the heartbeat's pings
-// and Close's close frame take the same lock. There is no writer goroutine,
-// so an idle connection costs one goroutine. Both sides send a ping every
-// PingInterval (default 25 s); every frame that arrives (a message, a ping,
-// a pong) moves the read deadline, so a peer from which nothing arrives for
-// PingInterval+PongTimeout (default 25 s + 20 s) is closed as dead, at most
-// a quarter of that window later.
+// encodes its message and writes the frame itself (gorilla's WriteMessage),
+// and the heartbeat's pings and Close's close frame take the same lock.
+// There is no writer goroutine, so an idle connection costs one goroutine.
+// Both sides send a ping every PingInterval (default 25 s); every frame that
+// arrives (a message, a ping, a pong) moves the read deadline, so a peer
+// from which nothing arrives for PingInterval+PongTimeout (default 25 s +
+// 20 s) is closed as dead, at most a quarter of that window later.
 //
 // The read pump reads up to four messages ahead of Recv, then stops reading
-// until Recv takes one (and TCP's flow control slows the peer). Close waits
-// for a Send in progress, sends a close frame (1000; a Server's Close sends
-// 1001, going away), waits up to half a second for the peer's close frame
-// and closes the socket.
+// until Recv takes one (and TCP's flow control slows the peer; pings and
+// close frames behind those messages wait too). Close waits for a Send in
+// progress, sends a close frame (1000; a Server's Close sends 1001, going
+// away), waits up to half a second for the peer's close frame and closes
+// the socket.
 //
 // What the reader refuses, with the RFC 6455 close code:
 //
