@@ -54,9 +54,13 @@ func addSocketIOFlags(fs *pflag.FlagSet, o *transportOptions) {
 
 const socketioDefaultListen = "127.0.0.1:3000"
 
-// socketioIdleTimeout is how long socketio serve keeps a connection with no
-// request (Node's keepAliveTimeout).
-const socketioIdleTimeout = 5 * time.Second
+// socketio serve's HTTP limits: request headers arrive within
+// socketioReadHeaderTimeout; a connection with no request is kept
+// socketioIdleTimeout (Node's keepAliveTimeout).
+const (
+	socketioReadHeaderTimeout = 10 * time.Second
+	socketioIdleTimeout       = 5 * time.Second
+)
 
 func newSocketIOCmd(a *app) *cobra.Command {
 	group := newGroupCmd(a, transportGroup{
@@ -273,7 +277,7 @@ func serveSocketIO(ctx context.Context, a *app, o socketioServeOptions) error {
 	// Node's http server: 16 KiB of headers (431 above), a kept-alive
 	// connection closed after 5 s without a request. The accept loop
 	// retries running out of descriptors and answers 503 over --max-conns.
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10, IdleTimeout: socketioIdleTimeout}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: socketioReadHeaderTimeout, MaxHeaderBytes: 16 << 10, IdleTimeout: socketioIdleTimeout}
 	capped := accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(o.maxConns), Refusal: accept.HTTPFull,
 		Logf: func(format string, args ...any) { fmt.Fprintf(a.errOut, "netlab: "+format+"\n", args...) }})
 	served := make(chan error, 1)
