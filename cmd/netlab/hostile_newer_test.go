@@ -49,6 +49,7 @@ var wsFrameCases = []struct {
 	{"reserved opcode 3 (5.2)", clientFrame(0x83, []byte("hi")), 1002},
 	{"fragmented ping (5.5)", clientFrame(0x09, []byte("hi")), 1002},
 	{"close code 999 (7.4.2)", clientFrame(0x88, []byte{0x03, 0xe7}), 1002},
+	{"text message not UTF-8 (8.1)", clientFrame(0x81, []byte{'4', 0xff, 0xfe}), 1007},
 }
 
 // hostileWSFrames sends each frame case on a fresh WebSocket at addr+path
