@@ -116,6 +116,10 @@ type dirState struct {
 	pending []byte
 	reads   int64
 	nlines  int64
+
+	// A Socket.IO binary packet over WebSocket: how many of the
+	// attachments it announced are still to come, of how many.
+	attachDue, attachTotal int
 }
 
 // A Decoder annotates the bytes of one TCP connection, both directions, for
@@ -519,6 +523,12 @@ func (d *Decoder) feedWS(dir Dir, b []byte) {
 				if pl, pc, ok := decodePayload(ev.msg, ev.msgOp == opText); ok {
 					c.Payload, c.Envelope = pc.Payload, pc.Envelope
 					lines = append(lines, pl...)
+					n := wsAttachments(ev.msg)
+					st.attachDue, st.attachTotal = n, n
+				} else if ev.msgOp == opBinary && st.attachDue > 0 {
+					c.Payload = ev.msgLen
+					lines = append(lines, describeAttachment(st.attachTotal-st.attachDue, st.attachTotal, ev.msgLen))
+					st.attachDue--
 				} else if ev.msg != nil && ev.msgOp == opText {
 					desc, mc, _, isMsg := describeMessage(ev.msg)
 					if isMsg {

@@ -151,8 +151,36 @@ func describeEnginePacket(p packet.EnginePacket) (string, Cost, bool) {
 		var vals []json.RawMessage
 		json.Unmarshal(sp.Data, &vals)
 		pay := max(int64(len(sp.Data))-2, 0)
-		return fmt.Sprintf("%s values %s", head, quotePreview(sp.Data, 60)), Cost{Payload: pay, Envelope: whole - pay}, true
+		desc := fmt.Sprintf("%s values %s", head, quotePreview(sp.Data, 60))
+		if sp.Attachments > 0 {
+			desc += fmt.Sprintf(" (%d binary attachment(s) follow; {\"_placeholder\":true,\"num\":N} marks each)", sp.Attachments)
+		}
+		return desc, Cost{Payload: pay, Envelope: whole - pay}, true
 	}
+}
+
+// wsAttachments says how many binary attachments a WebSocket text message
+// announces: a Socket.IO binary event or binary ack (types 5 and 6) is
+// followed by that many binary messages, one per attachment, in the order
+// of their placeholders' num.
+func wsAttachments(msg []byte) int {
+	p, err := packet.ParseEngine(msg)
+	if err != nil || p.Binary || p.Type != packet.Message {
+		return 0
+	}
+	sp, err := packet.ParseSocket(p.Data)
+	if err != nil || (sp.Type != packet.BinaryEvent && sp.Type != packet.BinaryAck) {
+		return 0
+	}
+	return sp.Attachments
+}
+
+// describeAttachment says what a binary WebSocket message is when the text
+// message before it announced attachments: attachment num (from 0) of
+// total. Engine.IO v4 sends binary over WebSocket as the frame's bytes
+// alone, with no packet type in front, so all of it is payload.
+func describeAttachment(num, total int, n int64) string {
+	return fmt.Sprintf("Engine.IO binary packet: %d B, attachment num=%d of the %d announced above (raw, no type byte over WebSocket)", n, num, total)
 }
 
 // decodePayload tries the payload decoders on a WebSocket text message.
