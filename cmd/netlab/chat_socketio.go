@@ -20,9 +20,12 @@ import (
 // and what the hub sends arrives as events of the same names, with one
 // object argument: {"seq":…,"room":…,"text":…}.
 func chatSocketIODoor() chat.HTTPDoor {
-	d := socketio.NewDoor(socketio.ServerOptions{MaxPayload: 64 << 10})
+	d := socketio.NewDoor(socketio.ServerOptions{MaxPayload: chatSocketIOPayload})
 	return chat.HTTPDoor{Name: "socketio", Path: "/socket.io/", Handler: d, Accept: roomArgAcceptor{d}, Close: d.Close}
 }
+
+// chatSocketIOPayload is the door's maxHttpBufferSize: chat lines are short.
+const chatSocketIOPayload = 64 << 10
 
 // roomArgAcceptor hands out conns on which emit("join", "math") means room
 // "math" (the chat session takes a join's room from Message.Room).

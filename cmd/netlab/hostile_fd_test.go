@@ -100,7 +100,8 @@ func startLimited(t *testing.T, nofile int, re string, args ...string) (addr str
 	}
 }
 
-// Out of descriptors, a server (tcp serve, chat's nc door, http serve)
+// Out of descriptors, a server (tcp, http, sse and socketio serve, chat's
+// nc door)
 // keeps serving: clients past the limit wait, the error is logged once, and when
 // others leave the waiting ones and new ones are served. It used to exit
 // ("accept: too many open files"), or, on the chat door, stop accepting
@@ -114,6 +115,8 @@ func TestOutOfDescriptors(t *testing.T) {
 		{"tcp serve", `listening on (\S+)`, "ping\n", "ping", []string{"tcp", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1000"}},
 		{"chat serve nc door", `nc:\s+nc (\S+) (\d+)`, "", "welcome", []string{"chat", "serve", "--listen", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--max-conns", "1000"}},
 		{"http serve", `listening on (\S+)`, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404", []string{"http", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1000"}},
+		{"sse serve", `listening on (\S+)`, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404", []string{"sse", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1000"}},
+		{"socketio serve", `server on http://(\S+)/socket\.io/`, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404", []string{"socketio", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1000"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const nofile = 48

@@ -1,11 +1,12 @@
 package main
 
 // The hostile suite: bad input as an attacker would send it, in raw bytes
-// and raw requests, against every server netlab runs (tcp, udp, http and ws
-// serve, and each door of chat serve), with a well-behaved client checked
-// before and after on each, and the process's file descriptors and
-// goroutines compared before and after the lot. The WebSocket frame cases
-// join it with the connection rewrite; here ws is tested at the handshake.
+// and raw requests, against every server netlab runs (tcp, udp, http, ws,
+// sse, socketio and quic serve, and each door of chat serve: nc, ws, poll,
+// sse, socketio), with a well-behaved client checked meanwhile on each, and
+// the process's file descriptors and goroutines compared before and after
+// the lot. The RFC 6455 frame cases, the SSE, Socket.IO and QUIC ones are
+// in hostile_newer_test.go.
 
 import (
 	"bufio"
@@ -146,6 +147,9 @@ func TestHostile(t *testing.T) {
 		t.Run("http", func(t *testing.T) { t.Parallel(); hostileHTTP(t) })
 		t.Run("ws", func(t *testing.T) { t.Parallel(); hostileWS(t) })
 		t.Run("chat", func(t *testing.T) { t.Parallel(); hostileChat(t) })
+		t.Run("sse", func(t *testing.T) { t.Parallel(); hostileSSE(t) })
+		t.Run("socketio", func(t *testing.T) { t.Parallel(); hostileSocketIO(t) })
+		t.Run("quic", func(t *testing.T) { t.Parallel(); hostileQUIC(t) })
 	})
 	// Everything the servers opened is closed once they stop.
 	deadline := time.Now().Add(5 * time.Second)
@@ -588,6 +592,7 @@ func hostileWS(t *testing.T) {
 			}
 		})
 	}
+	t.Run("frames", func(t *testing.T) { hostileWSFrames(t, addr, "/ws") })
 	echo()
 	if !<-slowloris {
 		t.Error("slowloris: unfinished handshake kept open past 10 s")
@@ -727,7 +732,12 @@ func hostileChat(t *testing.T) {
 			t.Fatalf("got %d, want 431", st)
 		}
 	})
-	t.Run("poll", func(t *testing.T) { hostilePoll(t, httpAddr) })
+	t.Run("HTTP doors", func(t *testing.T) { // side by side: each waits for a body deadline
+		t.Run("poll", func(t *testing.T) { t.Parallel(); hostilePoll(t, httpAddr) })
+		t.Run("ws frames", func(t *testing.T) { t.Parallel(); hostileWSFrames(t, httpAddr, "/ws") })
+		t.Run("sse", func(t *testing.T) { t.Parallel(); hostileSSEDoor(t, httpAddr) })
+		t.Run("socketio", func(t *testing.T) { t.Parallel(); hostileSocketIODoor(t, httpAddr) })
+	})
 	t.Run("over --max-conns: server full on nc, 503 on HTTP", func(t *testing.T) {
 		s2 := startNetlab(t, `browser:\s+http://(\S+)/[\s\S]*nc:\s+nc (\S+) (\d+)`, "chat", "serve", "--listen", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--max-conns", "2")
 		nc2 := net.JoinHostPort(s2.match[2], s2.match[3])

@@ -10,6 +10,9 @@ import (
 	"github.com/netlab/netlab/labs/chat"
 	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/httppoll"
+	"github.com/netlab/netlab/transport/quic"
+	"github.com/netlab/netlab/transport/socketio"
+	"github.com/netlab/netlab/transport/sse"
 	"github.com/netlab/netlab/transport/tcp"
 	"github.com/netlab/netlab/transport/udp"
 	"github.com/netlab/netlab/transport/ws"
@@ -72,6 +75,34 @@ func TestLimitsPageMatchesTheCode(t *testing.T) {
 		{"ws serve", "one write", secs(ws.DefaultWriteTimeout)},
 		{"ws serve", "messages read ahead of the server's `Recv`", fmt.Sprint(ws.ReadAhead)},
 		{"ws serve", "upgraded connection waiting for the server to take it", secs(ws.DefaultAcceptTimeout)},
+		{"sse serve", "request headers arrive within", secs(sse.DefaultReadHeaderTimeout)},
+		{"sse serve", "a POST body arrives within", secs(sse.DefaultBodyTimeout)},
+		{"sse serve", "POSTs in progress per session", fmt.Sprint(sse.DefaultMaxPosts)},
+		{"sse serve", "body size", kib(sse.DefaultMaxBody) + " (chat: " + kib(chatSSEOptions.MaxBody) + ")"},
+		{"sse serve", "message data", kib(sse.DefaultMaxMessage) + " (chat: " + kib(int64(chatSSEOptions.MaxMessage)) + ")"},
+		{"sse serve", "messages a session holds for the server", num(sse.DefaultQueue)},
+		{"sse serve", "messages waiting to be written to the stream", num(sse.DefaultQueue)},
+		{"sse serve", "messages kept for a reconnect (`Last-Event-ID`)", num(sse.DefaultReplay)},
+		{"sse serve", "heartbeat on an idle stream", "every " + secs(sse.DefaultHeartbeat)},
+		{"sse serve", "`retry:` sent to the client", secs(sse.DefaultRetry)},
+		{"sse serve", "one write to a stream", secs(sse.DefaultWriteTimeout)},
+		{"sse serve", "session with no stream and no request", secs(sse.DefaultSessionIdle)},
+		{"sse serve", "sessions open", num(sse.DefaultMaxSessions)},
+		{"sse serve", "kept-alive connection with no request", secs(2 * sse.DefaultHeartbeat)},
+		{"socketio serve", "request headers arrive within", secs(socketioReadHeaderTimeout)},
+		{"socketio serve", "kept-alive connection with no request", secs(socketioIdleTimeout)},
+		{"socketio serve", "packet or polling body (`maxHttpBufferSize`)", num(socketio.DefaultMaxPayload) + " bytes (chat: " + num(chatSocketIOPayload) + ")"},
+		{"socketio serve", "a polling POST body arrives within", secs(socketio.DefaultBodyTimeout)},
+		{"socketio serve", "ping interval", secs(socketio.DefaultPingInterval)},
+		{"socketio serve", "ping timeout", secs(socketio.DefaultPingTimeout)},
+		{"socketio serve", "connection state recovery", fmt.Sprintf("%d min", socketio.DefaultRecoveryWindow/time.Minute)},
+		{"quic serve", "handshake", fmt.Sprintf("%s without a packet from the client, or %s in all", secs(quic.HandshakeTimeout), secs(2*quic.HandshakeTimeout))},
+		{"quic serve", "connection with nothing heard", fmt.Sprintf("%s (keep-alive pings every %s)", secs(quic.DefaultIdleTimeout), secs(quic.DefaultIdleTimeout/2))},
+		{"quic serve", "message data", kib(quic.DefaultMaxMessage)},
+		{"quic serve", "one frame on a stream", num(4*quic.DefaultMaxMessage+1024) + " bytes"},
+		{"quic serve", "streams open at once (`quic-streams`, a stream per message)", fmt.Sprint(quic.DefaultMaxStreams)},
+		{"quic serve", "one write to a stream", secs(quic.DefaultWriteTimeout)},
+		{"quic serve", "messages waiting to be written", num(quic.DefaultQueue)},
 		{"chat serve", "one line from an nc client", num(chat.MaxLine)},
 		{"chat serve", "WebSocket message", fmt.Sprintf("%s of data (frames up to %s bytes)", kib(int64(chatWSOptions.MaxMessage)), num(4*chatWSOptions.MaxMessage+1024))},
 		{"chat serve", "chat text", num(chat.MaxText)},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/netlab/netlab/labs/report"
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/socketio"
 )
 
@@ -52,6 +53,14 @@ func addSocketIOFlags(fs *pflag.FlagSet, o *transportOptions) {
 }
 
 const socketioDefaultListen = "127.0.0.1:3000"
+
+// socketio serve's HTTP limits: request headers arrive within
+// socketioReadHeaderTimeout; a connection with no request is kept
+// socketioIdleTimeout (Node's keepAliveTimeout).
+const (
+	socketioReadHeaderTimeout = 10 * time.Second
+	socketioIdleTimeout       = 5 * time.Second
+)
 
 func newSocketIOCmd(a *app) *cobra.Command {
 	group := newGroupCmd(a, transportGroup{
@@ -182,6 +191,7 @@ type socketioServeOptions struct {
 	maxPayload   int64
 	pingInterval time.Duration
 	allowOrigins []string
+	maxConns     int
 }
 
 func newSocketIOServeCmd(a *app) *cobra.Command {
@@ -219,6 +229,9 @@ logged, one line each.`,
 			if o.recovery < 0 {
 				return usagef("--recovery must be >= 0 (0 turns connection state recovery off), got %v", o.recovery)
 			}
+			if o.maxConns < 0 {
+				return usagef("--max-conns must be >= 0 (0: the fd limit less an eighth), got %d", o.maxConns)
+			}
 			if o.maxPayload < 1024 {
 				return usagef("--max-payload must be at least 1024 bytes, got %d", o.maxPayload)
 			}
@@ -231,6 +244,7 @@ logged, one line each.`,
 	f.Int64Var(&o.maxPayload, "max-payload", socketio.DefaultMaxPayload, "maxHttpBufferSize: the largest packet or polling body accepted, in bytes")
 	f.DurationVar(&o.pingInterval, "ping-interval", socketio.DefaultPingInterval, "how often the server pings each client")
 	f.StringSliceVar(&o.allowOrigins, "allow-origin", nil, "also accept browser pages from these origins (e.g. https://class.example.org), or * for any")
+	f.IntVar(&o.maxConns, "max-conns", 0, "open connections at most; more are answered 503 (0: the fd limit less an eighth)")
 	return cmd
 }
 
@@ -260,9 +274,14 @@ func serveSocketIO(ctx context.Context, a *app, o socketioServeOptions) error {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, socketioPage)
 	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Node's http server: 16 KiB of headers (431 above), a kept-alive
+	// connection closed after 5 s without a request. The accept loop
+	// retries running out of descriptors and answers 503 over --max-conns.
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: socketioReadHeaderTimeout, MaxHeaderBytes: 16 << 10, IdleTimeout: socketioIdleTimeout}
+	capped := accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(o.maxConns), Refusal: accept.HTTPFull,
+		Logf: func(format string, args ...any) { fmt.Fprintf(a.errOut, "netlab: "+format+"\n", args...) }})
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	go func() { served <- hs.Serve(capped) }()
 
 	addr := ln.Addr().String()
 	recovery := "off"

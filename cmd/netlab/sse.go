@@ -25,10 +25,17 @@ server sends what it missed again from a bounded replay buffer.
 The server speaks plainly enough for curl -N and a browser's EventSource:
 'netlab docs sse' shows how.`,
 		defaultListen: "127.0.0.1:8084",
-		build:         func(*transportOptions, bool) transport.Transport { return sse.New(sse.Options{}) },
+		build: func(o *transportOptions, _ bool) transport.Transport {
+			return sse.New(sse.Options{MaxConns: o.maxConns, Logf: o.logf})
+		},
 		hint: func(addr string) string {
 			return fmt.Sprintf(`Try it: curl -N http://%[1]s/sse        (its first event says the session id, SID)
    then:  curl -d hello "http://%[1]s/sse?sid=SID"`, addr)
+		},
+		addFlags: func(cmd *cobra.Command, o *transportOptions) {
+			if cmd.Name() == "serve" {
+				cmd.Flags().IntVar(&o.maxConns, "max-conns", 0, "open connections at most; more are answered 503 (0: the fd limit less an eighth)")
+			}
 		},
 	})
 }

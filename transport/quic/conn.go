@@ -173,36 +173,62 @@ func (c *Conn) readStream() error {
 		return c.connErr(err)
 	}
 	br := bufio.NewReaderSize(rs, 32<<10)
-	var hdr [4]byte
 	buf := make([]byte, 0, 4096)
 	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			if err == io.EOF { // the peer ended its stream between messages
-				c.qc.CloseWithError(codeDone, "read to the end")
-				return io.EOF
-			}
+		var m transport.Message
+		var err error
+		m, buf, err = readFrame(br, buf, c.opts)
+		switch {
+		case err == io.EOF: // the peer ended its stream between messages
+			c.qc.CloseWithError(codeDone, "read to the end")
+			return io.EOF
+		case errors.Is(err, transport.ErrTooLarge) && !errors.Is(err, errDecode):
+			return c.fail(codeTooLarge, err)
+		case errors.Is(err, errDecode):
+			return c.fail(codeBadData, err)
+		case err != nil:
 			return c.connErr(err)
-		}
-		n := binary.BigEndian.Uint32(hdr[:])
-		if n > uint32(c.opts.frameLimit()) {
-			return c.fail(codeTooLarge, fmt.Errorf("quic: recv: a %d-byte frame: %w (limit %d)", n, transport.ErrTooLarge, c.opts.frameLimit()))
-		}
-		buf = buf[:0]
-		buf = append(buf, make([]byte, n)...)
-		if _, err := io.ReadFull(br, buf); err != nil {
-			return c.connErr(err)
-		}
-		m, err := transport.Decode(buf)
-		if err == nil && len(m.Data) > c.opts.MaxMessage {
-			err = fmt.Errorf("a %d-byte message: %w (limit %d)", len(m.Data), transport.ErrTooLarge, c.opts.MaxMessage)
-		}
-		if err != nil {
-			return c.fail(codeBadData, fmt.Errorf("quic: recv: %w", err))
 		}
 		if !c.deliver(m) {
 			return c.connErr(context.Cause(c.qc.Context()))
 		}
 	}
+}
+
+// errDecode marks a frame that arrived whole but is not a message within
+// the limits (the peer's fault, not the stream's).
+var errDecode = errors.New("quic: recv")
+
+// readFrame reads one frame from a stream: a 4-byte big-endian length, then
+// that many bytes of a message's wire form. buf is reused for the bytes
+// and returned. io.EOF means the stream ended between two frames; an error
+// matching transport.ErrTooLarge, a length over the frame limit (nothing
+// more is read); an error matching errDecode, a frame that is not a
+// message within the limits; any other, the stream's.
+func readFrame(br *bufio.Reader, buf []byte, o Options) (transport.Message, []byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return transport.Message{}, buf, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > uint32(o.frameLimit()) {
+		return transport.Message{}, buf, fmt.Errorf("quic: recv: a %d-byte frame: %w (limit %d)", n, transport.ErrTooLarge, o.frameLimit())
+	}
+	buf = append(buf[:0], make([]byte, n)...)
+	if _, err := io.ReadFull(br, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return transport.Message{}, buf, err
+	}
+	m, err := transport.Decode(buf)
+	if err == nil && len(m.Data) > o.MaxMessage {
+		err = fmt.Errorf("a %d-byte message: %w (limit %d)", len(m.Data), transport.ErrTooLarge, o.MaxMessage)
+	}
+	if err != nil {
+		return transport.Message{}, buf, fmt.Errorf("%w: %w", errDecode, err)
+	}
+	return m, buf, nil
 }
 
 // writeStream is the write pump: it opens this side's stream and writes

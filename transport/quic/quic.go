@@ -31,6 +31,10 @@ const (
 	// DefaultIdleTimeout closes a connection that heard nothing for this
 	// long (keep-alives are sent at half of it).
 	DefaultIdleTimeout = 30 * time.Second
+	// HandshakeTimeout is quic-go's HandshakeIdleTimeout: a handshake
+	// that hears nothing from the client for this long, or has not
+	// finished in twice it, is abandoned.
+	HandshakeTimeout = 5 * time.Second
 	// DefaultMaxStreams is how many streams the peer may have open at once
 	// in per-message mode.
 	DefaultMaxStreams = 1000
@@ -81,7 +85,7 @@ func (o Options) frameLimit() int { return 4*o.MaxMessage + 1024 }
 
 func (o Options) quicConfig() *quicgo.Config {
 	return &quicgo.Config{
-		HandshakeIdleTimeout:  5 * time.Second,
+		HandshakeIdleTimeout:  HandshakeTimeout,
 		MaxIdleTimeout:        o.IdleTimeout,
 		KeepAlivePeriod:       o.IdleTimeout / 2,
 		MaxIncomingStreams:    -1, // netlab uses only unidirectional streams

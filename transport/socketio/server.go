@@ -2,21 +2,25 @@ package socketio
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
 	eio "github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/netlab/netlab/transport/socketio/packet"
+	"github.com/netlab/netlab/transport/ws"
 )
 
 // Server defaults, the Node socket.io server's.
@@ -28,6 +32,11 @@ const (
 	// maxDisconnectionDuration: how long a disconnected session and the
 	// packets broadcast meanwhile are kept.
 	DefaultRecoveryWindow = 2 * time.Minute
+	// DefaultBodyTimeout bounds reading one polling POST body: a client
+	// sending it a byte a second is answered 408, cut off, and its session
+	// closed (Node's http server does the same at its requestTimeout, 300 s;
+	// netlab's other servers give a body 10 s).
+	DefaultBodyTimeout = 10 * time.Second
 )
 
 // ServerOptions configure a Socket.IO server. The zero value is safe:
@@ -44,6 +53,9 @@ type ServerOptions struct {
 	// NoRecovery turns connection state recovery off.
 	RecoveryWindow time.Duration
 	NoRecovery     bool
+	// BodyTimeout bounds reading one polling POST body
+	// (DefaultBodyTimeout).
+	BodyTimeout time.Duration
 	// AllowOrigins are the browser origins (https://host:port) accepted
 	// besides the server's own host and localhost; "*" accepts any.
 	AllowOrigins []string
@@ -58,8 +70,9 @@ type Server struct {
 	opts    ServerOptions
 	handler http.Handler
 
-	mu    sync.Mutex
-	gates map[string]*connectGate // by Engine.IO session id
+	mu      sync.Mutex
+	gates   map[string]*connectGate // by Engine.IO session id
+	posting map[string]bool         // sessions with a polling POST being read
 }
 
 // NewServer returns a Server configured from opts.
@@ -67,6 +80,9 @@ func NewServer(opts ServerOptions) *Server {
 	o := socket.DefaultServerOptions()
 	if opts.MaxPayload <= 0 {
 		opts.MaxPayload = DefaultMaxPayload
+	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = DefaultBodyTimeout
 	}
 	o.SetMaxHttpBufferSize(opts.MaxPayload)
 	if opts.PingInterval > 0 {
@@ -90,7 +106,7 @@ func NewServer(opts ServerOptions) *Server {
 	// page on another port of localhost, say).
 	o.SetCors(&types.Cors{Origin: true, Credentials: true})
 	io := socket.NewServer(nil, o)
-	s := &Server{IO: io, opts: opts, handler: io.ServeHandler(nil), gates: map[string]*connectGate{}}
+	s := &Server{IO: io, opts: opts, handler: io.ServeHandler(nil), gates: map[string]*connectGate{}, posting: map[string]bool{}}
 	s.gateConnects()
 	return s
 }
@@ -180,6 +196,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"code":4,"message":"Forbidden"}`))
 		return
 	}
+	if r.ContentLength != 0 {
+		// A body must arrive within BodyTimeout, and the handler
+		// leaves with the read deadline passed if the body was not read
+		// whole: otherwise net/http reads the rest of an unread body (up to
+		// 256 KiB, at whatever pace the client sends it) before it answers,
+		// holding a descriptor for a client already refused (a POST to an
+		// unknown session, say).
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+		body := &watchedBody{ReadCloser: r.Body}
+		r.Body = body
+		defer func() {
+			if body.eof {
+				rc.SetReadDeadline(time.Time{})
+			} else {
+				rc.SetReadDeadline(time.Now())
+			}
+		}()
+	}
 	q := r.URL.Query()
 	sid := q.Get("sid")
 	if sid == "" && r.Method == http.MethodGet && (q.Get("transport") == Polling || q.Get("transport") == WebSocket) && q.Get("EIO") != "4" {
@@ -188,11 +223,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sid != "" && r.Method == http.MethodPost && q.Get("transport") == Polling {
-		if conn, ok := s.IO.Engine().Clients().Load(sid); ok && !s.checkPost(w, r, conn) {
+		if conn, ok := s.IO.Engine().Clients().Load(sid); ok && !s.checkPost(w, r, sid, conn) {
 			return
 		}
 	}
+	if websocket.IsWebSocketUpgrade(r) {
+		// The library upgrades with gorilla, which lets two protocol
+		// errors through; the guard answers them with 1002 (RFC 6455 5.2,
+		// 5.5.1) as Node's ws does.
+		w = ws.GuardFrames(w)
+	}
 	s.handler.ServeHTTP(w, r)
+}
+
+// watchedBody is a request body that reports whether it was read to its
+// end.
+type watchedBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
 }
 
 func engineError(w http.ResponseWriter, status, code int, message string) {
@@ -202,15 +258,38 @@ func engineError(w http.ResponseWriter, status, code int, message string) {
 }
 
 // checkPost reads a polling POST's body and answers what the Node server
-// answers where the library differs: a body over the payload limit gets
-// 413 and ends the session; a packet that does not decode (Engine.IO or
+// answers where the library differs: a second POST while one is being read
+// gets 400 and ends the session ("data request overlap from client"); a
+// body not received within BodyTimeout gets 408 and ends the
+// session (Node's requestTimeout); a body over the payload limit gets 413
+// and ends the session; a packet that does not decode (Engine.IO or
 // Socket.IO) gets "ok" and ends the session (Node: "parse error", or the
 // Socket.IO decoder's error, which closes the connection). It reports
 // whether the request should go on to the library, with its body
 // restored.
-func (s *Server) checkPost(w http.ResponseWriter, r *http.Request, conn eio.Socket) bool {
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxPayload+1))
+func (s *Server) checkPost(w http.ResponseWriter, r *http.Request, sid string, conn eio.Socket) bool {
+	s.mu.Lock()
+	overlap := s.posting[sid]
+	s.posting[sid] = true
+	s.mu.Unlock()
+	if overlap {
+		w.WriteHeader(http.StatusBadRequest)
+		conn.Close(true)
+		return false
+	}
+	defer func() {
+		s.mu.Lock()
+		delete(s.posting, sid)
+		s.mu.Unlock()
+	}()
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxPayload+1)) // within ServeHTTP's deadline
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.WriteHeader(http.StatusRequestTimeout)
+		} else {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+		conn.Close(true)
 		return false
 	}
 	if int64(len(body)) > s.opts.MaxPayload {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -285,23 +286,52 @@ func (c *Conn) postPump() {
 func (c *Conn) post(body []byte, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// A server whose queue for this session is full answers 429 (or 503)
+	// with Retry-After and takes nothing: send the same body again, after
+	// a pause that doubles from 5ms up to what Retry-After asks.
+	pause := 5 * time.Millisecond
+	for {
+		retry, err := c.postOnce(ctx, body)
+		if retry <= 0 || err == nil {
+			return err
+		}
+		t := time.NewTimer(min(pause, retry))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+		pause *= 2
+	}
+}
+
+// postOnce makes one POST. When the server asks to try again later it
+// returns how much later, with the error to report if there is no time left.
+func (c *Conn) postOnce(ctx context.Context, body []byte) (retry time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"?sid="+url.QueryEscape(c.sid), bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("sse: send: %w", err)
+		return 0, fmt.Errorf("sse: send: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("sse: send: %w", err)
+		return 0, fmt.Errorf("sse: send: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		if resp.StatusCode == http.StatusGone || resp.StatusCode == http.StatusNotFound {
-			return fmt.Errorf("sse: send: %s: %w", bytes.TrimSpace(msg), transport.ErrClosed)
+		switch resp.StatusCode {
+		case http.StatusGone, http.StatusNotFound:
+			return 0, fmt.Errorf("sse: send: %s: %w", bytes.TrimSpace(msg), transport.ErrClosed)
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs >= 0 {
+				return max(time.Duration(secs)*time.Second, time.Millisecond),
+					fmt.Errorf("sse: send: %s: %s", resp.Status, bytes.TrimSpace(msg))
+			}
 		}
-		return fmt.Errorf("sse: send: %s: %s", resp.Status, bytes.TrimSpace(msg))
+		return 0, fmt.Errorf("sse: send: %s: %s", resp.Status, bytes.TrimSpace(msg))
 	}
 	io.Copy(io.Discard, resp.Body)
-	return nil
+	return 0, nil
 }

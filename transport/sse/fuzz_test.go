@@ -81,3 +81,32 @@ func FuzzPostBody(f *testing.F) {
 }
 
 func validUTF8(s string) bool { return utf8.ValidString(s) }
+
+// FuzzEventStream: any bytes a server sends down the stream, read as the
+// client reads them (go-sse's parser, with the client's buffer limit; then
+// the client's own step, decoding each data: as a message): never a panic,
+// never an event past the buffer limit, and so no message larger.
+func FuzzEventStream(f *testing.F) {
+	f.Add([]byte("retry: 1000\n\nid: 1\ndata: hello\n\n"))
+	f.Add([]byte("event: session\ndata: abc\n\n: ping\n\nid: 2\ndata: {\"seq\":2,\"data\":\"AAEC\"}\n\n"))
+	f.Add([]byte("data: {\"seq\":\ndata: 3}\r\n\r\nid: \x00\n"))
+	f.Add([]byte("event: end\ndata: closed\n\n"))
+	o := Options{MaxMessage: 64}.withDefaults()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		limit := o.wireLimit() + 64
+		for ev, err := range gosse.Read(bytes.NewReader(b), &gosse.ReadConfig{MaxEventSize: limit}) {
+			if err != nil {
+				return // the client reconnects
+			}
+			if len(ev.Data) > limit {
+				t.Fatalf("a %d-byte event passed the %d-byte buffer", len(ev.Data), limit)
+			}
+			if ev.Data == "" || (ev.Type != "" && ev.Type != "message") {
+				continue
+			}
+			if m, err := transport.Decode([]byte(ev.Data)); err == nil && len(m.Data) > limit {
+				t.Fatalf("a %d-byte message out of a %d-byte event", len(m.Data), len(ev.Data))
+			}
+		}
+	})
+}

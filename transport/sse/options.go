@@ -25,6 +25,15 @@ const (
 	DefaultReadHeaderTimeout = 5 * time.Second
 	// DefaultWriteTimeout bounds each write to a stream and each client POST.
 	DefaultWriteTimeout = 10 * time.Second
+	// DefaultBodyTimeout bounds reading one POST body: a client sending
+	// it a byte a second is answered 408 and cut off.
+	DefaultBodyTimeout = 10 * time.Second
+	// DefaultMaxPosts is how many POSTs one session may have in progress
+	// at once; more are answered 429 at once.
+	DefaultMaxPosts = 2
+	// DefaultMaxSessions bounds the sessions open at once; a new one
+	// beyond it is answered 503.
+	DefaultMaxSessions = 10000
 	// DefaultReconnect is how long the client waits before reconnecting
 	// until the server has said retry: (the spec leaves it to the client).
 	DefaultReconnect = 3 * time.Second
@@ -44,7 +53,16 @@ type Options struct {
 	SessionIdle       time.Duration
 	ReadHeaderTimeout time.Duration
 	WriteTimeout      time.Duration
-	Reconnect         time.Duration // client: wait before a reconnect until retry: is known
+	BodyTimeout       time.Duration // server: a POST body arrives within it, or 408
+	MaxPosts          int           // server: POSTs in progress per session, more are 429
+	MaxSessions       int           // server: sessions open at once, more are 503
+	// MaxConns bounds the connections Listen's server keeps open; the
+	// excess is answered 503 and closed. 0 means a default below the file
+	// descriptor limit (see transport/accept).
+	MaxConns int
+	// Logf, when set, hears Listen's accept errors (once, not per retry).
+	Logf      func(format string, args ...any)
+	Reconnect time.Duration // client: wait before a reconnect until retry: is known
 	// Prefix is the path of the endpoints (DefaultPrefix).
 	Prefix string
 }
@@ -61,6 +79,13 @@ func (o Options) withDefaults() Options {
 	set(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	set(&o.WriteTimeout, DefaultWriteTimeout)
 	set(&o.Reconnect, DefaultReconnect)
+	set(&o.BodyTimeout, DefaultBodyTimeout)
+	if o.MaxPosts <= 0 {
+		o.MaxPosts = DefaultMaxPosts
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = DefaultMaxMessage
 	}

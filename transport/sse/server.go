@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,23 @@ func httpError(w http.ResponseWriter, status int, format string, a ...any) {
 // ServeHTTP serves the endpoints listed in the package documentation.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	bodyRead := false
+	if r.ContentLength != 0 {
+		// A body must arrive within BodyTimeout. Until it is read whole, an
+		// answer closes the connection, and the handler leaves with the
+		// read deadline passed: otherwise net/http reads the rest of an
+		// unread body (up to 256 KiB, at whatever pace the client sends
+		// it) to keep the connection, holding a descriptor for a slow
+		// client that was already refused (as httppoll does).
+		w.Header().Set("Connection", "close")
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+		defer func() {
+			if !bodyRead {
+				rc.SetReadDeadline(time.Now())
+			}
+		}()
+	}
 	switch r.URL.Path {
 	case s.opts.Prefix + "/session":
 		if r.Method != http.MethodPost {
@@ -109,7 +127,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.MethodGet:
 			c.stream(w, r, false)
 		case http.MethodPost:
-			c.receive(w, r)
+			bodyRead = c.receive(w, r)
 		case http.MethodDelete:
 			c.end(io.EOF)
 			w.WriteHeader(http.StatusNoContent)
@@ -129,13 +147,20 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) (*ServerConn, bool
 		cc.SetOwner(&c.counter)
 	}
 	c.requests.Add(1)
-	if err := s.sessions.Add(c.id, c, 0); err != nil {
-		c.end(transport.ErrClosed)
-		if errors.Is(err, transport.ErrClosed) {
-			httpError(w, http.StatusServiceUnavailable, "server closed")
-		} else {
-			httpError(w, http.StatusServiceUnavailable, "%v, try again later", err)
-		}
+	switch err := s.sessions.Add(c.id, c, s.opts.MaxSessions); {
+	case errors.Is(err, transport.ErrClosed):
+		c.end(err)
+		httpError(w, http.StatusServiceUnavailable, "server closed")
+		return nil, false
+	case errors.Is(err, session.ErrFull):
+		c.end(err)
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, "server full: %d sessions open, try again later", s.opts.MaxSessions)
+		return nil, false
+	case err != nil:
+		c.end(err)
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, "%v, try again later", err)
 		return nil, false
 	}
 	c.touch()
@@ -161,6 +186,8 @@ type ServerConn struct {
 
 	counter  countconn.Counter
 	requests atomic.Int64
+	inMu     sync.Mutex   // held while a POST puts its messages on in
+	posting  atomic.Int32 // POSTs in progress
 
 	mu        sync.Mutex
 	log       [][]byte // data of messages first.. (written ones kept for replay)
@@ -514,39 +541,71 @@ func appendEvent(b []byte, n uint64, data []byte) []byte {
 }
 
 // receive takes a POST: every line of the body is one message, checked
-// before any is delivered.
-func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) {
+// before any is delivered, and delivered all together or not at all. A
+// session may have MaxPosts POSTs in progress; its body must arrive within
+// BodyTimeout; and when the session's queue has no room for every line the
+// answer is 429 with Retry-After at once, nothing taken.
+//
+// It reports whether it read the body whole.
+func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) (bodyRead bool) {
+	if n := c.posting.Add(1); n > int32(c.srv.opts.MaxPosts) {
+		c.posting.Add(-1)
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusTooManyRequests, "session %s already has %d POSTs in progress; send one at a time", c.id, c.srv.opts.MaxPosts)
+		return false
+	}
+	defer c.posting.Add(-1)
 	max := c.srv.opts.MaxBody
 	if r.ContentLength > max {
 		httpError(w, http.StatusRequestEntityTooLarge, "body of %d bytes is over the %d-byte limit", r.ContentLength, max)
-		return
+		return false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max)) // within the deadline ServeHTTP set
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			httpError(w, http.StatusRequestEntityTooLarge, "body is over the %d-byte limit", max)
-			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			httpError(w, http.StatusRequestTimeout, "body not received within %v", c.srv.opts.BodyTimeout)
+		default:
+			httpError(w, http.StatusBadRequest, "reading body: %v", err)
 		}
-		httpError(w, http.StatusBadRequest, "reading body: %v", err)
-		return
+		return false
 	}
+	w.Header().Del("Connection") // read whole: the connection may be kept
+	http.NewResponseController(w).SetReadDeadline(time.Time{})
 	msgs, status, err := decodeLines(body, c.srv.opts)
 	if err != nil {
 		httpError(w, status, "%v", err)
-		return
+		return true
+	}
+	if len(msgs) > cap(c.in) {
+		httpError(w, http.StatusRequestEntityTooLarge, "%d messages in one POST; the session queues at most %d", len(msgs), cap(c.in))
+		return true
+	}
+	select {
+	case <-c.gone:
+		httpError(w, http.StatusGone, "session %s closed", c.id)
+		return true
+	default:
+	}
+	// Only POSTs put messages on c.in, one at a time under inMu, and Recv
+	// only takes them off: the room seen here can only grow until all are in.
+	c.inMu.Lock()
+	if room := cap(c.in) - len(c.in); room < len(msgs) {
+		c.inMu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusTooManyRequests, "session %s: the server has not read what was sent before (room for %d of these %d messages); nothing was taken, send again later",
+			c.id, room, len(msgs))
+		return true
 	}
 	for _, m := range msgs {
-		select {
-		case c.in <- m:
-		case <-c.gone:
-			httpError(w, http.StatusGone, "session %s closed", c.id)
-			return
-		case <-r.Context().Done():
-			return
-		}
+		c.in <- m
 	}
+	c.inMu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // decodeLines splits a body into messages, one per line; it returns the

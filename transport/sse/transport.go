@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/netlab/netlab/transport"
+	"github.com/netlab/netlab/transport/accept"
 	"github.com/netlab/netlab/transport/internal/httplisten"
 )
 
@@ -32,7 +33,8 @@ func (t *Transport) Info() transport.Info {
 var quietLog = log.New(io.Discard, "", 0)
 
 // Listen serves a Server on addr ("" means 127.0.0.1:0) from its own
-// http.Server with ReadHeaderTimeout and counting connections.
+// http.Server with ReadHeaderTimeout and counting connections, at most
+// MaxConns of them open at once.
 func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -42,7 +44,10 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 	if err != nil {
 		return nil, fmt.Errorf("sse: %w", err)
 	}
-	return httplisten.Serve(ln, CountingListener(ln), NewServer(t.opts), &http.Server{
+	// accept retries running out of descriptors (net/http would too, but
+	// logs every retry) and answers connections over MaxConns 503.
+	capped := accept.Wrap(ln, accept.Config{Limit: accept.NewLimit(t.opts.MaxConns), Refusal: accept.HTTPFull, Logf: t.opts.Logf})
+	return httplisten.Serve(ln, CountingListener(capped), NewServer(t.opts), &http.Server{
 		ReadHeaderTimeout: t.opts.ReadHeaderTimeout,
 		IdleTimeout:       2 * t.opts.Heartbeat,
 		MaxHeaderBytes:    16 << 10,

@@ -51,6 +51,14 @@ type frameWatch struct {
 	skip       uint64   // payload bytes left in the current frame
 	badLength  bool
 	shortClose bool
+
+	// onHeader and onPayload, when set, see each frame as it goes by: its
+	// header once whole (size is its payload length), then each piece of
+	// its payload (off is where the piece starts in it). The server's own
+	// read path leaves them nil; GuardFrames uses them.
+	onHeader  func(head []byte, size uint64)
+	onPayload func(b []byte, off uint64)
+	size      uint64 // the current frame's payload length
 }
 
 func (f *frameWatch) Read(p []byte) (int, error) {
@@ -66,6 +74,9 @@ func (f *frameWatch) watch(b []byte) {
 			k := uint64(len(b))
 			if k > f.skip {
 				k = f.skip
+			}
+			if f.onPayload != nil {
+				f.onPayload(b[:k], f.size-f.skip)
 			}
 			f.skip -= k
 			b = b[k:]
@@ -92,7 +103,10 @@ func (f *frameWatch) watch(b []byte) {
 		if f.head[0]&0x0f == websocket.CloseMessage && size == 1 {
 			f.shortClose = true
 		}
-		f.n, f.skip = 0, size
+		if f.onHeader != nil {
+			f.onHeader(f.head[:f.n], size)
+		}
+		f.n, f.skip, f.size = 0, size, size
 	}
 }
 

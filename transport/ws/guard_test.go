@@ -1,0 +1,96 @@
+package ws
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// pieceConn is a net.Conn whose reads return b in pieces of at most n
+// bytes, and whose writes go to out.
+type pieceConn struct {
+	net.Conn
+	b   []byte
+	n   int
+	out bytes.Buffer
+}
+
+func (c *pieceConn) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), c.n, len(c.b))
+	copy(p, c.b[:k])
+	c.b = c.b[k:]
+	return k, nil
+}
+func (c *pieceConn) Write(p []byte) (int, error)      { return c.out.Write(p) }
+func (c *pieceConn) Close() error                     { return nil }
+func (c *pieceConn) SetWriteDeadline(time.Time) error { return nil }
+
+// guarded reads b through a guard, n bytes at a time, until an error, and
+// returns the guard.
+func guarded(b []byte, n int) *guardConn {
+	g := &guardConn{Conn: &pieceConn{b: b, n: max(n, 1)}, handshook: true}
+	g.in.onHeader, g.in.onPayload = g.header, g.payload
+	buf := make([]byte, 64)
+	for {
+		if _, err := g.Read(buf); err != nil {
+			return g
+		}
+	}
+}
+
+// maskedFrames is text split into masked frames of at most k bytes each
+// (a text frame, then continuations).
+func maskedFrames(text []byte, k int) []byte {
+	var out []byte
+	op := byte(0x1)
+	for first := true; first || len(text) > 0; first = false {
+		part := text[:min(k, len(text))]
+		text = text[len(part):]
+		b0 := op
+		if len(text) == 0 {
+			b0 |= 0x80
+		}
+		out = append(out, clientFrameTest(b0, part)...)
+		op = 0
+	}
+	return out
+}
+
+func clientFrameTest(b0 byte, p []byte) []byte {
+	out := []byte{b0}
+	if len(p) < 126 {
+		out = append(out, 0x80|byte(len(p)))
+	} else {
+		out = append(out, 0x80|126, byte(len(p)>>8), byte(len(p)))
+	}
+	key := []byte{0x37, 0xfa, 0x21, 0x3d}
+	out = append(out, key...)
+	for i, c := range p {
+		out = append(out, c^key[i%4])
+	}
+	return out
+}
+
+// FuzzGuardFrames: any bytes from a client, read through the guard in
+// pieces of any size: never a panic; and a text message sent in frames of
+// any size is refused for its UTF-8 exactly when utf8.Valid says so. (An
+// unmasked frame once made the guard slice before its header and panic.)
+func FuzzGuardFrames(f *testing.F) {
+	f.Add([]byte{0x81, 2, 'h', 'i'}, []byte("héllo €"), uint8(3), uint8(1))
+	f.Add([]byte{0x81, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 2, 1, 2, 3, 4}, []byte{'a', 0xe2, 0x82}, uint8(1), uint8(2))
+	f.Add([]byte{0x88, 0x81, 1, 2, 3, 4, 5}, []byte{0xff}, uint8(7), uint8(5))
+	f.Fuzz(func(t *testing.T, raw, text []byte, piece, frameSize uint8) {
+		guarded(raw, int(piece))
+		g := guarded(maskedFrames(text, max(int(frameSize), 1)), int(piece))
+		if g.badText == utf8.Valid(text) {
+			t.Fatalf("text %q in %d-byte frames, read %d bytes at a time: refused %v, utf8.Valid %v",
+				text, frameSize, piece, g.badText, utf8.Valid(text))
+		}
+	})
+}
