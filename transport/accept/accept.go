@@ -39,8 +39,12 @@ const (
 	// not reset the connection before the refusal is read).
 	refuseWait = 500 * time.Millisecond
 	// maxRefusing bounds the refusals in progress; beyond it a connection
-	// over the limit is closed without a word.
+	// over the limit is sent the refusal and closed at once, without
+	// waiting to read what it sent.
 	maxRefusing = 32
+	// floodWriteWait bounds the refusal written inline to a connection
+	// over maxRefusing.
+	floodWriteWait = 10 * time.Millisecond
 )
 
 // Refusals for the servers netlab runs.
@@ -266,7 +270,13 @@ func (l *Listener) refuse(nc net.Conn) {
 	select {
 	case l.refusing <- struct{}{}:
 	default:
-		nc.Close() // refusing too many already: a flood gets no courtesy
+		// Refusing too many already: no goroutine and no waiting for this
+		// one. The refusal still goes into the new socket's empty send
+		// buffer (so the write does not block), then the close; a client
+		// that had already sent bytes may get a reset instead.
+		nc.SetWriteDeadline(time.Now().Add(floodWriteWait))
+		nc.Write(l.cfg.Refusal)
+		nc.Close()
 		return
 	}
 	go func() {

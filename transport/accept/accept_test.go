@@ -288,3 +288,51 @@ func (failing) Accept() (net.Conn, error) {
 }
 func (failing) Close() error   { return nil }
 func (failing) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// A burst over the limit, more than maxRefusing at once: every client is
+// still told, not closed without a word.
+func TestBurstOverLimitIsStillTold(t *testing.T) {
+	addr, _, stderr := startChild(t, 200, 2)
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+		if got, err := echoes(c, 5*time.Second); err != nil || got != "ping\n" {
+			t.Fatalf("served client: %q, %v", got, err)
+		}
+	}
+	// Dial them all before reading any, and keep each open: the first
+	// maxRefusing refusals wait up to refuseWait for their client to close.
+	const burst = 3 * maxRefusing
+	for range burst {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+	}
+	told := 0
+	for i, c := range open[2:] {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := bufio.NewReader(c).ReadString('\n')
+		if got == string(LineFull) {
+			told++
+		} else {
+			t.Logf("client %d of the burst: %q, %v", i+1, got, err)
+		}
+	}
+	if told != burst {
+		t.Errorf("%d of %d clients over the limit were told %q", told, burst, LineFull)
+	}
+	if strings.Contains(stderr.String(), "EXIT") {
+		t.Errorf("server stopped: %s", stderr.String())
+	}
+}
