@@ -96,6 +96,7 @@ func TestLimitsPageMatchesTheCode(t *testing.T) {
 		{"socketio serve", "ping interval", secs(socketio.DefaultPingInterval)},
 		{"socketio serve", "ping timeout", secs(socketio.DefaultPingTimeout)},
 		{"socketio serve", "connection state recovery", fmt.Sprintf("%d min", socketio.DefaultRecoveryWindow/time.Minute)},
+		{"quic serve", "connections open at once", fmt.Sprint(quic.DefaultMaxConns)},
 		{"quic serve", "handshake", fmt.Sprintf("%s without a packet from the client, or %s in all", secs(quic.HandshakeTimeout), secs(2*quic.HandshakeTimeout))},
 		{"quic serve", "connection with nothing heard", fmt.Sprintf("%s (keep-alive pings every %s)", secs(quic.DefaultIdleTimeout), secs(quic.DefaultIdleTimeout/2))},
 		{"quic serve", "message data", kib(quic.DefaultMaxMessage)},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/netlab/netlab/transport"
@@ -22,10 +24,15 @@ The server's certificate is made in memory for 127.0.0.1 when it starts;
 'netlab quic connect' from another process cannot know it and does not check
 it. This is a lab, not a trust model. See 'netlab docs quic'.`,
 		defaultListen: "127.0.0.1:8443",
-		build: func(_ *transportOptions, serve bool) transport.Transport {
+		build: func(o *transportOptions, serve bool) transport.Transport {
 			// A client in another process cannot know this process's
 			// in-memory certificate (a lab, not a trust model).
-			return quic.New(quic.Options{InsecureSkipVerify: !serve})
+			return quic.New(quic.Options{InsecureSkipVerify: !serve, MaxConns: o.maxConns})
+		},
+		addFlags: func(cmd *cobra.Command, o *transportOptions) {
+			if cmd.Name() == "serve" {
+				cmd.Flags().IntVar(&o.maxConns, "max-conns", 0, fmt.Sprintf("open connections at most; more are closed after the handshake with application error 3, \"server full\" (0: %d)", quic.DefaultMaxConns))
+			}
 		},
 		hint: func(addr string) string {
 			return "No standard tool speaks netlab's protocol over QUIC; try: netlab quic connect " + addr +

@@ -24,6 +24,7 @@ const (
 	codeDone     quicgo.ApplicationErrorCode = 0 // a clean close
 	codeTooLarge quicgo.ApplicationErrorCode = 1 // a message over the limit arrived
 	codeBadData  quicgo.ApplicationErrorCode = 2 // a frame that is not a message
+	codeFull     quicgo.ApplicationErrorCode = 3 // the listener has MaxConns open already
 )
 
 // Stream kinds in per-message mode: the first byte of a stream.

@@ -38,6 +38,12 @@ const (
 	// DefaultMaxStreams is how many streams the peer may have open at once
 	// in per-message mode.
 	DefaultMaxStreams = 1000
+	// DefaultMaxConns is how many connections a listener keeps open at
+	// once; it closes the next ones as soon as their handshake is done,
+	// with application error 3 and "server full". A QUIC connection
+	// holds no file descriptor (all share one UDP socket), so the cap
+	// is on memory, not on descriptors.
+	DefaultMaxConns = 1000
 
 	closeTimeout = 2 * time.Second
 	// alpn names netlab's protocol in the TLS handshake.
@@ -54,6 +60,7 @@ type Options struct {
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
 	MaxStreams   int64
+	MaxConns     int // open connections a listener keeps at once
 	// InsecureSkipVerify makes Dial accept any server certificate: for a
 	// server in another process, whose in-memory certificate this process
 	// cannot know.
@@ -75,6 +82,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxStreams <= 0 {
 		o.MaxStreams = DefaultMaxStreams
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
 	}
 	return o
 }
@@ -259,20 +269,37 @@ type Listener struct {
 
 var _ transport.Listener = (*Listener)(nil)
 
-// Accept waits for the next connection whose handshake is complete.
+// Accept waits for the next connection whose handshake is complete. A
+// connection over MaxConns is closed at once with application error 3 and
+// the reason "server full", and Accept waits for the next one.
 func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) {
-	qc, err := l.ql.Accept(ctx)
-	if err != nil {
-		select {
-		case <-l.done:
-			return nil, fmt.Errorf("quic: accept: %w", transport.ErrClosed)
-		default:
+	for {
+		qc, err := l.ql.Accept(ctx)
+		if err != nil {
+			select {
+			case <-l.done:
+				return nil, fmt.Errorf("quic: accept: %w", transport.ErrClosed)
+			default:
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("quic: accept: %w", err)
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		l.mu.Lock()
+		full := len(l.conns) >= l.opts.MaxConns
+		l.mu.Unlock()
+		if full {
+			qc.CloseWithError(codeFull, "server full: too many connections, try again later")
+			continue
 		}
-		return nil, fmt.Errorf("quic: accept: %w", err)
+		return l.track(qc)
 	}
+}
+
+// track makes the Conn for an accepted connection and keeps it until it
+// closes, so that Close can close it.
+func (l *Listener) track(qc *quicgo.Conn) (transport.Conn, error) {
 	c := newConn(qc, l.opts, l.pc.owner(qc.RemoteAddr()), true)
 	l.mu.Lock()
 	if l.closed {

@@ -184,3 +184,68 @@ func TestBytesCountedPerConnection(t *testing.T) {
 		t.Fatalf("server counted %d bytes from the small client and %d from the big one", small, big)
 	}
 }
+
+// A listener with MaxConns open closes the next connection as soon as its
+// handshake is done, with application error 3 "server full", and serves
+// again once one of its connections has closed.
+func TestOverMaxConnsIsRefused(t *testing.T) {
+	ctx := testCtx(t)
+	tr := New(Options{MaxConns: 2})
+	ln, err := tr.Listen(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var served []transport.Conn
+	for range 2 {
+		c, err := tr.Dial(ctx, ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		s, err := ln.Accept(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		served = append(served, s)
+	}
+	accepted := make(chan transport.Conn, 1)
+	go func() {
+		s, err := ln.Accept(ctx) // refuses the third, then takes the fourth
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- s
+	}()
+	tlsConf, _ := ClientTLS(false)
+	raw, err := quicgo.DialAddr(ctx, ln.Addr().String(), tlsConf, &quicgo.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-raw.Context().Done():
+		var ae *quicgo.ApplicationError
+		if err := context.Cause(raw.Context()); !errors.As(err, &ae) || ae.ErrorCode != codeFull || ae.ErrorMessage != "server full: too many connections, try again later" {
+			t.Fatalf("the third connection ended with %v, want application error %d, server full", err, codeFull)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the third connection was kept open over MaxConns 2")
+	}
+	served[0].Close()
+	fourth, err := tr.Dial(ctx, ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fourth.Close()
+	if err := fourth.Send(ctx, transport.Message{Seq: 1, Data: []byte("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		t.Fatal("no fourth connection accepted")
+	}
+	defer s.Close()
+	if m, err := s.Recv(ctx); err != nil || string(m.Data) != "hi" {
+		t.Fatalf("the fourth connection: %q, %v", m.Data, err)
+	}
+}
