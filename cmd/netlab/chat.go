@@ -60,10 +60,18 @@ func chatHTTPDoors() []chat.HTTPDoor {
 func chatDialers() []chat.Dialer {
 	return []chat.Dialer{
 		{Name: "ws", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
-			return ws.Dial(ctx, "ws://"+s.HTTPAddr.String()+"/ws", chatWSOptions)
+			c, err := ws.Dial(ctx, "ws://"+s.HTTPAddr.String()+"/ws", chatWSOptions)
+			if err != nil {
+				return nil, err // not a nil *Conn inside the interface
+			}
+			return c, nil
 		}},
 		{Name: "poll", Dial: func(ctx context.Context, s *chat.Server) (transport.Conn, error) {
-			return httppoll.Dial(ctx, s.HTTPAddr.String(), chatPollOptions)
+			c, err := httppoll.Dial(ctx, s.HTTPAddr.String(), chatPollOptions)
+			if err != nil {
+				return nil, err // not a nil *Conn inside the interface
+			}
+			return c, nil
 		}},
 	}
 }

@@ -43,7 +43,11 @@ sockets, and the bench needs one per client.`,
 			}
 			cfg := chat.BenchConfig{Addr: addr, Clients: clients, RoomSize: room, Messages: messages, Interval: interval,
 				Dial: func(ctx context.Context) (transport.Conn, error) {
-					return ws.Dial(ctx, "ws://"+addr+"/ws", chatWSOptions)
+					c, err := ws.Dial(ctx, "ws://"+addr+"/ws", chatWSOptions)
+					if err != nil {
+						return nil, err // not a nil *Conn inside the interface
+					}
+					return c, nil
 				}}
 			cfg.Progress = a.progress()
 			started := time.Now()

@@ -67,5 +67,9 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 
 // Dial opens a session at addr (host:port or http:// URL of the endpoint).
 func (t *Transport) Dial(ctx context.Context, addr string) (transport.Conn, error) {
-	return Dial(ctx, addr, t.opts)
+	c, err := Dial(ctx, addr, t.opts)
+	if err != nil {
+		return nil, err // a nil Conn, not a nil *Conn inside the interface
+	}
+	return c, nil
 }

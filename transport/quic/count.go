@@ -78,10 +78,16 @@ func (c *countingPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	return n, addr, err
 }
 
+// WriteTo counts before it writes, as countconn does: on loopback the peer
+// can read the datagram and answer before this goroutine runs again after
+// the system call, and no one may see bytes that are not yet counted. What
+// was not sent is taken back.
 func (c *countingPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	ctr := c.counter(addr)
+	ctr.Add(0, int64(len(p)))
 	n, err := c.PacketConn.WriteTo(p, addr)
-	if n > 0 {
-		c.counter(addr).Add(0, int64(n))
+	if n < len(p) {
+		ctr.Add(0, int64(n-len(p)))
 	}
 	return n, err
 }

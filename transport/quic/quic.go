@@ -218,7 +218,11 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 // Dial opens a QUIC connection to the UDP address addr from a socket of
 // its own.
 func (t *Transport) Dial(ctx context.Context, addr string) (transport.Conn, error) {
-	return Dial(ctx, addr, t.opts)
+	c, err := Dial(ctx, addr, t.opts)
+	if err != nil {
+		return nil, err // a nil Conn, not a nil *Conn inside the interface
+	}
+	return c, nil
 }
 
 // Dial opens a QUIC connection to addr with opts.

@@ -59,5 +59,9 @@ func (t *Transport) Listen(ctx context.Context, addr string) (transport.Listener
 // Dial opens a session at addr (host:port or the http:// URL of the
 // endpoint).
 func (t *Transport) Dial(ctx context.Context, addr string) (transport.Conn, error) {
-	return Dial(ctx, addr, t.opts)
+	c, err := Dial(ctx, addr, t.opts)
+	if err != nil {
+		return nil, err // a nil Conn, not a nil *Conn inside the interface
+	}
+	return c, nil
 }

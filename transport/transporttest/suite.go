@@ -37,6 +37,7 @@ func Run(t *testing.T, tr transport.Transport) {
 	t.Run("CloseFlushesQueued", func(t *testing.T) { testCloseFlushes(t, tr) })
 	t.Run("ListenerClose", func(t *testing.T) { testListenerClose(t, tr) })
 	t.Run("WireStats", func(t *testing.T) { testWireStats(t, tr) })
+	t.Run("FailedDialIsNil", func(t *testing.T) { testFailedDial(t, tr) })
 }
 
 // pair is a connected client and server Conn.
@@ -411,6 +412,28 @@ func testListenerClose(t *testing.T, tr transport.Transport) {
 	// Connections accepted before are closed too.
 	if _, err := p.server.Recv(ctx); err == nil {
 		t.Errorf("server conn Recv after Listener.Close succeeded, want an error")
+	}
+}
+
+// testFailedDial: a Dial that fails returns a nil Conn, not a nil pointer
+// inside the interface (which a caller's c != nil would take for a
+// connection, and whose Close would panic).
+func testFailedDial(t *testing.T, tr transport.Transport) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ln, err := tr.Listen(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now
+	c, err := tr.Dial(ctx, addr)
+	if err == nil {
+		c.Close() // connectionless: a Dial need not fail without a peer
+		return
+	}
+	if c != nil {
+		t.Errorf("Dial failed (%v) but returned a non-nil Conn %#v", err, c)
 	}
 }
 

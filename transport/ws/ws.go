@@ -241,5 +241,9 @@ func (t *Transport) Info() transport.Info {
 
 // Dial connects to a ws server at addr (host:port or ws:// URL).
 func (t *Transport) Dial(ctx context.Context, addr string) (transport.Conn, error) {
-	return Dial(ctx, addr, t.opts)
+	c, err := Dial(ctx, addr, t.opts)
+	if err != nil {
+		return nil, err // a nil Conn, not a nil *Conn inside the interface
+	}
+	return c, nil
 }
