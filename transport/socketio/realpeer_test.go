@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -43,8 +44,16 @@ func jsDirB(t testing.TB) string {
 func startNode(t *testing.T, env ...string) string { return startNodeB(t, env...) }
 
 func startNodeB(t testing.TB, env ...string) string {
+	addr, _ := startNodeScript(t, "server.js", env...)
+	return addr
+}
+
+// startNodeScript starts testdata/js/script, which prints {"port":N} when
+// listening and stops when stdin closes, and returns its address and its
+// stdin.
+func startNodeScript(t testing.TB, script string, env ...string) (string, io.Writer) {
 	dir := jsDirB(t)
-	cmd := exec.Command("node", "server.js")
+	cmd := exec.Command("node", script)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	stdin, _ := cmd.StdinPipe()
@@ -66,13 +75,13 @@ func startNodeB(t testing.TB, env ...string) string {
 	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		t.Fatalf("node server.js: %v", err)
+		t.Fatalf("node %s: %v", script, err)
 	}
 	var hello struct{ Port int }
 	if err := json.Unmarshal([]byte(line), &hello); err != nil || hello.Port == 0 {
-		t.Fatalf("node server.js said %q", line)
+		t.Fatalf("node %s said %q", script, line)
 	}
-	return net.JoinHostPort("127.0.0.1", strings.TrimSpace(json.Number(itoa(hello.Port)).String()))
+	return net.JoinHostPort("127.0.0.1", strings.TrimSpace(json.Number(itoa(hello.Port)).String())), stdin
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

@@ -73,6 +73,8 @@ type Server struct {
 	mu      sync.Mutex
 	gates   map[string]*connectGate // by Engine.IO session id
 	posting map[string]bool         // sessions with a polling POST being read
+
+	guard ws.Guard // each WebSocket's connection
 }
 
 // NewServer returns a Server configured from opts.
@@ -230,8 +232,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if websocket.IsWebSocketUpgrade(r) {
 		// The library upgrades with gorilla, which lets two protocol
 		// errors through; the guard answers them with 1002 (RFC 6455 5.2,
-		// 5.5.1) as Node's ws does.
-		w = ws.GuardFrames(w)
+		// 5.5.1) as Node's ws does. And the library ends a WebSocket
+		// without a close frame; the guard sends one first.
+		w = s.guard.Frames(w)
 	}
 	s.handler.ServeHTTP(w, r)
 }
@@ -322,8 +325,15 @@ func (s *Server) checkPost(w http.ResponseWriter, r *http.Request, sid string, c
 	return true
 }
 
-// Close disconnects every client and stops the server.
-func (s *Server) Close() { s.IO.Close(nil) }
+// Close disconnects every client and stops the server. A client on
+// WebSocket is told close 1001 (going away) "server shutting down" first;
+// Close returns once it is (or once a client that reads nothing is cut
+// off, a second later).
+func (s *Server) Close() {
+	s.guard.GoingAway()
+	s.IO.Close(nil)
+	s.guard.Wait()
+}
 
 // originAllowed reports whether a page from origin may connect: a page
 // served by host, one from localhost, or one listed ("*" for any).

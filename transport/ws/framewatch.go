@@ -55,7 +55,7 @@ type frameWatch struct {
 	// onHeader and onPayload, when set, see each frame as it goes by: its
 	// header once whole (size is its payload length), then each piece of
 	// its payload (off is where the piece starts in it). The server's own
-	// read path leaves them nil; GuardFrames uses them.
+	// read path leaves them nil; a Guard uses them.
 	onHeader  func(head []byte, size uint64)
 	onPayload func(b []byte, off uint64)
 	size      uint64 // the current frame's payload length

@@ -13,28 +13,78 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// GuardFrames returns w for a WebSocket upgrade that another library makes
-// with gorilla (the Socket.IO engine does): the connection that library
-// hijacks answers the two protocol errors gorilla lets through (see
-// frameWatch) with close 1002 itself, as this package's server does, and a
-// text message that is not UTF-8 (which gorilla does not check) with close
-// 1007 (RFC 6455 8.1), and is closed. Everything else passes through
-// unchanged.
+// A Guard watches the WebSocket connections that another library upgrades
+// with gorilla (the Socket.IO engine does). On each connection that library
+// hijacks (see Frames), the two protocol errors gorilla lets through (see
+// frameWatch) are answered with close 1002, as this package's server
+// answers them, and a text message that is not UTF-8 (which gorilla does
+// not check) with close 1007 (RFC 6455 8.1), and the connection is closed.
+// And when the library closes a connection without a close frame (the
+// Socket.IO engine always does: on a ping timeout, a socket disconnected
+// by the server, the server shutting down), the guard sends one first, as
+// RFC 6455 7.1.1 and 7.1.2 ask: one with no status code, as Node's ws does,
+// or, after GoingAway, 1001 "server shutting down". Everything else passes
+// through unchanged.
 //
 // gorilla must build its reader on the hijacked connection (any
-// Upgrader.ReadBufferSize but 0), as the Socket.IO engine's does.
-func GuardFrames(w http.ResponseWriter) http.ResponseWriter { return &guardWriter{w} }
+// Upgrader.ReadBufferSize but 0), as the Socket.IO engine's does. The zero
+// Guard is ready to use; it is safe for concurrent use.
+type Guard struct {
+	mu        sync.Mutex
+	goingAway bool
+	closing   map[*guardConn]bool // connections saying goodbye
+}
 
-type guardWriter struct{ http.ResponseWriter }
+// Frames returns w for one WebSocket upgrade, its connection watched by g.
+func (gd *Guard) Frames(w http.ResponseWriter) http.ResponseWriter { return &guardWriter{w, gd} }
 
-func (g *guardWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	nc, brw, err := http.NewResponseController(g.ResponseWriter).Hijack()
+// GoingAway makes every connection closed from now on say 1001 (going
+// away) "server shutting down": RFC 6455 7.4.1 gives 1001 for "a server
+// going down". (Node's ws sends a close frame with no status code there,
+// as on every close; netlab says 1001, as its other WebSocket doors do
+// when they stop.)
+func (gd *Guard) GoingAway() {
+	gd.mu.Lock()
+	gd.goingAway = true
+	gd.mu.Unlock()
+}
+
+// Wait returns once the connections being closed are closed: each within
+// about a second (a client that reads nothing is cut off), all at once.
+func (gd *Guard) Wait() {
+	gd.mu.Lock()
+	var conns []*guardConn
+	for g := range gd.closing {
+		conns = append(conns, g)
+	}
+	gd.mu.Unlock()
+	for _, g := range conns {
+		<-g.gone
+	}
+}
+
+type guardWriter struct {
+	http.ResponseWriter
+	guard *Guard
+}
+
+func (w *guardWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	gc := &guardConn{Conn: nc}
-	gc.in.onHeader, gc.in.onPayload = gc.header, gc.payload
-	return gc, brw, nil
+	return newGuardConn(nc, w.guard), brw, nil
+}
+
+func newGuardConn(nc net.Conn, gd *Guard) *guardConn {
+	g := &guardConn{Conn: nc, guard: gd, gone: make(chan struct{})}
+	g.in.onHeader, g.in.onPayload = g.header, g.payload
+	g.out.onHeader = func(head []byte, _ uint64) {
+		if head[0]&0x0f == websocket.CloseMessage {
+			g.sentClose = true // gorilla's answer to the client's close frame, or its own 1002 or 1009
+		}
+	}
+	return g
 }
 
 // errGuarded is what gorilla reads once the guard has refused a frame.
@@ -47,7 +97,7 @@ var errGuarded = errors.New("ws: protocol error: closed the connection with 1002
 // reader); Write by any, serialized here.
 type guardConn struct {
 	net.Conn
-	in frameWatch // the client's frames (only its state is used)
+	in frameWatch // the client's frames
 
 	// The text message being read, checked for UTF-8 as it goes by.
 	inText  bool    // a text message is open (its first frame came, its last not yet)
@@ -61,8 +111,13 @@ type guardConn struct {
 	wmu       sync.Mutex
 	handshook bool       // the 101 response is written (gorilla writes it whole, in one Write)
 	out       frameWatch // the server's frames written so far
-	refused   bool       // the close frame is sent, or waits in pending
+	sentClose bool       // one of them was a close frame
+	closing   bool       // the guard's close frame is sent, or waits in pending
 	pending   []byte     // the close frame, until the frame being written ends
+
+	guard    *Guard
+	shutOnce sync.Once
+	gone     chan struct{} // closed once the connection is
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
@@ -74,7 +129,7 @@ func (g *guardConn) Read(p []byte) (int, error) {
 	case g.in.shortClose:
 		g.refuse("close frame with a 1-byte body")
 	case g.badText:
-		g.refuseWith(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8")
+		g.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8")
 	default:
 		return n, err
 	}
@@ -149,26 +204,34 @@ func (g *guardConn) payload(b []byte, off uint64) {
 // refuse sends close 1002 with reason between two of the server's frames
 // and closes the connection.
 func (g *guardConn) refuse(reason string) {
-	g.refuseWith(websocket.CloseProtocolError, reason)
+	g.closeWith(websocket.CloseProtocolError, reason)
 }
 
-// refuseWith sends a close frame with code and reason between two of the
-// server's frames and closes the connection.
-func (g *guardConn) refuseWith(code int, reason string) {
+// closeWith sends a close frame with code and reason (code 0: a close
+// frame with no body, so no status code) between two of the server's
+// frames and closes the connection; if the frame being written does not
+// end within a second (a client that reads nothing lets it hang), the
+// connection is closed without. Only the first call sends.
+func (g *guardConn) closeWith(code int, reason string) {
+	time.AfterFunc(time.Second, g.shut) // (set before the lock, which a Write that hangs holds)
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
-	if g.refused {
+	if g.closing {
 		return
 	}
-	g.refused = true
-	g.pending = make([]byte, 0, 4+len(reason))
-	g.pending = append(g.pending, 0x88, byte(2+len(reason)))
-	g.pending = append(g.pending, websocket.FormatCloseMessage(code, reason)...)
-	if g.handshook && g.out.n == 0 && g.out.skip == 0 {
+	g.closing = true
+	if !g.handshook || g.sentClose {
+		g.shut() // no WebSocket yet, or the server's close frame is sent
+		return
+	}
+	body := []byte{} // no status code
+	if code != 0 {
+		body = websocket.FormatCloseMessage(code, reason)
+	}
+	g.pending = append([]byte{0x88, byte(len(body))}, body...)
+	if g.out.n == 0 && g.out.skip == 0 {
 		g.sendPending()
-		return
 	}
-	time.AfterFunc(time.Second, func() { g.Conn.Close() }) // a frame the client never lets us finish
 }
 
 // sendPending writes the close frame and closes. Call with wmu held.
@@ -176,13 +239,51 @@ func (g *guardConn) sendPending() {
 	g.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 	g.Conn.Write(g.pending)
 	g.pending = nil
-	g.Conn.Close()
+	g.shut()
+}
+
+// shut closes the connection (the first call does).
+func (g *guardConn) shut() {
+	g.shutOnce.Do(func() {
+		g.Conn.Close()
+		close(g.gone)
+		g.guard.mu.Lock()
+		delete(g.guard.closing, g)
+		g.guard.mu.Unlock()
+	})
+}
+
+// Close is the library closing the connection: the guard sends a close
+// frame first, unless one was sent (gorilla answers the client's close
+// frame with one), with no status code, or 1001 after GoingAway. It does
+// not wait for the client's answer (Node's ws waits up to 30 s): the
+// connection is closed once the frame is written. Close returns at once,
+// the frame written on a goroutine of its own, because the library closes
+// its sessions one after another and a client that reads nothing would
+// hold up the others.
+func (g *guardConn) Close() error {
+	code, reason := 0, ""
+	g.guard.mu.Lock()
+	if g.guard.goingAway {
+		code, reason = websocket.CloseGoingAway, "server shutting down"
+	}
+	select {
+	case <-g.gone:
+	default:
+		if g.guard.closing == nil {
+			g.guard.closing = map[*guardConn]bool{}
+		}
+		g.guard.closing[g] = true
+	}
+	g.guard.mu.Unlock()
+	go g.closeWith(code, reason)
+	return nil
 }
 
 func (g *guardConn) Write(p []byte) (int, error) {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
-	if g.refused && g.pending == nil {
+	if g.closing && g.pending == nil {
 		return 0, net.ErrClosed
 	}
 	n, err := g.Conn.Write(p)

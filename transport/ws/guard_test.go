@@ -34,8 +34,8 @@ func (c *pieceConn) SetWriteDeadline(time.Time) error { return nil }
 // guarded reads b through a guard, n bytes at a time, until an error, and
 // returns the guard.
 func guarded(b []byte, n int) *guardConn {
-	g := &guardConn{Conn: &pieceConn{b: b, n: max(n, 1)}, handshook: true}
-	g.in.onHeader, g.in.onPayload = g.header, g.payload
+	g := newGuardConn(&pieceConn{b: b, n: max(n, 1)}, new(Guard))
+	g.handshook = true
 	buf := make([]byte, 64)
 	for {
 		if _, err := g.Read(buf); err != nil {
