@@ -23,7 +23,7 @@ func init() { register(newChatCmd) }
 func newChatCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "chat",
-		Short: "Chat with rooms: one hub behind WebSocket, HTTP long polling and TCP lines",
+		Short: "Chat with rooms: one hub behind WebSocket, Socket.IO, SSE, HTTP long polling and TCP lines",
 		Long: `A chat server with rooms, as Socket.IO defines them: every client sits in a
 room named by its own random id, joins and leaves other rooms, and gets what
 is broadcast to any of its rooms exactly once. Browsers, nc, curl, wscat and

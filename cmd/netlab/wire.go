@@ -29,7 +29,7 @@ func newWireCmd(a *app) *cobra.Command {
 	var o wireOptions
 	cmd := &cobra.Command{
 		Use:   "wire --upstream HOST:PORT",
-		Short: "See the bytes: a tap between a client and a server that decodes TCP, UDP, HTTP and WebSocket",
+		Short: "See the bytes: a tap between a client and a server that decodes TCP, UDP, HTTP, WebSocket, SSE and Socket.IO",
 		Long: `netlab wire is a tap: a transparent proxy on 127.0.0.1. Point a client at the
 tap and the tap at a server; every byte passes through unchanged, and the tap
 prints what crossed it, annotated:
@@ -42,6 +42,13 @@ prints what crossed it, annotated:
   WebSocket   the Upgrade request and 101 response, with Sec-WebSocket-Accept
               recomputed from Sec-WebSocket-Key, then every frame: FIN, RSV,
               opcode, MASK and key, length encoding, payload (unmasked)
+  SSE         a text/event-stream body: each event's id, event and data
+              fields, comments (heartbeats) and the retry field
+  Socket.IO   Engine.IO packets in polling bodies and WebSocket messages: the
+              open packet (sid, upgrades, pingInterval, pingTimeout,
+              maxPayload), the upgrade probe, pings, and each Socket.IO
+              packet by name (CONNECT, EVENT, ACK, BINARY_EVENT with its
+              placeholders, and the binary attachments after it)
 
 Every message gets a cost: payload, netlab's JSON envelope, framing (newline,
 frame header, chunk lines) and HTTP headers, in bytes.
@@ -52,8 +59,10 @@ slows the traffic: if the trace falls behind, decoding stops with a note and
 forwarding goes on.
 
 'netlab wire demo' runs a netlab echo over one transport through the tap, and
---wire on the labs (netlab echo, netlab tcp|udp|http|ws echo, netlab push)
-puts any lab's client through it.`,
+--wire on the labs (netlab echo, netlab push, and the echo of every transport:
+netlab tcp|udp|http|ws|sse|socketio|quic echo) puts the lab's client through
+it. QUIC is encrypted: its tap counts datagrams and bytes, and cannot read
+them.`,
 		Example: `  # watch curl talk to a web server
   term1$ netlab wire --listen 127.0.0.1:8081 --upstream example.com:80
   term2$ curl -H 'Host: example.com' http://127.0.0.1:8081/

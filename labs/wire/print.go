@@ -56,6 +56,9 @@ func TotalsTable(title string, t tap.Totals) *report.Table {
 	part("envelope (netlab's JSON fields)", t.Cost.Envelope)
 	part("framing (\\n, frame headers, chunks)", t.Cost.Framing)
 	part("HTTP headers", t.Cost.Headers)
+	if t.Cost.Encrypted > 0 {
+		part("encrypted (QUIC: data and overhead alike)", t.Cost.Encrypted)
+	}
 	tb.Row("total", fmt.Sprintf("%d B", total))
 	if t.Messages > 0 {
 		tb.Notes = append(tb.Notes, fmt.Sprintf("per netlab message: %.1f B on the wire", float64(total)/float64(t.Messages)))
@@ -88,6 +91,7 @@ func (res Result) compareTable() *report.Table {
 	row("envelope (netlab JSON)", func(r Echo) string { return b(r.Totals.Cost.Envelope) })
 	row("framing", func(r Echo) string { return b(r.Totals.Cost.Framing) })
 	row("HTTP headers", func(r Echo) string { return b(r.Totals.Cost.Headers) })
+	row("encrypted (QUIC)", func(r Echo) string { return b(r.Totals.Cost.Encrypted) })
 	row("total", func(r Echo) string { return b(r.Totals.Cost.Total()) })
 	row("per netlab message", func(r Echo) string {
 		if r.Totals.Messages == 0 {
@@ -104,7 +108,7 @@ func (res Result) compareTable() *report.Table {
 	}
 	for _, r := range rs {
 		if r.Totals.Messages == 0 && r.Received > 0 {
-			t.Notes = append(t.Notes, "–: the tap decoded no netlab message there (QUIC is encrypted; Socket.IO wraps messages in packets of its own); the bytes are counted all the same.")
+			t.Notes = append(t.Notes, "–: the tap decoded no netlab message there (QUIC is encrypted: the tap reads only its packet headers; Socket.IO wraps messages in packets of its own); the bytes are counted all the same.")
 			break
 		}
 	}

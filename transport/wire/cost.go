@@ -9,7 +9,7 @@ import (
 	"github.com/netlab/netlab/transport"
 )
 
-// A Cost splits bytes on the wire by what they are for. Adding the four
+// A Cost splits bytes on the wire by what they are for. Adding the five
 // gives every byte the tap forwarded for the messages counted.
 type Cost struct {
 	// Payload is the bytes the application meant to send: Message.Data, or
@@ -23,10 +23,13 @@ type Cost struct {
 	Framing int64 `json:"framing_bytes"`
 	// Headers is HTTP start lines and header fields, blank line included.
 	Headers int64 `json:"header_bytes"`
+	// Encrypted is bytes the tap cannot read (QUIC packets): the
+	// application's data, QUIC's frames and the AEAD tag, not told apart.
+	Encrypted int64 `json:"encrypted_bytes"`
 }
 
 // Total is the sum of the parts.
-func (c Cost) Total() int64 { return c.Payload + c.Envelope + c.Framing + c.Headers }
+func (c Cost) Total() int64 { return c.Payload + c.Envelope + c.Framing + c.Headers + c.Encrypted }
 
 // Add adds o to c.
 func (c *Cost) Add(o Cost) {
@@ -34,6 +37,7 @@ func (c *Cost) Add(o Cost) {
 	c.Envelope += o.Envelope
 	c.Framing += o.Framing
 	c.Headers += o.Headers
+	c.Encrypted += o.Encrypted
 }
 
 // String reads "42 B = payload 2 B + envelope 37 B + framing 1 B + headers 2 B",
@@ -49,6 +53,7 @@ func (c Cost) String() string {
 	add("envelope", c.Envelope)
 	add("framing", c.Framing)
 	add("headers", c.Headers)
+	add("encrypted", c.Encrypted)
 	if len(parts) == 0 {
 		return "0 B"
 	}

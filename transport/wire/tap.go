@@ -409,9 +409,20 @@ func (t *Tap) serveUDP(upstream *net.UDPAddr) {
 	go func() {
 		defer close(decoded)
 		var n [2]int64
+		var quicSeen bool // a QUIC long-header packet crossed: short headers can be told too
 		for dg := range q {
 			n[dg.dir]++
-			desc, c, _, isMsg := describeMessage(dg.b)
+			var descs []string
+			var c Cost
+			var isMsg bool
+			if ql, long, ok := describeQUIC(dg.b, quicSeen); ok {
+				quicSeen = quicSeen || long
+				descs, c = ql, Cost{Encrypted: int64(len(dg.b))}
+			} else {
+				var desc string
+				desc, c, _, isMsg = describeMessage(dg.b)
+				descs = []string{desc}
+			}
 			tot := Totals{Datagrams: 1, Cost: c}
 			if dg.dir == ClientToServer {
 				tot.BytesToServer = int64(len(dg.b))
@@ -424,7 +435,7 @@ func (t *Tap) serveUDP(upstream *net.UDPAddr) {
 			t.mu.Lock()
 			t.totals.Add(tot)
 			t.mu.Unlock()
-			lines := []string{desc, "cost " + c.String() + " (+ 28 B of UDP and IPv4 headers from the kernel: netlab layers)"}
+			lines := append(descs, "cost "+c.String()+" (+ 28 B of UDP and IPv4 headers from the kernel: netlab layers)")
 			if t.cfg.DumpBytes > 0 {
 				lines = append(hexDump(dg.b, t.cfg.DumpBytes), lines...)
 			}
