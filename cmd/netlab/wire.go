@@ -36,7 +36,10 @@ prints what crossed it, annotated:
 
   raw TCP     each read with its size and a hex dump (see writes coalesce and
               split), and netlab's newline-delimited JSON messages decoded
-  UDP         each datagram with its size and message sequence number
+  UDP         each datagram with its size and message sequence number; for
+              QUIC, what a tap can read: each packet's kind (Initial,
+              Handshake, 1-RTT...), version and connection ids (the rest is
+              encrypted)
   HTTP        each request and response: start line, headers, body size,
               chunked bodies, keep-alive, running header vs body bytes
   WebSocket   the Upgrade request and 101 response, with Sec-WebSocket-Accept
@@ -51,7 +54,7 @@ prints what crossed it, annotated:
               placeholders, and the binary attachments after it)
 
 Every message gets a cost: payload, netlab's JSON envelope, framing (newline,
-frame header, chunk lines) and HTTP headers, in bytes.
+frame header, chunk lines), HTTP headers, and encrypted bytes (QUIC), in bytes.
 
 The protocol is detected per connection from the first bytes (an HTTP method
 means HTTP, and WebSocket after a 101), or set with --proto. Decoding never

@@ -86,8 +86,8 @@ func Sentences(r Result) []string {
 				capital(c.Subject.label()), report.Duration(mean), report.Percent(frac), report.Duration(iv))
 		}
 		if w := c.Push.Wire; c.Push.HasWire && w.EmptyPolls > 0 {
-			add("%s made %d requests; %d came back empty (%s per event delivered).",
-				capital(c.Subject.label()), w.Requests, w.EmptyPolls, ratioText(c.Push.EmptyPollsPerEvent()))
+			add("%s made %s; %d came back empty (%s per event delivered).",
+				capital(c.Subject.label()), report.Plural(w.Requests, "request"), w.EmptyPolls, ratioText(c.Push.EmptyPollsPerEvent()))
 		}
 	}
 
@@ -105,9 +105,10 @@ func Sentences(r Result) []string {
 				break
 			}
 		}
-		add("%s delivered events in %s at the median%s, but made %s requests per message: %d requests for %d events down and %d messages up.",
+		add("%s delivered events in %s at the median%s, but made %s requests per message: %s for %s down and %s up.",
 			capital(c.Subject.label()), report.Duration(c.Push.Delay.P50), saved,
-			ratioText(c.Push.RequestsPerMessage()), c.Push.Wire.Requests, c.Push.Delivered, c.Push.UpReceived)
+			ratioText(c.Push.RequestsPerMessage()), report.Plural(c.Push.Wire.Requests, "request"),
+			report.Plural(c.Push.Delivered, "event"), report.Plural(c.Push.UpReceived, "message"))
 	}
 
 	// 5. Full duplex: events down and client messages up over one
@@ -125,8 +126,8 @@ func Sentences(r Result) []string {
 		if p.UpDuringPush > 0 {
 			during = fmt.Sprintf(", %d of them while events were flowing down", p.UpDuringPush)
 		}
-		add("%s pushed %d events down and carried %d client messages up over one connection%s, with %s.",
-			capital(c.Subject.label()), p.Delivered, p.UpReceived, during, req)
+		add("%s pushed %s down and carried %s up over one connection%s, with %s.",
+			capital(c.Subject.label()), report.Plural(p.Delivered, "event"), report.Plural(p.UpReceived, "client message"), during, req)
 	}
 
 	// 5b. Server-Sent Events: push down one held response, but every
@@ -136,8 +137,9 @@ func Sentences(r Result) []string {
 		if !c.Subject.ServerPush || !pushed(c) || !p.HasWire || p.UpReceived == 0 {
 			continue
 		}
-		add("%s pushed %d events down one held HTTP response (median delay %s), but its %d client messages went up in POST requests: %d HTTP requests in all.",
-			c.Subject.label(), p.Delivered, report.Duration(p.Delay.P50), p.UpReceived, p.Wire.Requests)
+		add("%s pushed %s down one held HTTP response (median delay %s), but its %s went up in POST requests: %s in all.",
+			c.Subject.label(), report.Plural(p.Delivered, "event"), report.Duration(p.Delay.P50),
+			report.Plural(p.UpReceived, "client message"), report.Plural(p.Wire.Requests, "HTTP request"))
 	}
 
 	// 5c. Socket.IO uses HTTP: it starts on long polling, then upgrades.
