@@ -20,7 +20,6 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/netlab/netlab/transport/socketio/packet"
-	"github.com/netlab/netlab/transport/ws"
 )
 
 // Server defaults, the Node socket.io server's.
@@ -74,7 +73,7 @@ type Server struct {
 	gates   map[string]*connectGate // by Engine.IO session id
 	posting map[string]bool         // sessions with a polling POST being read
 
-	guard ws.Guard // each WebSocket's connection
+	guard wsGuard // each WebSocket's connection
 }
 
 // NewServer returns a Server configured from opts.

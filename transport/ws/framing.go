@@ -100,11 +100,11 @@ func (w *wire) readError(err error) error {
 	var ce *websocket.CloseError
 	switch {
 	case errors.As(err, &ce) && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseGoingAway || ce.Code == websocket.CloseNoStatusReceived):
-		if w.watch != nil && w.watch.shortClose {
+		if w.watch != nil && w.watch.ShortClose {
 			return errors.New("ws: read: close frame with a 1-byte body: closed the connection with 1002")
 		}
 		return io.EOF
-	case errors.Is(err, websocket.ErrReadLimit) && w.watch != nil && w.watch.badLength:
+	case errors.Is(err, websocket.ErrReadLimit) && w.watch != nil && w.watch.BadLength:
 		// gorilla refuses the length but sends no close frame.
 		return w.refuse(websocket.CloseProtocolError, "64-bit payload length with the most significant bit set")
 	case errors.Is(err, websocket.ErrReadLimit):
@@ -118,7 +118,7 @@ func (w *wire) readError(err error) error {
 // gorilla reads as "no status", is a protocol error (RFC 6455 5.5.1).
 func (w *wire) closeFrame(code int, _ string) error {
 	msg := websocket.FormatCloseMessage(code, "")
-	if w.watch != nil && w.watch.shortClose {
+	if w.watch != nil && w.watch.ShortClose {
 		msg = websocket.FormatCloseMessage(websocket.CloseProtocolError, "close frame with a 1-byte body")
 	}
 	w.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(w.opts.WriteTimeout))

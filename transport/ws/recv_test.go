@@ -152,12 +152,14 @@ func FuzzFrameWatch(f *testing.F) {
 	f.Add([]byte{0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var whole frameWatch
-		whole.watch(b)
+		whole.Feed(b)
+		wn, wskip := whole.State()
 		for i := range len(b) + 1 {
 			var split frameWatch
-			split.watch(b[:i])
-			split.watch(b[i:])
-			if split.badLength != whole.badLength || split.shortClose != whole.shortClose || split.skip != whole.skip || split.n != whole.n {
+			split.Feed(b[:i])
+			split.Feed(b[i:])
+			n, skip := split.State()
+			if split.BadLength != whole.BadLength || split.ShortClose != whole.ShortClose || skip != wskip || n != wn {
 				t.Fatalf("split at %d: %+v, whole: %+v", i, split, whole)
 			}
 		}

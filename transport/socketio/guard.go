@@ -1,4 +1,4 @@
-package ws
+package socketio
 
 import (
 	"bufio"
@@ -11,12 +11,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/netlab/netlab/transport/internal/wsframe"
 )
 
-// A Guard watches the WebSocket connections that another library upgrades
-// with gorilla (the Socket.IO engine does). On each connection that library
-// hijacks (see Frames), the two protocol errors gorilla lets through (see
-// frameWatch) are answered with close 1002, as this package's server
+// A wsGuard watches the WebSocket connections that the Socket.IO library
+// upgrades with gorilla. On each connection it hijacks (see Frames), the two
+// protocol errors gorilla lets through (see transport/internal/wsframe) are
+// answered with close 1002, as netlab's WebSocket server (transport/ws)
 // answers them, and a text message that is not UTF-8 (which gorilla does
 // not check) with close 1007 (RFC 6455 8.1), and the connection is closed.
 // And when the library closes a connection without a close frame (the
@@ -28,22 +30,22 @@ import (
 //
 // gorilla must build its reader on the hijacked connection (any
 // Upgrader.ReadBufferSize but 0), as the Socket.IO engine's does. The zero
-// Guard is ready to use; it is safe for concurrent use.
-type Guard struct {
+// wsGuard is ready to use; it is safe for concurrent use.
+type wsGuard struct {
 	mu        sync.Mutex
 	goingAway bool
 	closing   map[*guardConn]bool // connections saying goodbye
 }
 
 // Frames returns w for one WebSocket upgrade, its connection watched by g.
-func (gd *Guard) Frames(w http.ResponseWriter) http.ResponseWriter { return &guardWriter{w, gd} }
+func (gd *wsGuard) Frames(w http.ResponseWriter) http.ResponseWriter { return &guardWriter{w, gd} }
 
 // GoingAway makes every connection closed from now on say 1001 (going
 // away) "server shutting down": RFC 6455 7.4.1 gives 1001 for "a server
 // going down". (Node's ws sends a close frame with no status code there,
 // as on every close; netlab says 1001, as its other WebSocket doors do
 // when they stop.)
-func (gd *Guard) GoingAway() {
+func (gd *wsGuard) GoingAway() {
 	gd.mu.Lock()
 	gd.goingAway = true
 	gd.mu.Unlock()
@@ -51,7 +53,7 @@ func (gd *Guard) GoingAway() {
 
 // Wait returns once the connections being closed are closed: each within
 // about a second (a client that reads nothing is cut off), all at once.
-func (gd *Guard) Wait() {
+func (gd *wsGuard) Wait() {
 	gd.mu.Lock()
 	var conns []*guardConn
 	for g := range gd.closing {
@@ -65,7 +67,7 @@ func (gd *Guard) Wait() {
 
 type guardWriter struct {
 	http.ResponseWriter
-	guard *Guard
+	guard *wsGuard
 }
 
 func (w *guardWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -76,10 +78,10 @@ func (w *guardWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return newGuardConn(nc, w.guard), brw, nil
 }
 
-func newGuardConn(nc net.Conn, gd *Guard) *guardConn {
+func newGuardConn(nc net.Conn, gd *wsGuard) *guardConn {
 	g := &guardConn{Conn: nc, guard: gd, gone: make(chan struct{})}
-	g.in.onHeader, g.in.onPayload = g.header, g.payload
-	g.out.onHeader = func(head []byte, _ uint64) {
+	g.in.OnHeader, g.in.OnPayload = g.header, g.payload
+	g.out.OnHeader = func(head []byte, _ uint64) {
 		if head[0]&0x0f == websocket.CloseMessage {
 			g.sentClose = true // gorilla's answer to the client's close frame, or its own 1002 or 1009
 		}
@@ -97,7 +99,7 @@ var errGuarded = errors.New("ws: protocol error: closed the connection with 1002
 // reader); Write by any, serialized here.
 type guardConn struct {
 	net.Conn
-	in frameWatch // the client's frames
+	in wsframe.Watch // the client's frames
 
 	// The text message being read, checked for UTF-8 as it goes by.
 	inText  bool    // a text message is open (its first frame came, its last not yet)
@@ -109,24 +111,24 @@ type guardConn struct {
 	badText bool
 
 	wmu       sync.Mutex
-	handshook bool       // the 101 response is written (gorilla writes it whole, in one Write)
-	out       frameWatch // the server's frames written so far
-	sentClose bool       // one of them was a close frame
-	closing   bool       // the guard's close frame is sent, or waits in pending
-	pending   []byte     // the close frame, until the frame being written ends
+	handshook bool          // the 101 response is written (gorilla writes it whole, in one Write)
+	out       wsframe.Watch // the server's frames written so far
+	sentClose bool          // one of them was a close frame
+	closing   bool          // the guard's close frame is sent, or waits in pending
+	pending   []byte        // the close frame, until the frame being written ends
 
-	guard    *Guard
+	guard    *wsGuard
 	shutOnce sync.Once
 	gone     chan struct{} // closed once the connection is
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
 	n, err := g.Conn.Read(p)
-	g.in.watch(p[:n])
+	g.in.Feed(p[:n])
 	switch {
-	case g.in.badLength:
+	case g.in.BadLength:
 		g.refuse("64-bit payload length with the most significant bit set")
-	case g.in.shortClose:
+	case g.in.ShortClose:
 		g.refuse("close frame with a 1-byte body")
 	case g.badText:
 		g.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8")
@@ -150,7 +152,7 @@ func (g *guardConn) header(head []byte, size uint64) {
 	g.textNow = g.inText && (op == websocket.TextMessage || op == 0)
 	g.key = [4]byte{}
 	if head[1]&0x80 != 0 { // masked (gorilla refuses an unmasked frame anyway)
-		hs := headerSize(head[1])
+		hs := wsframe.HeaderSize(head[1])
 		copy(g.key[:], head[hs-4:hs])
 	}
 	g.size = size
@@ -229,7 +231,7 @@ func (g *guardConn) closeWith(code int, reason string) {
 		body = websocket.FormatCloseMessage(code, reason)
 	}
 	g.pending = append([]byte{0x88, byte(len(body))}, body...)
-	if g.out.n == 0 && g.out.skip == 0 {
+	if g.out.Between() {
 		g.sendPending()
 	}
 }
@@ -288,12 +290,12 @@ func (g *guardConn) Write(p []byte) (int, error) {
 	}
 	n, err := g.Conn.Write(p)
 	if w := p[:n]; g.handshook {
-		g.out.watch(w)
+		g.out.Feed(w)
 	} else if i := bytes.Index(w, []byte("\r\n\r\n")); i >= 0 {
 		g.handshook = true
-		g.out.watch(w[i+4:])
+		g.out.Feed(w[i+4:])
 	}
-	if g.pending != nil && g.out.n == 0 && g.out.skip == 0 {
+	if g.pending != nil && g.out.Between() {
 		g.sendPending()
 	}
 	return n, err

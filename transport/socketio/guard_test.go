@@ -1,4 +1,4 @@
-package ws
+package socketio
 
 import (
 	"bytes"
@@ -34,7 +34,7 @@ func (c *pieceConn) SetWriteDeadline(time.Time) error { return nil }
 // guarded reads b through a guard, n bytes at a time, until an error, and
 // returns the guard.
 func guarded(b []byte, n int) *guardConn {
-	g := newGuardConn(&pieceConn{b: b, n: max(n, 1)}, new(Guard))
+	g := newGuardConn(&pieceConn{b: b, n: max(n, 1)}, new(wsGuard))
 	g.handshook = true
 	buf := make([]byte, 64)
 	for {
