@@ -52,13 +52,21 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x $(PKGS)
 
 # fuzz runs every fuzz target for FUZZTIME each (the seed corpora also run
-# in 'make test' as ordinary tests).
+# in 'make test' as ordinary tests). Go 1.26's fuzz coordinator can end a
+# run with a bare "context deadline exceeded" when FUZZTIME is up and no
+# input failed (golang/go#75804, fixed in Go 1.27): that is said and
+# passed over; a failing input (written to testdata/fuzz) stops the run.
 FUZZTIME ?= 20s
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$f"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); rc=$$?; \
+			echo "$$out" | grep -v '^fuzz: elapsed'; \
+			if [ $$rc -ne 0 ]; then \
+				if echo "$$out" | grep -q 'Failing input written to' || ! echo "$$out" | grep -qx '    context deadline exceeded'; then exit 1; fi; \
+				echo "   (no failing input: the Go 1.26 fuzz coordinator's deadline race, golang/go#75804; not a finding)"; \
+			fi; \
 		done; \
 	done
 
