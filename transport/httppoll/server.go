@@ -180,8 +180,7 @@ type ServerConn struct {
 	// messages that are only text go back to it as plain lines.
 	plainPeer atomic.Bool
 
-	in      chan transport.Message
-	inMu    sync.Mutex    // held while a POST puts its messages on in
+	in      *session.Inbox
 	posting atomic.Int32  // POSTs in progress
 	gone    chan struct{} // closed when the session ends
 	goneErr error         // why, set before gone is closed
@@ -199,7 +198,7 @@ func newServerConn(s *Server, id string) *ServerConn {
 		srv:      s,
 		outFirst: 1,
 		changed:  make(chan struct{}),
-		in:       make(chan transport.Message, s.opts.Queue),
+		in:       session.NewInbox(s.opts.Queue),
 		gone:     make(chan struct{}),
 		lastPoll: time.Now(),
 	}
@@ -450,8 +449,8 @@ func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) (bodyRead b
 		httpError(w, status, "%v", err)
 		return bodyRead
 	}
-	if len(msgs) > cap(c.in) {
-		httpError(w, http.StatusRequestEntityTooLarge, "%d messages in one POST; the session queues at most %d", len(msgs), cap(c.in))
+	if len(msgs) > c.in.Cap() {
+		httpError(w, http.StatusRequestEntityTooLarge, "%d messages in one POST; the session queues at most %d", len(msgs), c.in.Cap())
 		return bodyRead
 	}
 	if len(msgs) > 0 && transport.IsPlainText(bytes.TrimLeft(body, "\r\n")) {
@@ -463,20 +462,12 @@ func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) (bodyRead b
 		return bodyRead
 	default:
 	}
-	// Only POSTs put messages on c.in, one at a time under inMu, and Recv
-	// only takes them off: the room seen here can only grow until all are in.
-	c.inMu.Lock()
-	if room := cap(c.in) - len(c.in); room < len(msgs) {
-		c.inMu.Unlock()
+	if room, ok := c.in.PutAll(msgs); !ok {
 		w.Header().Set("Retry-After", "1")
 		httpError(w, http.StatusTooManyRequests, "session %s: the server has not read what was sent before (room for %d of these %d messages); nothing was taken, send again later",
 			c.id, room, len(msgs))
 		return bodyRead
 	}
-	for _, m := range msgs {
-		c.in <- m
-	}
-	c.inMu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 	return true
 }
@@ -560,13 +551,13 @@ func (c *ServerConn) Recv(ctx context.Context) (transport.Message, error) {
 		return transport.Message{}, fmt.Errorf("httppoll: recv: %w", transport.ErrClosed)
 	}
 	select {
-	case m := <-c.in:
+	case m := <-c.in.C:
 		return m, nil
 	case <-ctx.Done():
 		return transport.Message{}, ctx.Err()
 	case <-c.gone:
 		select {
-		case m := <-c.in:
+		case m := <-c.in.C:
 			return m, nil
 		default:
 		}

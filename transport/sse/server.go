@@ -186,7 +186,6 @@ type ServerConn struct {
 
 	counter  countconn.Counter
 	requests atomic.Int64
-	inMu     sync.Mutex   // held while a POST puts its messages on in
 	posting  atomic.Int32 // POSTs in progress
 
 	mu        sync.Mutex
@@ -203,7 +202,7 @@ type ServerConn struct {
 	stats     Stats
 	idle      *time.Timer
 
-	in      chan transport.Message
+	in      *session.Inbox
 	gone    chan struct{} // closed when the session ends
 	goneErr error         // why, set before gone is closed
 	endOnce sync.Once
@@ -220,7 +219,7 @@ func newServerConn(s *Server, id string) *ServerConn {
 		srv:     s,
 		first:   1,
 		changed: make(chan struct{}),
-		in:      make(chan transport.Message, s.opts.Queue),
+		in:      session.NewInbox(s.opts.Queue),
 		gone:    make(chan struct{}),
 	}
 	c.idle = time.AfterFunc(s.opts.SessionIdle, c.expire)
@@ -580,8 +579,8 @@ func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) (bodyRead b
 		httpError(w, status, "%v", err)
 		return true
 	}
-	if len(msgs) > cap(c.in) {
-		httpError(w, http.StatusRequestEntityTooLarge, "%d messages in one POST; the session queues at most %d", len(msgs), cap(c.in))
+	if len(msgs) > c.in.Cap() {
+		httpError(w, http.StatusRequestEntityTooLarge, "%d messages in one POST; the session queues at most %d", len(msgs), c.in.Cap())
 		return true
 	}
 	select {
@@ -590,20 +589,12 @@ func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) (bodyRead b
 		return true
 	default:
 	}
-	// Only POSTs put messages on c.in, one at a time under inMu, and Recv
-	// only takes them off: the room seen here can only grow until all are in.
-	c.inMu.Lock()
-	if room := cap(c.in) - len(c.in); room < len(msgs) {
-		c.inMu.Unlock()
+	if room, ok := c.in.PutAll(msgs); !ok {
 		w.Header().Set("Retry-After", "1")
 		httpError(w, http.StatusTooManyRequests, "session %s: the server has not read what was sent before (room for %d of these %d messages); nothing was taken, send again later",
 			c.id, room, len(msgs))
 		return true
 	}
-	for _, m := range msgs {
-		c.in <- m
-	}
-	c.inMu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 	return true
 }
@@ -706,13 +697,13 @@ func (c *ServerConn) Recv(ctx context.Context) (transport.Message, error) {
 		return transport.Message{}, fmt.Errorf("sse: recv: %w", transport.ErrClosed)
 	}
 	select {
-	case m := <-c.in:
+	case m := <-c.in.C:
 		return m, nil
 	case <-ctx.Done():
 		return transport.Message{}, ctx.Err()
 	case <-c.gone:
 		select {
-		case m := <-c.in:
+		case m := <-c.in.C:
 			return m, nil
 		default:
 		}
