@@ -270,24 +270,8 @@ func (c *Conn) postPump() {
 func (c *Conn) post(body []byte, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	// A server whose queue for this session is full answers 429 (or 503)
-	// with Retry-After and takes nothing: send the same body again, after
-	// a pause that doubles from 5ms up to what Retry-After asks.
-	pause := 5 * time.Millisecond
-	for {
-		retry, err := c.postOnce(ctx, body)
-		if retry <= 0 || err == nil {
-			return err
-		}
-		t := time.NewTimer(min(pause, retry))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		}
-		pause *= 2
-	}
+	// A full inbox on the server takes nothing: send the same body again.
+	return queue.SendAgain(ctx, func(ctx context.Context) (time.Duration, error) { return c.postOnce(ctx, body) })
 }
 
 // postOnce makes one POST. When the server asks to try again later it

@@ -1,7 +1,8 @@
 // Package session is the session table of the transports that carry one
 // connection over many HTTP requests (httppoll and sse): every request
 // names its session with ?sid=ID, and the table finds it. New sessions
-// wait for Accept in a backlog, like a listening socket's.
+// wait for Accept in a backlog, like a listening socket's. A session's
+// Inbox holds what its client POSTed until Recv takes it.
 package session
 
 import (
