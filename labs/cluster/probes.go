@@ -64,7 +64,8 @@ func (r *run) whoIs(room string) ([]WhoMember, int, time.Duration, error) {
 // stickyProbe opens a long-polling session on s1 and polls it on s1, then
 // on s2, as a load balancer without sticky sessions might route it.
 func (r *run) stickyProbe(pollPath string) ([]StickyProbe, error) {
-	client := &http.Client{Timeout: sendTimeout}
+	const hold = "5s"                                            // how long a GET may wait for a message
+	client := &http.Client{Timeout: sendTimeout + 5*time.Second} // longer than the hold
 	defer client.CloseIdleConnections()
 	do := func(method string, s *server, path string) (StickyProbe, string, error) {
 		req, err := http.NewRequestWithContext(r.ctx, method, "http://"+s.httpAddr+path, nil)
@@ -98,12 +99,17 @@ func (r *run) stickyProbe(pollPath string) ([]StickyProbe, error) {
 	if len(short) > 8 {
 		short = short[:8] + "…"
 	}
+	// The server queues the welcome just after it answers the POST, so a GET
+	// without wait= could come first and get 204 No Content. wait= holds the
+	// poll until a message is queued: s1 answers as soon as the welcome is
+	// there; s2 answers 404 at once.
 	for _, s := range []*server{s1, s2} {
-		p, body, err := do(http.MethodGet, s, pollPath+"?sid="+sid+"&after=0")
+		query := "&after=0&wait=" + hold
+		p, body, err := do(http.MethodGet, s, pollPath+"?sid="+sid+query)
 		if err != nil {
 			return nil, err
 		}
-		p.Request = "GET " + pollPath + "?sid=" + short + "&after=0"
+		p.Request = "GET " + pollPath + "?sid=" + short + query
 		switch {
 		case p.Status == http.StatusOK:
 			n := strings.Count(body, "\n") + 1
