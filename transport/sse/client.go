@@ -142,31 +142,48 @@ func (c *Conn) validate(r *http.Response) error {
 
 // onEvent is called by the stream for every event, one at a time.
 func (c *Conn) onEvent(ev gosse.Event) {
-
-	if ev.Data == "" {
-		// The spec dispatches no event with an empty data buffer (go-sse
-		// yields one for a block holding only retry:).
-		return
-	}
-	switch ev.Type {
-	case "", "message":
-	case "end":
+	if ev.Type == "end" && ev.Data != "" {
 		c.ended.Store(true)
 		c.stopStream()
 		return
-	default: // "session" and events this client does not know
-		return
 	}
-	m, err := transport.Decode([]byte(ev.Data))
+	m, ok, err := c.opts.messageOf(ev)
 	if err != nil {
 		c.badData = fmt.Errorf("sse: recv: event %s: %w", ev.LastEventID, err)
 		c.stopStream()
+		return
+	}
+	if !ok {
 		return
 	}
 	select {
 	case c.q.In <- m:
 	case <-c.streamCtx.Done():
 	}
+}
+
+// messageOf reads the message an event carries, if it carries one: a
+// "message" event (the default type) with a data buffer. A message larger
+// than MaxMessage is an error, as it is for the server reading a POST: the
+// stream's buffer (wireLimit) is sized for base64 inside JSON, about four
+// times MaxMessage, so the buffer alone would let a larger one through.
+func (o Options) messageOf(ev gosse.Event) (m transport.Message, ok bool, err error) {
+	if ev.Data == "" {
+		// The spec dispatches no event with an empty data buffer (go-sse
+		// yields one for a block holding only retry:).
+		return m, false, nil
+	}
+	if ev.Type != "" && ev.Type != "message" { // "session", "end" and events this client does not know
+		return m, false, nil
+	}
+	m, err = transport.Decode([]byte(ev.Data))
+	if err != nil {
+		return m, false, err
+	}
+	if len(m.Data) > o.MaxMessage {
+		return m, false, fmt.Errorf("%d-byte message: %w (limit %d)", len(m.Data), transport.ErrTooLarge, o.MaxMessage)
+	}
+	return m, true, nil
 }
 
 // streamPump is the only reader: go-sse's Connect holds the stream and

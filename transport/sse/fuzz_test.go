@@ -84,8 +84,8 @@ func validUTF8(s string) bool { return utf8.ValidString(s) }
 
 // FuzzEventStream: any bytes a server sends down the stream, read as the
 // client reads them (go-sse's parser, with the client's buffer limit; then
-// the client's own step, decoding each data: as a message): never a panic,
-// never an event past the buffer limit, and so no message larger.
+// the client's own step, messageOf): never a panic, never an event past the
+// buffer limit, never a message past MaxMessage.
 func FuzzEventStream(f *testing.F) {
 	f.Add([]byte("retry: 1000\n\nid: 1\ndata: hello\n\n"))
 	f.Add([]byte("event: session\ndata: abc\n\n: ping\n\nid: 2\ndata: {\"seq\":2,\"data\":\"AAEC\"}\n\n"))
@@ -101,11 +101,8 @@ func FuzzEventStream(f *testing.F) {
 			if len(ev.Data) > limit {
 				t.Fatalf("a %d-byte event passed the %d-byte buffer", len(ev.Data), limit)
 			}
-			if ev.Data == "" || (ev.Type != "" && ev.Type != "message") {
-				continue
-			}
-			if m, err := transport.Decode([]byte(ev.Data)); err == nil && len(m.Data) > limit {
-				t.Fatalf("a %d-byte message out of a %d-byte event", len(m.Data), len(ev.Data))
+			if m, ok, err := o.messageOf(ev); ok && (err != nil || len(m.Data) > o.MaxMessage) {
+				t.Fatalf("a %d-byte message (limit %d) out of a %d-byte event, err %v", len(m.Data), o.MaxMessage, len(ev.Data), err)
 			}
 		}
 	})

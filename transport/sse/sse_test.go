@@ -413,3 +413,33 @@ func TestEndedSessionIsNotReopened(t *testing.T) {
 	}
 	client.Close()
 }
+
+// TestClientRefusesOversizedMessage: a server whose limit is larger than the
+// client's sends a message the client's MaxMessage does not allow. The
+// stream's buffer has room for it (base64 in JSON is sized at four times
+// MaxMessage), so it is the client's own check that refuses it.
+func TestClientRefusesOversizedMessage(t *testing.T) {
+	ln := listen(t, Options{MaxMessage: 1000})
+	ctx := testCtx(t)
+	client, err := Dial(ctx, ln.Addr().String(), Options{MaxMessage: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	srv, err := ln.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for seq, n := range []int{100, 101} {
+		if err := srv.Send(ctx, transport.Message{Seq: uint64(seq + 1), Data: make([]byte, n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, err := client.Recv(ctx); err != nil || len(m.Data) != 100 {
+		t.Fatalf("a 100-byte message at the 100-byte limit: %d bytes, %v", len(m.Data), err)
+	}
+	if m, err := client.Recv(ctx); !errors.Is(err, transport.ErrTooLarge) {
+		t.Fatalf("a 101-byte message past the 100-byte limit: %d bytes, %v; want ErrTooLarge", len(m.Data), err)
+	}
+}
