@@ -64,8 +64,8 @@ func (r *run) whoIs(room string) ([]WhoMember, int, time.Duration, error) {
 // stickyProbe opens a long-polling session on s1 and polls it on s1, then
 // on s2, as a load balancer without sticky sessions might route it.
 func (r *run) stickyProbe(pollPath string) ([]StickyProbe, error) {
-	const hold = "5s"                                            // how long a GET may wait for a message
-	client := &http.Client{Timeout: sendTimeout + 5*time.Second} // longer than the hold
+	const hold = 5 * time.Second // how long a GET may wait for a message
+	client := &http.Client{Timeout: sendTimeout + hold}
 	defer client.CloseIdleConnections()
 	do := func(method string, s *server, path string) (StickyProbe, string, error) {
 		req, err := http.NewRequestWithContext(r.ctx, method, "http://"+s.httpAddr+path, nil)
@@ -104,7 +104,7 @@ func (r *run) stickyProbe(pollPath string) ([]StickyProbe, error) {
 	// poll until a message is queued: s1 answers as soon as the welcome is
 	// there; s2 answers 404 at once.
 	for _, s := range []*server{s1, s2} {
-		query := "&after=0&wait=" + hold
+		query := "&after=0&wait=" + hold.String()
 		p, body, err := do(http.MethodGet, s, pollPath+"?sid="+sid+query)
 		if err != nil {
 			return nil, err
