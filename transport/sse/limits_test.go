@@ -107,16 +107,7 @@ func TestClientResendsRefusedPost(t *testing.T) {
 	// room.
 	copts := Options{MaxMessage: 100}
 	copts.MaxBody = int64(copts.wireLimit() + 500)
-	client, err := Dial(ctx, ln.Addr().String(), copts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	srv, err := ln.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	client, srv := connect(t, ctx, ln, copts)
 	const n = 40
 	for i := 1; i <= n; i++ {
 		if err := client.Send(ctx, transport.Message{Seq: uint64(i), Data: make([]byte, 60)}); err != nil {

@@ -28,6 +28,23 @@ func listen(t *testing.T, opts Options) transport.Listener {
 	return ln
 }
 
+// connect dials ln with the client's opts and accepts the session: the
+// client and the server's side of it, both closed when the test ends.
+func connect(t *testing.T, ctx context.Context, ln transport.Listener, opts Options) (*Conn, transport.Conn) {
+	t.Helper()
+	client, err := Dial(ctx, ln.Addr().String(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	srv, err := ln.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return client, srv
+}
+
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -396,14 +413,7 @@ func TestSilentStreamIsCut(t *testing.T) {
 func TestEndedSessionIsNotReopened(t *testing.T) {
 	ln := listen(t, Options{})
 	ctx := testCtx(t)
-	client, err := Dial(ctx, ln.Addr().String(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := ln.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, srv := connect(t, ctx, ln, Options{})
 	srv.Close()
 	if _, err := client.Recv(ctx); err != io.EOF {
 		t.Fatalf("Recv after the server closed: %v, want io.EOF", err)
@@ -421,16 +431,7 @@ func TestEndedSessionIsNotReopened(t *testing.T) {
 func TestClientRefusesOversizedMessage(t *testing.T) {
 	ln := listen(t, Options{MaxMessage: 1000})
 	ctx := testCtx(t)
-	client, err := Dial(ctx, ln.Addr().String(), Options{MaxMessage: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	srv, err := ln.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	client, srv := connect(t, ctx, ln, Options{MaxMessage: 100})
 	for seq, n := range []int{100, 101} {
 		if err := srv.Send(ctx, transport.Message{Seq: uint64(seq + 1), Data: make([]byte, n)}); err != nil {
 			t.Fatal(err)
