@@ -3,6 +3,7 @@ package socketio
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"net"
 	"net/http"
@@ -25,13 +26,21 @@ import (
 // Socket.IO engine always does: on a ping timeout, a socket disconnected
 // by the server, the server shutting down), the guard sends one first, as
 // RFC 6455 7.1.1 and 7.1.2 ask: one with no status code, as Node's ws does,
-// or, after GoingAway, 1001 "server shutting down". Everything else passes
-// through unchanged.
+// or, after GoingAway, 1001 "server shutting down"; then it waits for the
+// client's close frame in answer before it closes the TCP connection, as
+// 7.1.2 asks ("once an endpoint has both sent and received a Close control
+// frame"). Everything else passes through unchanged.
 //
 // gorilla must build its reader on the hijacked connection (any
 // Upgrader.ReadBufferSize but 0), as the Socket.IO engine's does. The zero
 // wsGuard is ready to use; it is safe for concurrent use.
 type wsGuard struct {
+	// Goodbye bounds a goodbye: writing the close frame, then waiting for
+	// the client's answer; past it the connection is closed anyway (a
+	// client that reads nothing, or never answers). 0: a second. (Node's
+	// ws waits 30 s for the answer.)
+	Goodbye time.Duration
+
 	mu        sync.Mutex
 	goingAway bool
 	closing   map[*guardConn]bool // connections saying goodbye
@@ -52,7 +61,8 @@ func (gd *wsGuard) GoingAway() {
 }
 
 // Wait returns once the connections being closed are closed: each within
-// about a second (a client that reads nothing is cut off), all at once.
+// Goodbye (a client that reads nothing, or does not answer, is cut off),
+// all at once.
 func (gd *wsGuard) Wait() {
 	gd.mu.Lock()
 	var conns []*guardConn
@@ -116,6 +126,8 @@ type guardConn struct {
 	sentClose bool          // one of them was a close frame
 	closing   bool          // the guard's close frame is sent, or waits in pending
 	pending   []byte        // the close frame, until the frame being written ends
+	answer    bool          // after the close frame, wait for the client's (a goodbye, not a refusal)
+	gotClose  bool          // the client's close frame has come
 
 	guard    *wsGuard
 	shutOnce sync.Once
@@ -131,7 +143,7 @@ func (g *guardConn) Read(p []byte) (int, error) {
 	case g.in.ShortClose:
 		g.refuse("close frame with a 1-byte body")
 	case g.badText:
-		g.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8")
+		g.closeWith(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8", false)
 	default:
 		return n, err
 	}
@@ -143,6 +155,9 @@ func (g *guardConn) Read(p []byte) (int, error) {
 func (g *guardConn) header(head []byte, size uint64) {
 	op := head[0] & 0x0f
 	g.fin = head[0]&0x80 != 0
+	if op == websocket.CloseMessage {
+		g.closeCame()
+	}
 	switch op {
 	case websocket.TextMessage:
 		g.inText, g.carry = true, g.carry[:0]
@@ -206,22 +221,38 @@ func (g *guardConn) payload(b []byte, off uint64) {
 // refuse sends close 1002 with reason between two of the server's frames
 // and closes the connection.
 func (g *guardConn) refuse(reason string) {
-	g.closeWith(websocket.CloseProtocolError, reason)
+	g.closeWith(websocket.CloseProtocolError, reason, false)
+}
+
+// closeCame is the client's close frame coming: if the guard's goodbye is
+// sent and waits for it, the closing handshake is done.
+func (g *guardConn) closeCame() {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	g.gotClose = true
+	if g.answer && g.closing && g.pending == nil {
+		g.shut()
+	}
 }
 
 // closeWith sends a close frame with code and reason (code 0: a close
 // frame with no body, so no status code) between two of the server's
-// frames and closes the connection; if the frame being written does not
-// end within a second (a client that reads nothing lets it hang), the
-// connection is closed without. Only the first call sends.
-func (g *guardConn) closeWith(code int, reason string) {
-	time.AfterFunc(time.Second, g.shut) // (set before the lock, which a Write that hangs holds)
+// frames and closes the connection: at once, or, if answer, once the
+// client's close frame has come. Past the guard's Goodbye (a client that
+// reads nothing lets the frame being written hang; one may never answer)
+// the connection is closed anyway. Only the first call sends.
+//
+// A refusal (1002, 1007) does not wait: RFC 6455 7.1.7 has an endpoint that
+// fails the connection send a close frame and close it.
+func (g *guardConn) closeWith(code int, reason string, answer bool) {
+	wait := cmp.Or(g.guard.Goodbye, time.Second)
+	time.AfterFunc(wait, g.shut) // (set before the lock, which a Write that hangs holds)
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
 	if g.closing {
 		return
 	}
-	g.closing = true
+	g.closing, g.answer = true, answer
 	if !g.handshook || g.sentClose {
 		g.shut() // no WebSocket yet, or the server's close frame is sent
 		return
@@ -236,12 +267,15 @@ func (g *guardConn) closeWith(code int, reason string) {
 	}
 }
 
-// sendPending writes the close frame and closes. Call with wmu held.
+// sendPending writes the close frame and closes, or leaves the closing to
+// the client's answer (closeCame) or the Goodbye timer. Call with wmu held.
 func (g *guardConn) sendPending() {
-	g.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-	g.Conn.Write(g.pending)
+	g.Conn.SetWriteDeadline(time.Now().Add(cmp.Or(g.guard.Goodbye, time.Second)))
+	_, err := g.Conn.Write(g.pending)
 	g.pending = nil
-	g.shut()
+	if !g.answer || g.gotClose || err != nil {
+		g.shut()
+	}
 }
 
 // shut closes the connection (the first call does).
@@ -257,12 +291,12 @@ func (g *guardConn) shut() {
 
 // Close is the library closing the connection: the guard sends a close
 // frame first, unless one was sent (gorilla answers the client's close
-// frame with one), with no status code, or 1001 after GoingAway. It does
-// not wait for the client's answer (Node's ws waits up to 30 s): the
-// connection is closed once the frame is written. Close returns at once,
-// the frame written on a goroutine of its own, because the library closes
-// its sessions one after another and a client that reads nothing would
-// hold up the others.
+// frame with one), with no status code, or 1001 after GoingAway, and the
+// connection is closed once the client's close frame comes (the library's
+// reader is still reading: it reads it), or after Goodbye. Close returns
+// at once, the goodbye said on a goroutine of its own, because the library
+// closes its sessions one after another and a client that reads nothing
+// would hold up the others.
 func (g *guardConn) Close() error {
 	code, reason := 0, ""
 	g.guard.mu.Lock()
@@ -278,7 +312,7 @@ func (g *guardConn) Close() error {
 		g.guard.closing[g] = true
 	}
 	g.guard.mu.Unlock()
-	go g.closeWith(code, reason)
+	go g.closeWith(code, reason, true)
 	return nil
 }
 

@@ -94,3 +94,76 @@ func FuzzGuardFrames(f *testing.F) {
 		}
 	})
 }
+
+// goodbyePair is a guarded TCP connection, as the library holds it after
+// the upgrade, with a reader standing in for the library's (it reads until
+// an error and sends what it read on got), and the client's end.
+func goodbyePair(t *testing.T, goodbye time.Duration) (g *guardConn, client net.Conn, got <-chan []byte) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = newGuardConn(nc, &wsGuard{Goodbye: goodbye})
+	g.handshook = true
+	t.Cleanup(g.shut)
+	read := make(chan []byte, 1)
+	go func() {
+		var all []byte
+		buf := make([]byte, 64)
+		for {
+			n, err := g.Read(buf)
+			all = append(all, buf[:n]...)
+			if err != nil {
+				read <- all
+				return
+			}
+		}
+	}()
+	return g, client, read
+}
+
+// TestGoodbyeWaitsForTheAnswer: when the library closes a connection, the
+// guard sends its close frame and closes the TCP connection only once the
+// client's close frame has come (RFC 6455 7.1.2), so the library's reader
+// reads the answer; and a client that never answers is cut off after
+// Goodbye.
+func TestGoodbyeWaitsForTheAnswer(t *testing.T) {
+	t.Run("answered", func(t *testing.T) {
+		g, client, got := goodbyePair(t, time.Minute) // the answer, not the timer, must end it
+		g.Close()
+		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		head := make([]byte, 2)
+		if _, err := io.ReadFull(client, head); err != nil || head[0] != 0x88 || head[1] != 0 {
+			t.Fatalf("the client read % x, %v; want a close frame with no status code (88 00)", head, err)
+		}
+		answer := []byte{0x88, 0x80, 1, 2, 3, 4} // a masked close frame, no status code
+		if _, err := client.Write(answer); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := client.Read(head); err != io.EOF {
+			t.Fatalf("after its answer the client read %d bytes, %v; want the server's end of the connection (EOF)", n, err)
+		}
+		if b := <-got; !bytes.Equal(b, answer) {
+			t.Fatalf("the library's reader read % x before the connection closed; want the client's close frame % x", b, answer)
+		}
+	})
+	t.Run("never answered", func(t *testing.T) {
+		g, client, _ := goodbyePair(t, 50*time.Millisecond)
+		g.Close()
+		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b, err := io.ReadAll(client)
+		if err != nil || !bytes.Equal(b, []byte{0x88, 0}) {
+			t.Fatalf("the client read % x, %v; want a close frame, then the end of the connection", b, err)
+		}
+	})
+}
