@@ -21,7 +21,7 @@ import (
 // object argument: {"seq":…,"room":…,"text":…}.
 func chatSocketIODoor() chat.HTTPDoor {
 	d := socketio.NewDoor(socketio.ServerOptions{MaxPayload: chatSocketIOPayload})
-	return chat.HTTPDoor{Name: "socketio", Path: "/socket.io/", Handler: d, Accept: roomArgAcceptor{d}, Close: d.Close}
+	return chat.HTTPDoor{Name: "socketio", Path: "/socket.io/", Handler: d, Accept: roomArgAcceptor{d}, Close: d.Close, GoingAway: d.GoingAway}
 }
 
 // chatSocketIOPayload is the door's maxHttpBufferSize: chat lines are short.

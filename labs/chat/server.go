@@ -41,6 +41,10 @@ type HTTPDoor struct {
 	Handler http.Handler
 	Accept  Acceptor
 	Close   func() error // stops the door and closes its connections (may be nil)
+	// GoingAway, when set, is called as the server starts stopping, before
+	// the hub's goodbyes: a connection a goodbye closes then says why
+	// (WebSocket close 1001, going away).
+	GoingAway func()
 }
 
 // ServerConfig configures a chat server.
@@ -153,6 +157,11 @@ func Start(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	go func() {
 		defer s.wg.Done()
 		<-ctx.Done()
+		for _, d := range cfg.Doors {
+			if d.GoingAway != nil {
+				d.GoingAway()
+			}
+		}
 		stopHub() // disconnects every socket with a reason, so the doors' sessions end
 		<-hubDone
 		doors.Wait()

@@ -399,6 +399,12 @@ func (h *Door) Accept(ctx context.Context) (transport.Conn, error) {
 }
 
 // Close disconnects every socket and stops the server.
+// GoingAway says that the server is stopping: a WebSocket closed from now
+// on, by Close or by a goodbye already under way, gets close 1001 "server
+// shutting down" (see Server.Close). Call it first when a server that
+// says goodbye to its sockets before it closes the door starts stopping.
+func (h *Door) GoingAway() { h.srv.guard.GoingAway() }
+
 func (h *Door) Close() error {
 	h.once.Do(func() {
 		h.mu.Lock()
