@@ -35,11 +35,11 @@ import (
 // Upgrader.ReadBufferSize but 0), as the Socket.IO engine's does. The zero
 // wsGuard is ready to use; it is safe for concurrent use.
 type wsGuard struct {
-	// Goodbye bounds a goodbye: writing the close frame, then waiting for
+	// goodbye bounds a goodbye: writing the close frame, then waiting for
 	// the client's answer; past it the connection is closed anyway (a
 	// client that reads nothing, or never answers). 0: a second. (Node's
 	// ws waits 30 s for the answer.)
-	Goodbye time.Duration
+	goodbye time.Duration
 
 	mu        sync.Mutex
 	goingAway bool
@@ -61,7 +61,7 @@ func (gd *wsGuard) GoingAway() {
 }
 
 // Wait returns once the connections being closed are closed: each within
-// Goodbye (a client that reads nothing, or does not answer, is cut off),
+// goodbye (a client that reads nothing, or does not answer, is cut off),
 // all at once.
 func (gd *wsGuard) Wait() {
 	gd.mu.Lock()
@@ -238,14 +238,14 @@ func (g *guardConn) closeCame() {
 // closeWith sends a close frame with code and reason (code 0: a close
 // frame with no body, so no status code) between two of the server's
 // frames and closes the connection: at once, or, if answer, once the
-// client's close frame has come. Past the guard's Goodbye (a client that
+// client's close frame has come. Past the guard's goodbye (a client that
 // reads nothing lets the frame being written hang; one may never answer)
 // the connection is closed anyway. Only the first call sends.
 //
 // A refusal (1002, 1007) does not wait: RFC 6455 7.1.7 has an endpoint that
 // fails the connection send a close frame and close it.
 func (g *guardConn) closeWith(code int, reason string, answer bool) {
-	wait := cmp.Or(g.guard.Goodbye, time.Second)
+	wait := cmp.Or(g.guard.goodbye, time.Second)
 	time.AfterFunc(wait, g.shut) // (set before the lock, which a Write that hangs holds)
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
@@ -268,9 +268,9 @@ func (g *guardConn) closeWith(code int, reason string, answer bool) {
 }
 
 // sendPending writes the close frame and closes, or leaves the closing to
-// the client's answer (closeCame) or the Goodbye timer. Call with wmu held.
+// the client's answer (closeCame) or the goodbye timer. Call with wmu held.
 func (g *guardConn) sendPending() {
-	g.Conn.SetWriteDeadline(time.Now().Add(cmp.Or(g.guard.Goodbye, time.Second)))
+	g.Conn.SetWriteDeadline(time.Now().Add(cmp.Or(g.guard.goodbye, time.Second)))
 	_, err := g.Conn.Write(g.pending)
 	g.pending = nil
 	if !g.answer || g.gotClose || err != nil {
@@ -293,7 +293,7 @@ func (g *guardConn) shut() {
 // frame first, unless one was sent (gorilla answers the client's close
 // frame with one), with no status code, or 1001 after GoingAway, and the
 // connection is closed once the client's close frame comes (the library's
-// reader is still reading: it reads it), or after Goodbye. Close returns
+// reader is still reading: it reads it), or after goodbye. Close returns
 // at once, the goodbye said on a goroutine of its own, because the library
 // closes its sessions one after another and a client that reads nothing
 // would hold up the others.

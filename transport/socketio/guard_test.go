@@ -113,7 +113,7 @@ func goodbyePair(t *testing.T, goodbye time.Duration) (g *guardConn, client net.
 	if err != nil {
 		t.Fatal(err)
 	}
-	g = newGuardConn(nc, &wsGuard{Goodbye: goodbye})
+	g = newGuardConn(nc, &wsGuard{goodbye: goodbye})
 	g.handshook = true
 	t.Cleanup(g.shut)
 	read := make(chan []byte, 1)
@@ -136,7 +136,7 @@ func goodbyePair(t *testing.T, goodbye time.Duration) (g *guardConn, client net.
 // guard sends its close frame and closes the TCP connection only once the
 // client's close frame has come (RFC 6455 7.1.2), so the library's reader
 // reads the answer; and a client that never answers is cut off after
-// Goodbye.
+// the guard's goodbye bound.
 func TestGoodbyeWaitsForTheAnswer(t *testing.T) {
 	t.Run("answered", func(t *testing.T) {
 		g, client, got := goodbyePair(t, time.Minute) // the answer, not the timer, must end it
