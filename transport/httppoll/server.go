@@ -62,23 +62,8 @@ func httpError(w http.ResponseWriter, status int, format string, a ...any) {
 // ServeHTTP serves the endpoints listed in the package documentation.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	bodyRead := false
-	if r.ContentLength != 0 {
-		// A body must arrive within BodyTimeout. Until it is read whole, an
-		// answer closes the connection, and the handler leaves with the
-		// read deadline passed: otherwise net/http reads the rest of an
-		// unread body (up to 256 KiB, at whatever pace the client sends
-		// it) to keep the connection, holding a descriptor for a slow
-		// client that was already refused.
-		w.Header().Set("Connection", "close")
-		rc := http.NewResponseController(w)
-		rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
-		defer func() {
-			if !bodyRead {
-				rc.SetReadDeadline(time.Now())
-			}
-		}()
-	}
+	body := session.WatchBody(w, r, s.opts.BodyTimeout) // a slow body is cut off (session.Body)
+	defer body.Done()
 	switch r.URL.Path {
 	case s.opts.Prefix + "/session":
 		if r.Method != http.MethodPost {
@@ -108,7 +93,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.MethodGet:
 			c.poll(w, r)
 		case http.MethodPost:
-			bodyRead = c.receive(w, r)
+			body.Read = c.receive(w, r)
 		case http.MethodDelete:
 			c.peerClose(nil)
 			w.WriteHeader(http.StatusNoContent)
