@@ -384,35 +384,7 @@ func hostilePoll(t *testing.T, addr string) {
 		}
 	})
 	t.Run("slow POST bodies: 429 beyond two per session at once, 408 at the body deadline", func(t *testing.T) {
-		var slow []net.Conn
-		for i := range 20 {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			fmt.Fprintf(c, "POST /poll?sid=%s HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\nx", sid) // under both servers' body limits
-			if i < 2 {
-				slow = append(slow, c)
-				time.Sleep(50 * time.Millisecond) // being read
-				continue
-			}
-			c.SetReadDeadline(time.Now().Add(3 * time.Second))
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-				t.Fatalf("slow POST %d: %v %v, want 429 with Retry-After", i+1, resp, err)
-			}
-			if !closedWithin(c, 2*time.Second) {
-				t.Fatalf("slow POST %d: refused but its connection kept open", i+1)
-			}
-		}
-		for i, c := range slow {
-			c.SetReadDeadline(time.Now().Add(15 * time.Second))
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil || resp.StatusCode != http.StatusRequestTimeout {
-				t.Fatalf("slow POST %d: %v %v, want 408", i+1, resp, err)
-			}
-		}
+		slowBodies(t, addr, "/poll?sid="+sid) // 50,000 bytes promised: under both servers' body limits
 	})
 	t.Run("well-behaved session still works", func(t *testing.T) {
 		st, _, body := rawHTTP(t, addr, fmt.Sprintf("POST /poll?sid=%s HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nhello\n", sid))
