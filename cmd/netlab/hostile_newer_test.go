@@ -197,26 +197,7 @@ func hostileSSE(t *testing.T) {
 	defer good.Close()
 	defer meanwhile(t, "sse well-behaved client", sseRoundTrip(good))()
 	hostileSSEDoor(t, addr)
-	t.Run("oversize headers: 431", func(t *testing.T) {
-		st, _, _ := rawHTTP(t, addr, "GET /sse HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 64<<10)+"\r\n\r\n")
-		if st != http.StatusRequestHeaderFieldsTooLarge {
-			t.Fatalf("got %d, want 431", st)
-		}
-	})
-	t.Run("over --max-conns: 503", func(t *testing.T) {
-		s2 := startNetlab(t, `listening on (\S+)`, "sse", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1")
-		c, err := net.Dial("tcp", s2.match[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
-		http.ReadResponse(bufio.NewReader(c), nil) // kept alive: it holds the one place
-		st, h, body := rawHTTP(t, s2.match[1], "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
-		if st != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "server full") {
-			t.Fatalf("got %d %v %q, want 503 server full", st, h, body)
-		}
-	})
+	httpDoorLimits(t, addr, "/sse", `listening on (\S+)`, "sse", "serve")
 }
 
 // engineOpen opens an Engine.IO polling session at addr and returns its id.
@@ -302,26 +283,7 @@ func hostileSocketIO(t *testing.T) {
 		return nil
 	})()
 	hostileSocketIODoor(t, addr)
-	t.Run("oversize headers: 431", func(t *testing.T) {
-		st, _, _ := rawHTTP(t, addr, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 64<<10)+"\r\n\r\n")
-		if st != http.StatusRequestHeaderFieldsTooLarge {
-			t.Fatalf("got %d, want 431", st)
-		}
-	})
-	t.Run("over --max-conns: 503", func(t *testing.T) {
-		s2 := startNetlab(t, `server on http://(\S+)/socket\.io/`, "socketio", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1")
-		c, err := net.Dial("tcp", s2.match[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
-		http.ReadResponse(bufio.NewReader(c), nil) // kept alive: it holds the one place
-		st, h, body := rawHTTP(t, s2.match[1], "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
-		if st != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "server full") {
-			t.Fatalf("got %d %v %q, want 503 server full", st, h, body)
-		}
-	})
+	httpDoorLimits(t, addr, "/socket.io/?EIO=4&transport=polling", `server on http://(\S+)/socket\.io/`, "socketio", "serve")
 }
 
 func hostileQUIC(t *testing.T) {

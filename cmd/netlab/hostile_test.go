@@ -454,26 +454,7 @@ func hostileHTTP(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	defer meanwhile(t, "http well-behaved session", pollRoundTrip(hc, addr))()
 	hostilePoll(t, addr)
-	t.Run("oversize headers: 431", func(t *testing.T) {
-		st, _, _ := rawHTTP(t, addr, "GET /poll HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 64<<10)+"\r\n\r\n")
-		if st != http.StatusRequestHeaderFieldsTooLarge {
-			t.Fatalf("got %d, want 431", st)
-		}
-	})
-	t.Run("over --max-conns: 503", func(t *testing.T) {
-		s2 := startNetlab(t, `listening on (\S+)`, "http", "serve", "--listen", "127.0.0.1:0", "--max-conns", "1")
-		c, err := net.Dial("tcp", s2.match[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
-		http.ReadResponse(bufio.NewReader(c), nil) // kept alive: it holds the one place
-		st, h, body := rawHTTP(t, s2.match[1], "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
-		if st != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "server full") {
-			t.Fatalf("got %d %v %q, want 503 server full", st, h, body)
-		}
-	})
+	httpDoorLimits(t, addr, "/poll", `listening on (\S+)`, "http", "serve")
 	wg.Wait()
 	if !<-slowloris {
 		t.Error("slowloris: unfinished headers kept open past 10 s")
@@ -739,4 +720,31 @@ func waitFor(t *testing.T, ok func() bool, what string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// httpDoorLimits checks two limits every HTTP server has: headers over its
+// limit to path at addr are answered 431, and with --max-conns 1 (serve,
+// its address matched by pattern) a second connection gets 503 "server
+// full" with Retry-After while the first is kept alive.
+func httpDoorLimits(t *testing.T, addr, path, pattern string, serve ...string) {
+	t.Run("oversize headers: 431", func(t *testing.T) {
+		st, _, _ := rawHTTP(t, addr, "GET "+path+" HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 64<<10)+"\r\n\r\n")
+		if st != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("got %d, want 431", st)
+		}
+	})
+	t.Run("over --max-conns: 503", func(t *testing.T) {
+		s2 := startNetlab(t, pattern, append(serve, "--listen", "127.0.0.1:0", "--max-conns", "1")...)
+		c, err := net.Dial("tcp", s2.match[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+		http.ReadResponse(bufio.NewReader(c), nil) // kept alive: it holds the one place
+		st, h, body := rawHTTP(t, s2.match[1], "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+		if st != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "server full") {
+			t.Fatalf("got %d %v %q, want 503 server full", st, h, body)
+		}
+	})
 }
