@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,7 +62,7 @@ func httpError(w http.ResponseWriter, status int, format string, a ...any) {
 // ServeHTTP serves the endpoints listed in the package documentation.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	body := session.WatchBody(w, r, s.opts.BodyTimeout) // a slow body is cut off (session.Body)
+	body := session.WatchBody(w, r, "sse", s.opts.BodyTimeout) // a slow body is cut off (session.Body)
 	defer body.Done()
 	switch r.URL.Path {
 	case s.opts.Prefix + "/session":
@@ -112,7 +111,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.MethodGet:
 			c.stream(w, r, false)
 		case http.MethodPost:
-			body.Read = c.receive(w, r)
+			c.receive(w, r, body)
 		case http.MethodDelete:
 			c.end(io.EOF)
 			w.WriteHeader(http.StatusNoContent)
@@ -529,59 +528,40 @@ func appendEvent(b []byte, n uint64, data []byte) []byte {
 // session may have MaxPosts POSTs in progress; its body must arrive within
 // BodyTimeout; and when the session's queue has no room for every line the
 // answer is 429 with Retry-After at once, nothing taken.
-//
-// It reports whether it read the body whole.
-func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request) (bodyRead bool) {
+func (c *ServerConn) receive(w http.ResponseWriter, r *http.Request, b *session.Body) {
 	if n := c.posting.Add(1); n > int32(c.srv.opts.MaxPosts) {
 		c.posting.Add(-1)
 		w.Header().Set("Retry-After", "1")
 		httpError(w, http.StatusTooManyRequests, "session %s already has %d POSTs in progress; send one at a time", c.id, c.srv.opts.MaxPosts)
-		return false
+		return
 	}
 	defer c.posting.Add(-1)
-	max := c.srv.opts.MaxBody
-	if r.ContentLength > max {
-		httpError(w, http.StatusRequestEntityTooLarge, "body of %d bytes is over the %d-byte limit", r.ContentLength, max)
-		return false
+	body, ok := b.ReadAll(w, r, c.srv.opts.MaxBody) // within the deadline ServeHTTP set
+	if !ok {
+		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max)) // within the deadline ServeHTTP set
-	if err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			httpError(w, http.StatusRequestEntityTooLarge, "body is over the %d-byte limit", max)
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			httpError(w, http.StatusRequestTimeout, "body not received within %v", c.srv.opts.BodyTimeout)
-		default:
-			httpError(w, http.StatusBadRequest, "reading body: %v", err)
-		}
-		return false
-	}
-	w.Header().Del("Connection") // read whole: the connection may be kept
-	http.NewResponseController(w).SetReadDeadline(time.Time{})
 	msgs, status, err := decodeLines(body, c.srv.opts)
 	if err != nil {
 		httpError(w, status, "%v", err)
-		return true
+		return
 	}
 	if len(msgs) > c.in.Cap() {
 		httpError(w, http.StatusRequestEntityTooLarge, "%d messages in one POST; the session queues at most %d", len(msgs), c.in.Cap())
-		return true
+		return
 	}
 	select {
 	case <-c.gone:
 		httpError(w, http.StatusGone, "session %s closed", c.id)
-		return true
+		return
 	default:
 	}
 	if room, ok := c.in.PutAll(msgs); !ok {
 		w.Header().Set("Retry-After", "1")
 		httpError(w, http.StatusTooManyRequests, "session %s: the server has not read what was sent before (room for %d of these %d messages); nothing was taken, send again later",
 			c.id, room, len(msgs))
-		return true
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-	return true
 }
 
 // decodeLines splits a body into messages, one per line; it returns the

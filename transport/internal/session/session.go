@@ -2,8 +2,8 @@
 // connection over many HTTP requests (httppoll and sse): every request
 // names its session with ?sid=ID, and the table finds it. New sessions
 // wait for Accept in a backlog, like a listening socket's. A session's
-// Inbox holds what its client POSTed until Recv takes it, and a Body bounds
-// how long a POST may take to arrive.
+// Inbox holds what its client POSTed until Recv takes it, and a Body reads
+// a POST's body within its deadline and size limit.
 package session
 
 import (
